@@ -1,0 +1,1 @@
+// EWS module — see Package.swift for its role.

@@ -1,0 +1,1 @@
+// TestSupport module — see Package.swift for its role.

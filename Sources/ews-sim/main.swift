@@ -1,0 +1,1 @@
+print("ews-sim: not built yet")

@@ -1,0 +1,3 @@
+import EWSFleetCLI
+
+await EWSFleetCommand.main()

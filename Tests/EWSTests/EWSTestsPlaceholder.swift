@@ -1,0 +1,4 @@
+import Testing
+@testable import EWS
+
+@Test func EWSTestsModuleLoads() { #expect(Bool(true)) }

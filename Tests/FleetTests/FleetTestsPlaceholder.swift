@@ -1,0 +1,4 @@
+import Testing
+@testable import Fleet
+
+@Test func FleetTestsModuleLoads() { #expect(Bool(true)) }

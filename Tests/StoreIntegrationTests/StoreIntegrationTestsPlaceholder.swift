@@ -1,0 +1,4 @@
+import Testing
+@testable import Store
+
+@Test func StoreIntegrationTestsModuleLoads() { #expect(Bool(true)) }
