@@ -72,6 +72,9 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
+            // schema.sql (top level, symlinked here) is compiled into the binary, so `ewsfleet db
+            // migrate` needs no file next to it.
+            resources: [.embedInCode("Schema/schema.sql")],
             swiftSettings: swiftSettings),
         .target(
             name: "Fleet",

@@ -1,0 +1,233 @@
+-- ewsfleet database schema: the one source of truth for the database.
+--
+-- `ewsfleet db migrate` applies each section that starts with a `-- migration: N name` line exactly
+-- once, in order, each in its own transaction under an advisory lock, and records it in
+-- schema_migrations with a checksum. Re-running is a no-op. NEVER edit a section that has shipped:
+-- append a new `-- migration: N+1 ...` section instead (migrate refuses a changed checksum).
+--
+-- The tables are an interface that operators query; README.md documents every column.
+
+-- migration: 1 initial_schema
+
+-- Organisations. One service identity (and so one EWS throttling budget) per tenant.
+CREATE TABLE tenants (
+    id                           bigserial PRIMARY KEY,
+    name                         text NOT NULL UNIQUE
+                                 CHECK (name ~ '^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$'),
+    ews_url                      text NOT NULL CHECK (ews_url ~ '^https?://'),
+    autodiscover_url             text CHECK (autodiscover_url IS NULL OR autodiscover_url ~ '^https?://'),
+    auth_kind                    text NOT NULL CHECK (auth_kind IN ('oauth2', 'basic', 'ntlm', 'negotiate')),
+    identity                     text NOT NULL,          -- username (basic/ntlm/negotiate) or client id (oauth2)
+    token_url                    text,                   -- oauth2 only
+    scope                        text,                   -- oauth2 only
+    secret_ciphertext            bytea,                  -- AES-GCM sealed secret; never clear text
+    secret_key_id                text,                   -- which key sealed it (rotation)
+    impersonation                boolean NOT NULL DEFAULT true,
+    max_concurrent_requests      integer NOT NULL DEFAULT 10 CHECK (max_concurrent_requests BETWEEN 1 AND 1000),
+    request_rate                 double precision NOT NULL DEFAULT 20 CHECK (request_rate > 0),
+    subscriptions_per_connection integer NOT NULL DEFAULT 200 CHECK (subscriptions_per_connection BETWEEN 1 AND 200),
+    ca_bundle                    text,
+    insecure_tls                 boolean NOT NULL DEFAULT false,
+    state                        text NOT NULL DEFAULT 'active' CHECK (state IN ('active', 'blocked', 'disabled')),
+    state_reason                 text,
+    created_at                   timestamptz NOT NULL DEFAULT now(),
+    updated_at                   timestamptz NOT NULL DEFAULT now(),
+    CHECK (auth_kind <> 'oauth2' OR (token_url IS NOT NULL AND scope IS NOT NULL)),
+    CHECK ((secret_ciphertext IS NULL) = (secret_key_id IS NULL))
+);
+
+-- Watched mailboxes. smtp_address is stored lower-case so uniqueness is case-insensitive.
+CREATE TABLE mailboxes (
+    id            bigserial PRIMARY KEY,
+    tenant_id     bigint NOT NULL REFERENCES tenants (id) ON DELETE CASCADE,
+    smtp_address  text NOT NULL CHECK (smtp_address = lower(smtp_address)
+                                       AND smtp_address ~ '^[^@[:space:]]+@[^@[:space:]]+\.[^@[:space:]]+$'),
+    watch_all     boolean NOT NULL DEFAULT false,       -- true: every folder (SubscribeToAllFolders)
+    folders       text[] NOT NULL DEFAULT '{inbox}',    -- distinguished names or folder ids, when not watch_all
+    enabled       boolean NOT NULL DEFAULT true,        -- false = paused
+    created_at    timestamptz NOT NULL DEFAULT now(),
+    updated_at    timestamptz NOT NULL DEFAULT now(),
+    UNIQUE (tenant_id, smtp_address),
+    CHECK (watch_all OR cardinality(folders) > 0)
+);
+
+-- The live streaming subscription of a mailbox, reused across restarts.
+CREATE TABLE subscriptions (
+    mailbox_id        bigint PRIMARY KEY REFERENCES mailboxes (id) ON DELETE CASCADE,
+    subscription_id   text NOT NULL,
+    group_key         text NOT NULL,          -- ExternalEwsUrl + GroupingInformation (or cookie server)
+    anchor_mailbox    text NOT NULL,          -- X-AnchorMailbox of the group
+    affinity_cookie   text,                   -- X-BackEndOverrideCookie value of the group
+    created_at        timestamptz NOT NULL DEFAULT now(),
+    last_event_at     timestamptz,
+    last_heartbeat_at timestamptz
+);
+
+-- SyncFolderItems state per watched folder. sync_state is opaque and can be large: text, never truncated.
+CREATE TABLE folder_sync (
+    mailbox_id        bigint NOT NULL REFERENCES mailboxes (id) ON DELETE CASCADE,
+    folder_id         text NOT NULL,
+    display_name      text,
+    sync_state        text NOT NULL DEFAULT '',
+    last_sync_at      timestamptz,
+    last_full_sync_at timestamptz,
+    PRIMARY KEY (mailbox_id, folder_id)
+);
+
+-- The mirror of every watched folder as it is now. A deleted item leaves; its history stays in changes.
+CREATE TABLE items (
+    mailbox_id      bigint NOT NULL REFERENCES mailboxes (id) ON DELETE CASCADE,
+    folder_id       text NOT NULL,
+    item_id         text NOT NULL,
+    change_key      text NOT NULL DEFAULT '',
+    is_read         boolean,
+    subject         text,
+    sender          text,
+    received_at     timestamptz,
+    size_bytes      bigint,
+    has_attachments boolean,
+    updated_at      timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (mailbox_id, item_id)
+);
+CREATE INDEX items_by_folder ON items (mailbox_id, folder_id);
+
+-- Append-only outbox. Followers read it in (txid, id) order and only below the oldest running
+-- transaction (pg_snapshot_xmin), so a row committed late with a lower id is never skipped.
+-- mailbox_id is kept without a foreign key so history outlives a removed mailbox.
+CREATE TABLE changes (
+    id           bigserial PRIMARY KEY,
+    txid         xid8 NOT NULL DEFAULT pg_current_xact_id(),
+    tenant       text NOT NULL,
+    mailbox      text NOT NULL,
+    mailbox_id   bigint NOT NULL,
+    folder_id    text NOT NULL,
+    item_id      text NOT NULL,
+    change_key   text NOT NULL DEFAULT '',      -- '' when EWS gives none (deletes): no NULL loophole
+    kind         text NOT NULL CHECK (kind IN ('created', 'updated', 'read_flag', 'deleted')),
+    is_read      boolean,
+    properties   jsonb NOT NULL DEFAULT '{}'::jsonb,
+    observed_at  timestamptz NOT NULL,          -- when ewsfleet received the sync page
+    committed_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+    UNIQUE (mailbox_id, item_id, change_key, kind)
+);
+CREATE INDEX changes_follow ON changes (txid, id);
+CREATE INDEX changes_by_tenant_time ON changes (tenant, committed_at);
+CREATE INDEX changes_by_mailbox_time ON changes (mailbox, committed_at);
+
+-- One NOTIFY per inserting statement (not per row): it only wakes followers early.
+CREATE FUNCTION changes_notify() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_notify('ewsfleet_changes', '');
+    RETURN NULL;
+END $$;
+CREATE TRIGGER changes_notify AFTER INSERT ON changes
+    FOR EACH STATEMENT EXECUTE FUNCTION changes_notify();
+
+-- A named reader's position in changes, so it resumes where it stopped.
+CREATE TABLE consumers (
+    name          text PRIMARY KEY CHECK (name ~ '^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$'),
+    position_txid xid8 NOT NULL DEFAULT '0'::xid8,
+    position_id   bigint NOT NULL DEFAULT 0,
+    created_at    timestamptz NOT NULL DEFAULT now(),
+    updated_at    timestamptz NOT NULL DEFAULT now()
+);
+
+-- What each mailbox actor is doing, for operators and for rescheduling.
+CREATE TABLE mailbox_status (
+    mailbox_id           bigint PRIMARY KEY REFERENCES mailboxes (id) ON DELETE CASCADE,
+    state                text NOT NULL DEFAULT 'idle'
+                         CHECK (state IN ('idle', 'subscribing', 'streaming', 'syncing', 'backing_off', 'failed', 'paused')),
+    state_since          timestamptz NOT NULL DEFAULT now(),
+    last_error_code      text,
+    last_error_message   text,
+    consecutive_failures integer NOT NULL DEFAULT 0,
+    next_attempt_at      timestamptz,
+    last_change_at       timestamptz,
+    instance_id          text,
+    updated_at           timestamptz NOT NULL DEFAULT now()
+);
+
+-- Running service instances (heartbeats), and tenant leases: all mailboxes of a tenant run on one
+-- instance. epoch grows with every takeover; checkpoints check it so a stale instance cannot commit.
+CREATE TABLE fleet_instances (
+    instance_id  text PRIMARY KEY,
+    hostname     text NOT NULL,
+    pid          integer NOT NULL,
+    version      text NOT NULL,
+    started_at   timestamptz NOT NULL DEFAULT now(),
+    heartbeat_at timestamptz NOT NULL DEFAULT now(),
+    stopped_at   timestamptz
+);
+
+CREATE TABLE tenant_leases (
+    tenant_id   bigint PRIMARY KEY REFERENCES tenants (id) ON DELETE CASCADE,
+    instance_id text,                        -- NULL once released
+    epoch       bigint NOT NULL DEFAULT 1,
+    acquired_at timestamptz NOT NULL DEFAULT now(),
+    renewed_at  timestamptz NOT NULL DEFAULT now(),
+    expires_at  timestamptz NOT NULL
+);
+
+-- Control messages for running instances: tenant and mailbox edits wake the supervisor.
+-- Payload is the tenant id, so PostgreSQL folds a bulk import into one notification per tenant.
+CREATE FUNCTION control_notify() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    tid bigint;
+BEGIN
+    IF TG_TABLE_NAME = 'tenants' THEN
+        tid := COALESCE(NEW.id, OLD.id);
+    ELSE
+        tid := COALESCE(NEW.tenant_id, OLD.tenant_id);
+    END IF;
+    PERFORM pg_notify('ewsfleet_control', TG_TABLE_NAME || ':' || tid);
+    RETURN NULL;
+END $$;
+CREATE TRIGGER tenants_control AFTER INSERT OR UPDATE OR DELETE ON tenants
+    FOR EACH ROW EXECUTE FUNCTION control_notify();
+CREATE TRIGGER mailboxes_control AFTER INSERT OR UPDATE OR DELETE ON mailboxes
+    FOR EACH ROW EXECUTE FUNCTION control_notify();
+
+-- Per tenant: mailboxes per state, changes in the last hour, failing mailboxes, lease holder.
+CREATE VIEW tenant_summary AS
+SELECT t.name                                                        AS tenant,
+       t.state                                                       AS tenant_state,
+       count(m.id)                                                   AS mailboxes,
+       count(m.id) FILTER (WHERE NOT m.enabled)                      AS paused,
+       count(m.id) FILTER (WHERE m.enabled AND coalesce(s.state, 'idle') = 'idle')  AS idle,
+       count(m.id) FILTER (WHERE s.state = 'subscribing')            AS subscribing,
+       count(m.id) FILTER (WHERE s.state = 'streaming')              AS streaming,
+       count(m.id) FILTER (WHERE s.state = 'syncing')                AS syncing,
+       count(m.id) FILTER (WHERE s.state = 'backing_off')            AS backing_off,
+       count(m.id) FILTER (WHERE s.state = 'failed')                 AS failed,
+       count(m.id) FILTER (WHERE s.consecutive_failures > 0)         AS failing,
+       (SELECT count(*) FROM changes c
+         WHERE c.tenant = t.name AND c.committed_at > now() - interval '1 hour') AS changes_last_hour,
+       l.instance_id                                                 AS lease_instance,
+       l.expires_at                                                  AS lease_expires_at
+  FROM tenants t
+  LEFT JOIN mailboxes m ON m.tenant_id = t.id
+  LEFT JOIN mailbox_status s ON s.mailbox_id = m.id
+  LEFT JOIN tenant_leases l ON l.tenant_id = t.id
+ GROUP BY t.id, t.name, t.state, l.instance_id, l.expires_at;
+
+-- Enabled mailboxes that are not streaming, or whose oldest folder sync is over 30 minutes old
+-- (twice the default safety-sync interval).
+CREATE VIEW lagging_mailboxes AS
+SELECT t.name                                             AS tenant,
+       m.smtp_address                                     AS mailbox,
+       coalesce(s.state, 'idle')                          AS state,
+       s.state_since,
+       min(f.last_sync_at)                                AS oldest_sync_at,
+       extract(epoch FROM now() - coalesce(min(f.last_sync_at), m.created_at))::bigint AS lag_seconds,
+       s.last_error_code,
+       s.consecutive_failures,
+       s.next_attempt_at
+  FROM mailboxes m
+  JOIN tenants t ON t.id = m.tenant_id
+  LEFT JOIN mailbox_status s ON s.mailbox_id = m.id
+  LEFT JOIN folder_sync f ON f.mailbox_id = m.id
+ WHERE m.enabled AND t.state = 'active'
+ GROUP BY t.name, m.smtp_address, m.created_at, s.state, s.state_since, s.last_error_code,
+          s.consecutive_failures, s.next_attempt_at
+HAVING coalesce(s.state, 'idle') <> 'streaming'
+    OR coalesce(min(f.last_sync_at), m.created_at) < now() - interval '30 minutes';
