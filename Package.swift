@@ -123,6 +123,12 @@ let package = Package(
             ],
             swiftSettings: swiftSettings),
 
+        // MARK: benchmarks (run through Benchmarks/*.sh; see Benchmarks/README.md)
+        .executableTarget(
+            name: "store-bench",
+            dependencies: ["Store", .product(name: "Logging", package: "swift-log")],
+            path: "Benchmarks/StoreBench", swiftSettings: swiftSettings),
+
         // MARK: tests
         .target(
             name: "TestSupport",

@@ -1,7 +1,7 @@
 -- ewsfleet database schema: the one source of truth for the database.
 --
 -- `ewsfleet db migrate` applies each section that starts with a `-- migration: N name` line exactly
--- once, in order, each in its own transaction under an advisory lock, and records it in
+-- once, in order, all pending ones in one transaction under an advisory lock, and records each in
 -- schema_migrations with a checksum. Re-running is a no-op. NEVER edit a section that has shipped:
 -- append a new `-- migration: N+1 ...` section instead (migrate refuses a changed checksum).
 --

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Checkpoint throughput and latency (issue 2's target: >= 20,000 changes/s in 512-row checkpoints).
+# Starts a private PostgreSQL with default durability (fsync and synchronous_commit on).
+set -euo pipefail
+source "$(dirname "$0")/../scripts/lib/common.sh"
+cd "$EWSF_ROOT"
+ensure_apt_packages
+ensure_swift
+trap pg_stop EXIT
+trap 'exit 130' INT TERM
+pg_start
+pg_create_db bench
+swift build -c release --product store-bench >/dev/null
+.build/release/store-bench --database-url "postgres://postgres@127.0.0.1:$EWSF_PG_PORT/bench" "$@"

@@ -1,0 +1,131 @@
+import Configuration
+import Foundation
+import Logging
+import Store
+import SystemPackage
+
+/// Everything `ewsfleet` reads from its configuration, resolved once at start-up.
+///
+/// Precedence, highest first: command-line flag, environment variable (`EWSFLEET_` + the key in
+/// upper snake case, e.g. `database.url` → `EWSFLEET_DATABASE_URL`), the JSON configuration file
+/// (`--config` or `EWSFLEET_CONFIG`), then the defaults below. Config/ewsfleet.example.json lists every key.
+struct ServiceConfiguration: Sendable {
+    var databaseURL: String
+    var databasePoolSize: Int
+    var keyring: SecretKeyring
+    var metricsHost: String
+    var metricsPort: Int
+    var logFormat: LogFormat
+    var logLevel: Logger.Level
+    var instanceID: String
+    var leaseTTL: Duration
+    var throttling: ThrottlingDefaults
+    var backoffInitial: Duration
+    var backoffMax: Duration
+    var coalescingWindow: Duration
+    var safetySyncInterval: Duration
+
+    enum LogFormat: String, Sendable { case text, json }
+
+    struct ThrottlingDefaults: Sendable, Equatable {
+        var maxConcurrentRequests: Int
+        var requestRate: Double
+        var subscriptionsPerConnection: Int
+    }
+
+    /// Keys whose values never reach an access log or error: the reader marks them secret.
+    static let secretKeys: Set<String> = ["EWSFLEET_SECRET_KEY", "EWSFLEET_SECRET_PREVIOUS_KEYS", "EWSFLEET_DATABASE_URL"]
+
+    /// - Parameters:
+    ///   - flags: values given on the command line, keyed like the file (`database.url`).
+    ///   - environment: the process environment (injected for tests).
+    static func load(
+        flags: [String: String] = [:],
+        configFile: String? = nil,
+        environment: [String: String] = ProcessInfo.processInfo.environment
+    ) async throws -> ServiceConfiguration {
+        var providers: [any ConfigProvider] = []
+        var flagValues: [AbsoluteConfigKey: ConfigValue] = [:]
+        for (key, value) in flags {
+            flagValues[AbsoluteConfigKey(ConfigKey(key))] = ConfigValue(.string(value), isSecret: key.hasPrefix("secret") || key == "database.url")
+        }
+        providers.append(InMemoryProvider(name: "flags", values: flagValues))
+        providers.append(
+            EnvironmentVariablesProvider(environmentVariables: environment, secretsSpecifier: .specific(secretKeys))
+                .prefixKeys(with: "ewsfleet"))
+        if let path = configFile ?? environment["EWSFLEET_CONFIG"], !path.isEmpty {
+            guard FileManager.default.fileExists(atPath: path) else {
+                throw CLIError(.configuration, "configuration file \(path) does not exist")
+            }
+            do {
+                providers.append(try await FileProvider<JSONSnapshot>(filePath: FilePath(path)))
+            } catch {
+                throw CLIError(.configuration, "configuration file \(path) is not valid JSON: \(error)")
+            }
+        }
+        return try resolve(ConfigReader(providers: providers))
+    }
+
+    static func resolve(_ config: ConfigReader) throws -> ServiceConfiguration {
+        func duration(ms key: String, default value: Int) throws -> Duration {
+            let ms = config.int(forKey: ConfigKey(key), default: value)
+            guard ms >= 0 else { throw CLIError(.configuration, "\(key) must not be negative") }
+            return .milliseconds(ms)
+        }
+        let url = config.string(forKey: "database.url", isSecret: true, default: "postgres://postgres@127.0.0.1:5432/ewsfleet")
+        let format = config.string(forKey: "log.format", default: "text")
+        guard let logFormat = LogFormat(rawValue: format) else {
+            throw CLIError(.configuration, "log.format must be text or json, not \(format)")
+        }
+        let level = config.string(forKey: "log.level", default: "info")
+        guard let logLevel = Logger.Level(rawValue: level) else {
+            throw CLIError(.configuration, "log.level must be one of trace, debug, info, notice, warning, error, critical")
+        }
+        return ServiceConfiguration(
+            databaseURL: url,
+            databasePoolSize: max(1, config.int(forKey: "database.poolSize", default: 8)),
+            keyring: try loadKeyring(config),
+            metricsHost: config.string(forKey: "metrics.host", default: "127.0.0.1"),
+            metricsPort: config.int(forKey: "metrics.port", default: 9464),
+            logFormat: logFormat,
+            logLevel: logLevel,
+            instanceID: config.string(forKey: "instance.id", default: defaultInstanceID()),
+            leaseTTL: .seconds(config.int(forKey: "lease.ttlSeconds", default: 30)),
+            throttling: ThrottlingDefaults(
+                maxConcurrentRequests: config.int(forKey: "throttling.maxConcurrentRequests", default: 10),
+                requestRate: config.double(forKey: "throttling.requestRate", default: 20),
+                subscriptionsPerConnection: config.int(forKey: "throttling.subscriptionsPerConnection", default: 200)),
+            backoffInitial: try duration(ms: "backoff.initialMs", default: 1_000),
+            backoffMax: try duration(ms: "backoff.maxMs", default: 300_000),
+            coalescingWindow: try duration(ms: "sync.coalescingWindowMs", default: 2_000),
+            safetySyncInterval: .seconds(config.int(forKey: "sync.safetyIntervalSeconds", default: 900)))
+    }
+
+    /// The current key comes from `secret.key` (EWSFLEET_SECRET_KEY) or `secret.keyFile`; keys still
+    /// accepted for reading during a rotation from `secret.previousKeys` (comma-separated) or
+    /// `secret.previousKeyFiles`.
+    static func loadKeyring(_ config: ConfigReader) throws -> SecretKeyring {
+        do {
+            var current: SecretKey?
+            if let text = config.string(forKey: "secret.key", isSecret: true), !text.isEmpty {
+                current = try SecretKey(base64: text)
+            } else if let file = config.string(forKey: "secret.keyFile"), !file.isEmpty {
+                current = try SecretKey.load(file: file)
+            }
+            var previous: [SecretKey] = []
+            for text in (config.string(forKey: "secret.previousKeys", isSecret: true) ?? "").split(separator: ",") {
+                previous.append(try SecretKey(base64: String(text)))
+            }
+            for file in (config.string(forKey: "secret.previousKeyFiles") ?? "").split(separator: ",") {
+                previous.append(try SecretKey.load(file: String(file)))
+            }
+            return SecretKeyring(current: current, previous: previous)
+        } catch {
+            throw CLIError(.configuration, error.description)
+        }
+    }
+
+    static func defaultInstanceID() -> String {
+        "\(ProcessInfo.processInfo.hostName)-\(ProcessInfo.processInfo.processIdentifier)"
+    }
+}

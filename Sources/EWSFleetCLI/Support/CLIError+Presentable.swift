@@ -1,0 +1,22 @@
+import ArgumentParser
+import Store
+
+extension CLIError {
+    /// Maps library errors to one operator-facing line and an exit code; nil for ArgumentParser's own.
+    static func presentable(_ error: any Error) -> CLIError? {
+        switch error {
+        case let e as CLIError: return e
+        case let e as PostgresError:
+            return CLIError(e.code == .connectionFailed || e.code == .connectionLost ? .unavailable : .failure, e.description)
+        case let e as StoreError:
+            return CLIError(e.code == .invalidInput ? .invalidInput : .failure, e.message)
+        case let e as SecretError:
+            return CLIError(e.code == .decryptionFailed || e.code == .unknownKey ? .permission : .configuration, e.message)
+        case let e as MigrationError: return CLIError(.failure, e.message)
+        case is ValidationError, is CleanExit, is ExitCode: return nil
+        default:
+            if String(describing: type(of: error)).hasPrefix("CommandError") { return nil }
+            return CLIError(.failure, String(describing: error))
+        }
+    }
+}

@@ -1,0 +1,109 @@
+public import Foundation
+
+public enum ChangeKind: String, Sendable, CaseIterable, Codable {
+    case created, updated, readFlag = "read_flag", deleted
+}
+
+/// One item of the folder mirror with the selected properties.
+public struct MirrorItem: Sendable, Equatable {
+    public var folderID: String
+    public var itemID: String
+    public var changeKey: String
+    public var isRead: Bool?
+    public var subject: String?
+    public var sender: String?
+    public var receivedAt: Date?
+    public var size: Int64?
+    public var hasAttachments: Bool?
+
+    public init(folderID: String, itemID: String, changeKey: String, isRead: Bool? = nil, subject: String? = nil,
+                sender: String? = nil, receivedAt: Date? = nil, size: Int64? = nil, hasAttachments: Bool? = nil) {
+        self.folderID = folderID
+        self.itemID = itemID
+        self.changeKey = changeKey
+        self.isRead = isRead
+        self.subject = subject
+        self.sender = sender
+        self.receivedAt = receivedAt
+        self.size = size
+        self.hasAttachments = hasAttachments
+    }
+}
+
+/// A read-state change: no GetItem, only the flag (and the change key when EWS gives one).
+public struct ReadFlagUpdate: Sendable, Equatable {
+    public var itemID: String
+    public var changeKey: String
+    public var isRead: Bool
+
+    public init(itemID: String, changeKey: String, isRead: Bool) {
+        self.itemID = itemID
+        self.changeKey = changeKey
+        self.isRead = isRead
+    }
+}
+
+/// A row for the `changes` outbox.
+public struct ChangeRecord: Sendable, Equatable {
+    public var folderID: String
+    public var itemID: String
+    /// Empty when EWS gives none (deletes).
+    public var changeKey: String
+    public var kind: ChangeKind
+    public var isRead: Bool?
+    /// A JSON object of the selected properties (`{}` when none).
+    public var properties: Data
+
+    public init(folderID: String, itemID: String, changeKey: String, kind: ChangeKind, isRead: Bool? = nil,
+                properties: Data = Data("{}".utf8)) {
+        self.folderID = folderID
+        self.itemID = itemID
+        self.changeKey = changeKey
+        self.kind = kind
+        self.isRead = isRead
+        self.properties = properties
+    }
+}
+
+/// Proof that this instance holds a tenant's lease: checkpoints commit only while the epoch matches.
+public struct LeaseToken: Sendable, Equatable {
+    public var tenantID: Int64
+    public var instanceID: String
+    public var epoch: Int64
+
+    public init(tenantID: Int64, instanceID: String, epoch: Int64) {
+        self.tenantID = tenantID
+        self.instanceID = instanceID
+        self.epoch = epoch
+    }
+}
+
+/// Everything one SyncFolderItems page changes, committed in ONE transaction: the mirror, the
+/// outbox rows and the new SyncState land together or not at all, so a crash between pages loses
+/// nothing and a replayed page inserts nothing twice.
+public struct Checkpoint: Sendable {
+    public var lease: LeaseToken?
+    public var tenant: String
+    public var mailboxID: Int64
+    public var mailbox: String
+    public var folderID: String
+    public var syncState: String
+    public var upserts: [MirrorItem] = []
+    public var readFlags: [ReadFlagUpdate] = []
+    public var deletes: [String] = []
+    public var changes: [ChangeRecord] = []
+    public var observedAt: Date
+    /// Set when this page completes a full resync (records last_full_sync_at).
+    public var completesFullSync = false
+
+    public init(lease: LeaseToken?, tenant: String, mailboxID: Int64, mailbox: String, folderID: String,
+                syncState: String, observedAt: Date) {
+        self.lease = lease
+        self.tenant = tenant
+        self.mailboxID = mailboxID
+        self.mailbox = mailbox
+        self.folderID = folderID
+        self.syncState = syncState
+        self.observedAt = observedAt
+    }
+}

@@ -1,0 +1,37 @@
+/// Which folders of a mailbox ewsfleet watches.
+public enum WatchMode: Sendable, Equatable {
+    /// Every folder: SyncFolderHierarchy plus a SubscribeToAllFolders subscription.
+    case allFolders
+    /// Distinguished folder names (`inbox`) or folder ids.
+    case folders([String])
+
+    public static let `default` = WatchMode.folders(["inbox"])
+}
+
+public struct Mailbox: Sendable, Equatable {
+    public var id: Int64
+    public var tenantID: Int64
+    public var tenantName: String
+    /// Always lower-case.
+    public var smtpAddress: String
+    public var watch: WatchMode
+    /// false = paused.
+    public var enabled: Bool
+}
+
+/// Lower-cases and checks an SMTP address the way the schema's CHECK does, so the CLI reports a
+/// bad address before it reaches the database.
+public enum SMTPAddress {
+    public static func normalize(_ raw: String) -> String? {
+        let address = raw.trimmingCharacters(in: .whitespaces).lowercased()
+        let parts = address.split(separator: "@", omittingEmptySubsequences: false)
+        guard parts.count == 2, !parts[0].isEmpty, parts[1].contains("."),
+              !parts[1].hasPrefix("."), !parts[1].hasSuffix("."),
+              !address.contains(where: { $0.isWhitespace || $0 == "<" || $0 == ">" || $0 == "," || $0 == ";" }),
+              address.utf8.count <= 320
+        else { return nil }
+        return address
+    }
+}
+
+import Foundation

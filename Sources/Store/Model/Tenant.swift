@@ -1,0 +1,82 @@
+public import Foundation
+
+public enum AuthKind: String, Sendable, CaseIterable, Codable {
+    case oauth2, basic, ntlm, negotiate
+}
+
+public enum TenantState: String, Sendable, CaseIterable, Codable {
+    /// Normal operation.
+    case active
+    /// The server refuses EWS to this tenant (HTTP 403): retried rarely, mailboxes not hammered.
+    case blocked
+    /// Switched off by an operator.
+    case disabled
+}
+
+/// Per-tenant throttling policy: mirrors the EWS budget of the tenant's service identity.
+public struct ThrottlingPolicy: Sendable, Equatable, Codable {
+    public var maxConcurrentRequests: Int
+    public var requestRate: Double
+    public var subscriptionsPerConnection: Int
+
+    public init(maxConcurrentRequests: Int = 10, requestRate: Double = 20, subscriptionsPerConnection: Int = 200) {
+        self.maxConcurrentRequests = maxConcurrentRequests
+        self.requestRate = requestRate
+        self.subscriptionsPerConnection = subscriptionsPerConnection
+    }
+}
+
+/// A tenant row. The secret stays sealed here; `SecretKeyring.open` reveals it where needed.
+public struct Tenant: Sendable, Equatable {
+    public var id: Int64
+    public var name: String
+    public var ewsURL: String
+    public var autodiscoverURL: String?
+    public var authKind: AuthKind
+    /// Username (basic, ntlm, negotiate) or client id (oauth2).
+    public var identity: String
+    public var tokenURL: String?
+    public var scope: String?
+    public var sealedSecret: SecretKeyring.Sealed?
+    public var impersonation: Bool
+    public var throttling: ThrottlingPolicy
+    public var caBundle: String?
+    public var insecureTLS: Bool
+    public var state: TenantState
+    public var stateReason: String?
+    public var createdAt: Date
+    public var updatedAt: Date
+}
+
+/// What `tenant add` supplies; the store assigns id and timestamps.
+public struct NewTenant: Sendable, Equatable {
+    public var name: String
+    public var ewsURL: String
+    public var autodiscoverURL: String?
+    public var authKind: AuthKind
+    public var identity: String
+    public var tokenURL: String?
+    public var scope: String?
+    public var impersonation: Bool
+    public var throttling: ThrottlingPolicy
+    public var caBundle: String?
+    public var insecureTLS: Bool
+
+    public init(
+        name: String, ewsURL: String, autodiscoverURL: String? = nil, authKind: AuthKind, identity: String,
+        tokenURL: String? = nil, scope: String? = nil, impersonation: Bool = true,
+        throttling: ThrottlingPolicy = ThrottlingPolicy(), caBundle: String? = nil, insecureTLS: Bool = false
+    ) {
+        self.name = name
+        self.ewsURL = ewsURL
+        self.autodiscoverURL = autodiscoverURL
+        self.authKind = authKind
+        self.identity = identity
+        self.tokenURL = tokenURL
+        self.scope = scope
+        self.impersonation = impersonation
+        self.throttling = throttling
+        self.caBundle = caBundle
+        self.insecureTLS = insecureTLS
+    }
+}

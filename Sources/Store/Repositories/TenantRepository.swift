@@ -1,0 +1,101 @@
+import Foundation
+
+/// Tenants: add, look up, list, change state, remove. Secrets are sealed before they reach SQL.
+public struct TenantRepository: Sendable {
+    let pool: PostgresPool
+
+    public init(pool: PostgresPool) { self.pool = pool }
+
+    static let columns = """
+        id, name, ews_url, autodiscover_url, auth_kind, identity, token_url, scope, secret_ciphertext,
+        secret_key_id, impersonation, max_concurrent_requests, request_rate, subscriptions_per_connection,
+        ca_bundle, insecure_tls, state, state_reason, created_at, updated_at
+        """
+
+    @discardableResult
+    public func add(_ new: NewTenant, secret: TenantSecret?, keyring: SecretKeyring) async throws -> Tenant {
+        let sealed = try secret.map { try keyring.seal($0, tenant: new.name) }
+        return try await StoreError.translating("tenant \(new.name)") {
+            try await pool.withConnection { conn in
+                let result = try await conn.query("""
+                    INSERT INTO tenants (name, ews_url, autodiscover_url, auth_kind, identity, token_url, scope,
+                        secret_ciphertext, secret_key_id, impersonation, max_concurrent_requests, request_rate,
+                        subscriptions_per_connection, ca_bundle, insecure_tls)
+                    VALUES ($1, $2, $3, $4, $5, $6, $7, $8::bytea, $9, $10, $11, $12, $13, $14, $15)
+                    RETURNING \(Self.columns)
+                    """,
+                    [PostgresValue(new.name), PostgresValue(new.ewsURL), PostgresValue(new.autodiscoverURL),
+                     PostgresValue(new.authKind.rawValue), PostgresValue(new.identity), PostgresValue(new.tokenURL),
+                     PostgresValue(new.scope), sealed.map { PostgresValue($0.ciphertext) } ?? .null,
+                     PostgresValue(sealed?.keyID), PostgresValue(new.impersonation),
+                     PostgresValue(new.throttling.maxConcurrentRequests), PostgresValue(new.throttling.requestRate),
+                     PostgresValue(new.throttling.subscriptionsPerConnection), PostgresValue(new.caBundle),
+                     PostgresValue(new.insecureTLS)],
+                    name: "tenant.add")
+                return try Tenant(row: result.rows[0])
+            }
+        }
+    }
+
+    public func find(name: String) async throws -> Tenant? {
+        try await pool.withConnection { conn in
+            try await conn.query("SELECT \(Self.columns) FROM tenants WHERE name = $1", [PostgresValue(name)],
+                                 name: "tenant.find").rows.first.map(Tenant.init(row:))
+        }
+    }
+
+    /// Like `find`, but an unknown tenant is a clear error.
+    public func require(name: String) async throws -> Tenant {
+        guard let tenant = try await find(name: name) else {
+            throw StoreError(.notFound, "unknown tenant \(name)")
+        }
+        return tenant
+    }
+
+    public func list() async throws -> [Tenant] {
+        try await pool.withConnection { conn in
+            try await conn.query("SELECT \(Self.columns) FROM tenants ORDER BY name", name: "tenant.list")
+                .rows.map(Tenant.init(row:))
+        }
+    }
+
+    public func setState(name: String, _ state: TenantState, reason: String?) async throws {
+        try await pool.withConnection { conn in
+            let r = try await conn.query(
+                "UPDATE tenants SET state = $2, state_reason = $3, updated_at = now() WHERE name = $1",
+                [PostgresValue(name), PostgresValue(state.rawValue), PostgresValue(reason)], name: "tenant.set_state")
+            guard r.affectedRows == 1 else { throw StoreError(.notFound, "unknown tenant \(name)") }
+        }
+    }
+
+    /// Removes the tenant with its mailboxes, mirror and status; `changes` history stays.
+    public func remove(name: String) async throws {
+        try await pool.withConnection { conn in
+            let r = try await conn.query("DELETE FROM tenants WHERE name = $1", [PostgresValue(name)], name: "tenant.remove")
+            guard r.affectedRows == 1 else { throw StoreError(.notFound, "unknown tenant \(name)") }
+        }
+    }
+}
+
+extension Tenant {
+    init(row: PostgresRow) throws {
+        let ciphertext = try row.decode("secret_ciphertext", as: Data?.self)
+        let keyID = try row.decode("secret_key_id", as: String?.self)
+        guard let authKind = AuthKind(rawValue: try row.decode("auth_kind")),
+              let state = TenantState(rawValue: try row.decode("state"))
+        else { throw StoreError(.invalidInput, "tenant row has an unknown auth kind or state") }
+        self.init(
+            id: try row.decode("id"), name: try row.decode("name"), ewsURL: try row.decode("ews_url"),
+            autodiscoverURL: try row.decode("autodiscover_url"), authKind: authKind,
+            identity: try row.decode("identity"), tokenURL: try row.decode("token_url"), scope: try row.decode("scope"),
+            sealedSecret: ciphertext.flatMap { c in keyID.map { SecretKeyring.Sealed(ciphertext: c, keyID: $0) } },
+            impersonation: try row.decode("impersonation"),
+            throttling: ThrottlingPolicy(
+                maxConcurrentRequests: try row.decode("max_concurrent_requests"),
+                requestRate: try row.decode("request_rate"),
+                subscriptionsPerConnection: try row.decode("subscriptions_per_connection")),
+            caBundle: try row.decode("ca_bundle"), insecureTLS: try row.decode("insecure_tls"), state: state,
+            stateReason: try row.decode("state_reason"), createdAt: try row.decode("created_at"),
+            updatedAt: try row.decode("updated_at"))
+    }
+}
