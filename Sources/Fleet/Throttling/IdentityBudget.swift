@@ -1,0 +1,158 @@
+/// The EWS throttling budget of one tenant identity, shared by all of that tenant's mailbox actors.
+/// It mirrors EWS's own limits so ewsfleet slows itself down before the server has to:
+///
+/// - concurrent non-streaming requests, adapted AIMD-style: ErrorExceededConnectionCount halves the
+///   limit, every `limit` successes add one back, up to the tenant's policy;
+/// - a request rate (token bucket);
+/// - concurrent sync calls per target mailbox (EWS ConcurrentSyncCalls, 5 in Exchange Online);
+/// - pauses after an advised back-off (ErrorServerBusy): for the whole identity, for one target
+///   mailbox, or for one mailbox's sync calls, as the server's policy part names.
+///
+/// Each tenant has its own budget, so one tenant being throttled never slows another.
+actor IdentityBudget<C: Clock<Duration>> where C.Instant: Sendable {
+    enum Kind: Sendable { case normal, sync }
+
+    enum PauseScope: Sendable, Hashable {
+        case identity
+        case mailbox(String)
+        case mailboxSync(String)
+    }
+
+    enum Outcome: Sendable {
+        case success
+        /// ErrorExceededConnectionCount: too many in flight.
+        case tooManyConcurrent
+        /// Any other failure: no change to the limits.
+        case other
+    }
+
+    struct Permit: Sendable {
+        let kind: Kind
+        let mailbox: String
+    }
+
+    let maxConcurrent: Int
+    let rate: Double
+    let maxSyncPerMailbox: Int
+    private let clock: C
+    private(set) var limit: Int
+    private(set) var inFlight = 0
+    private var syncInFlight: [String: Int] = [:]
+    private var successes = 0
+    private var tokens: Double
+    private var refilledAt: C.Instant
+    private var pauses: [PauseScope: C.Instant] = [:]
+    private var waiters: [(id: Int, continuation: CheckedContinuation<Void, any Error>)] = []
+    private var nextWaiterID = 0
+
+    init(maxConcurrent: Int, rate: Double, maxSyncPerMailbox: Int = 5, clock: C) {
+        self.maxConcurrent = max(1, maxConcurrent)
+        self.rate = max(0.001, rate)
+        self.maxSyncPerMailbox = max(1, maxSyncPerMailbox)
+        self.clock = clock
+        limit = self.maxConcurrent
+        tokens = max(1, self.rate)
+        refilledAt = clock.now
+    }
+
+    /// Waits until a request of `kind` to `mailbox` fits the budget, then takes its share.
+    func acquire(_ kind: Kind, mailbox: String) async throws -> Permit {
+        while true {
+            try Task.checkCancellation()
+            let now = clock.now
+            if let until = pauseDeadline(kind, mailbox: mailbox, now: now) {
+                try await clock.sleep(until: until, tolerance: nil)
+                continue
+            }
+            refill(now: now)
+            if inFlight >= limit || (kind == .sync && syncInFlight[mailbox, default: 0] >= maxSyncPerMailbox) {
+                try await waitForRelease()
+                continue
+            }
+            if tokens < 1 {
+                let wait = Duration.milliseconds(Int(((1 - tokens) / rate * 1000).rounded(.up)))
+                try await clock.sleep(until: now.advanced(by: max(wait, .milliseconds(1))), tolerance: nil)
+                continue
+            }
+            tokens -= 1
+            inFlight += 1
+            if kind == .sync { syncInFlight[mailbox, default: 0] += 1 }
+            return Permit(kind: kind, mailbox: mailbox)
+        }
+    }
+
+    func release(_ permit: Permit, outcome: Outcome) {
+        inFlight -= 1
+        if permit.kind == .sync {
+            syncInFlight[permit.mailbox, default: 1] -= 1
+            if syncInFlight[permit.mailbox] == 0 { syncInFlight[permit.mailbox] = nil }
+        }
+        switch outcome {
+        case .success:
+            successes += 1
+            if successes >= limit, limit < maxConcurrent {
+                limit += 1
+                successes = 0
+            }
+        case .tooManyConcurrent:
+            limit = max(1, limit / 2)
+            successes = 0
+        case .other:
+            break
+        }
+        wakeAll()
+    }
+
+    /// Honours an advised back-off: nothing in `scope` is sent before it ends.
+    func pause(_ scope: PauseScope, for duration: Duration) {
+        let until = clock.now.advanced(by: duration)
+        if let existing = pauses[scope], existing >= until { return }
+        pauses[scope] = until
+    }
+
+    /// When the identity-wide pause ends (nil when not paused): stream groups use it to avoid
+    /// reopening connections during an advised back-off.
+    func identityPausedUntil() -> C.Instant? {
+        guard let until = pauses[.identity], until > clock.now else { return nil }
+        return until
+    }
+
+    private func pauseDeadline(_ kind: Kind, mailbox: String, now: C.Instant) -> C.Instant? {
+        var scopes: [PauseScope] = [.identity, .mailbox(mailbox)]
+        if kind == .sync { scopes.append(.mailboxSync(mailbox)) }
+        let active = scopes.compactMap { pauses[$0] }.filter { $0 > now }
+        for scope in scopes where pauses[scope].map({ $0 <= now }) == true { pauses[scope] = nil }
+        return active.max()
+    }
+
+    private func refill(now: C.Instant) {
+        let elapsed = refilledAt.duration(to: now)
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        tokens = min(max(1, rate), tokens + seconds * rate)
+        refilledAt = now
+    }
+
+    private func waitForRelease() async throws {
+        let id = nextWaiterID
+        nextWaiterID += 1
+        try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { continuation in
+                waiters.append((id, continuation))
+            }
+        } onCancel: {
+            Task { await self.cancelWaiter(id) }
+        }
+    }
+
+    private func cancelWaiter(_ id: Int) {
+        guard let i = waiters.firstIndex(where: { $0.id == id }) else { return }
+        waiters.remove(at: i).continuation.resume(throwing: CancellationError())
+    }
+
+    /// Every waiter re-checks the budget; those that still do not fit wait again, in order.
+    private func wakeAll() {
+        let woken = waiters
+        waiters.removeAll()
+        for waiter in woken { waiter.continuation.resume() }
+    }
+}

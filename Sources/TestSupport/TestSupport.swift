@@ -1,1 +1,0 @@
-// TestSupport module — see Package.swift for its role.

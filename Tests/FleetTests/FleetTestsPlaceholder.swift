@@ -1,4 +1,0 @@
-import Testing
-@testable import Fleet
-
-@Test func FleetTestsModuleLoads() { #expect(Bool(true)) }

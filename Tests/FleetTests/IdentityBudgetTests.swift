@@ -1,0 +1,94 @@
+import Testing
+@testable import Fleet
+import TestSupport
+
+@Suite struct IdentityBudgetTests {
+    @Test func concurrencyLimitHoldsAndReleasesWakeWaiters() async throws {
+        let clock = ManualClock()
+        let budget = IdentityBudget(maxConcurrent: 2, rate: 1000, clock: clock)
+        let a = try await budget.acquire(.normal, mailbox: "a")
+        _ = try await budget.acquire(.normal, mailbox: "b")
+        let third = Task { try await budget.acquire(.normal, mailbox: "c") }
+        while await budget.inFlight < 2 { await Task.yield() }
+        await Task.yield()
+        #expect(await budget.inFlight == 2)
+        await budget.release(a, outcome: .success)
+        _ = try await third.value
+        #expect(await budget.inFlight == 2)
+    }
+
+    @Test func exceededConnectionCountHalvesAndSuccessesRestore() async throws {
+        let clock = ManualClock()
+        let budget = IdentityBudget(maxConcurrent: 8, rate: 1000, clock: clock)
+        let p = try await budget.acquire(.normal, mailbox: "m")
+        await budget.release(p, outcome: .tooManyConcurrent)
+        #expect(await budget.limit == 4)
+        let q = try await budget.acquire(.normal, mailbox: "m")
+        await budget.release(q, outcome: .tooManyConcurrent)
+        #expect(await budget.limit == 2)
+        for _ in 0..<2 {
+            let r = try await budget.acquire(.normal, mailbox: "m")
+            await budget.release(r, outcome: .success)
+        }
+        #expect(await budget.limit == 3)  // additive increase after `limit` successes
+    }
+
+    @Test func syncCallsPerMailboxAreCappedButOtherMailboxesProceed() async throws {
+        let clock = ManualClock()
+        let budget = IdentityBudget(maxConcurrent: 10, rate: 1000, maxSyncPerMailbox: 1, clock: clock)
+        let first = try await budget.acquire(.sync, mailbox: "a")
+        let blocked = Task { try await budget.acquire(.sync, mailbox: "a") }
+        _ = try await budget.acquire(.sync, mailbox: "b")  // not blocked by a's sync budget
+        #expect(await budget.inFlight == 2)
+        await budget.release(first, outcome: .success)
+        _ = try await blocked.value
+    }
+
+    @Test func advisedBackOffPausesOnlyTheNamedScope() async throws {
+        let clock = ManualClock()
+        let budget = IdentityBudget(maxConcurrent: 10, rate: 1000, clock: clock)
+        await budget.pause(.mailboxSync("a"), for: .seconds(5))
+        _ = try await budget.acquire(.normal, mailbox: "a")  // normal calls to a still pass
+        _ = try await budget.acquire(.sync, mailbox: "b")
+        let sync = Task { try await budget.acquire(.sync, mailbox: "a") }
+        #expect(await clock.waitForSleepers(1))
+        clock.advance(by: .seconds(4))
+        #expect(clock.sleeperCount == 1)
+        clock.advance(by: .seconds(1))
+        _ = try await sync.value
+    }
+
+    @Test func identityPauseBlocksEverything() async throws {
+        let clock = ManualClock()
+        let budget = IdentityBudget(maxConcurrent: 10, rate: 1000, clock: clock)
+        await budget.pause(.identity, for: .seconds(30))
+        #expect(await budget.identityPausedUntil() == clock.now.advanced(by: .seconds(30)))
+        let call = Task { try await budget.acquire(.normal, mailbox: "x") }
+        #expect(await clock.waitForSleepers(1))
+        clock.advance(by: .seconds(30))
+        _ = try await call.value
+        #expect(await budget.identityPausedUntil() == nil)
+    }
+
+    @Test func rateLimitSpacesRequests() async throws {
+        let clock = ManualClock()
+        let budget = IdentityBudget(maxConcurrent: 100, rate: 2, clock: clock)
+        for _ in 0..<2 { _ = try await budget.acquire(.normal, mailbox: "m") }  // the bucket holds 2
+        let third = Task { try await budget.acquire(.normal, mailbox: "m") }
+        #expect(await clock.waitForSleepers(1))
+        clock.advance(by: .milliseconds(500))
+        _ = try await third.value
+    }
+
+    @Test func cancelledWaiterLeavesTheQueue() async throws {
+        let clock = ManualClock()
+        let budget = IdentityBudget(maxConcurrent: 1, rate: 1000, clock: clock)
+        let held = try await budget.acquire(.normal, mailbox: "m")
+        let waiter = Task { try await budget.acquire(.normal, mailbox: "m") }
+        await Task.yield()
+        waiter.cancel()
+        await #expect(throws: CancellationError.self) { try await waiter.value }
+        await budget.release(held, outcome: .success)
+        #expect(await budget.inFlight == 0)
+    }
+}

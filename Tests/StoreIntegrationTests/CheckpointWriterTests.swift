@@ -1,0 +1,142 @@
+import Foundation
+@testable import Store
+import TestSupport
+import Testing
+
+@Suite(.requiresDatabase) struct CheckpointWriterTests {
+    @Test func aPageLandsMirrorChangesAndStateTogether() async throws {
+        try await StoreFixture.with("cp") { f in
+            let writer = CheckpointWriter(pool: f.pool)
+            let (a, ca) = created("A")
+            let (b, cb) = created("B")
+            var first = f.checkpoint(state: "S1")
+            first.upserts = [a, b]
+            first.changes = [ca, cb]
+            #expect(try await writer.commit(first).changesInserted == 2)
+
+            var second = f.checkpoint(state: "S2")
+            second.readFlags = [ReadFlagUpdate(itemID: "A", changeKey: "ck2", isRead: true)]
+            second.deletes = ["B"]
+            second.changes = [
+                ChangeRecord(folderID: "inbox", itemID: "A", changeKey: "ck2", kind: .readFlag, isRead: true),
+                ChangeRecord(folderID: "inbox", itemID: "B", changeKey: "", kind: .deleted),
+            ]
+            #expect(try await writer.commit(second).changesInserted == 2)
+
+            let mirror = try await FleetStateRepository(pool: f.pool).mirror(mailboxID: f.mailbox.id, folderID: "inbox")
+            #expect(mirror == ["A": .init(changeKey: "ck2", isRead: true)])
+            #expect(try await FleetStateRepository(pool: f.pool).syncStates(mailboxID: f.mailbox.id) == ["inbox": "S2"])
+            let kinds = try await f.pool.withConnection {
+                try await $0.query("SELECT kind FROM changes ORDER BY txid, id", name: "t").rows.map { try $0.decode("kind", as: String.self) }
+            }
+            #expect(kinds == ["created", "created", "read_flag", "deleted"])
+            let subject: String = try await f.scalar("SELECT subject AS v FROM items WHERE item_id = 'A'")
+            #expect(subject == "hello")  // a read-flag change keeps the other properties
+        }
+    }
+
+    @Test func aReplayedPageInsertsNothingTwice() async throws {
+        try await StoreFixture.with("replay") { f in
+            let writer = CheckpointWriter(pool: f.pool)
+            let (a, ca) = created("A")
+            var cp = f.checkpoint(state: "S1")
+            cp.upserts = [a]
+            cp.changes = [ca, ChangeRecord(folderID: "inbox", itemID: "Z", changeKey: "", kind: .deleted)]
+            #expect(try await writer.commit(cp).changesInserted == 2)
+            #expect(try await writer.commit(cp).changesInserted == 0)
+            let n: Int = try await f.scalar("SELECT count(*) AS v FROM changes")
+            #expect(n == 2)
+        }
+    }
+
+    @Test func largeSyncStatesAreStoredWhole() async throws {
+        try await StoreFixture.with("bigstate") { f in
+            let state = String(repeating: "H4sIAAAAAAAEAO29B2AcSZYlJi9tynt", count: 40_000) + "=="  // ~1.3 MB
+            try await CheckpointWriter(pool: f.pool).commit(f.checkpoint(state: state))
+            #expect(try await FleetStateRepository(pool: f.pool).syncStates(mailboxID: f.mailbox.id)["inbox"] == state)
+        }
+    }
+
+    @Test func aKilledConnectionCommitsNothingAndThePoolRecovers() async throws {
+        try await StoreFixture.with("kill") { f in
+            let (a, ca) = created("A")
+            var cp = f.checkpoint(state: "S-killed")
+            cp.upserts = [a]
+            cp.changes = [ca]
+            let killer = f.database.pool(size: 1)
+            await #expect(performing: {
+                try await f.pool.withTransaction { conn in
+                    _ = try await CheckpointWriter.write(cp, on: conn)
+                    let pid: Int = try await conn.query("SELECT pg_backend_pid() AS pid", name: "pid").rows[0].decode("pid")
+                    try await killer.withConnection {
+                        try await $0.query("SELECT pg_terminate_backend($1)", [PostgresValue(pid)], name: "kill")
+                    }
+                }
+            }, throws: { ($0 as? PostgresError)?.isRetryable == true })
+            await killer.shutdown()
+            let changes: Int = try await f.scalar("SELECT count(*) AS v FROM changes")
+            let items: Int = try await f.scalar("SELECT count(*) AS v FROM items")
+            let states: Int = try await f.scalar("SELECT count(*) AS v FROM folder_sync")
+            #expect(changes == 0 && items == 0 && states == 0)
+            // The same page commits fine afterwards.
+            #expect(try await CheckpointWriter(pool: f.pool).commit(cp).changesInserted == 1)
+        }
+    }
+
+    @Test func aStaleLeaseHolderCannotCommit() async throws {
+        try await StoreFixture.with("lease") { f in
+            let leases = LeaseRepository(pool: f.pool)
+            let old = try #require(try await leases.acquire(tenantID: f.tenant.id, instanceID: "old", ttl: .milliseconds(1)))
+            try await f.pool.withConnection { try await $0.query("SELECT pg_sleep(0.01)", name: "t") }
+            let new = try #require(try await leases.acquire(tenantID: f.tenant.id, instanceID: "new", ttl: .seconds(30)))
+            let (a, ca) = created("A")
+            var stale = f.checkpoint(state: "stale", lease: old)
+            stale.upserts = [a]
+            stale.changes = [ca]
+            await #expect(throws: LeaseLostError.self) { try await CheckpointWriter(pool: f.pool).commit(stale) }
+            let n: Int = try await f.scalar("SELECT count(*) AS v FROM changes")
+            #expect(n == 0)
+            var fresh = stale
+            fresh.lease = new
+            #expect(try await CheckpointWriter(pool: f.pool).commit(fresh).changesInserted == 1)
+        }
+    }
+
+    @Test func injectionStringsInEveryTextInputAreStoredVerbatim() async throws {
+        try await StoreFixture.with("inject") { f in
+            let nasty = ["'; DROP TABLE changes; --", "\") OR 1=1 --", "{\"a\",NULL}", "\\x00\\", "$1::text", "💥\n\t'\""]
+            for (i, text) in nasty.enumerated() {
+                let tenant = try await TenantRepository(pool: f.pool).add(
+                    NewTenant(name: "t\(i)", ewsURL: "https://x.example/\(text)", authKind: .oauth2, identity: text,
+                              tokenURL: "https://idp.example/\(text)", scope: text, caBundle: text),
+                    secret: TenantSecret(text), keyring: f.keyring)
+                let back = try await TenantRepository(pool: f.pool).require(name: "t\(i)")
+                #expect(back.identity == text && back.scope == text && back.caBundle == text && back == tenant)
+                #expect(try f.keyring.open(#require(back.sealedSecret), tenant: back.name).reveal() == text)
+
+                var cp = f.checkpoint(text, state: text)
+                let props = try JSONSerialization.data(withJSONObject: ["subject": text])
+                cp.upserts = [MirrorItem(folderID: text, itemID: "id\(text)", changeKey: text, subject: text, sender: text)]
+                cp.changes = [ChangeRecord(folderID: text, itemID: "id\(text)", changeKey: text, kind: .created, properties: props)]
+                try await CheckpointWriter(pool: f.pool).commit(cp)
+                let row = try await f.pool.withConnection {
+                    try await $0.query("SELECT c.folder_id, c.change_key, c.properties->>'subject' AS subject, i.sender FROM changes c JOIN items i USING (item_id) WHERE c.item_id = $1",
+                                       [PostgresValue("id\(text)")], name: "t").rows[0]
+                }
+                #expect(try row.decode("folder_id", as: String.self) == text)
+                #expect(try row.decode("change_key", as: String.self) == text)
+                #expect(try row.decode("subject", as: String.self) == text)
+                #expect(try row.decode("sender", as: String.self) == text)
+                #expect(try await FleetStateRepository(pool: f.pool).syncStates(mailboxID: f.mailbox.id)[text] == text)
+            }
+            // Names with a fixed syntax reject such strings cleanly instead of storing them.
+            await #expect(throws: StoreError.self) {
+                try await TenantRepository(pool: f.pool).add(
+                    NewTenant(name: nasty[0], ewsURL: "https://x.example", authKind: .basic, identity: "u"),
+                    secret: nil, keyring: f.keyring)
+            }
+            let tables: Int = try await f.scalar("SELECT count(*) AS v FROM pg_tables WHERE tablename = 'changes'")
+            #expect(tables == 1)
+        }
+    }
+}
