@@ -1,0 +1,150 @@
+import Foundation
+
+/// Timestamp text without Foundation formatters: they are slow, allocate, and stop at
+/// milliseconds while PostgreSQL keeps microseconds.
+enum PostgresTimestamp {
+    static func format(_ date: Date) -> String {
+        let micros = Int64((date.timeIntervalSince1970 * 1_000_000).rounded())
+        let (days, dayMicros) = floorDivide(micros, 86_400_000_000)
+        var (year, month, day) = civil(fromDays: days)
+        let seconds = dayMicros / 1_000_000
+        let fraction = dayMicros % 1_000_000
+        var isBC = false
+        if year <= 0 {  // astronomical year 0 is 1 BC
+            isBC = true
+            year = 1 - year
+        }
+        var text = pad(year, 4) + "-" + pad(month, 2) + "-" + pad(day, 2)
+        text += isBC ? " " : "T"
+        text += pad(seconds / 3600, 2) + ":" + pad(seconds / 60 % 60, 2) + ":" + pad(seconds % 60, 2)
+        text += "." + pad(fraction, 6)
+        text += isBC ? "+00 BC" : "Z"
+        return text
+    }
+
+    /// Parses `timestamptz` / `timestamp` / `date` output (DateStyle ISO), also with `T` and `Z`.
+    static func parse(_ text: String) throws(PostgresDecodingFailure) -> Date {
+        switch text {
+        case "infinity": return .distantFuture
+        case "-infinity": return .distantPast
+        default: break
+        }
+        var scanner = ByteScanner(text)
+        guard let year = scanner.number(), scanner.take("-"), let month = scanner.number(digits: 2),
+            scanner.take("-"), let day = scanner.number(digits: 2),
+            (1...12).contains(month), (1...31).contains(day)
+        else { throw PostgresDecodingFailure("not a timestamp") }
+        var seconds: Int64 = 0
+        var micros: Int64 = 0
+        if scanner.take(" ") || scanner.take("T") {
+            guard let hour = scanner.number(digits: 2), scanner.take(":"),
+                let minute = scanner.number(digits: 2), scanner.take(":"),
+                let second = scanner.number(digits: 2)
+            else { throw PostgresDecodingFailure("not a timestamp") }
+            seconds = hour * 3600 + minute * 60 + second
+            if scanner.take(".") {
+                var scale: Int64 = 100_000
+                while let digit = scanner.digit() {
+                    micros += digit * scale
+                    scale /= 10
+                }
+            }
+            if scanner.take("Z") {
+            } else if let sign = scanner.sign() {
+                guard let offsetHours = scanner.number(digits: 2) else {
+                    throw PostgresDecodingFailure("bad time zone offset")
+                }
+                var offset = offsetHours * 3600
+                if scanner.take(":"), let minutes = scanner.number(digits: 2) { offset += minutes * 60 }
+                if scanner.take(":"), let secs = scanner.number(digits: 2) { offset += secs }
+                seconds -= sign * offset
+            }
+        }
+        var astronomicalYear = year
+        if scanner.take(" BC") { astronomicalYear = 1 - year }
+        guard scanner.isAtEnd else { throw PostgresDecodingFailure("trailing text in timestamp") }
+        let days = days(fromCivil: astronomicalYear, month, day)
+        let whole = days * 86_400 + seconds
+        return Date(timeIntervalSince1970: Double(whole) + Double(micros) / 1_000_000)
+    }
+
+    // Howard Hinnant's civil-from-days algorithms (proleptic Gregorian).
+    static func civil(fromDays daysSinceEpoch: Int64) -> (Int64, Int64, Int64) {
+        let z = daysSinceEpoch + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let doe = z - era * 146_097
+        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+        let mp = (5 * doy + 2) / 153
+        let day = doy - (153 * mp + 2) / 5 + 1
+        let month = mp < 10 ? mp + 3 : mp - 9
+        return (yoe + era * 400 + (month <= 2 ? 1 : 0), month, day)
+    }
+
+    static func days(fromCivil year: Int64, _ month: Int64, _ day: Int64) -> Int64 {
+        let y = month <= 2 ? year - 1 : year
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yoe = y - era * 400
+        let doy = (153 * (month > 2 ? month - 3 : month + 9) + 2) / 5 + day - 1
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
+        return era * 146_097 + doe - 719_468
+    }
+
+    private static func floorDivide(_ a: Int64, _ b: Int64) -> (Int64, Int64) {
+        var quotient = a / b
+        var remainder = a % b
+        if remainder < 0 {
+            quotient -= 1
+            remainder += b
+        }
+        return (quotient, remainder)
+    }
+
+    private static func pad(_ value: Int64, _ width: Int) -> String {
+        let digits = String(value)
+        return digits.count >= width ? digits : String(repeating: "0", count: width - digits.count) + digits
+    }
+}
+
+/// A tiny forward-only scanner over UTF-8 bytes.
+struct ByteScanner {
+    private let bytes: [UInt8]
+    private var index = 0
+
+    init(_ text: String) { bytes = Array(text.utf8) }
+
+    var isAtEnd: Bool { index == bytes.count }
+
+    mutating func take(_ literal: String) -> Bool {
+        let needle = Array(literal.utf8)
+        guard bytes.count - index >= needle.count,
+            bytes[index..<(index + needle.count)].elementsEqual(needle)
+        else { return false }
+        index += needle.count
+        return true
+    }
+
+    mutating func digit() -> Int64? {
+        guard index < bytes.count, (48...57).contains(bytes[index]) else { return nil }
+        defer { index += 1 }
+        return Int64(bytes[index] - 48)
+    }
+
+    /// Reads exactly `digits` digits, or (nil) at least one digit.
+    mutating func number(digits: Int? = nil) -> Int64? {
+        let start = index
+        var value: Int64 = 0
+        while let digit = digit() {
+            value = value * 10 + digit
+            if let digits, index - start == digits { break }
+        }
+        if index == start || (digits != nil && index - start != digits) { return nil }
+        return value
+    }
+
+    mutating func sign() -> Int64? {
+        if take("+") { return 1 }
+        if take("-") { return -1 }
+        return nil
+    }
+}

@@ -1,0 +1,52 @@
+import Foundation
+import Synchronization
+
+/// A one-shot readiness signal between tasks: `wait` returns once `fire` has been called
+/// (before or after the wait started).
+public final class Signal: Sendable {
+    private let state = Mutex<(fired: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
+
+    public init() {}
+
+    public func fire() {
+        let waiters = state.withLock { state in
+            state.fired = true
+            defer { state.waiters = [] }
+            return state.waiters
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+
+    public var isFired: Bool { state.withLock { $0.fired } }
+
+    public func wait() async {
+        await withCheckedContinuation { continuation in
+            let fired = state.withLock { state in
+                if state.fired { return true }
+                state.waiters.append(continuation)
+                return false
+            }
+            if fired { continuation.resume() }
+        }
+    }
+}
+
+/// Polls `condition` (a state the code under test exposes) until it holds; fails after
+/// `timeout` so a broken condition cannot hang the run.
+public func waitUntil(
+    timeout: Duration = .seconds(10), _ condition: @Sendable () async throws -> Bool
+) async throws {
+    let deadline = ContinuousClock.now.advanced(by: timeout)
+    while try await !condition() {
+        guard ContinuousClock.now < deadline else { throw TestDatabaseError("condition not met within \(timeout)") }
+        try await Task.sleep(for: .milliseconds(5))
+    }
+}
+
+/// A thread-safe append-only log for values observed by concurrent tasks.
+public final class Recorder<Value: Sendable>: Sendable {
+    private let storage = Mutex<[Value]>([])
+    public init() {}
+    public func append(_ value: Value) { storage.withLock { $0.append(value) } }
+    public var values: [Value] { storage.withLock { $0 } }
+}
