@@ -100,7 +100,8 @@ for _ in 0..<options.latencySamples {
     let d = clock.now - t0
     samples.append(Double(d.components.seconds) * 1000 + Double(d.components.attoseconds) / 1e15)
 }
-samples.sort()
-func pct(_ p: Double) -> Double { samples[min(samples.count - 1, Int(Double(samples.count) * p))] }
-print(String(format: "single-row checkpoint latency: p50 %.2f ms, p99 %.2f ms (%d samples)", pct(0.50), pct(0.99), samples.count))
+let sorted = samples.sorted()
+let p50 = sorted[min(sorted.count - 1, sorted.count / 2)]
+let p99 = sorted[min(sorted.count - 1, sorted.count * 99 / 100)]
+print(String(format: "single-row checkpoint latency: p50 %.2f ms, p99 %.2f ms (%d samples)", p50, p99, sorted.count))
 await pool.shutdown()

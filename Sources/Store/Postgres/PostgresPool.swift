@@ -55,6 +55,7 @@ public final class PostgresPool: Sendable {
 
     /// Lends one connection exclusively for `body`. A transaction left open by `body` is rolled
     /// back before the connection returns to the pool.
+    @discardableResult
     public func withConnection<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
         let slot = try await acquire()
         do {
@@ -80,6 +81,7 @@ public final class PostgresPool: Sendable {
     ///
     /// If the connection breaks during COMMIT, the error is `connectionLost` and whether the
     /// transaction committed is unknown: make such work idempotent.
+    @discardableResult
     public func withTransaction<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
         try await withConnection { connection in
             try await connection.query("BEGIN", name: "BEGIN")
