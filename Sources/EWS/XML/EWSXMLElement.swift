@@ -68,12 +68,14 @@ public struct EWSXMLElement: Hashable, Sendable {
         children.filter { $0.name.local == local && namespaces.contains($0.name.namespace) }
     }
 
-    /// Tolerant lookup for children of known EWS elements: local name, any EWS namespace
-    /// (messages/types/errors) or none. Servers deviate from the XSD here (fact sheet §3.6).
-    public func ewsChild(_ local: String) -> EWSXMLElement? { child(local, in: EWSNamespace.ewsFamily) }
+    /// Tolerant lookup for children of known EWS elements: by local name only. Servers put
+    /// elements in `m:` where the XSD says `t:` (fact sheet §3.6), and some omit the namespace of
+    /// a child (which then inherits whatever default namespace is in scope, even SOAP's), so
+    /// inside a parent already matched by namespace the local name decides.
+    public func ewsChild(_ local: String) -> EWSXMLElement? { children.first { $0.name.local == local } }
 
     /// All tolerant matches (see ``ewsChild(_:)``).
-    public func ewsChildren(_ local: String) -> [EWSXMLElement] { children(local, in: EWSNamespace.ewsFamily) }
+    public func ewsChildren(_ local: String) -> [EWSXMLElement] { children.filter { $0.name.local == local } }
 
     /// Text of a tolerant child, trimmed of surrounding XML whitespace.
     public func ewsText(_ local: String) -> String? { ewsChild(local)?.trimmedText }

@@ -68,13 +68,11 @@ struct EnvelopeFramer {
                 // Inside a document: jump straight to the next '<'.
                 var next = index
                 while next < count && buffer[next] != Self.lt { next += 1 }
-                try account(next - index, at: next)
+                let foundTag = next < count
+                if foundTag { next += 1 }  // the '<' itself
+                try account(next - index, endingBefore: next)
+                if foundTag { state = .lessThan }
                 index = next
-                if index < count {
-                    state = .lessThan
-                    try account(1, at: index)
-                    index += 1
-                }
                 continue
             case .lessThan:
                 if depth == 0 {
@@ -96,11 +94,12 @@ struct EnvelopeFramer {
                     case Self.exclamation: beginBang()
                     default: state = .startTag; quote = 0; previous = byte
                     }
-                    try account(1, at: index)
+                    try account(1, endingBefore: index + 1)
                 }
                 index += 1
             case .startTag:
                 // Tight loop over the tag body; only quotes and '>' matter.
+                let runStart = index
                 while index < count {
                     let b = buffer[index]
                     index += 1
@@ -109,7 +108,7 @@ struct EnvelopeFramer {
                     } else if b == 0x22 || b == 0x27 {
                         quote = b
                     } else if b == Self.gt {
-                        try account(1, at: index - 1)
+                        try account(index - runStart, endingBefore: index)
                         state = .content
                         if previous == Self.slash {
                             if depth == 0 { return .rootEnds(index) }
@@ -123,24 +122,24 @@ struct EnvelopeFramer {
                         break
                     }
                     previous = b
-                    try account(1, at: index - 1)
                 }
+                if state == .startTag { try account(index - runStart, endingBefore: index) }
                 continue
             case .endTag:
                 if byte == Self.gt {
                     state = .content
                     depth -= 1
                     index += 1
-                    try account(1, at: index - 1)
+                    try account(1, endingBefore: index)
                     if depth == 0 { return .rootEnds(index) }
                     continue
                 }
-                try account(1, at: index)
+                try account(1, endingBefore: index + 1)
                 index += 1
             case .processingInstruction:
                 if byte == Self.gt && previous == Self.question { state = .content }
                 previous = byte
-                if depth > 0 { try account(1, at: index) }
+                if depth > 0 { try account(1, endingBefore: index + 1) }
                 index += 1
             case .bang:
                 if bangTarget.isEmpty {
@@ -169,17 +168,17 @@ struct EnvelopeFramer {
                     }
                     runLength = 0
                 }
-                if depth > 0 { try account(1, at: index) }
+                if depth > 0 { try account(1, endingBefore: index + 1) }
                 index += 1
             case .comment:
                 if byte == Self.gt && runLength >= 2 { state = .content }
                 runLength = byte == Self.dash ? runLength + 1 : 0
-                if depth > 0 { try account(1, at: index) }
+                if depth > 0 { try account(1, endingBefore: index + 1) }
                 index += 1
             case .cdata:
                 if byte == Self.gt && runLength >= 2 { state = .content }
                 runLength = byte == Self.bracket ? runLength + 1 : 0
-                try account(1, at: index)
+                try account(1, endingBefore: index + 1)
                 index += 1
             }
         }
@@ -192,10 +191,13 @@ struct EnvelopeFramer {
         bangTarget = []
     }
 
-    private mutating func account(_ bytes: Int, at index: Int) throws(EWSDecodingError) {
+    /// Counts `bytes` document bytes that end just before buffer index `end`.
+    private mutating func account(_ bytes: Int, endingBefore end: Int) throws(EWSDecodingError) {
         documentBytes += bytes
         if documentBytes > limits.maxEnvelopeBytes {
-            throw error(.envelopeTooLarge, at: index, expected: "an envelope of at most \(limits.maxEnvelopeBytes) bytes")
+            // Offset of the first byte beyond the limit.
+            let first = end - (documentBytes - limits.maxEnvelopeBytes)
+            throw error(.envelopeTooLarge, at: first, expected: "an envelope of at most \(limits.maxEnvelopeBytes) bytes")
         }
     }
 
