@@ -134,7 +134,9 @@ let package = Package(
             name: "TestSupport",
             dependencies: ["Store", .product(name: "Logging", package: "swift-log")],
             path: "Sources/TestSupport", swiftSettings: swiftSettings),
-        .testTarget(name: "EWSTests", dependencies: ["EWS", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "EWSTests", dependencies: ["EWS", "TestSupport"], resources: [.copy("Fixtures")],
+            swiftSettings: swiftSettings),
         .testTarget(
             name: "HTTPTests",
             dependencies: [
