@@ -153,6 +153,10 @@ let package = Package(
         .testTarget(
             name: "StoreIntegrationTests", dependencies: ["Store", "TestSupport"],
             swiftSettings: swiftSettings),
+        // Runs the built `ewsfleet` binary and tests the CLI's configuration loading.
+        .testTarget(
+            name: "CLITests", dependencies: ["EWSFleetCLI", "ewsfleet", "Store", "TestSupport"],
+            swiftSettings: swiftSettings),
         .testTarget(name: "FleetTests", dependencies: ["Fleet", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(
             name: "SimulatorTests", dependencies: ["Simulator", "EWS", "TestSupport"],

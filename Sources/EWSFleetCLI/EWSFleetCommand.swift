@@ -13,7 +13,7 @@ public struct EWSFleetCommand: AsyncParsableCommand {
     public init() {}
 
     /// Runs the command and turns any error into one line on stderr plus a documented exit code.
-    public static func main() async {
+    public static func execute() async {
         do {
             var command = try parseAsRoot()
             if var asyncCommand = command as? any AsyncParsableCommand {

@@ -1,3 +1,3 @@
 import EWSFleetCLI
 
-await EWSFleetCommand.main()
+await EWSFleetCommand.execute()

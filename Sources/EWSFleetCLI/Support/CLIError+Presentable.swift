@@ -7,7 +7,11 @@ extension CLIError {
         switch error {
         case let e as CLIError: return e
         case let e as PostgresError:
-            return CLIError(e.code == .connectionFailed || e.code == .connectionLost ? .unavailable : .failure, e.description)
+            switch e.code {
+            case .connectionFailed, .connectionLost, .timeout: return CLIError(.unavailable, e.description)
+            case .invalidConfiguration: return CLIError(.configuration, e.description)
+            default: return CLIError(.failure, e.description)
+            }
         case let e as StoreError:
             return CLIError(e.code == .invalidInput ? .invalidInput : .failure, e.message)
         case let e as SecretError:

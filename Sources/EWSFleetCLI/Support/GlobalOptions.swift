@@ -19,7 +19,7 @@ struct GlobalOptions: ParsableArguments {
 
     /// Opens the pool and proves the database answers, so a wrong URL or a down server is one clear
     /// line (naming host:port and libpq's reason) before any work starts.
-    func openDatabase(_ config: ServiceConfiguration, logger: Logger = Logger(label: "ewsfleet.cli")) async throws -> PostgresPool {
+    func openDatabase(_ config: ServiceConfiguration, logger: Logger = GlobalOptions.quietLogger) async throws -> PostgresPool {
         let pool = PostgresPool(PostgresConfiguration(url: config.databaseURL, poolSize: config.databasePoolSize), logger: logger)
         do {
             try await pool.withConnection { try await $0.query("SELECT 1", name: "ping") }
@@ -28,6 +28,16 @@ struct GlobalOptions: ParsableArguments {
             throw error
         }
         return pool
+    }
+}
+
+extension GlobalOptions {
+    /// Admin commands report failures through their one error line; the pool's own warnings about
+    /// the same failure would only repeat it on stderr.
+    static var quietLogger: Logger {
+        var logger = Logger(label: "ewsfleet.cli")
+        logger.logLevel = .critical
+        return logger
     }
 }
 
