@@ -13,7 +13,7 @@ public final class PostgresPool: Sendable {
     let clock: PoolClock
     /// "host:port/dbname" (never the password).
     public let target: String
-    private let connInfo: Result<ConnInfo, PostgresError>
+    let connInfo: Result<ConnInfo, PostgresError>
     let state: Mutex<State>
 
     struct State: ~Copyable {
