@@ -102,6 +102,13 @@ import Testing
             let stopped: Bool = try await f.scalar("SELECT stopped_at IS NOT NULL AS v FROM fleet_instances WHERE instance_id = 'i-1'")
             #expect(stopped)
 
+
+            let consumers = ConsumerRepository(pool: f.pool)
+            #expect(try await consumers.position(of: "billing") == .start)
+            let position = OutboxPosition(txid: 1234, id: 99)
+            try await consumers.save(position, for: "billing")
+            try await consumers.save(OutboxPosition(txid: 1, id: 1), for: "billing")  // never backwards
+            #expect(try await consumers.position(of: "billing") == position)
         }
     }
 
