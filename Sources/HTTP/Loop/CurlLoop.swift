@@ -227,7 +227,8 @@ final class CurlLoop: @unchecked Sendable {
         nextIdleCheck = next
         for t in expired {
             let limit = t.request.timeouts.idleRead
-            remove(t, error: HTTPError(code: .idleTimeout, message: "no data received for \(limit)"))
+            let detail = t.headDelivered ? "\(t.bytesReceived) body bytes received" : "no response head yet"
+            remove(t, error: HTTPError(code: .idleTimeout, message: "no data received for \(limit) (\(detail))"))
         }
     }
 

@@ -18,6 +18,9 @@ final class TestServer: Sendable {
     typealias Handler = @Sendable (Request, ResponseWriter) -> Void
 
     let channel: any Channel
+    /// Each server has its own event loop thread, so a test that floods its server (1,000
+    /// connections through a debug build of NIO) does not delay the servers of parallel tests.
+    let group: MultiThreadedEventLoopGroup
     /// Connections accepted / closed so far.
     let opened = AsyncCounter()
     let closed = AsyncCounter()
@@ -26,13 +29,17 @@ final class TestServer: Sendable {
     var port: Int { channel.localAddress!.port! }
     var baseURL: String { "http://127.0.0.1:\(port)" }
 
-    private init(channel: any Channel) { self.channel = channel }
+    private init(channel: any Channel, group: MultiThreadedEventLoopGroup) {
+        self.channel = channel
+        self.group = group
+    }
 
     /// `raw`: no HTTP codec; the handler gets the request head as text and writes raw bytes.
     static func start(tls: NIOSSLContext? = nil, raw: Bool = false, handler: @escaping Handler) async throws -> TestServer {
         let box = Mutex<TestServer?>(nil)
         let ids = Atomic<Int>(0)
-        let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let channel = try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 4096)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
@@ -57,12 +64,15 @@ final class TestServer: Sendable {
                 }
             }
             .bind(host: "127.0.0.1", port: 0).get()
-        let server = TestServer(channel: channel)
+        let server = TestServer(channel: channel, group: group)
         box.withLock { $0 = server }
         return server
     }
 
-    func stop() async throws { try await channel.close() }
+    func stop() async throws {
+        try await channel.close()
+        try await group.shutdownGracefully()
+    }
 }
 
 /// Writes a response from any thread (Channel writes hop to its event loop).
