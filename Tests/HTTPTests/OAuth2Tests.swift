@@ -184,3 +184,20 @@ import Testing
     }
 }
 
+
+extension OAuth2Tests {
+    @Test func aStreamingCallAlsoRefreshesOnceOn401() async throws {
+        let idp = IdP()
+        let server = try await TestServer.start(handler: idp.handle)
+        try await makeClient().use { client in
+            let id = identity(server)
+            _ = try await client.send(get(server.baseURL, identity: id))
+            idp.valid.withLock { $0.removeAll() }
+            let stream = try await client.stream(get(server.baseURL, identity: id))
+            #expect(stream.status == 200)
+            #expect(String(decoding: try await stream.collect(), as: UTF8.self) == "hello tok-2")
+            #expect(idp.tokenRequests.value == 2)
+        }
+        try await server.stop()
+    }
+}

@@ -190,7 +190,8 @@ final class CurlLoop: @unchecked Sendable {
         guard active.removeValue(forKey: ObjectIdentifier(t)) != nil else { return }
         let timing = readTiming(t.easy)
         var connectTime: curl_off_t = 0
-        ewsf_easy_getinfo_off(t.easy, CURLINFO_CONNECT_TIME_T, &connectTime)
+        // PRETRANSFER, not CONNECT: a reused keep-alive connection reports a connect time of 0.
+        ewsf_easy_getinfo_off(t.easy, CURLINFO_PRETRANSFER_TIME_T, &connectTime)
         curl_multi_remove_handle(multi, t.easy)
         metrics.recordBytes(t.bytesReceived)
         metrics.recordLatency(t.kind, nanoseconds: monotonicNanos() - t.startedAt)
