@@ -120,6 +120,17 @@ let package = Package(
             ],
             swiftSettings: swiftSettings),
 
+        // MARK: benchmarks
+        .executableTarget(
+            name: "http-bench",
+            dependencies: [
+                "HTTP",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            path: "Benchmarks/HTTPBench", swiftSettings: swiftSettings),
+
         // MARK: tests
         .target(
             name: "TestSupport",
