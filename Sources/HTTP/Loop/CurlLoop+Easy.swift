@@ -61,9 +61,9 @@ extension CurlLoop {
         let method = request.method.uppercased()
         if let body = request.body {
             ewsf_easy_setopt_off(easy, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(body.count))
-            let rc = body.withUnsafeBytes { raw in
-                ewsf_easy_setopt_ptr(easy, CURLOPT_COPYPOSTFIELDS, raw.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!)
-            }
+            let rc = body.isEmpty
+                ? "".withCString { ewsf_easy_setopt_ptr(easy, CURLOPT_COPYPOSTFIELDS, $0) }
+                : body.withUnsafeBytes { ewsf_easy_setopt_ptr(easy, CURLOPT_COPYPOSTFIELDS, $0.baseAddress!) }
             try check(rc, "body")
             if method != "POST" { try setString(CURLOPT_CUSTOMREQUEST, method, "method") }
         } else if method == "GET" {

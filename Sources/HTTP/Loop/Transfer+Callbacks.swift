@@ -50,6 +50,11 @@ extension Transfer {
             let parts = line.split(separator: " ", maxSplits: 2)
             status = parts.count > 1 ? Int(parts[1]) ?? 0 : 0
             headers = []
+            // A body seen before this status line belonged to an interim response.
+            if kind == .normal {
+                bytesReceived -= body.count
+                body.removeAll(keepingCapacity: true)
+            }
         } else if line.isEmpty {
             if kind == .stream && !headDelivered && isFinalHead { deliverHeadFromLoop() }
         } else if let colon = line.firstIndex(of: ":") {
