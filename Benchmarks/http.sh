@@ -12,7 +12,7 @@ SECONDS_IDLE=${2:-30}
 REQUESTS=${3:-50000}
 PORT=${PORT:-18080}
 
-swift build -c release --product http-bench >/dev/null
+swift build -c release --product http-bench >/dev/null || { echo "build failed" >&2; exit 1; }
 BIN=$(swift build -c release --show-bin-path)/http-bench
 
 "$BIN" server "$PORT" 5 > /tmp/http-bench-server.log 2>&1 &
@@ -29,7 +29,7 @@ echo "== (b) $REQUESTS short requests, 64 in flight"
 CFG=$(mktemp)
 for _ in $(seq "$REQUESTS"); do printf 'url = "http://127.0.0.1:%s/small"\noutput = "/dev/null"\n' "$PORT"; done > "$CFG"
 TIMEFORMAT='%R %U %S'
-T=$( { time curl -s --parallel --parallel-max 64 -K "$CFG" >/dev/null; } 2>&1 )
+T=$( { time curl -s --parallel --parallel-max 64 -K "$CFG" >/dev/null 2>&1; } 2>&1 )
 rm -f "$CFG"
 read -r REAL USER_S SYS_S <<<"$T"
 awk -v n="$REQUESTS" -v r="$REAL" -v u="$USER_S" -v s="$SYS_S" 'BEGIN {

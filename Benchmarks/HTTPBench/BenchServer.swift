@@ -1,3 +1,4 @@
+import Foundation
 import NIOCore
 import NIOHTTP1
 import NIOPosix
@@ -18,7 +19,8 @@ enum BenchServer {
                 }
             }
             .bind(host: "127.0.0.1", port: port).get()
-        print("listening \(channel.localAddress!.port!)")
+        // Unbuffered, so a script waiting for this line sees it at once.
+        FileHandle.standardOutput.write(Data("listening \(channel.localAddress!.port!)\n".utf8))
         try await channel.closeFuture.get()
     }
 
