@@ -128,6 +128,15 @@ let package = Package(
             name: "store-bench",
             dependencies: ["Store", .product(name: "Logging", package: "swift-log")],
             path: "Benchmarks/StoreBench", swiftSettings: swiftSettings),
+        .executableTarget(
+            name: "http-bench",
+            dependencies: [
+                "HTTP",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            path: "Benchmarks/HTTPBench", swiftSettings: swiftSettings),
 
         // MARK: tests
         .target(

@@ -30,4 +30,16 @@ static inline CURLSHcode ewsf_share_setopt_long(CURLSH *s, CURLSHoption o, long 
 
 // CURL_WRITEFUNC_PAUSE is a macro; expose it as a value.
 static inline size_t ewsf_writefunc_pause(void) { return CURL_WRITEFUNC_PAUSE; }
+
+// Macros with casts that Swift cannot import, exposed as values.
+static inline unsigned long ewsf_auth_basic(void) { return CURLAUTH_BASIC; }
+static inline unsigned long ewsf_auth_ntlm(void) { return CURLAUTH_NTLM; }
+static inline unsigned long ewsf_auth_negotiate(void) { return CURLAUTH_NEGOTIATE; }
+static inline unsigned long ewsf_auth_bearer(void) { return CURLAUTH_BEARER; }
+static inline int ewsf_pause_cont(void) { return CURLPAUSE_CONT; }
+static inline long ewsf_global_all(void) { return CURL_GLOBAL_ALL; }
+static inline CURLcode ewsf_easy_setopt_ulong(CURL *h, CURLoption o, unsigned long v) { return curl_easy_setopt(h, o, v); }
+
+// The union inside CURLMsg, read without Swift having to know its layout.
+static inline CURLcode ewsf_msg_result(const CURLMsg *m) { return m->data.result; }
 #endif

@@ -1,1 +1,0 @@
-// HTTP module — see Package.swift for its role.

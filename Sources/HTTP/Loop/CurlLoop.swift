@@ -1,0 +1,267 @@
+import CCurl
+import Foundation
+import Logging
+import Synchronization
+
+/// The one thread that owns the libcurl multi handle and drives every transfer.
+///
+/// Other threads talk to it only through the command queue in `inbox` followed by
+/// `curl_multi_wakeup`; the loop drains the queue after every wakeup. Libcurl handles (easy, multi,
+/// share) are touched only on the loop thread.
+///
+/// `@unchecked Sendable`: all mutable state except `inbox` is confined to the loop thread
+/// (`run()` and the libcurl callbacks it triggers); `inbox` is a Mutex, and `multi` is only used
+/// off-thread for `curl_multi_wakeup` while `inbox.stopped` is false (checked under the same lock
+/// the loop takes before `curl_multi_cleanup`).
+final class CurlLoop: @unchecked Sendable {
+    enum Command {
+        case add(Transfer)
+        case cancel(Transfer)
+        case resume(Transfer)
+        case shutdown
+    }
+
+    private struct Inbox {
+        var commands: [Command] = []
+        var stopped = false
+        var exited = false
+        var joinWaiters: [CheckedContinuation<Void, Never>] = []
+    }
+
+    private let inbox = Mutex(Inbox())
+    let multi: UnsafeMutableRawPointer
+    let logger: Logger
+    let metrics: HTTPMetrics
+
+    // MARK: loop thread only
+    var active: [ObjectIdentifier: Transfer] = [:]
+    var shares: [HTTPIdentity: UnsafeMutableRawPointer] = [:]
+    private var nextIdleCheck: UInt64 = .max
+
+    init(logger: Logger, metrics: HTTPMetrics, maxCachedConnections: Int) {
+        _ = CurlLoop.globalInit
+        self.multi = curl_multi_init()
+        self.logger = logger
+        self.metrics = metrics
+        ewsf_multi_setopt_long(multi, CURLMOPT_MAXCONNECTS, maxCachedConnections)
+        let thread = Thread { [self] in run() }
+        thread.name = "ewsf-curl-loop"
+        thread.start()
+    }
+
+    /// libcurl's global init is not thread-safe in older releases; a lazy global runs it once.
+    private static let globalInit: Void = {
+        curl_global_init(ewsf_global_all())
+    }()
+
+    // MARK: commands (any thread)
+
+    /// Returns false when the loop has stopped (the command was not queued).
+    @discardableResult
+    private func enqueue(_ command: Command) -> Bool {
+        inbox.withLock { inbox in
+            guard !inbox.stopped else { return false }
+            inbox.commands.append(command)
+            curl_multi_wakeup(multi)
+            return true
+        }
+    }
+
+    func submit(_ transfer: Transfer) {
+        if !enqueue(.add(transfer)) { transfer.fail(.shutdownError) }
+    }
+
+    func cancel(_ transfer: Transfer) { enqueue(.cancel(transfer)) }
+    func resume(_ transfer: Transfer) { enqueue(.resume(transfer)) }
+
+    /// Fails every in-flight call with `.shutdown` and returns once the loop thread has exited.
+    func shutdown() async {
+        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+            let exited = inbox.withLock { inbox -> Bool in
+                if inbox.exited { return true }
+                inbox.joinWaiters.append(c)
+                if !inbox.stopped {
+                    inbox.commands.append(.shutdown)
+                    curl_multi_wakeup(multi)
+                }
+                return false
+            }
+            if exited { c.resume() }
+        }
+    }
+
+    /// Without waiting; for `deinit` paths.
+    func shutdownDetached() { enqueue(.shutdown) }
+
+    // MARK: the loop
+
+    private func run() {
+        while true {
+            let commands = inbox.withLock { inbox -> [Command] in
+                defer { inbox.commands = [] }
+                return inbox.commands
+            }
+            for command in commands {
+                switch command {
+                case .add(let t): start(t)
+                case .cancel(let t): remove(t, error: .cancelledCall)
+                case .resume(let t): unpause(t)
+                case .shutdown:
+                    stopEverything()
+                    return
+                }
+            }
+            var running: Int32 = 0
+            curl_multi_perform(multi, &running)
+            drainMessages()
+            let now = monotonicNanos()
+            if now >= nextIdleCheck { checkIdle(now: now) }
+            var curlTimeout = -1
+            curl_multi_timeout(multi, &curlTimeout)
+            var wait = curlTimeout < 0 ? 1000 : min(curlTimeout, 1000)
+            if nextIdleCheck != .max {
+                let untilIdle = nextIdleCheck > now ? Int((nextIdleCheck - now) / 1_000_000) + 1 : 0
+                wait = min(wait, untilIdle)
+            }
+            curl_multi_poll(multi, nil, 0, Int32(wait), nil)
+        }
+    }
+
+    private func start(_ t: Transfer) {
+        if t.isCancelled { return }
+        do throws(HTTPError) {
+            try configure(t, share: shareHandle(for: t.request.identity))
+        } catch {
+            cleanupEasy(t)
+            t.fail(error)
+            return
+        }
+        let now = monotonicNanos()
+        t.startedAt = now
+        t.lastActivity = now
+        active[ObjectIdentifier(t)] = t
+        metrics.recordRequest(t.kind)
+        let rc = curl_multi_add_handle(multi, t.easy)
+        if rc != CURLM_OK {
+            active[ObjectIdentifier(t)] = nil
+            cleanupEasy(t)
+            t.fail(HTTPError(code: .transport, message: "curl_multi_add_handle: \(String(cString: curl_multi_strerror(rc)))"))
+            return
+        }
+        if t.kind == .stream {
+            nextIdleCheck = min(nextIdleCheck, now + t.request.timeouts.idleRead.nanoseconds)
+        }
+    }
+
+    /// Takes a transfer out of the multi handle and fails its caller (no-op when already gone).
+    private func remove(_ t: Transfer, error: HTTPError) {
+        guard active.removeValue(forKey: ObjectIdentifier(t)) != nil else { return }
+        curl_multi_remove_handle(multi, t.easy)
+        metrics.recordBytes(t.bytesReceived)
+        cleanupEasy(t)
+        t.fail(error)
+    }
+
+    private func unpause(_ t: Transfer) {
+        guard active[ObjectIdentifier(t)] != nil, t.paused else { return }
+        t.paused = false
+        t.lastActivity = monotonicNanos()
+        if t.kind == .stream {
+            nextIdleCheck = min(nextIdleCheck, t.lastActivity + t.request.timeouts.idleRead.nanoseconds)
+        }
+        // May call the write callback synchronously with data libcurl held back.
+        curl_easy_pause(t.easy, ewsf_pause_cont())
+    }
+
+    private func drainMessages() {
+        var left: Int32 = 0
+        while let msg = curl_multi_info_read(multi, &left) {
+            guard msg.pointee.msg == CURLMSG_DONE, let easy = msg.pointee.easy_handle else { continue }
+            let result = ewsf_msg_result(msg)
+            var priv: UnsafeMutableRawPointer?
+            ewsf_easy_getinfo_ptr(easy, CURLINFO_PRIVATE, &priv)
+            guard let priv else { continue }
+            let t = Unmanaged<Transfer>.fromOpaque(priv).takeUnretainedValue()
+            finish(t, result: result)
+        }
+    }
+
+    private func finish(_ t: Transfer, result: CURLcode) {
+        guard active.removeValue(forKey: ObjectIdentifier(t)) != nil else { return }
+        let timing = readTiming(t.easy)
+        var connectTime: curl_off_t = 0
+        // PRETRANSFER, not CONNECT: a reused keep-alive connection reports a connect time of 0.
+        ewsf_easy_getinfo_off(t.easy, CURLINFO_PRETRANSFER_TIME_T, &connectTime)
+        curl_multi_remove_handle(multi, t.easy)
+        metrics.recordBytes(t.bytesReceived)
+        metrics.recordLatency(t.kind, nanoseconds: monotonicNanos() - t.startedAt)
+        if result == CURLE_OK {
+            let head = HTTPResponseHead(status: t.status, headers: t.headers)
+            switch t.kind {
+            case .normal:
+                t.request.cookies?.capture(from: head)
+                let response = HTTPResponse(head: head, body: t.body, timing: timing)
+                cleanupEasy(t)
+                t.complete(response)
+            case .stream:
+                cleanupEasy(t)
+                if !t.headDelivered { t.deliverHeadFromLoop() }
+                t.finishBody()
+            }
+        } else {
+            let message = String(cString: t.errorBuffer)
+            let error = HTTPError(curl: result, detail: message, connected: connectTime > 0)
+            cleanupEasy(t)
+            t.fail(error)
+        }
+    }
+
+    /// Streams only: fails those that received no byte for their idle timeout, unless paused by
+    /// our own full buffer (that time does not count).
+    private func checkIdle(now: UInt64) {
+        var next = UInt64.max
+        var expired: [Transfer] = []
+        for t in active.values where t.kind == .stream && !t.paused {
+            let deadline = t.lastActivity + t.request.timeouts.idleRead.nanoseconds
+            if deadline <= now { expired.append(t) } else { next = min(next, deadline) }
+        }
+        nextIdleCheck = next
+        for t in expired {
+            let limit = t.request.timeouts.idleRead
+            let detail = t.headDelivered ? "\(t.bytesReceived) body bytes received" : "no response head yet"
+            remove(t, error: HTTPError(code: .idleTimeout, message: "no data received for \(limit) (\(detail))"))
+        }
+    }
+
+    private func stopEverything() {
+        let leftover = inbox.withLock { inbox -> [Command] in
+            inbox.stopped = true
+            defer { inbox.commands = [] }
+            return inbox.commands
+        }
+        for command in leftover {
+            if case .add(let t) = command { t.fail(.shutdownError) }
+        }
+        for t in Array(active.values) { remove(t, error: .shutdownError) }
+        for share in shares.values { curl_share_cleanup(share) }
+        shares = [:]
+        curl_multi_cleanup(multi)
+        let waiters = inbox.withLock { inbox -> [CheckedContinuation<Void, Never>] in
+            inbox.exited = true
+            defer { inbox.joinWaiters = [] }
+            return inbox.joinWaiters
+        }
+        logger.debug("curl loop stopped")
+        for w in waiters { w.resume() }
+    }
+}
+
+extension HTTPError {
+    static let shutdownError = HTTPError(code: .shutdown, message: "the HTTP client is shut down")
+}
+
+func monotonicNanos() -> UInt64 {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
+}

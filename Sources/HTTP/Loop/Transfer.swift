@@ -1,0 +1,169 @@
+import Foundation
+import Synchronization
+import CCurl
+
+/// One request in flight: the caller's continuation, plus the libcurl-side state that only the
+/// loop thread touches.
+///
+/// `@unchecked Sendable`: the `// loop thread only` fields are read and written solely by the
+/// `CurlLoop` thread (inside libcurl callbacks or command handling); everything shared with
+/// callers' tasks lives in the `shared` Mutex or in the thread-safe `StreamBuffer`.
+final class Transfer: @unchecked Sendable {
+    enum Kind { case normal, stream }
+
+    private enum Slot {
+        case empty
+        case normal(CheckedContinuation<HTTPResponse, any Error>)
+        case head(CheckedContinuation<HTTPResponseHead, any Error>)
+        /// The head was delivered; the body flows through `streamBuffer`.
+        case streaming
+        case finished
+    }
+
+    private struct Shared {
+        var slot = Slot.empty
+        var cancelled = false
+    }
+
+    let kind: Kind
+    let request: HTTPRequest
+    /// Extra headers computed by the client (bearer token, cookies).
+    let extraHeaders: [String]
+    private(set) var streamBuffer: StreamBuffer?
+    private let shared = Mutex(Shared())
+    private weak var loop: CurlLoop?
+    private let metrics: HTTPMetrics
+
+    // MARK: loop thread only
+    var easy: UnsafeMutableRawPointer?
+    var headerList: UnsafeMutablePointer<curl_slist>?
+    let errorBuffer = UnsafeMutablePointer<CChar>.allocate(capacity: 256)
+    var status = 0
+    var headers: [(name: String, value: String)] = []
+    var headDelivered = false
+    var body = Data()
+    var bytesReceived = 0
+    var paused = false
+    var lastActivity: UInt64 = 0
+    var startedAt: UInt64 = 0
+
+    init(kind: Kind, request: HTTPRequest, extraHeaders: [String], loop: CurlLoop, limits: StreamBufferState.Limits, metrics: HTTPMetrics) {
+        self.kind = kind
+        self.request = request
+        self.extraHeaders = extraHeaders
+        self.loop = loop
+        self.metrics = metrics
+        errorBuffer.initialize(repeating: 0, count: 256)
+        if kind == .stream {
+            streamBuffer = StreamBuffer(limits: limits) { [weak self] in
+                guard let self else { return }
+                self.loop?.resume(self)
+            }
+        }
+    }
+
+    deinit { errorBuffer.deallocate() }
+
+    var isCancelled: Bool { shared.withLock { $0.cancelled } }
+
+    // MARK: caller side
+
+    /// Installs the caller's continuation; fails it at once if the call was already cancelled.
+    func register(_ c: CheckedContinuation<HTTPResponse, any Error>) -> Bool {
+        let ok = shared.withLock { s -> Bool in
+            if s.cancelled { return false }
+            s.slot = .normal(c)
+            return true
+        }
+        if !ok { c.resume(throwing: HTTPError.cancelledCall) }
+        return ok
+    }
+
+    func register(_ c: CheckedContinuation<HTTPResponseHead, any Error>) -> Bool {
+        let ok = shared.withLock { s -> Bool in
+            if s.cancelled { return false }
+            s.slot = .head(c)
+            return true
+        }
+        if !ok { c.resume(throwing: HTTPError.cancelledCall) }
+        return ok
+    }
+
+    /// Any thread. Fails the caller at once and asks the loop to remove the transfer.
+    func cancel() {
+        let first = shared.withLock { s -> Bool in
+            defer { s.cancelled = true }
+            return !s.cancelled
+        }
+        guard first else { return }
+        fail(HTTPError.cancelledCall, discardBuffered: true)
+        loop?.cancel(self)
+    }
+
+    // MARK: completion (exactly once)
+
+    func deliverHead(_ head: HTTPResponseHead) {
+        let c = shared.withLock { s -> CheckedContinuation<HTTPResponseHead, any Error>? in
+            guard case .head(let c) = s.slot else { return nil }
+            s.slot = .streaming
+            return c
+        }
+        c?.resume(returning: head)
+    }
+
+    func complete(_ response: HTTPResponse) {
+        let c = shared.withLock { s -> CheckedContinuation<HTTPResponse, any Error>? in
+            guard case .normal(let c) = s.slot else { return nil }
+            s.slot = .finished
+            return c
+        }
+        c?.resume(returning: response)
+    }
+
+    /// Ends a stream body cleanly.
+    func finishBody() {
+        let streaming = shared.withLock { s -> Bool in
+            guard case .streaming = s.slot else { return false }
+            s.slot = .finished
+            return true
+        }
+        if streaming { streamBuffer?.finish(error: nil) }
+    }
+
+    /// Fails whichever side is still waiting. Buffered body chunks are still delivered before the
+    /// error unless `discardBuffered`.
+    func fail(_ error: HTTPError, discardBuffered: Bool = false) {
+        enum Target {
+            case normal(CheckedContinuation<HTTPResponse, any Error>)
+            case head(CheckedContinuation<HTTPResponseHead, any Error>)
+            case body
+            case none
+        }
+        let target = shared.withLock { s -> Target in
+            let t: Target
+            switch s.slot {
+            case .normal(let c): t = .normal(c)
+            case .head(let c): t = .head(c)
+            case .streaming: t = .body
+            case .empty, .finished: t = .none
+            }
+            if case .none = t {} else { s.slot = .finished }
+            return t
+        }
+        switch target {
+        case .normal(let c): c.resume(throwing: error)
+        case .head(let c): c.resume(throwing: error)
+        case .body: streamBuffer?.finish(error: error, discardBuffered: discardBuffered)
+        case .none:
+            // A cancelled stream whose head was never registered still holds no waiter;
+            // make sure a later iteration sees the end.
+            if discardBuffered { streamBuffer?.finish(error: error, discardBuffered: true) }
+            return
+        }
+        if error.code != .cancelled { metrics.recordError(error.code) }
+    }
+}
+
+extension HTTPError {
+    static let cancelledCall = HTTPError(code: .cancelled, message: "the call was cancelled")
+}

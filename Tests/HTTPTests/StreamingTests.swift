@@ -1,0 +1,275 @@
+import Foundation
+import NIOCore
+import NIOHTTP1
+import Synchronization
+import Testing
+@testable import HTTP
+
+@Suite struct StreamingTests {
+    /// Encodes `body` as HTTP/1.1 chunked framing with the given chunk sizes.
+    static func chunked(_ body: [UInt8], sizes: [Int]) -> [UInt8] {
+        var out: [UInt8] = []
+        var offset = 0
+        var i = 0
+        while offset < body.count {
+            let n = min(sizes[i % sizes.count], body.count - offset)
+            out += Array(String(n, radix: 16).utf8) + [13, 10] + body[offset..<offset + n] + [13, 10]
+            offset += n
+            i += 1
+        }
+        return out + Array("0\r\n\r\n".utf8)
+    }
+
+    /// Decoded body bytes contained in a prefix of chunked framing (what a client can know).
+    static func decodedBytes(inPrefix prefix: ArraySlice<UInt8>) -> Int {
+        var i = prefix.startIndex
+        var total = 0
+        while true {
+            guard let crlf = prefix[i...].firstIndex(of: 13), crlf + 1 < prefix.endIndex else { return total }
+            let size = Int(String(decoding: prefix[i..<crlf], as: UTF8.self), radix: 16) ?? 0
+            if size == 0 { return total }
+            let dataStart = crlf + 2
+            let available = max(0, min(size, prefix.endIndex - dataStart))
+            total += available
+            if available < size { return total }
+            i = dataStart + size + 2
+            if i >= prefix.endIndex { return total }
+        }
+    }
+
+    @Test(arguments: [1, 2, 3, 7, 42])
+    func chunkBoundariesAnywhereAreDeliveredAsTheyArrive(seed: UInt64) async throws {
+        var rng = SplitMix(seed: seed)
+        let body = (0..<3000).map { _ in UInt8.random(in: 32...126, using: &rng) }
+        let framing = Self.chunked(body, sizes: (0..<8).map { _ in Int.random(in: 1...700, using: &rng) })
+        // Split the whole response (head included) at random offsets, including inside size lines
+        // and CRLFs.
+        let head = Array("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Type: text/xml\r\n\r\n".utf8)
+        let bodyPieces = Self.randomSplit(framing, pieces: 25, rng: &rng)
+        let writerBox = Mutex<ResponseWriter?>(nil)
+        let connected = Gate()
+        let server = try await TestServer.start(raw: true) { _, writer in
+            writerBox.withLock { $0 = writer }
+            writer.raw(head)
+            connected.open()
+        }
+        try await makeClient().use { client in
+            let stream = try await client.stream(get(server.baseURL))
+            #expect(stream.head.header("Content-Type") == "text/xml")
+            await connected.wait()
+            let writer = try #require(writerBox.withLock { $0 })
+            var iterator = stream.makeAsyncIterator()
+            var received: [UInt8] = []
+            var sent = 0
+            for piece in bodyPieces {
+                try await writer.raw(Array(piece)).get()
+                sent += piece.count
+                // Wait for exactly the body bytes this prefix carries, before sending more: the
+                // data reaches the consumer as it arrives, not at the end.
+                let expected = Self.decodedBytes(inPrefix: framing[0..<sent])
+                while received.count < expected {
+                    let chunk = try #require(try await iterator.next())
+                    received += chunk
+                }
+                #expect(received.count == expected)
+            }
+            #expect(try await iterator.next() == nil)
+            #expect(received == body)
+        }
+        try await server.stop()
+    }
+
+    static func randomSplit(_ bytes: [UInt8], pieces: Int, rng: inout SplitMix) -> [ArraySlice<UInt8>] {
+        let cuts = Set((0..<pieces).map { _ in Int.random(in: 1..<bytes.count, using: &rng) }).sorted()
+        var out: [ArraySlice<UInt8>] = []
+        var start = 0
+        for cut in cuts + [bytes.count] {
+            out.append(bytes[start..<cut])
+            start = cut
+        }
+        return out
+    }
+
+    @Test func slowConsumerPausesTheTransferAndGetsEveryByteInOrder() async throws {
+        let total = 4 * 1024 * 1024
+        let server = try await TestServer.start { _, writer in
+            writer.head(.ok, [("Content-Length", "\(total)")])
+            // Counting bytes, so any loss or reordering shows.
+            var offset = 0
+            while offset < total {
+                let n = min(16 * 1024, total - offset)
+                writer.chunk((offset..<offset + n).map { UInt8(truncatingIfNeeded: $0 / 7) })
+                offset += n
+            }
+            writer.end()
+        }
+        try await makeClient {
+            $0.streamHighWaterBytes = 64 * 1024
+            $0.streamLowWaterBytes = 16 * 1024
+        }.use { client in
+            let stream = try await client.stream(get(server.baseURL))
+            // Do not read: the buffer fills and the transfer is paused.
+            await stream.buffer.waitUntilPaused()
+            let stats = stream.buffer.stats
+            #expect(stats.bufferedBytes >= 64 * 1024)
+            var offset = 0
+            var ok = true
+            for try await chunk in stream {
+                for byte in chunk {
+                    if byte != UInt8(truncatingIfNeeded: offset / 7) { ok = false }
+                    offset += 1
+                }
+            }
+            #expect(ok, "bytes arrive in order")
+            #expect(offset == total)
+            let after = stream.buffer.stats
+            #expect(after.pauseCount >= 1, "paused, then resumed (every byte arrived)")
+            // Bounded: high water plus at most one libcurl read (CURLOPT_BUFFERSIZE, 16 KiB by
+            // default; a resume may hand over what libcurl held back).
+            #expect(after.maxBufferedBytes <= 64 * 1024 + 64 * 1024)
+        }
+        try await server.stop()
+    }
+
+    @Test func idleTimeoutFiresAfterSilenceInMilliseconds() async throws {
+        let server = try await TestServer.start { _, writer in
+            writer.head()
+            writer.chunk("<heartbeat/>")
+        }
+        try await makeClient().use { client in
+            let started = ContinuousClock.now
+            let stream = try await client.stream(get(server.baseURL, timeouts: HTTPTimeouts(idleRead: .milliseconds(500))))
+            var received = ""
+            let error = await httpError {
+                for try await chunk in stream { received += String(decoding: chunk, as: UTF8.self) }
+            }
+            #expect(received == "<heartbeat/>")
+            #expect(error?.code == .idleTimeout)
+            #expect(error?.isRetryable == true)
+            #expect(ContinuousClock.now - started >= .milliseconds(500))
+            await server.closed.wait(atLeast: 1)
+        }
+        try await server.stop()
+    }
+
+    @Test func heartbeatsKeepAStreamAlive() async throws {
+        let writerBox = Mutex<ResponseWriter?>(nil)
+        let server = try await TestServer.start { _, writer in
+            writerBox.withLock { $0 = writer }
+            writer.head()
+            writer.chunk("a")
+        }
+        try await makeClient().use { client in
+            // Margins are wide because tests run in parallel on two shared cores.
+            let stream = try await client.stream(get(server.baseURL, timeouts: HTTPTimeouts(idleRead: .seconds(1))))
+            var iterator = stream.makeAsyncIterator()
+            _ = try await iterator.next()
+            let writer = try #require(writerBox.withLock { $0 })
+            // Eight heartbeats 250 ms apart span 2 s, twice the idle limit.
+            for _ in 0..<8 {
+                try await Task.sleep(for: .milliseconds(250))
+                writer.chunk("h")
+                #expect(try await iterator.next() == Data("h".utf8))
+            }
+        }
+        try await server.stop()
+    }
+
+    @Test func timePausedByOurOwnSlownessDoesNotCountAsIdle() async throws {
+        let total = 2 * 1024 * 1024
+        let server = try await TestServer.start { _, writer in
+            writer.head()
+            writer.chunk([UInt8](repeating: 7, count: total))  // then silence, connection open
+        }
+        try await makeClient {
+            $0.streamHighWaterBytes = 32 * 1024
+            $0.streamLowWaterBytes = 8 * 1024
+        }.use { client in
+            // 500 ms rather than less: tests share two cores and the idle clock runs from the start.
+            let stream = try await client.stream(get(server.baseURL, timeouts: HTTPTimeouts(idleRead: .milliseconds(500))))
+            await stream.buffer.waitUntilPaused()
+            // Stay paused for three idle periods; the watchdog must not fire meanwhile.
+            try await Task.sleep(for: .milliseconds(1500))
+            var count = 0
+            let error = await httpError {
+                for try await chunk in stream { count += chunk.count }
+            }
+            #expect(count == total, "everything buffered in the kernel still arrives after the pause")
+            #expect(error?.code == .idleTimeout, "then the real silence is detected")
+        }
+        try await server.stop()
+    }
+
+    @Test func cancellingOneStreamRemovesOnlyThatTransfer() async throws {
+        let writers = Mutex<[String: ResponseWriter]>([:])
+        let ready = AsyncCounter()
+        let server = try await TestServer.start { request, writer in
+            writers.withLock { $0[request.head.uri] = writer }
+            writer.head()
+            writer.chunk("hello")
+            ready.increment()
+        }
+        try await makeClient().use { client in
+            let keep = try await client.stream(get(server.baseURL + "/keep"))
+            let gotFirst = Gate()
+            let doomed = Task {
+                let stream = try await client.stream(get(server.baseURL + "/doomed"))
+                var it = stream.makeAsyncIterator()
+                _ = try await it.next()
+                gotFirst.open()
+                while try await it.next() != nil {}
+            }
+            await gotFirst.wait()
+            doomed.cancel()
+            #expect(await httpError { try await doomed.value }?.code == .cancelled)
+            await server.closed.wait(atLeast: 1)
+            // The other stream is untouched and still receives data.
+            var it = keep.makeAsyncIterator()
+            #expect(try await it.next() == Data("hello".utf8))
+            writers.withLock { $0["/keep"] }?.chunk("still here")
+            #expect(try await it.next() == Data("still here".utf8))
+            #expect(server.closed.value == 1)
+        }
+        try await server.stop()
+    }
+
+    @Test func thousandConcurrentStreamsOpenAndCloseCleanly() async throws {
+        let n = 1000
+        let server = try await TestServer.start { _, writer in
+            writer.head()
+            writer.chunk("<ok/>")
+        }
+        let client = makeClient { $0.maxCachedConnections = 0 }
+        let streams = try await withThrowingTaskGroup(of: HTTPStream.self) { group in
+            for _ in 0..<n {
+                group.addTask {
+                    let stream = try await client.stream(get(server.baseURL, timeouts: HTTPTimeouts(connect: .seconds(30))))
+                    var it = stream.makeAsyncIterator()
+                    guard try await it.next() == Data("<ok/>".utf8) else { throw HTTPError(code: .transport, message: "bad first chunk") }
+                    return stream
+                }
+            }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        #expect(streams.count == n)
+        #expect(server.opened.value == n, "one connection per stream")
+        for s in streams { s.cancel() }
+        await server.closed.wait(atLeast: n)
+        #expect(server.closed.value == n)
+        await client.shutdown()
+        try await server.stop()
+    }
+}
+
+/// Deterministic random numbers for reproducible splits.
+struct SplitMix: RandomNumberGenerator {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
