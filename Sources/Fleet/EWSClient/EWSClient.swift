@@ -1,0 +1,162 @@
+import EWS
+import Foundation
+import HTTP
+import Logging
+
+/// One tenant's EWS endpoint: builds each request with the codec, spends the tenant's throttling
+/// budget, sends it through the shared libcurl transport with the tenant's identity, decodes the
+/// answer and turns every failure into an `EWSCallError` classified by the one action table.
+/// An advised back-off pauses exactly the budget the server named.
+final class EWSClient<C: Clock<Duration>>: Sendable where C.Instant: Sendable {
+    struct Endpoint: Sendable {
+        var url: String
+        var identity: HTTPIdentity
+        var serverVersion: EWSServerVersion = .exchange2013SP1
+        var impersonation: Bool
+        var timeouts = HTTPTimeouts(connect: .seconds(10), total: .seconds(120), idleRead: .seconds(90))
+    }
+
+    /// Routing for one call: whose mailbox, and the affinity group it belongs to.
+    struct Route: Sendable {
+        var mailbox: String
+        /// X-AnchorMailbox: the group's anchor (defaults to the mailbox itself).
+        var anchor: String?
+        var cookies: AffinityCookieStore?
+        var preferAffinity = true
+    }
+
+    let endpoint: Endpoint
+    let http: HTTPClient
+    let budget: IdentityBudget<C>
+    let decoder = EWSResponseDecoder()
+    let logger: Logger
+
+    init(endpoint: Endpoint, http: HTTPClient, budget: IdentityBudget<C>, logger: Logger) {
+        self.endpoint = endpoint
+        self.http = http
+        self.budget = budget
+        self.logger = logger
+    }
+
+    /// Sends one operation and returns its decoded response (never a fault: faults throw).
+    func call(_ request: some EWSOperationRequest, route: Route) async throws -> EWSResponse {
+        let kind: IdentityBudget<C>.Kind =
+            request.operation == .syncFolderItems || request.operation == .syncFolderHierarchy ? .sync : .normal
+        let permit = try await budget.acquire(kind, mailbox: route.mailbox)
+        do {
+            let response = try await send(request, route: route)
+            await budget.release(permit, outcome: .success)
+            return response
+        } catch let error as EWSCallError {
+            await budget.release(permit, outcome: outcome(of: error))
+            await pauseIfAdvised(error, mailbox: route.mailbox)
+            throw error
+        } catch {
+            await budget.release(permit, outcome: .other)
+            throw error
+        }
+    }
+
+    /// Opens a GetStreamingEvents connection. Streaming calls hold no permit: they count against
+    /// the hanging-connection limit, which the stream-group planner respects instead.
+    func openStream(_ request: GetStreamingEventsRequest, route: Route) async throws -> HTTPStream {
+        let stream: HTTPStream
+        do {
+            stream = try await http.stream(httpRequest(request, route: route))
+        } catch let error as HTTPError {
+            throw try Self.classify(transport: error)
+        }
+        guard stream.status == 200 else {
+            // A refused stream carries an ordinary EWS body (fault or error message): read it whole.
+            let body = try? await stream.collect(maxBytes: 1 << 20)
+            throw classify(status: stream.status, headers: stream.head.headers, body: body ?? Data(), operation: .getStreamingEvents)
+        }
+        return stream
+    }
+
+    static var soapHeaders: [(name: String, value: String)] {
+        [("Content-Type", "text/xml; charset=utf-8"), ("Accept", "text/xml")]
+    }
+
+    /// The SOAP POST for one operation, with impersonation and the affinity headers of its group.
+    func httpRequest(_ request: some EWSOperationRequest, route: Route) -> HTTPRequest {
+        var http = HTTPRequest(method: "POST", url: endpoint.url, headers: Self.soapHeaders,
+                               body: request.envelope(headers: headers(for: route)), identity: endpoint.identity,
+                               cookies: route.cookies, timeouts: endpoint.timeouts)
+        http.setAffinity(anchorMailbox: route.anchor ?? route.mailbox, preferServerAffinity: route.preferAffinity)
+        return http
+    }
+
+    func headers(for route: Route) -> EWSRequestHeaders {
+        EWSRequestHeaders(serverVersion: endpoint.serverVersion,
+                          impersonation: endpoint.impersonation ? .smtpAddress(route.mailbox) : nil)
+    }
+
+    private func send(_ request: some EWSOperationRequest, route: Route) async throws -> EWSResponse {
+        let response: HTTPResponse
+        do {
+            response = try await http.send(httpRequest(request, route: route))
+        } catch let error as HTTPError {
+            throw try Self.classify(transport: error)
+        }
+        return try decodeChecked(status: response.status, headers: response.headers, body: response.body,
+                                 operation: request.operation)
+    }
+
+    /// Decodes a response; HTTP-level failures, SOAP faults and malformed bodies become errors.
+    func decodeChecked(status: Int, headers: [(name: String, value: String)], body: Data,
+                       operation: EWSOperation) throws(EWSCallError) -> EWSResponse {
+        if status != 200 { throw classify(status: status, headers: headers, body: body, operation: operation) }
+        do {
+            let decoded = try decoder.decode(body, as: operation)
+            if case .fault(let fault) = decoded { throw EWSCallError(fault: fault) }
+            return decoded
+        } catch let error as EWSDecodingError {
+            throw EWSCallError(decoding: error)
+        } catch let error as EWSCallError {
+            throw error
+        } catch {
+            throw EWSCallError(decision: EWSActionDecision(action: EWSActionTable.unknownDefault, code: "Unknown"),
+                               message: "\(error)")
+        }
+    }
+
+    /// A non-200 answer: a 500 with a SOAP body is a fault (or an ordinary response, which exchangelib
+    /// also parses); anything else is classified by its HTTP status.
+    func classify(status: Int, headers: [(name: String, value: String)], body: Data, operation: EWSOperation) -> EWSCallError {
+        if status == 500, let decoded = try? decoder.decode(body, as: operation) {
+            if case .fault(let fault) = decoded { return EWSCallError(fault: fault) }
+            if let failed = decoded.statuses.first(where: { !$0.isSuccess }) { return EWSCallError(status: failed) }
+        }
+        var map: [String: String] = [:]
+        for (name, value) in headers { map[name] = value }
+        let failure = EWSHTTPFailure.classify(status: status, headers: map)
+            ?? EWSHTTPFailure(kind: .unexpectedStatus, status: status)
+        return EWSCallError(http: failure)
+    }
+
+    static func classify(transport error: HTTPError) throws -> EWSCallError {
+        if error.code == .cancelled || error.code == .shutdown { throw CancellationError() }
+        return EWSCallError(transport: error)
+    }
+
+    private func outcome(of error: EWSCallError) -> IdentityBudget<C>.Outcome {
+        if case .reduceConcurrency = error.decision.action { return .tooManyConcurrent }
+        return .other
+    }
+
+    /// ErrorServerBusy and friends: pause the budget the server named, for the advised time.
+    private func pauseIfAdvised(_ error: EWSCallError, mailbox: String) async {
+        guard case .retryLater(let hint) = error.decision.action, let ms = hint.backOffMilliseconds, ms > 0 else { return }
+        let scope: IdentityBudget<C>.PauseScope =
+            switch hint.budget {
+            case .mailboxSync: .mailboxSync(mailbox)
+            case .server: .identity
+            default: .mailbox(mailbox)
+            }
+        logger.notice("EWS advised a back-off", metadata: [
+            "mailbox": "\(mailbox)", "code": "\(error.decision.code)", "backoff_ms": "\(ms)", "budget": "\(hint.budget)",
+        ])
+        await budget.pause(scope, for: .milliseconds(ms))
+    }
+}
