@@ -1,0 +1,151 @@
+import EWS
+import Foundation
+import Store
+
+/// The change pipeline for one folder: SyncFolderItems (IdOnly) from the stored SyncState until the
+/// server says IncludesLastItemInRange; Create/Update fetched with GetItem in batches of at most 10;
+/// ReadFlagChange needs no GetItem; Delete leaves the mirror. Each page is ONE checkpoint
+/// transaction, so a crash between pages loses nothing and repeats nothing.
+///
+/// A sync "from scratch" (first sync, or after ErrorInvalidSyncStateData) diffs every reported item
+/// against the mirror and emits only real differences; items the mirror has but the server no longer
+/// reports become `deleted` on the last page. Until that last page its SyncState is not persisted:
+/// a crash restarts the full resync, which the outbox's uniqueness makes harmless.
+struct FolderSyncer: Sendable {
+    struct Target: Sendable {
+        var tenant: String
+        var mailboxID: Int64
+        var mailbox: String
+        var lease: LeaseToken?
+    }
+
+    struct Summary: Sendable, Equatable {
+        var pages = 0
+        var changesInserted = 0
+        var itemsFetched = 0
+    }
+
+    let service: any SyncService
+    let store: any SyncStore
+    var pageSize = 512
+    var getItemBatch = 10
+    /// When a sync page was received, for `changes.observed_at`.
+    var now: @Sendable () -> Date = { Date() }
+
+    func sync(_ target: Target, folder: String, fromScratch: Bool) async throws -> Summary {
+        var summary = Summary()
+        var state = fromScratch ? nil : try await store.syncState(mailboxID: target.mailboxID, folder: folder)
+        let scratch = state == nil
+        var mirror = scratch ? try await store.mirror(mailboxID: target.mailboxID, folder: folder) : [:]
+        while true {
+            let page = try await service.syncFolderItems(mailbox: target.mailbox, folder: folder, syncState: state,
+                                                         maxChanges: pageSize)
+            let observed = now()
+            guard page.status.isSuccess else { throw EWSCallError(status: page.status) }
+            let last = page.includesLastItemInRange ?? true
+            var cp = Checkpoint(lease: target.lease, tenant: target.tenant, mailboxID: target.mailboxID,
+                                mailbox: target.mailbox, folderID: folder, syncState: "", observedAt: observed)
+            let fetched = try await apply(page.changes, to: &cp, mirror: &mirror, scratch: scratch, target: target)
+            summary.itemsFetched += fetched
+            if scratch && last {
+                // Whatever the mirror still holds was not reported by a from-scratch sync: it is gone.
+                for (itemID, _) in mirror.sorted(by: { $0.key < $1.key }) {
+                    cp.deletes.append(itemID)
+                    cp.changes.append(ChangeRecord(folderID: folder, itemID: itemID, changeKey: "", kind: .deleted))
+                }
+                cp.completesFullSync = true
+            }
+            state = page.syncState
+            cp.syncState = scratch && !last ? "" : (page.syncState ?? "")
+            summary.changesInserted += try await store.commit(cp)
+            summary.pages += 1
+            if last { return summary }
+        }
+    }
+
+    /// Turns one page's changes into mirror updates and outbox rows. Returns items fetched.
+    private func apply(_ changes: [EWSItemChange], to cp: inout Checkpoint,
+                       mirror: inout [String: FleetStateRepository.MirrorEntry], scratch: Bool,
+                       target: Target) async throws -> Int {
+        // What each fetched item was before: nil = new. Incremental pages say it (Create/Update);
+        // from-scratch pages report everything as Create, so the mirror decides.
+        var toFetch: [(id: EWSItemID, before: FleetStateRepository.MirrorEntry?)] = []
+        for change in changes {
+            let id = change.itemID.id
+            let key = change.itemID.changeKey ?? ""
+            switch change.kind {
+            case .create, .update:
+                if scratch {
+                    let known = mirror.removeValue(forKey: id)
+                    if let known, known.changeKey == key, !key.isEmpty { continue }  // unchanged
+                    toFetch.append((change.itemID, known))
+                } else {
+                    let before = change.kind == .update ? FleetStateRepository.MirrorEntry(changeKey: "", isRead: nil) : nil
+                    toFetch.append((change.itemID, before))
+                }
+            case .readFlagChange:
+                let isRead = change.isRead ?? false
+                mirror.removeValue(forKey: id)
+                cp.readFlags.append(ReadFlagUpdate(itemID: id, changeKey: key, isRead: isRead))
+                cp.changes.append(ChangeRecord(folderID: cp.folderID, itemID: id, changeKey: key, kind: .readFlag,
+                                               isRead: isRead))
+            case .delete:
+                mirror.removeValue(forKey: id)
+                cp.deletes.append(id)
+                cp.changes.append(ChangeRecord(folderID: cp.folderID, itemID: id, changeKey: "", kind: .deleted))
+            }
+        }
+        var fetched = 0
+        for start in stride(from: 0, to: toFetch.count, by: getItemBatch) {
+            let batch = toFetch[start..<min(start + getItemBatch, toFetch.count)]
+            let messages = try await service.getItems(mailbox: target.mailbox, ids: batch.map(\.id))
+            for (message, wanted) in zip(messages, batch) {
+                guard message.status.isSuccess, let item = message.items.first else {
+                    let failure = EWSCallError(status: message.status)
+                    // Gone since the sync page (deleted or moved): a later sync reconciles it.
+                    if failure.decision.action == .skipItem { continue }
+                    throw failure
+                }
+                fetched += 1
+                record(item, into: &cp, before: wanted.before)
+            }
+        }
+        return fetched
+    }
+
+    private func record(_ item: EWSItem, into cp: inout Checkpoint, before: FleetStateRepository.MirrorEntry?) {
+        let key = item.itemID.changeKey ?? ""
+        let mirrored = MirrorItem(
+            folderID: cp.folderID, itemID: item.itemID.id, changeKey: key, isRead: item.isRead, subject: item.subject,
+            sender: item.sender?.emailAddress ?? item.sender?.name, receivedAt: item.dateTimeReceived.flatMap(Self.parseDate),
+            size: item.size.map(Int64.init), hasAttachments: item.hasAttachments)
+        cp.upserts.append(mirrored)
+        let kind: ChangeKind
+        switch before {
+        case nil: kind = .created
+        // A full resync found a new change key but only the read state differs from the mirror.
+        case let known? where !known.changeKey.isEmpty && known.isRead != nil && known.isRead != item.isRead: kind = .readFlag
+        default: kind = .updated
+        }
+        cp.changes.append(ChangeRecord(folderID: cp.folderID, itemID: mirrored.itemID, changeKey: key, kind: kind,
+                                       isRead: item.isRead, properties: Self.properties(of: mirrored)))
+    }
+
+    static func properties(of item: MirrorItem) -> Data {
+        var object: [String: Any] = [:]
+        if let v = item.subject { object["subject"] = v }
+        if let v = item.sender { object["sender"] = v }
+        if let v = item.receivedAt { object["received_at"] = ISO8601DateFormatter().string(from: v) }
+        if let v = item.size { object["size"] = v }
+        if let v = item.hasAttachments { object["has_attachments"] = v }
+        if let v = item.isRead { object["is_read"] = v }
+        return (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8)
+    }
+
+    static func parseDate(_ text: String) -> Date? {
+        let formatter = ISO8601DateFormatter()
+        if let date = formatter.date(from: text) { return date }
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return formatter.date(from: text)
+    }
+}

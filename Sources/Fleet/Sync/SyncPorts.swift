@@ -1,0 +1,40 @@
+import EWS
+import Store
+
+/// The EWS calls the change pipeline makes. `TenantEWS` implements it over `EWSClient`; unit tests
+/// use an in-memory mailbox. Failures are `EWSCallError`s.
+protocol SyncService: Sendable {
+    func syncFolderItems(mailbox: String, folder: String, syncState: String?, maxChanges: Int) async throws
+        -> SyncFolderItemsResponseMessage
+    func getItems(mailbox: String, ids: [EWSItemID]) async throws -> [GetItemResponseMessage]
+}
+
+/// What the change pipeline reads and writes in PostgreSQL. `PostgresSyncStore` implements it.
+protocol SyncStore: Sendable {
+    func syncState(mailboxID: Int64, folder: String) async throws -> String?
+    func mirror(mailboxID: Int64, folder: String) async throws -> [String: FleetStateRepository.MirrorEntry]
+    func resetSyncState(mailboxID: Int64, folder: String) async throws
+    /// Commits one page; returns the outbox rows inserted.
+    func commit(_ checkpoint: Checkpoint) async throws -> Int
+}
+
+struct PostgresSyncStore: SyncStore {
+    let pool: PostgresPool
+
+    func syncState(mailboxID: Int64, folder: String) async throws -> String? {
+        let state = try await FleetStateRepository(pool: pool).syncStates(mailboxID: mailboxID)[folder]
+        return state.flatMap { $0.isEmpty ? nil : $0 }
+    }
+
+    func mirror(mailboxID: Int64, folder: String) async throws -> [String: FleetStateRepository.MirrorEntry] {
+        try await FleetStateRepository(pool: pool).mirror(mailboxID: mailboxID, folderID: folder)
+    }
+
+    func resetSyncState(mailboxID: Int64, folder: String) async throws {
+        try await FleetStateRepository(pool: pool).resetSyncState(mailboxID: mailboxID, folderID: folder)
+    }
+
+    func commit(_ checkpoint: Checkpoint) async throws -> Int {
+        try await CheckpointWriter(pool: pool).commit(checkpoint).changesInserted
+    }
+}

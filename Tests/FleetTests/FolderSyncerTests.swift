@@ -1,0 +1,177 @@
+@testable import EWS
+import Foundation
+@testable import Fleet
+import Store
+import Synchronization
+import Testing
+
+/// Scripted SyncFolderItems pages (state nil → page 0, "s1" → page 1, ...) and a GetItem over a
+/// dictionary of current items.
+final class ScriptedService: SyncService {
+    struct Page { var changes: [EWSItemChange]; var last: Bool }
+    let pages: [Page]
+    let items: Mutex<[String: EWSItem]>
+    let getItemBatches = Mutex<[Int]>([])
+
+    init(pages: [Page], items: [EWSItem]) {
+        self.pages = pages
+        self.items = Mutex(Dictionary(uniqueKeysWithValues: items.map { ($0.itemID.id, $0) }))
+    }
+
+    func syncFolderItems(mailbox: String, folder: String, syncState: String?, maxChanges: Int) async throws
+        -> SyncFolderItemsResponseMessage
+    {
+        let index = syncState.map { Int($0.dropFirst())! } ?? 0
+        let page = pages[index]
+        return SyncFolderItemsResponseMessage(status: .noError, syncState: "s\(index + 1)",
+                                              includesLastItemInRange: page.last, changes: page.changes)
+    }
+
+    func getItems(mailbox: String, ids: [EWSItemID]) async throws -> [GetItemResponseMessage] {
+        getItemBatches.withLock { $0.append(ids.count) }
+        return items.withLock { items in
+            ids.map { id in
+                if let item = items[id.id] { return GetItemResponseMessage(status: .noError, items: [item]) }
+                return GetItemResponseMessage(status: EWSResponseStatus(responseClass: .error, responseCode: "ErrorItemNotFound"), items: [])
+            }
+        }
+    }
+}
+
+/// An in-memory store with the outbox's uniqueness rule.
+final class MemoryStore: SyncStore {
+    struct State {
+        var syncStates: [String: String] = [:]
+        var mirror: [String: FleetStateRepository.MirrorEntry] = [:]
+        var outbox: [ChangeRecord] = []
+        var keys: Set<String> = []
+        var failCommitNumber: Int?
+        var commits = 0
+    }
+    let state = Mutex(State())
+
+    func syncState(mailboxID: Int64, folder: String) async throws -> String? {
+        state.withLock { $0.syncStates[folder].flatMap { $0.isEmpty ? nil : $0 } }
+    }
+    func mirror(mailboxID: Int64, folder: String) async throws -> [String: FleetStateRepository.MirrorEntry] {
+        state.withLock { $0.mirror }
+    }
+    func resetSyncState(mailboxID: Int64, folder: String) async throws { state.withLock { $0.syncStates[folder] = "" } }
+    func commit(_ cp: Checkpoint) async throws -> Int {
+        try state.withLock { s in
+            s.commits += 1
+            if s.failCommitNumber == s.commits { throw CancellationError() }
+            for u in cp.upserts { s.mirror[u.itemID] = .init(changeKey: u.changeKey, isRead: u.isRead) }
+            for r in cp.readFlags where s.mirror[r.itemID] != nil { s.mirror[r.itemID] = .init(changeKey: r.changeKey, isRead: r.isRead) }
+            for d in cp.deletes { s.mirror[d] = nil }
+            var inserted = 0
+            for c in cp.changes where s.keys.insert("\(c.itemID)|\(c.changeKey)|\(c.kind)").inserted {
+                s.outbox.append(c)
+                inserted += 1
+            }
+            s.syncStates[cp.folderID] = cp.syncState
+            return inserted
+        }
+    }
+}
+
+func item(_ id: String, _ key: String, read: Bool = false, subject: String = "s") -> EWSItem {
+    EWSItem(itemType: "Message", itemID: EWSItemID(id: id, changeKey: key), parentFolderID: nil, subject: subject,
+            sender: .init(name: "Bob", emailAddress: "bob@example.com"), dateTimeReceived: "2026-11-24T10:00:00Z",
+            size: 100, hasAttachments: false, isRead: read)
+}
+
+func change(_ kind: EWSItemChange.Kind, _ id: String, _ key: String? = nil, read: Bool? = nil) -> EWSItemChange {
+    EWSItemChange(kind: kind, itemID: EWSItemID(id: id, changeKey: key), itemType: "Message", isRead: read)
+}
+
+let target = FolderSyncer.Target(tenant: "t", mailboxID: 1, mailbox: "a@t.example", lease: nil)
+
+@Suite struct FolderSyncerTests {
+    @Test func initialSyncFetchesInBatchesOfTenAndCommitsEachPage() async throws {
+        let items = (0..<23).map { item("i\($0)", "k\($0)") }
+        let pages = [ScriptedService.Page(changes: items.prefix(12).map { change(.create, $0.itemID.id, $0.itemID.changeKey) }, last: false),
+                     ScriptedService.Page(changes: items.dropFirst(12).map { change(.create, $0.itemID.id, $0.itemID.changeKey) }, last: true)]
+        let service = ScriptedService(pages: pages, items: items)
+        let store = MemoryStore()
+        let summary = try await FolderSyncer(service: service, store: store).sync(target, folder: "inbox", fromScratch: false)
+        #expect(summary == .init(pages: 2, changesInserted: 23, itemsFetched: 23))
+        #expect(service.getItemBatches.withLock { $0 } == [10, 2, 10, 1])
+        store.state.withLock { s in
+            #expect(s.mirror.count == 23)
+            #expect(s.outbox.allSatisfy { $0.kind == .created })
+            #expect(s.syncStates["inbox"] == "s2")  // a first sync keeps its state only at the end
+        }
+    }
+
+    @Test func readFlagDeleteAndUpdatePages() async throws {
+        let store = MemoryStore()
+        store.state.withLock { $0.syncStates["inbox"] = "s1"; $0.mirror = ["a": .init(changeKey: "k1", isRead: false), "b": .init(changeKey: "k1", isRead: false)] }
+        let pages = [ScriptedService.Page(changes: [], last: true),
+                     ScriptedService.Page(changes: [change(.readFlagChange, "a", "k2", read: true), change(.delete, "b"),
+                                                    change(.update, "c", "k5")], last: true)]
+        let service = ScriptedService(pages: pages, items: [item("c", "k5", subject: "edited")])
+        _ = try await FolderSyncer(service: service, store: store).sync(target, folder: "inbox", fromScratch: false)
+        #expect(service.getItemBatches.withLock { $0 } == [1])  // only the update is fetched
+        store.state.withLock { s in
+            #expect(s.outbox.map(\.kind) == [.readFlag, .deleted, .updated])
+            #expect(s.mirror["a"] == .init(changeKey: "k2", isRead: true))
+            #expect(s.mirror["b"] == nil)
+            #expect(s.syncStates["inbox"] == "s2")
+        }
+    }
+
+    @Test func fullResyncEmitsOnlyRealDifferencesIncludingLostDeletes() async throws {
+        let store = MemoryStore()
+        store.state.withLock { s in
+            s.syncStates["inbox"] = "garbage"
+            s.mirror = ["same": .init(changeKey: "k1", isRead: false), "edited": .init(changeKey: "k1", isRead: false),
+                        "readnow": .init(changeKey: "k1", isRead: false), "gone": .init(changeKey: "k1", isRead: false)]
+        }
+        let current = [item("same", "k1"), item("edited", "k2", subject: "new"), item("readnow", "k2", read: true), item("new", "k1")]
+        let service = ScriptedService(pages: [.init(changes: current.map { change(.create, $0.itemID.id, $0.itemID.changeKey) }, last: true)],
+                                      items: current)
+        _ = try await FolderSyncer(service: service, store: store).sync(target, folder: "inbox", fromScratch: true)
+        store.state.withLock { s in
+            let rows = Dictionary(uniqueKeysWithValues: s.outbox.map { ($0.itemID, $0.kind) })
+            #expect(rows == ["edited": .updated, "readnow": .readFlag, "new": .created, "gone": .deleted])
+            #expect(Set(s.mirror.keys) == ["same", "edited", "readnow", "new"])
+            #expect(s.syncStates["inbox"] == "s1")
+        }
+    }
+
+    @Test func anItemGoneBeforeGetItemIsSkipped() async throws {
+        let store = MemoryStore()
+        let service = ScriptedService(pages: [.init(changes: [change(.create, "vanished", "k"), change(.create, "here", "k")], last: true)],
+                                      items: [item("here", "k")])
+        let summary = try await FolderSyncer(service: service, store: store).sync(target, folder: "inbox", fromScratch: false)
+        #expect(summary.changesInserted == 1)
+    }
+
+    @Test func aFailedCommitLosesNothingAndTheRetryRepeatsNothing() async throws {
+        let store = MemoryStore()
+        store.state.withLock { $0.syncStates["inbox"] = "s1"; $0.failCommitNumber = 2 }
+        let pages = [ScriptedService.Page(changes: [], last: true),
+                     ScriptedService.Page(changes: [change(.create, "a", "k")], last: false),
+                     ScriptedService.Page(changes: [change(.create, "b", "k")], last: true)]
+        let service = ScriptedService(pages: pages, items: [item("a", "k"), item("b", "k")])
+        let syncer = FolderSyncer(service: service, store: store)
+        await #expect(throws: CancellationError.self) { try await syncer.sync(target, folder: "inbox", fromScratch: false) }
+        store.state.withLock { #expect($0.outbox.map(\.itemID) == ["a"] && $0.syncStates["inbox"] == "s2") }
+        _ = try await syncer.sync(target, folder: "inbox", fromScratch: false)
+        store.state.withLock { #expect($0.outbox.map(\.itemID) == ["a", "b"] && $0.syncStates["inbox"] == "s3") }
+    }
+
+    @Test func anErrorPageIsClassifiedByTheActionTable() async throws {
+        struct Failing: SyncService {
+            func syncFolderItems(mailbox: String, folder: String, syncState: String?, maxChanges: Int) async throws -> SyncFolderItemsResponseMessage {
+                SyncFolderItemsResponseMessage(status: EWSResponseStatus(responseClass: .error, responseCode: "ErrorInvalidSyncStateData"),
+                                               syncState: "", includesLastItemInRange: true, changes: [])
+            }
+            func getItems(mailbox: String, ids: [EWSItemID]) async throws -> [GetItemResponseMessage] { [] }
+        }
+        await #expect(performing: {
+            try await FolderSyncer(service: Failing(), store: MemoryStore()).sync(target, folder: "inbox", fromScratch: false)
+        }, throws: { ($0 as? EWSCallError)?.decision.action == .fullResync })
+    }
+}
