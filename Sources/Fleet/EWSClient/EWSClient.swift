@@ -160,3 +160,29 @@ final class EWSClient<C: Clock<Duration>>: Sendable where C.Instant: Sendable {
         await budget.pause(scope, for: .milliseconds(ms))
     }
 }
+
+extension EWSClient {
+    /// Autodiscover GetUserSettings for a batch of mailboxes (fact sheet §8.3a): the
+    /// ExternalEwsUrl + GroupingInformation that decide affinity groups.
+    func userSettings(autodiscoverURL: String, mailboxes: [String]) async throws -> GetUserSettingsResponse {
+        let request = try GetUserSettingsRequest(mailboxes: mailboxes, endpoint: autodiscoverURL)
+        let http = HTTPRequest(method: "POST", url: autodiscoverURL, headers: Self.soapHeaders, body: request.envelope(),
+                               identity: endpoint.identity, cookies: nil, timeouts: endpoint.timeouts)
+        let permit = try await budget.acquire(.normal, mailbox: mailboxes.first ?? "")
+        let response: HTTPResponse
+        do {
+            response = try await self.http.send(http)
+            await budget.release(permit, outcome: .success)
+        } catch let error as HTTPError {
+            await budget.release(permit, outcome: .other)
+            throw try Self.classify(transport: error)
+        } catch {
+            await budget.release(permit, outcome: .other)
+            throw error
+        }
+        guard case .getUserSettings(let settings) = try decodeChecked(
+            status: response.status, headers: response.headers, body: response.body, operation: .getUserSettings)
+        else { throw EWSCallError(decision: EWSActionDecision(action: .giveUp, code: "MalformedResponse"), message: "no GetUserSettings response") }
+        return settings
+    }
+}

@@ -23,6 +23,17 @@ public final class AffinityCookieStore: Sendable {
 
     public func removeAll() { cookies.withLock { $0.removeAll() } }
 
+    /// Seeds a cookie, e.g. a group's X-BackEndOverrideCookie persisted before a restart.
+    public func set(_ name: String, _ value: String) {
+        cookies.withLock { list in
+            if let i = list.firstIndex(where: { $0.name == name }) {
+                list[i].value = value
+            } else {
+                list.append((name: name, value: value))
+            }
+        }
+    }
+
     /// The `Cookie:` header value, or nil when nothing is stored.
     var cookieHeader: String? {
         let list = all

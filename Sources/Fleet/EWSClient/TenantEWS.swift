@@ -1,0 +1,73 @@
+import EWS
+import Foundation
+import HTTP
+import Store
+
+/// The mailbox-level EWS operations of one tenant, over its `EWSClient`. Every call is routed
+/// through the mailbox's affinity group (anchor + cookie), which `routeFor` supplies.
+struct TenantEWS<C: Clock<Duration>>: SyncService where C.Instant: Sendable {
+    let client: EWSClient<C>
+    let routeFor: @Sendable (String) -> EWSClient<C>.Route
+
+    static func folderID(_ name: String) -> EWSFolderID {
+        distinguishedFolders.contains(name) ? .distinguished(name) : .id(name)
+    }
+
+    /// Distinguished folder names EWS accepts as DistinguishedFolderId (the rest are folder ids).
+    static var distinguishedFolders: Set<String> {
+        ["inbox", "sentitems", "deleteditems", "drafts", "outbox", "junkemail", "calendar", "contacts", "tasks",
+         "notes", "journal", "msgfolderroot", "root", "archiveinbox", "archivemsgfolderroot", "searchfolders",
+         "voicemail", "conversationhistory", "syncissues", "conflicts", "localfailures", "serverfailures"]
+    }
+
+    func syncFolderItems(mailbox: String, folder: String, syncState: String?, maxChanges: Int) async throws
+        -> SyncFolderItemsResponseMessage
+    {
+        let request = try SyncFolderItemsRequest(folder: Self.folderID(folder), syncState: syncState,
+                                                 maxChangesReturned: maxChanges)
+        guard case .syncFolderItems(let messages) = try await client.call(request, route: routeFor(mailbox)),
+              let message = messages.first
+        else { throw Self.malformed("SyncFolderItems") }
+        return message
+    }
+
+    func getItems(mailbox: String, ids: [EWSItemID]) async throws -> [GetItemResponseMessage] {
+        let request = try GetItemRequest(itemIDs: ids)
+        guard case .getItem(let messages) = try await client.call(request, route: routeFor(mailbox)),
+              messages.count == ids.count
+        else { throw Self.malformed("GetItem") }
+        return messages
+    }
+
+    /// Subscribes one mailbox; returns the subscription id and the affinity cookie, if the server set one.
+    func subscribe(mailbox: String, watch: WatchMode) async throws -> (id: String, cookie: String?) {
+        let scope: SubscribeRequest.Scope =
+            switch watch {
+            case .allFolders: .allFolders
+            case .folders(let names): .folders(names.map(Self.folderID))
+            }
+        let route = routeFor(mailbox)
+        guard case .subscribe(let messages) = try await client.call(try SubscribeRequest(scope: scope), route: route),
+              let message = messages.first
+        else { throw Self.malformed("Subscribe") }
+        guard message.status.isSuccess, let id = message.subscriptionID else { throw EWSCallError(status: message.status) }
+        return (id, route.cookies?.value(of: "X-BackEndOverrideCookie"))
+    }
+
+    func unsubscribe(mailbox: String, subscriptionID: String) async throws {
+        let request = try UnsubscribeRequest(subscriptionID: subscriptionID)
+        guard case .unsubscribe(let messages) = try await client.call(request, route: routeFor(mailbox)),
+              let message = messages.first
+        else { throw Self.malformed("Unsubscribe") }
+        // Already gone is as good as unsubscribed.
+        if !message.status.isSuccess, message.status.responseCode != "ErrorSubscriptionNotFound" {
+            throw EWSCallError(status: message.status)
+        }
+    }
+
+    static func malformed(_ operation: String) -> EWSCallError {
+        EWSCallError(decision: EWSActionDecision(action: .retryBounded(maxAttempts: EWSActionTable.fewAttempts, then: .giveUp),
+                                                 code: "MalformedResponse"),
+                     message: "\(operation) response has no response message")
+    }
+}

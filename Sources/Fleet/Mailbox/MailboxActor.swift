@@ -1,0 +1,181 @@
+import EWS
+import Logging
+import Store
+
+/// What a mailbox actor needs from its tenant: EWS calls, the change pipeline, stream groups and
+/// persistence. `TenantRuntime` provides it; tests use a fake.
+protocol MailboxEnvironment<C>: Sendable {
+    associatedtype C: Clock<Duration> where C.Instant: Sendable
+    var clock: C { get }
+    func subscribe(_ mailbox: Mailbox) async throws -> String
+    func unsubscribe(_ mailbox: Mailbox, subscriptionID: String) async throws
+    func sync(_ mailbox: Mailbox, folder: String, fromScratch: Bool) async throws
+    func resetSyncState(_ mailbox: Mailbox, folder: String) async throws
+    func persistSubscription(_ mailbox: Mailbox, subscriptionID: String?) async throws
+    func join(_ mailbox: Mailbox, subscriptionID: String, owner: MailboxActor<C>) async
+    func leave(_ mailbox: Mailbox) async
+    func status(_ mailbox: Mailbox, _ state: MailboxStatusState, failure: MailboxFailure?, failures: Int,
+                nextAttempt: C.Instant?)
+}
+
+/// One mailbox: a thin actor around `MailboxMachine`. Events (notifications and errors from its
+/// stream group, results of its own EWS calls, timer ticks) go through one stream; `run()` applies
+/// each to the machine and executes the actions it returns. Long calls (subscribe, sync) run as
+/// child tasks and report back as events, so a notification arriving mid-sync is never lost: it
+/// only marks the folder dirty again.
+actor MailboxActor<C: Clock<Duration>> where C.Instant: Sendable {
+    enum Event: Sendable {
+        case start(persistedSubscription: String?)
+        case notified(folders: Set<String>?)
+        case streamFailed(MailboxFailure)
+        case pause
+        case resume
+        case stop
+        case subscribed(String)
+        case subscribeFailed(MailboxFailure)
+        case synced(String)
+        case syncFailed(String, MailboxFailure)
+        case tick(UInt64)
+    }
+
+    let mailbox: Mailbox
+    private let environment: any MailboxEnvironment<C>
+    private var machine: MailboxMachine<C.Instant>
+    private let events: AsyncStream<Event>
+    private let input: AsyncStream<Event>.Continuation
+    private let logger: Logger
+    private var timerDeadline: C.Instant?
+    private var timerGeneration: UInt64 = 0
+
+    init(mailbox: Mailbox, config: MailboxMachine<C.Instant>.Config, environment: any MailboxEnvironment<C>, logger: Logger) {
+        self.mailbox = mailbox
+        self.environment = environment
+        machine = MailboxMachine(config: config)
+        (events, input) = AsyncStream.makeStream(of: Event.self)
+        var logger = logger
+        logger[metadataKey: "mailbox"] = "\(mailbox.smtpAddress)"
+        self.logger = logger
+    }
+
+    /// Enqueues an event; callable from any context (stream groups, the supervisor).
+    nonisolated func send(_ event: Event) { input.yield(event) }
+
+    /// Processes events until `.stop` has been handled (or the task is cancelled).
+    func run() async {
+        await withDiscardingTaskGroup { group in
+            for await event in events {
+                let actions = apply(event)
+                for action in actions { await execute(action, group: &group) }
+                armTimer(group: &group)
+                if case .stop = event {
+                    group.cancelAll()
+                    break
+                }
+            }
+        }
+        input.finish()
+    }
+
+    var phase: MailboxMachine<C.Instant>.Phase { machine.phase }
+
+    private func apply(_ event: Event) -> [MailboxAction<C.Instant>] {
+        let now = environment.clock.now
+        switch event {
+        case .start(let persisted): return machine.start(persistedSubscription: persisted, now: now)
+        case .notified(let folders): return machine.notified(folders: folders, now: now)
+        case .streamFailed(let failure): return machine.streamFailed(failure, now: now)
+        case .pause: return machine.pause()
+        case .resume: return machine.resume(now: now)
+        case .stop: return machine.stop()
+        case .subscribed(let id): return machine.subscribed(id: id, now: now)
+        case .subscribeFailed(let failure): return machine.subscribeFailed(failure, now: now)
+        case .synced(let folder): return machine.folderSynced(folder, now: now)
+        case .syncFailed(let folder, let failure): return machine.folderSyncFailed(folder, failure, now: now)
+        case .tick(let generation):
+            guard generation == timerGeneration else { return [] }
+            timerDeadline = nil
+            return machine.tick(now: now)
+        }
+    }
+
+    private func execute(_ action: MailboxAction<C.Instant>, group: inout DiscardingTaskGroup) async {
+        let env = environment
+        let mailbox = self.mailbox
+        let input = self.input
+        switch action {
+        case .subscribe:
+            group.addTask {
+                do {
+                    input.yield(.subscribed(try await env.subscribe(mailbox)))
+                } catch {
+                    input.yield(.subscribeFailed(Self.failure(error)))
+                }
+            }
+        case .sync(let folder, let fromScratch):
+            group.addTask {
+                do {
+                    try await env.sync(mailbox, folder: folder, fromScratch: fromScratch)
+                    input.yield(.synced(folder))
+                } catch {
+                    input.yield(.syncFailed(folder, Self.failure(error)))
+                }
+            }
+        case .unsubscribe(let id):
+            // Best effort: an unsubscribe that fails leaves a subscription that expires on its own.
+            group.addTask { try? await env.unsubscribe(mailbox, subscriptionID: id) }
+        case .dropSyncState(let folder):
+            await persist("reset sync state") { try await env.resetSyncState(mailbox, folder: folder) }
+        case .persistSubscription(let id):
+            await persist("persist subscription") { try await env.persistSubscription(mailbox, subscriptionID: id) }
+        case .joinGroup(let id):
+            await env.join(mailbox, subscriptionID: id, owner: self)
+        case .leaveGroup:
+            await env.leave(mailbox)
+        case .refreshHierarchy:
+            logger.notice("folder vanished; resubscribing without it is left to a hierarchy refresh")
+        case .status(let state, let next):
+            env.status(mailbox, state, failure: state == .streaming || state == .syncing ? nil : machine.lastError,
+                       failures: machine.failures, nextAttempt: next)
+        }
+    }
+
+    /// Schedules one tick at the machine's next deadline; an earlier deadline replaces a later one
+    /// (the stale sleeper's tick is ignored by its generation).
+    private func armTimer(group: inout DiscardingTaskGroup) {
+        guard let deadline = machine.nextDeadline else { return }
+        if let armed = timerDeadline, armed <= deadline { return }
+        timerGeneration &+= 1
+        timerDeadline = deadline
+        let generation = timerGeneration
+        let clock = environment.clock
+        let input = self.input
+        group.addTask {
+            guard (try? await clock.sleep(until: deadline, tolerance: nil)) != nil else { return }
+            input.yield(.tick(generation))
+        }
+    }
+
+    private func persist(_ what: String, _ body: () async throws -> Void) async {
+        do {
+            try await body()
+        } catch {
+            // The machine's state stays authoritative; a failed write is retried by the next
+            // transition (and a lost subscription id only costs a resubscribe after a restart).
+            logger.warning("could not \(what)", metadata: ["error": "\(error)"])
+        }
+    }
+
+    static func failure(_ error: any Error) -> MailboxFailure {
+        if let call = error as? EWSCallError { return call.failure }
+        if let lease = error as? LeaseLostError {
+            return MailboxFailure(action: .giveUp, code: "LeaseLost", message: lease.description)
+        }
+        if let pg = error as? PostgresError {
+            return MailboxFailure(action: .retryBounded(maxAttempts: 1000, then: .giveUp), code: "Database", message: pg.description)
+        }
+        if error is CancellationError {
+            return MailboxFailure(action: .retryBounded(maxAttempts: 1000, then: .giveUp), code: "Cancelled", message: "cancelled")
+        }
+        return MailboxFailure(action: EWSActionTable.unknownDefault, code: "Error", message: "\(error)")
+    }
+}
