@@ -1,0 +1,92 @@
+import Synchronization
+
+/// The supervisor's bookkeeping: running tenant runtimes, start-failure backoff, blocked-tenant
+/// retry times, and the wake-up signal that control notifications and shutdown send.
+final class SupervisorState<C: Clock<Duration>>: Sendable where C.Instant: Sendable {
+    private struct State {
+        var runtimes: [Int64: TenantRuntime<C>] = [:]
+        var failures: [Int64: (count: Int, retryAt: C.Instant)] = [:]
+        var blockedRetryAt: [Int64: C.Instant] = [:]
+        var waiter: CheckedContinuation<Void, Never>?
+        var pendingWake = false
+        var shuttingDown = false
+    }
+
+    private let state = Mutex(State())
+
+    var isShuttingDown: Bool { state.withLock { $0.shuttingDown } }
+
+    func add(_ runtime: TenantRuntime<C>) { state.withLock { $0.runtimes[runtime.tenant.id] = runtime } }
+    func remove(_ tenantID: Int64) { state.withLock { _ = $0.runtimes.removeValue(forKey: tenantID) } }
+    func runtime(_ tenantID: Int64) -> TenantRuntime<C>? { state.withLock { $0.runtimes[tenantID] } }
+    var runtimes: [TenantRuntime<C>] { state.withLock { Array($0.runtimes.values) } }
+
+    /// Whether a tenant that failed to start may be tried again now.
+    func retryDue(_ tenantID: Int64, now: C.Instant) -> Bool {
+        state.withLock { s in s.failures[tenantID].map { now >= $0.retryAt } ?? true }
+    }
+
+    func recordFailure(_ tenantID: Int64, now: C.Instant, initial: Duration, max: Duration) -> Duration {
+        state.withLock { s in
+            let count = (s.failures[tenantID]?.count ?? 0) + 1
+            let delay = RetryBackoff.exponential(initial, attempt: count, cap: max)
+            s.failures[tenantID] = (count, now.advanced(by: delay))
+            return delay
+        }
+    }
+
+    func clearFailures(_ tenantID: Int64) { state.withLock { _ = $0.failures.removeValue(forKey: tenantID) } }
+
+    /// A blocked tenant is tried once per `interval`; the first call for it schedules the next.
+    func blockedRetryDue(_ tenantID: Int64, now: C.Instant, interval: Duration) -> Bool {
+        state.withLock { s in
+            guard let at = s.blockedRetryAt[tenantID] else {
+                s.blockedRetryAt[tenantID] = now.advanced(by: interval)
+                return false
+            }
+            guard now >= at else { return false }
+            s.blockedRetryAt[tenantID] = now.advanced(by: interval)
+            return true
+        }
+    }
+
+    func wake() {
+        let waiter = state.withLock { s -> CheckedContinuation<Void, Never>? in
+            defer { s.waiter = nil }
+            if s.waiter == nil { s.pendingWake = true }
+            return s.waiter
+        }
+        waiter?.resume()
+    }
+
+    func beginShutdown() {
+        state.withLock { $0.shuttingDown = true }
+        wake()
+    }
+
+    /// Returns after `timeout`, or earlier when woken.
+    func waitForWake(timeout: Duration, clock: C) async {
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { try? await clock.sleep(for: timeout) }
+            group.addTask { await self.nextWake() }
+            await group.next()
+            group.cancelAll()
+            self.wake()  // releases nextWake if the timeout won
+        }
+        state.withLock { $0.pendingWake = false }
+    }
+
+    private func nextWake() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let resumeNow = state.withLock { s -> Bool in
+                if s.pendingWake {
+                    s.pendingWake = false
+                    return true
+                }
+                s.waiter = continuation
+                return false
+            }
+            if resumeNow { continuation.resume() }
+        }
+    }
+}

@@ -1,0 +1,34 @@
+import HTTP
+import Store
+
+/// Turns a tenant row into the transport identity: the sealed secret is opened here, in memory,
+/// and wrapped in `Secret`, which never prints itself.
+enum TenantIdentity {
+    static func http(for tenant: Tenant, keyring: SecretKeyring) throws -> HTTPIdentity {
+        let secret = try tenant.sealedSecret.map { Secret(try keyring.open($0, tenant: tenant.name).reveal()) }
+        let credentials: HTTPIdentity.Credentials
+        switch tenant.authKind {
+        case .basic:
+            credentials = .basic(username: tenant.identity, password: try require(secret, tenant))
+        case .ntlm:
+            credentials = .ntlm(username: tenant.identity, password: try require(secret, tenant))
+        case .negotiate:
+            credentials = .negotiate(username: tenant.identity, password: secret)
+        case .oauth2:
+            guard let tokenURL = tenant.tokenURL else {
+                throw StoreError(.invalidInput, "tenant \(tenant.name) uses oauth2 but has no token URL")
+            }
+            credentials = .oauth2(OAuth2ClientCredentials(
+                tokenURL: tokenURL, clientID: tenant.identity, clientSecret: try require(secret, tenant),
+                scope: tenant.scope ?? "https://outlook.office365.com/.default"))
+        }
+        return HTTPIdentity(tenant: tenant.name, credentials: credentials, caBundlePath: tenant.caBundle,
+                            insecureSkipVerify: tenant.insecureTLS,
+                            maxNormalConnections: tenant.throttling.maxConcurrentRequests)
+    }
+
+    private static func require(_ secret: Secret?, _ tenant: Tenant) throws -> Secret {
+        guard let secret else { throw StoreError(.invalidInput, "tenant \(tenant.name) has no secret stored") }
+        return secret
+    }
+}

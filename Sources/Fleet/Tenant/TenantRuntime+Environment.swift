@@ -1,0 +1,81 @@
+import EWS
+import Foundation
+import HTTP
+import Store
+
+/// What mailbox actors ask of their tenant.
+extension TenantRuntime {
+    func subscribe(_ mailbox: Mailbox) async throws -> String {
+        let (id, cookie) = try await blockedAware { try await ews.subscribe(mailbox: mailbox.smtpAddress, watch: mailbox.watch) }
+        // Autodiscover's group when known, else the server the cookie names (fact sheet §8.3).
+        let key = affinityKeys(for: mailbox) ?? GroupPlanner.key(fromCookie: cookie)
+        let group = streamGroup(for: mailbox, key: key)
+        if let cookie, group.cookies.value(of: Self.cookieName) == nil { group.cookies.set(Self.cookieName, cookie) }
+        routes.set(mailbox.smtpAddress, EWSClient<C>.Route(mailbox: mailbox.smtpAddress, anchor: mailbox.smtpAddress,
+                                                           cookies: group.cookies))
+        return id
+    }
+
+    func unsubscribe(_ mailbox: Mailbox, subscriptionID: String) async throws {
+        try await ews.unsubscribe(mailbox: mailbox.smtpAddress, subscriptionID: subscriptionID)
+    }
+
+    func sync(_ mailbox: Mailbox, folder: String, fromScratch: Bool) async throws {
+        let syncer = FolderSyncer(service: ews, store: PostgresSyncStore(pool: pool))
+        let target = FolderSyncer.Target(tenant: tenant.name, mailboxID: mailbox.id, mailbox: mailbox.smtpAddress, lease: lease)
+        _ = try await blockedAware { try await syncer.sync(target, folder: folder, fromScratch: fromScratch) }
+    }
+
+    func resetSyncState(_ mailbox: Mailbox, folder: String) async throws {
+        try await PostgresSyncStore(pool: pool).resetSyncState(mailboxID: mailbox.id, folder: folder)
+    }
+
+    func persistSubscription(_ mailbox: Mailbox, subscriptionID: String?) async throws {
+        let state = FleetStateRepository(pool: pool)
+        guard let subscriptionID else {
+            try await state.deleteSubscription(mailboxID: mailbox.id)
+            return
+        }
+        let name = groupKey(of: mailbox) ?? "default#0"
+        let key = String(name[..<(name.lastIndex(of: "#") ?? name.endIndex)])
+        let cookie = groups[name]?.cookies.value(of: Self.cookieName)
+        try await state.saveSubscription(.init(mailboxID: mailbox.id, subscriptionID: subscriptionID, groupKey: key,
+                                               anchorMailbox: mailbox.smtpAddress, affinityCookie: cookie))
+    }
+
+    func join(_ mailbox: Mailbox, subscriptionID: String, owner: MailboxActor<C>) async {
+        let group = groupKey(of: mailbox).flatMap { groups[$0] } ?? streamGroup(for: mailbox, key: "default")
+        await group.join(subscriptionID: subscriptionID, mailbox: mailbox, owner: owner)
+    }
+
+    func leave(_ mailbox: Mailbox) async {
+        guard let name = groupKey(of: mailbox), let group = groups[name] else { return }
+        await group.leave(mailboxID: mailbox.id)
+    }
+
+    nonisolated func status(_ mailbox: Mailbox, _ state: MailboxStatusState, failure: MailboxFailure?, failures: Int,
+                            nextAttempt: C.Instant?) {
+        let next = nextAttempt.map { Date().addingTimeInterval(Self.seconds(clock.now.duration(to: $0))) }
+        batcher.record(.init(mailboxID: mailbox.id, state: state.rawValue, errorCode: failure?.code,
+                             errorMessage: failure?.message, consecutiveFailures: failures, nextAttemptAt: next,
+                             instanceID: settings.instanceID))
+    }
+
+    private func affinityKeys(for mailbox: Mailbox) -> String? {
+        affinityKeysByAddress[mailbox.smtpAddress]
+    }
+
+    /// A 403 from EWS means the tenant (not the mailbox) is refused: tell the supervisor.
+    private func blockedAware<T>(_ body: () async throws -> T) async throws -> T {
+        do {
+            return try await body()
+        } catch let error as EWSCallError where error.isTenantBlocked {
+            notifyBlocked(error)
+            throw error
+        }
+    }
+
+    static func seconds(_ d: Duration) -> Double {
+        Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
+    }
+}

@@ -1,0 +1,233 @@
+public import EWS
+import Foundation
+import HTTP
+import Logging
+import Store
+import Synchronization
+
+/// Settings every tenant runtime shares (from the service configuration).
+public struct FleetSettings: Sendable {
+    public var instanceID: String
+    public var coalescingWindow: Duration = .seconds(2)
+    public var safetySyncInterval: Duration = .seconds(900)
+    public var backoffInitial: Duration = .seconds(1)
+    public var backoffMax: Duration = .seconds(300)
+    /// No byte for this long means a streaming connection is dead (fact sheet §3.7: 90 s).
+    public var streamIdleTimeout: Duration = .seconds(90)
+    public var connectionTimeoutMinutes = 30
+    public var statusFlushInterval: Duration = .seconds(1)
+    public var leaseTTL: Duration = .seconds(30)
+    public var serverVersion: EWSServerVersion = .exchange2013SP1
+
+    public init(instanceID: String) { self.instanceID = instanceID }
+}
+
+/// All mailboxes of one tenant on this instance, under the tenant's lease: one `EWSClient` and
+/// throttling budget for the tenant identity, stream groups by affinity, one actor per mailbox.
+actor TenantRuntime<C: Clock<Duration>>: MailboxEnvironment where C.Instant: Sendable {
+    enum Command: Sendable {
+        case reconcile([Mailbox])
+        case startGroup(StreamGroup<C>)
+        case startMailbox(MailboxActor<C>)
+    }
+
+    nonisolated let clock: C
+    nonisolated let tenant: Tenant
+    nonisolated let lease: LeaseToken
+    let client: EWSClient<C>
+    let ews: TenantEWS<C>
+    let settings: FleetSettings
+    let pool: PostgresPool
+    let batcher: StatusBatcher
+    let logger: Logger
+    nonisolated let routes: RouteTable<C>
+    let onBlocked: @Sendable (EWSCallError) -> Void
+    private var planner: GroupPlanner
+    private(set) var groups: [String: StreamGroup<C>] = [:]
+    private var actors: [Int64: MailboxActor<C>] = [:]
+    private var mailboxes: [Int64: Mailbox] = [:]
+    /// Affinity keys from Autodiscover, by SMTP address.
+    private(set) var affinityKeysByAddress: [String: String] = [:]
+    private var persisted: [Int64: FleetStateRepository.SubscriptionRecord] = [:]
+    private let commands: AsyncStream<Command>
+    private let input: AsyncStream<Command>.Continuation
+
+    init(tenant: Tenant, lease: LeaseToken, client: EWSClient<C>, clock: C, settings: FleetSettings, pool: PostgresPool,
+         batcher: StatusBatcher, logger: Logger, onBlocked: @escaping @Sendable (EWSCallError) -> Void) {
+        self.tenant = tenant
+        self.lease = lease
+        self.client = client
+        self.clock = clock
+        self.settings = settings
+        self.pool = pool
+        self.batcher = batcher
+        self.onBlocked = onBlocked
+        var logger = logger
+        logger[metadataKey: "tenant"] = "\(tenant.name)"
+        self.logger = logger
+        planner = GroupPlanner(capacity: tenant.throttling.subscriptionsPerConnection)
+        let routes = RouteTable<C>()
+        self.routes = routes
+        ews = TenantEWS(client: client, routeFor: { routes.route(for: $0) })
+        (commands, input) = AsyncStream.makeStream(of: Command.self)
+    }
+
+    nonisolated func send(_ command: Command) { input.yield(command) }
+
+    /// Runs the tenant until cancelled (lease lost, tenant removed, shutdown). Mailbox actors keep
+    /// their subscriptions persisted on the way out, for a warm restart.
+    func run(initial: [Mailbox]) async {
+        await withDiscardingTaskGroup { group in
+            await loadPersistedSubscriptions()
+            await discoverAffinity(initial.filter(\.enabled).map(\.smtpAddress))
+            reconcile(initial)
+            for await command in commands {
+                switch command {
+                case .reconcile(let list):
+                    let added = list.filter { mailboxes[$0.id] == nil && $0.enabled }.map(\.smtpAddress)
+                    if !added.isEmpty { await discoverAffinity(added) }
+                    reconcile(list)
+                case .startGroup(let streamGroup):
+                    group.addTask { await streamGroup.run() }
+                case .startMailbox(let actor):
+                    group.addTask { await actor.run() }
+                }
+            }
+            // Finished (lease lost, tenant stopped, shutdown): actors stop where they are and keep
+            // their subscriptions persisted; stream groups close. A commit already running completes
+            // or rolls back as a whole.
+            for actor in actors.values { actor.send(.stop) }
+            group.cancelAll()
+        }
+    }
+
+    /// Ends the runtime: actors stop (keeping subscriptions), groups close.
+    nonisolated func finish() { input.finish() }
+
+    var mailboxCount: Int { actors.count }
+    var groupCount: Int { groups.count }
+
+    /// Starts, pauses, resumes and stops actors to match the database.
+    private func reconcile(_ list: [Mailbox]) {
+        let wanted = Dictionary(uniqueKeysWithValues: list.map { ($0.id, $0) })
+        for (id, actor) in actors where wanted[id] == nil {
+            actor.send(.stop)
+            actors[id] = nil
+            mailboxes[id] = nil
+            planner.remove(id)
+        }
+        for mailbox in list {
+            if let actor = actors[mailbox.id] {
+                let was = mailboxes[mailbox.id]
+                mailboxes[mailbox.id] = mailbox
+                if was?.enabled == true, !mailbox.enabled { actor.send(.pause) }
+                if was?.enabled == false, mailbox.enabled { actor.send(.resume) }
+                continue
+            }
+            mailboxes[mailbox.id] = mailbox
+            routes.set(mailbox.smtpAddress, initialRoute(for: mailbox))
+            let actor = MailboxActor(mailbox: mailbox, config: machineConfig(for: mailbox), environment: self, logger: logger)
+            actors[mailbox.id] = actor
+            input.yield(.startMailbox(actor))
+            if mailbox.enabled {
+                actor.send(.start(persistedSubscription: persisted[mailbox.id]?.subscriptionID))
+            } else {
+                actor.send(.start(persistedSubscription: nil))
+                actor.send(.pause)
+            }
+        }
+    }
+
+    private func machineConfig(for mailbox: Mailbox) -> MailboxMachine<C.Instant>.Config {
+        let folders: [String] =
+            switch mailbox.watch {
+            case .folders(let list): list
+            // All-folders mode subscribes to every folder; until hierarchy sync lands it syncs the
+            // well-known mail folders.
+            case .allFolders: ["inbox", "sentitems", "deleteditems", "drafts", "junkemail"]
+            }
+        return .init(folders: folders, coalescingWindow: settings.coalescingWindow,
+                     safetySyncInterval: settings.safetySyncInterval,
+                     backoff: RetryBackoff(initial: settings.backoffInitial, maximum: settings.backoffMax,
+                                           seed: UInt64(bitPattern: mailbox.id) &* 0x9E37_79B9))
+    }
+
+    // MARK: affinity
+
+    private func loadPersistedSubscriptions() async {
+        do {
+            for record in try await FleetStateRepository(pool: pool).subscriptions(tenantID: tenant.id) {
+                persisted[record.mailboxID] = record
+            }
+        } catch {
+            logger.warning("could not load persisted subscriptions; mailboxes will resubscribe", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// Asks Autodiscover which server each mailbox lives on (batches of 100). Without an Autodiscover
+    /// URL, or for mailboxes it cannot place, the Subscribe cookie decides later.
+    private func discoverAffinity(_ addresses: [String]) async {
+        guard let url = tenant.autodiscoverURL, !addresses.isEmpty else { return }
+        for start in stride(from: 0, to: addresses.count, by: 100) {
+            let batch = Array(addresses[start..<min(start + 100, addresses.count)])
+            do {
+                let response = try await client.userSettings(autodiscoverURL: url, mailboxes: batch)
+                for (address, user) in zip(batch, response.userResponses) where user.isSuccess {
+                    if let key = user.groupingKey { affinityKeysByAddress[address] = key }
+                }
+            } catch {
+                logger.warning("autodiscover failed; grouping by Subscribe cookie", metadata: ["error": "\(error)"])
+                return
+            }
+        }
+    }
+
+    /// Before its first subscribe a mailbox is routed by its Autodiscover group (anchor + shared
+    /// cookie store) when known, by its persisted group after a restart, or else on its own.
+    private func initialRoute(for mailbox: Mailbox) -> EWSClient<C>.Route {
+        if let key = affinityKeysByAddress[mailbox.smtpAddress] ?? persisted[mailbox.id]?.groupKey {
+            let group = streamGroup(for: mailbox, key: key)
+            if let cookie = persisted[mailbox.id]?.affinityCookie, group.cookies.value(of: Self.cookieName) == nil {
+                group.cookies.set(Self.cookieName, cookie)
+            }
+            return EWSClient<C>.Route(mailbox: mailbox.smtpAddress, anchor: persisted[mailbox.id]?.anchorMailbox ?? mailbox.smtpAddress,
+                                      cookies: group.cookies)
+        }
+        return EWSClient<C>.Route(mailbox: mailbox.smtpAddress, anchor: mailbox.smtpAddress, cookies: AffinityCookieStore())
+    }
+
+    static var cookieName: String { "X-BackEndOverrideCookie" }
+
+    func streamGroup(for mailbox: Mailbox, key: String) -> StreamGroup<C> {
+        let name = planner.group(for: mailbox.id, key: key)
+        if let existing = groups[name] { return existing }
+        let tenantID = tenant.id
+        let batcher = self.batcher
+        let onBlocked = self.onBlocked
+        let group = StreamGroup(
+            key: name, client: client, clock: clock, connectionTimeoutMinutes: settings.connectionTimeoutMinutes,
+            backoff: RetryBackoff(initial: settings.backoffInitial, maximum: settings.backoffMax, seed: UInt64(name.hashValue.magnitude) ^ UInt64(tenantID)),
+            logger: logger, onTenantBlocked: onBlocked,
+            onActivity: { batcher.recordActivity(heartbeat: $0, events: $1) })
+        groups[name] = group
+        input.yield(.startGroup(group))
+        return group
+    }
+
+    func groupKey(of mailbox: Mailbox) -> String? { planner.assignment[mailbox.id] }
+
+    nonisolated func notifyBlocked(_ error: EWSCallError) { onBlocked(error) }
+}
+
+/// SMTP address → route, readable without hopping onto the tenant actor (EWS calls look it up).
+final class RouteTable<C: Clock<Duration>>: Sendable where C.Instant: Sendable {
+    private let routes = Mutex<[String: EWSClient<C>.Route]>([:])
+
+    func route(for mailbox: String) -> EWSClient<C>.Route {
+        routes.withLock { $0[mailbox] } ?? EWSClient<C>.Route(mailbox: mailbox)
+    }
+
+    func set(_ mailbox: String, _ route: EWSClient<C>.Route) {
+        routes.withLock { $0[mailbox] = route }
+    }
+}
