@@ -8,7 +8,8 @@ public struct EWSFleetCommand: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "ewsfleet",
         abstract: "Watches Exchange mailboxes through EWS and records every change in PostgreSQL.",
-        subcommands: [DBCommand.self, EWSCommand.self, SecretsCommand.self])
+        subcommands: [DBCommand.self, TenantCommand.self, MailboxCommand.self, RunCommand.self, StatusCommand.self,
+                      EWSCommand.self, SecretsCommand.self])
 
     public init() {}
 

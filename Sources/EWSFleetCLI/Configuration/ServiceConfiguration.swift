@@ -24,6 +24,7 @@ struct ServiceConfiguration: Sendable {
     var backoffMax: Duration
     var coalescingWindow: Duration
     var safetySyncInterval: Duration
+    var streamIdleTimeout: Duration
 
     enum LogFormat: String, Sendable { case text, json }
 
@@ -98,7 +99,8 @@ struct ServiceConfiguration: Sendable {
             backoffInitial: try duration(ms: "backoff.initialMs", default: 1_000),
             backoffMax: try duration(ms: "backoff.maxMs", default: 300_000),
             coalescingWindow: try duration(ms: "sync.coalescingWindowMs", default: 2_000),
-            safetySyncInterval: .seconds(config.int(forKey: "sync.safetyIntervalSeconds", default: 900)))
+            safetySyncInterval: .seconds(config.int(forKey: "sync.safetyIntervalSeconds", default: 900)),
+            streamIdleTimeout: try duration(ms: "stream.idleTimeoutMs", default: 90_000))
     }
 
     /// The current key comes from `secret.key` (EWSFLEET_SECRET_KEY) or `secret.keyFile`; keys still

@@ -1,0 +1,97 @@
+import ArgumentParser
+import Store
+
+struct MailboxCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "mailbox", abstract: "Manage watched mailboxes.",
+        subcommands: [MailboxAddCommand.self, MailboxListCommand.self, MailboxPauseCommand.self,
+                      MailboxResumeCommand.self, MailboxRemoveCommand.self])
+}
+
+struct MailboxAddCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "add", abstract: "Watch a mailbox.")
+
+    @OptionGroup var global: GlobalOptions
+    @Argument(help: "Tenant name.") var tenant: String
+    @Argument(help: "Primary SMTP address.") var address: String
+    @Option(name: .customLong("folder"), help: "A folder to watch (repeatable; default inbox).") var folders: [String] = []
+    @Flag(name: .customLong("all-folders"), help: "Watch every folder.") var allFolders = false
+
+    func validate() throws {
+        if allFolders && !folders.isEmpty { throw ValidationError("give --folder or --all-folders, not both") }
+    }
+
+    func run() async throws {
+        let watch: WatchMode = allFolders ? .allFolders : folders.isEmpty ? .default : .folders(folders)
+        let mailbox = try await withDatabase(global) { _, pool in
+            try await MailboxRepository(pool: pool).add(tenant: tenant, smtpAddress: address, watch: watch)
+        }
+        note("added mailbox \(mailbox.smtpAddress) to tenant \(tenant)")
+    }
+}
+
+struct MailboxListCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "list", abstract: "List mailboxes.")
+
+    @OptionGroup var global: GlobalOptions
+    @Option(help: "Only this tenant.") var tenant: String?
+    @Option(help: "table or json") var format: OutputFormat = .table
+
+    func run() async throws {
+        let list = try await withDatabase(global) { _, pool in try await MailboxRepository(pool: pool).list(tenant: tenant) }
+        TableOutput(columns: ["tenant", "mailbox", "folders", "enabled"],
+                    rows: list.map { m in
+                        let folders: String =
+                            switch m.watch {
+                            case .allFolders: "all"
+                            case .folders(let names): names.joined(separator: ",")
+                            }
+                        return [m.tenantName, m.smtpAddress, folders, String(m.enabled)]
+                    }).print(format)
+    }
+}
+
+/// pause / resume / remove share their arguments.
+struct MailboxTarget: ParsableArguments {
+    @OptionGroup var global: GlobalOptions
+    @Argument(help: "Tenant name.") var tenant: String
+    @Argument(help: "SMTP address.") var address: String
+}
+
+struct MailboxPauseCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "pause", abstract: "Stop watching a mailbox for now.")
+    @OptionGroup var target: MailboxTarget
+
+    func run() async throws {
+        try await withDatabase(target.global) { _, pool in
+            try await MailboxRepository(pool: pool).setEnabled(tenant: target.tenant, smtpAddress: target.address, false)
+        }
+        note("paused \(target.address)")
+    }
+}
+
+struct MailboxResumeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "resume", abstract: "Watch a paused mailbox again.")
+    @OptionGroup var target: MailboxTarget
+
+    func run() async throws {
+        try await withDatabase(target.global) { _, pool in
+            try await MailboxRepository(pool: pool).setEnabled(tenant: target.tenant, smtpAddress: target.address, true)
+        }
+        note("resumed \(target.address)")
+    }
+}
+
+struct MailboxRemoveCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "remove", abstract: "Stop watching a mailbox and delete its mirror, sync state and status.")
+    @OptionGroup var target: MailboxTarget
+    @Flag(help: "Also delete its history from the changes outbox.") var purge = false
+
+    func run() async throws {
+        try await withDatabase(target.global) { _, pool in
+            try await MailboxRepository(pool: pool).remove(tenant: target.tenant, smtpAddress: target.address, purge: purge)
+        }
+        note("removed \(target.address)")
+    }
+}
