@@ -120,6 +120,11 @@ let package = Package(
             ],
             swiftSettings: swiftSettings),
 
+        // MARK: benchmarks
+        .executableTarget(
+            name: "ews-codec-bench", dependencies: ["EWS"], path: "Benchmarks/EWSCodecBench",
+            swiftSettings: swiftSettings),
+
         // MARK: tests
         .target(
             name: "TestSupport",
