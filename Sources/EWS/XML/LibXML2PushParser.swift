@@ -23,9 +23,16 @@ final class LibXML2PushParser {
 
     let limits: XMLParserLimits
     private var context: xmlParserCtxtPtr?
+    // Hot-path state: `@exclusivity(unchecked)` drops the dynamic exclusivity checks (measurably
+    // costly per SAX event). Safe because only SAX callbacks running synchronously inside
+    // `xmlParseChunk` on the owner's thread touch these, never overlapping one another.
+
     /// The document being built; handed out by `finish()` and reset by `begin(at:)`.
-    private(set) var document = FlatXMLDocument()
-    private var stack: [Int32] = []
+    @exclusivity(unchecked) private(set) var document = FlatXMLDocument()
+    @exclusivity(unchecked) private var stack: [Int32] = []
+    /// Direct-mapped cache in front of `nameIndex` (names repeat constantly; hashing does not pay).
+    @exclusivity(unchecked) private var recentNames = [(key: NameKey, index: Int32)](
+        repeating: (NameKey(local: nil, uri: nil), -1), count: 256)
     private var complete = false
     private var firstError: EWSDecodingError?
     /// Interned libxml2 dictionary names → index in `document.names`. Keyed by the dict pointers,
@@ -74,6 +81,7 @@ final class LibXML2PushParser {
         if let existing = context { xmlFreeParserCtxt(existing) }
         nameIndex.removeAll(keepingCapacity: true)
         document.names.removeAll(keepingCapacity: true)
+        for slot in recentNames.indices { recentNames[slot] = (NameKey(local: nil, uri: nil), -1) }
         var handler = Self.makeHandler()
         let me = Unmanaged.passUnretained(self).toOpaque()
         context = xmlCreatePushParserCtxt(&handler, me, nil, 0, nil)
@@ -123,7 +131,13 @@ final class LibXML2PushParser {
 
     private func intern(_ local: UnsafePointer<xmlChar>?, _ uri: UnsafePointer<xmlChar>?) -> Int32 {
         let key = NameKey(local: local.map(UnsafeRawPointer.init), uri: uri.map(UnsafeRawPointer.init))
-        if let known = nameIndex[key] { return known }
+        let bits = UInt(bitPattern: key.local) &>> 3 ^ UInt(bitPattern: key.uri) &>> 5
+        let slot = Int(truncatingIfNeeded: bits & 255)
+        if recentNames[slot].index >= 0 && recentNames[slot].key == key { return recentNames[slot].index }
+        if let known = nameIndex[key] {
+            recentNames[slot] = (key, known)
+            return known
+        }
         let localName = local.map { String(cString: $0) } ?? ""
         let namespace = uri.map { String(cString: $0) } ?? ""
         let index = Int32(document.names.count)
@@ -131,6 +145,7 @@ final class LibXML2PushParser {
             qualified: XMLName(namespace, localName), known: KnownName.byLocalName[localName] ?? .other,
             isSOAP: namespace == EWSNamespace.soap))
         nameIndex[key] = index
+        recentNames[slot] = (key, index)
         return index
     }
 

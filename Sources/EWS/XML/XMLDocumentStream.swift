@@ -70,7 +70,15 @@ final class XMLDocumentStream {
                 insideDocument = false
                 try parser.finish()
                 index = end
-                try emit(parser.document)
+                do {
+                    try emit(parser.document)
+                } catch {
+                    // Structural errors found while decoding know no byte position; point at
+                    // the end of the envelope they were found in.
+                    var located = error
+                    if located.offset == 0 { located.offset = offset + end }
+                    throw located
+                }
             case .needMore:
                 if insideDocument {
                     try parser.feed(UnsafeBufferPointer(rebasing: bytes[documentStart..<count]))
