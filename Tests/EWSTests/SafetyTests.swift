@@ -104,10 +104,11 @@ import Testing
         }
     }
 
-    @Test func hostileBytesNeverCrash() throws {
+    @Test func hostileBytesNeverCrashAndFailDeterministically() throws {
         // Deterministic pseudo-random mutations of a real stream body.
         let body = [UInt8](try TestPaths.fixture("stream-body.xml"))
         var seed: UInt64 = 0x9E37_79B9_7F4A_7C15
+        var failures = 0
         for _ in 0..<300 {
             var mutated = body
             for _ in 0..<4 {
@@ -115,8 +116,12 @@ import Testing
                 let index = Int(seed >> 33) % mutated.count
                 mutated[index] = UInt8(truncatingIfNeeded: seed >> 17)
             }
-            _ = Self.streamError(mutated)
+            let first = Self.streamError(mutated)
+            #expect(first == Self.streamError(mutated))
+            if first != nil { failures += 1 }
             _ = try? EWSResponseDecoder().decodeAll(Data(mutated))
         }
+        #expect(failures > 0)
+        #expect(Self.streamError(body) == nil)
     }
 }
