@@ -61,6 +61,18 @@ import Testing
         }
     }
 
+    @Test func autodiscoverResponseRoundTrips() throws {
+        let response = GetUserSettingsResponse(errorCode: "NoError", errorMessage: nil, userResponses: [
+            .init(errorCode: "NoError", errorMessage: nil, redirectTarget: nil,
+                settings: ["ExternalEwsUrl": "https://mail.contoso.com/EWS/Exchange.asmx", "GroupingInformation": "G&1"],
+                settingErrors: [:]),
+            .init(errorCode: "InvalidUser", errorMessage: "Invalid user", redirectTarget: nil, settings: [:],
+                settingErrors: ["GroupingInformation": "SettingIsNotAvailable"]),
+        ])
+        let data = EWSResponseWriter.getUserSettings(response)
+        #expect(try decoder.decode(data, as: .getUserSettings) == .getUserSettings(response))
+    }
+
     @Test func faultValidatesAndRoundTrips() throws {
         let fault = EWSSOAPFault(faultCode: "a:ErrorServerBusy", faultString: "Try again later.",
             responseCode: "ErrorServerBusy", message: "Try again later.", messageXML: ["BackOffMilliseconds": "178510"])

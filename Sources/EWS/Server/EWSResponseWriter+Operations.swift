@@ -155,3 +155,56 @@ extension EWSResponseWriter {
         writer.close("t:\(item.itemType)")
     }
 }
+
+extension EWSResponseWriter {
+    /// Autodiscover `GetUserSettingsResponseMessage` (default Autodiscover namespace, WS-Addressing
+    /// action header), as Exchange sends it.
+    public static func getUserSettings(_ response: GetUserSettingsResponse) -> Data {
+        var writer = XMLWriter()
+        writer.declaration()
+        writer.open("s:Envelope", ["xmlns:s": EWSNamespace.soap, "xmlns:a": EWSNamespace.addressing])
+        writer.open("s:Header")
+        writer.element("a:Action", GetUserSettingsRequest.action + "Response", ["s:mustUnderstand": "1"])
+        writer.close("s:Header")
+        writer.open("s:Body")
+        writer.open("GetUserSettingsResponseMessage", ["xmlns": EWSNamespace.autodiscover])
+        writer.open("Response", ["xmlns:i": EWSNamespace.xsi])
+        writer.element("ErrorCode", response.errorCode)
+        writer.element("ErrorMessage", response.errorMessage ?? "")
+        writer.open("UserResponses")
+        for user in response.userResponses {
+            writer.open("UserResponse")
+            writer.element("ErrorCode", user.errorCode)
+            writer.element("ErrorMessage", user.errorMessage ?? "")
+            if let target = user.redirectTarget {
+                writer.element("RedirectTarget", target)
+            } else {
+                writer.empty("RedirectTarget", ["i:nil": "true"])
+            }
+            writer.open("UserSettingErrors")
+            for (name, code) in user.settingErrors.sorted(by: { $0.key < $1.key }) {
+                writer.open("UserSettingError")
+                writer.element("ErrorCode", code)
+                writer.element("ErrorMessage", "")
+                writer.element("SettingName", name)
+                writer.close("UserSettingError")
+            }
+            writer.close("UserSettingErrors")
+            writer.open("UserSettings")
+            for (name, value) in user.settings.sorted(by: { $0.key < $1.key }) {
+                writer.open("UserSetting", ["i:type": "StringSetting"])
+                writer.element("Name", name)
+                writer.element("Value", value)
+                writer.close("UserSetting")
+            }
+            writer.close("UserSettings")
+            writer.close("UserResponse")
+        }
+        writer.close("UserResponses")
+        writer.close("Response")
+        writer.close("GetUserSettingsResponseMessage")
+        writer.close("s:Body")
+        writer.close("s:Envelope")
+        return Data(writer.output.utf8)
+    }
+}
