@@ -95,6 +95,16 @@ import Testing
         }
     }
 
+    @Test func libxml2WarningsAreNotErrors() throws {
+        // A relative namespace URI is only a libxml2 warning; entities and char refs are fine.
+        let root = try EWSXMLDocument.parse(Data("""
+            <?xml version="1.0" encoding="ISO-8859-1"?><Envelope xmlns:a="relative"><a:b x="&lt;&#38;&#x263A;">&amp;&#65;</a:b></Envelope>
+            """.utf8))
+        #expect(root.children.first?.name == XMLName("relative", "b"))
+        #expect(root.children.first?.attribute("x") == "<&\u{263A}")
+        #expect(root.children.first?.text == "&A")
+    }
+
     @Test func decoderStaysFailedAfterAnError() throws {
         let decoder = StreamingEventDecoder()
         #expect(throws: EWSDecodingError.self) { try decoder.feed(Array("<!DOCTYPE x><Envelope/>".utf8)) }
