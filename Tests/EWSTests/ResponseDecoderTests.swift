@@ -257,3 +257,18 @@ import Testing
         #expect(throws: EWSDecodingError.self) { try decoder.decode(status: 200, body: Data("<x".utf8), as: .subscribe) }
     }
 }
+
+@Suite struct ServerVersionInfoTests {
+    @Test func readsHeaderInEveryStyle() throws {
+        let decoder = EWSResponseDecoder()
+        #expect(try decoder.serverVersionInfo(in: TestPaths.fixture("02-subscribe-streaming-response.xml"))
+            == EWSServerVersionInfo(major: 15, minor: 0, majorBuild: 785, minorBuild: 6, version: "V2_6"))
+        #expect(try decoder.serverVersionInfo(in: TestPaths.fixture("07-getstreamingevents-heartbeat-ok.xml"))
+            == EWSServerVersionInfo(major: 15, minor: 0, majorBuild: 847, minorBuild: 31, version: "V2_8"))
+        #expect(try decoder.serverVersionInfo(in: TestPaths.fixture("13-syncfolderitems-error-invalidsyncstate.xml"))
+            == EWSServerVersionInfo(major: 8, minor: 0, majorBuild: 628, minorBuild: 0, version: ""))
+        #expect(try decoder.serverVersionInfo(in: TestPaths.fixture("08-getstreamingevents-closed.xml")) == nil)
+        let written = EWSResponseWriter.unsubscribe([EWSStatusResponseMessage(status: .noError)])
+        #expect(try decoder.serverVersionInfo(in: written) == .exchangeOnline)
+    }
+}

@@ -3,20 +3,7 @@ public import Foundation
 /// Writes EWS responses (simulator side) in the shapes real servers send, so that what the
 /// simulator emits is exactly what ``EWSResponseDecoder`` and ``StreamingEventDecoder`` read.
 public enum EWSResponseWriter {
-    /// `h:ServerVersionInfo` attributes written into the response header.
-    public struct ServerVersionInfo: Hashable, Sendable {
-        public var major: Int, minor: Int, majorBuild: Int, minorBuild: Int
-        public var version: String
-
-        public init(major: Int = 15, minor: Int = 20, majorBuild: Int = 7452, minorBuild: Int = 50,
-            version: String = "V2018_01_08")
-        {
-            (self.major, self.minor, self.majorBuild, self.minorBuild, self.version) =
-                (major, minor, majorBuild, minorBuild, version)
-        }
-
-        public static let exchangeOnline = ServerVersionInfo()
-    }
+    public typealias ServerVersionInfo = EWSServerVersionInfo
 
     /// A normal (non-streaming) response envelope: `s:` prefixed, `m:`/`t:` declared on the
     /// operation element, as Exchange serializes them.
