@@ -137,6 +137,9 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             path: "Benchmarks/HTTPBench", swiftSettings: swiftSettings),
+        .executableTarget(
+            name: "ews-codec-bench", dependencies: ["EWS"], path: "Benchmarks/EWSCodecBench",
+            swiftSettings: swiftSettings),
 
         // MARK: tests
         .target(

@@ -40,8 +40,8 @@ public final class StreamingEventDecoder {
         if let pendingError { return .failure(pendingError) }
         var output: [StreamingEnvelope] = []
         do throws(EWSDecodingError) {
-            try stream.feed(buffer) { (root) throws(EWSDecodingError) in
-                switch try EWSResponseDecoder.decode(envelope: root) {
+            try stream.feed(buffer) { (document) throws(EWSDecodingError) in
+                switch try EWSResponseDecoder.decode(document: document) {
                 case .getStreamingEvents(let envelopes): output += envelopes
                 case .fault(let fault): output.append(.fault(fault))
                 case let other:

@@ -19,8 +19,8 @@ public enum EWSDecodeTool {
         }
         let result: Result<Void, EWSDecodingError> = data.withUnsafeBytes { raw in
             do throws(EWSDecodingError) {
-                try stream.feed(raw.bindMemory(to: UInt8.self)) { (root) throws(EWSDecodingError) in
-                    switch try EWSResponseDecoder.decode(envelope: root) {
+                try stream.feed(raw.bindMemory(to: UInt8.self)) { (document) throws(EWSDecodingError) in
+                    switch try EWSResponseDecoder.decode(document: document) {
                     case .getStreamingEvents(let envelopes):
                         for envelope in envelopes { write(.streaming(envelope)) }
                     case let response:

@@ -24,7 +24,7 @@ public enum EWSXMLDocument {
         let result: Result<Void, EWSDecodingError> = data.withUnsafeBytes { raw in
             let bytes = raw.bindMemory(to: UInt8.self)
             do throws(EWSDecodingError) {
-                try stream.feed(bytes) { root in roots.append(root) }
+                try stream.feed(bytes) { document in roots.append(document.element()) }
                 try stream.finish()
                 return .success(())
             } catch {

@@ -1,7 +1,7 @@
 import CLibXML2
 
-/// One libxml2 push parser (SAX2) that turns the bytes of ONE document into an ``EWSXMLElement``
-/// tree, then is reset for the next document. The ``EnvelopeFramer`` decides where documents start
+/// One libxml2 push parser (SAX2) that turns the bytes of ONE document into a ``FlatXMLDocument``,
+/// then is reset for the next document. The ``EnvelopeFramer`` decides where documents start
 /// and end, so libxml2 never sees a second root element.
 ///
 /// Hardening: no tree is built by libxml2 (SAX only), options are `XML_PARSE_NONET` and never
@@ -15,24 +15,31 @@ final class LibXML2PushParser {
         return true
     }()
 
-    private struct Frame {
-        var name: XMLName
-        var attributes: [XMLAttribute]
-        var children: [EWSXMLElement] = []
-        var text: [UInt8] = []
+    /// Interning key: libxml2 dictionary pointers of (local name, namespace URI).
+    private struct NameKey: Hashable {
+        var local: UnsafeRawPointer?
+        var uri: UnsafeRawPointer?
     }
 
     let limits: XMLParserLimits
     private var context: xmlParserCtxtPtr?
-    private var stack: [Frame] = []
-    private var root: EWSXMLElement?
+    // Hot-path state: `@exclusivity(unchecked)` drops the dynamic exclusivity checks (measurably
+    // costly per SAX event). Safe because only SAX callbacks running synchronously inside
+    // `xmlParseChunk` on the owner's thread touch these, never overlapping one another.
+
+    /// The document being built; handed out by `finish()` and reset by `begin(at:)`.
+    @exclusivity(unchecked) private(set) var document = FlatXMLDocument()
+    @exclusivity(unchecked) private var stack: [Int32] = []
+    /// Direct-mapped cache in front of `nameIndex` (names repeat constantly; hashing does not pay).
+    @exclusivity(unchecked) private var recentNames = [(key: NameKey, index: Int32)](
+        repeating: (NameKey(local: nil, uri: nil), -1), count: 256)
+    private var complete = false
     private var firstError: EWSDecodingError?
-    /// Interned libxml2 dictionary strings (element/attribute names, namespace URIs) → Swift.
-    /// Keyed by the dict pointer, valid while `context` (and its dict) lives; cleared with it.
-    private var names: [UnsafeRawPointer: String] = [:]
+    /// Interned libxml2 dictionary names → index in `document.names`. Keyed by the dict pointers,
+    /// valid while `context` (and its dict) lives; cleared with it.
+    private var nameIndex: [NameKey: Int32] = [:]
     /// Stream offset of the first byte of the current document.
     private var baseOffset = 0
-    private var documentsParsed = 0
 
     /// Recreate the context after this many distinct names so a hostile stream of unique names
     /// cannot grow libxml2's dictionary (and our cache) without bound.
@@ -62,15 +69,18 @@ final class LibXML2PushParser {
         ewsfleet_libxml2_silence()
         baseOffset = offset
         stack.removeAll(keepingCapacity: true)
-        root = nil
+        document.reset()
+        complete = false
         firstError = nil
-        if let existing = context, names.count <= Self.maxCachedNames {
+        if let existing = context, nameIndex.count <= Self.maxCachedNames {
             xmlCtxtResetPush(existing, nil, 0, nil, nil)
             xmlCtxtUseOptions(existing, options)
             return
         }
         if let existing = context { xmlFreeParserCtxt(existing) }
-        names.removeAll(keepingCapacity: true)
+        nameIndex.removeAll(keepingCapacity: true)
+        document.names.removeAll(keepingCapacity: true)
+        for slot in recentNames.indices { recentNames[slot] = (NameKey(local: nil, uri: nil), -1) }
         var handler = Self.makeHandler()
         let me = Unmanaged.passUnretained(self).toOpaque()
         context = xmlCreatePushParserCtxt(&handler, me, nil, 0, nil)
@@ -92,20 +102,17 @@ final class LibXML2PushParser {
         }
     }
 
-    /// Ends the current document and returns its root element.
-    func finish() throws(EWSDecodingError) -> EWSXMLElement {
+    /// Ends the current document; on success ``document`` holds it (root = node 0).
+    func finish() throws(EWSDecodingError) {
         guard let context else {
             throw EWSDecodingError(code: .malformedXML, offset: baseOffset, expected: "a parser context")
         }
         let status = xmlParseChunk(context, nil, 0, 1)
         if let firstError { throw firstError }
         if status != 0 { throw genericError(status) }
-        guard let root else {
+        guard complete else {
             throw EWSDecodingError(code: .truncated, offset: currentOffset, expected: "a complete root element")
         }
-        self.root = nil
-        documentsParsed += 1
-        return root
     }
 
     private var currentOffset: Int {
@@ -120,54 +127,95 @@ final class LibXML2PushParser {
 
     // MARK: SAX events
 
-    private func name(_ pointer: UnsafePointer<xmlChar>?) -> String {
-        guard let pointer else { return "" }
-        let key = UnsafeRawPointer(pointer)
-        if let known = names[key] { return known }
-        let value = String(cString: pointer)
-        names[key] = value
-        return value
+    private func intern(_ local: UnsafePointer<xmlChar>?, _ uri: UnsafePointer<xmlChar>?) -> Int32 {
+        let key = NameKey(local: local.map(UnsafeRawPointer.init), uri: uri.map(UnsafeRawPointer.init))
+        let bits = UInt(bitPattern: key.local) &>> 3 ^ UInt(bitPattern: key.uri) &>> 5
+        let slot = Int(truncatingIfNeeded: bits & 255)
+        if recentNames[slot].index >= 0 && recentNames[slot].key == key { return recentNames[slot].index }
+        if let known = nameIndex[key] {
+            recentNames[slot] = (key, known)
+            return known
+        }
+        let localName = local.map { String(cString: $0) } ?? ""
+        let namespace = uri.map { String(cString: $0) } ?? ""
+        let index = Int32(document.names.count)
+        document.names.append(FlatXMLDocument.Name(
+            qualified: XMLName(namespace, localName), known: KnownName.byLocalName[localName] ?? .other,
+            isSOAP: namespace == EWSNamespace.soap))
+        nameIndex[key] = index
+        recentNames[slot] = (key, index)
+        return index
     }
 
     fileprivate func startElement(
         local: UnsafePointer<xmlChar>?, uri: UnsafePointer<xmlChar>?, attributeCount: Int,
         attributes: UnsafeMutablePointer<UnsafePointer<xmlChar>?>?
     ) {
-        var decoded: [XMLAttribute] = []
+        let attributeStart = Int32(document.attributes.count)
         if attributeCount > 0, let attributes {
-            decoded.reserveCapacity(attributeCount)
             for index in 0..<attributeCount {
                 let base = attributes + index * 5
                 guard let valueStart = base[3], let valueEnd = base[4] else { continue }
-                let buffer = UnsafeBufferPointer(start: valueStart, count: valueEnd - valueStart)
-                var value = String(decoding: buffer, as: UTF8.self)
-                // Without entity substitution libxml2 hands '&' in attribute values on as "&#38;".
-                if buffer.contains(UInt8(ascii: "&")) { value = value.replacing("&#38;", with: "&") }
-                decoded.append(XMLAttribute(name: XMLName(name(base[2]), name(base[0])), value: value))
+                let start = Int32(document.bytes.count)
+                appendAttributeValue(UnsafeBufferPointer(start: valueStart, count: valueEnd - valueStart))
+                document.attributes.append(FlatXMLDocument.Attribute(
+                    name: intern(base[0], base[2]), valueStart: start, valueEnd: Int32(document.bytes.count)))
             }
         }
-        stack.append(Frame(name: XMLName(name(uri), name(local)), attributes: decoded))
+        let node = Int32(document.nodes.count)
+        document.nodes.append(FlatXMLDocument.Node(
+            name: intern(local, uri), attributeStart: attributeStart,
+            attributeCount: Int32(document.attributes.count) - attributeStart))
+        if let parent = stack.last {
+            let last = document.nodes[Int(parent)].lastChild
+            if last >= 0 {
+                document.nodes[Int(last)].nextSibling = node
+            } else {
+                document.nodes[Int(parent)].firstChild = node
+            }
+            document.nodes[Int(parent)].lastChild = node
+        }
+        stack.append(node)
+    }
+
+    /// Without entity substitution libxml2 hands '&' in attribute values on as "&#38;".
+    private func appendAttributeValue(_ value: UnsafeBufferPointer<UInt8>) {
+        guard value.contains(UInt8(ascii: "&")) else {
+            document.bytes.append(contentsOf: value)
+            return
+        }
+        let escaped: [UInt8] = Array("&#38;".utf8)
+        var index = 0
+        while index < value.count {
+            if value[index] == UInt8(ascii: "&"), index + 5 <= value.count,
+                value[index..<index + 5].elementsEqual(escaped)
+            {
+                document.bytes.append(UInt8(ascii: "&"))
+                index += 5
+            } else {
+                document.bytes.append(value[index])
+                index += 1
+            }
+        }
     }
 
     fileprivate func endElement() {
-        guard let frame = stack.popLast() else { return }
-        var text = ""
-        if !frame.text.isEmpty {
-            let significant = frame.children.isEmpty
-                || frame.text.contains { !($0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09) }
-            if significant { text = String(decoding: frame.text, as: UTF8.self) }
-        }
-        let element = EWSXMLElement(name: frame.name, attributes: frame.attributes, children: frame.children, text: text)
-        if stack.isEmpty {
-            root = element
-        } else {
-            stack[stack.count - 1].children.append(element)
-        }
+        _ = stack.popLast()
+        if stack.isEmpty { complete = true }
     }
 
     fileprivate func characters(_ bytes: UnsafePointer<xmlChar>?, _ count: Int32) {
-        guard let bytes, count > 0, !stack.isEmpty else { return }
-        stack[stack.count - 1].text.append(contentsOf: UnsafeBufferPointer(start: bytes, count: Int(count)))
+        guard let bytes, count > 0, let node = stack.last else { return }
+        // Mixed content is not modelled: text after the first child element is dropped, which
+        // keeps each element's text one contiguous byte range.
+        guard document.nodes[Int(node)].firstChild < 0 else { return }
+        if document.nodes[Int(node)].textStart < 0 {
+            document.nodes[Int(node)].textStart = Int32(document.bytes.count)
+        } else if document.nodes[Int(node)].textEnd != Int32(document.bytes.count) {
+            return  // not contiguous (cannot happen before a child; defensive)
+        }
+        document.bytes.append(contentsOf: UnsafeBufferPointer(start: bytes, count: Int(count)))
+        document.nodes[Int(node)].textEnd = Int32(document.bytes.count)
     }
 
     fileprivate func recordError(_ error: UnsafeMutablePointer<xmlError>?) {

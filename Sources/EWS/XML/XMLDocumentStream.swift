@@ -17,7 +17,8 @@ final class XMLDocumentStream {
     }
 
     /// Feeds a chunk; calls `emit` for every root element completed by it, in order.
-    func feed(_ bytes: UnsafeBufferPointer<UInt8>, emit: (EWSXMLElement) throws(EWSDecodingError) -> Void)
+    /// The document passed to `emit` is only valid during the call.
+    func feed(_ bytes: UnsafeBufferPointer<UInt8>, emit: (FlatXMLDocument) throws(EWSDecodingError) -> Void)
         throws(EWSDecodingError)
     {
         if let failure { throw closed(failure) }
@@ -46,7 +47,7 @@ final class XMLDocumentStream {
     }
 
     private func feedUnchecked(
-        _ bytes: UnsafeBufferPointer<UInt8>, emit: (EWSXMLElement) throws(EWSDecodingError) -> Void
+        _ bytes: UnsafeBufferPointer<UInt8>, emit: (FlatXMLDocument) throws(EWSDecodingError) -> Void
     ) throws(EWSDecodingError) {
         framer.baseOffset = offset
         var index = 0
@@ -67,9 +68,17 @@ final class XMLDocumentStream {
             case .rootEnds(let end):
                 try parser.feed(UnsafeBufferPointer(rebasing: bytes[documentStart..<end]))
                 insideDocument = false
-                let root = try parser.finish()
+                try parser.finish()
                 index = end
-                try emit(root)
+                do {
+                    try emit(parser.document)
+                } catch {
+                    // Structural errors found while decoding know no byte position; point at
+                    // the end of the envelope they were found in.
+                    var located = error
+                    if located.offset == 0 { located.offset = offset + end }
+                    throw located
+                }
             case .needMore:
                 if insideDocument {
                     try parser.feed(UnsafeBufferPointer(rebasing: bytes[documentStart..<count]))
