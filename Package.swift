@@ -88,7 +88,7 @@ let package = Package(
         .target(
             name: "Simulator",
             dependencies: [
-                "EWS",
+                "EWS", "CLibXML2",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
