@@ -147,7 +147,13 @@ let package = Package(
             swiftSettings: swiftSettings),
         .testTarget(name: "FleetTests", dependencies: ["Fleet", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(
-            name: "SimulatorTests", dependencies: ["Simulator", "EWS", "TestSupport"],
+            name: "SimulatorTests",
+            dependencies: [
+                "Simulator", "EWS", "TestSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
             swiftSettings: swiftSettings),
     ]
 )
