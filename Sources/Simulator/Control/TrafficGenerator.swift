@@ -103,7 +103,8 @@ extension SimWorld {
             return
         }
         // Pick an item: mostly from the inbox, where users act.
-        let pool = inbox.itemKeys.isEmpty || random.chance(0.2) ? Array(mailbox.items.keys) : Array(inbox.itemKeys)
+        // Sorted so the choice depends only on the seed, not on hash order.
+        let pool = (inbox.itemKeys.isEmpty || random.chance(0.2) ? Array(mailbox.items.keys) : Array(inbox.itemKeys)).sorted()
         guard let key = pool.randomElement(using: &random), let item = mailbox.items[key] else { return }
         switch action {
         case 1: setReadLocked(mailbox, item, true)
