@@ -123,12 +123,19 @@ let package = Package(
             ],
             swiftSettings: swiftSettings),
 
+        // MARK: benchmarks
+        .executableTarget(
+            name: "ews-codec-bench", dependencies: ["EWS"], path: "Benchmarks/EWSCodecBench",
+            swiftSettings: swiftSettings),
+
         // MARK: tests
         .target(
             name: "TestSupport",
             dependencies: ["Store", .product(name: "Logging", package: "swift-log")],
             path: "Sources/TestSupport", swiftSettings: swiftSettings),
-        .testTarget(name: "EWSTests", dependencies: ["EWS", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "EWSTests", dependencies: ["EWS", "TestSupport"], resources: [.copy("Fixtures")],
+            swiftSettings: swiftSettings),
         .testTarget(
             name: "HTTPTests",
             dependencies: [

@@ -1,0 +1,1 @@
+// Header-only target: declares LLVMFuzzerRunDriver for Swift.

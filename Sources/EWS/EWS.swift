@@ -1,1 +1,0 @@
-// EWS module — see Package.swift for its role.

@@ -1,0 +1,132 @@
+/// `t:RequestServerVersion@Version`. Streaming needs at least Exchange2010_SP1 (fact sheet §1.3).
+public struct EWSServerVersion: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
+    public let rawValue: String
+    public init(rawValue: String) { self.rawValue = rawValue }
+    public var description: String { rawValue }
+
+    public static let exchange2010SP1 = EWSServerVersion(rawValue: "Exchange2010_SP1")
+    public static let exchange2010SP2 = EWSServerVersion(rawValue: "Exchange2010_SP2")
+    public static let exchange2013 = EWSServerVersion(rawValue: "Exchange2013")
+    public static let exchange2013SP1 = EWSServerVersion(rawValue: "Exchange2013_SP1")
+    public static let exchange2016 = EWSServerVersion(rawValue: "Exchange2016")
+}
+
+/// `t:ExchangeImpersonation/t:ConnectingSID` choice used by ewsfleet.
+public enum EWSImpersonation: Hashable, Sendable {
+    case smtpAddress(String)
+    case primarySmtpAddress(String)
+
+    public var address: String {
+        switch self {
+        case .smtpAddress(let address), .primarySmtpAddress(let address): address
+        }
+    }
+}
+
+/// SOAP headers of an EWS request.
+public struct EWSRequestHeaders: Hashable, Sendable {
+    public var serverVersion: EWSServerVersion
+    public var impersonation: EWSImpersonation?
+
+    public init(serverVersion: EWSServerVersion = .exchange2013SP1, impersonation: EWSImpersonation? = nil) {
+        self.serverVersion = serverVersion
+        self.impersonation = impersonation
+    }
+}
+
+/// A folder reference: `t:DistinguishedFolderId` (well-known name, optionally in another mailbox)
+/// or `t:FolderId`.
+public enum EWSFolderID: Hashable, Sendable {
+    case distinguished(String, changeKey: String? = nil, mailbox: String? = nil)
+    case id(String, changeKey: String? = nil)
+
+    public static let inbox = EWSFolderID.distinguished("inbox")
+    public static let msgFolderRoot = EWSFolderID.distinguished("msgfolderroot")
+    public static let root = EWSFolderID.distinguished("root")
+
+    func write(to writer: inout XMLWriter) {
+        switch self {
+        case .distinguished(let name, let changeKey, let mailbox):
+            guard let mailbox else {
+                writer.empty("t:DistinguishedFolderId", ["Id": name, "ChangeKey": changeKey])
+                return
+            }
+            writer.open("t:DistinguishedFolderId", ["Id": name, "ChangeKey": changeKey])
+            writer.open("t:Mailbox")
+            writer.element("t:EmailAddress", mailbox)
+            writer.close("t:Mailbox")
+            writer.close("t:DistinguishedFolderId")
+        case .id(let id, let changeKey):
+            writer.empty("t:FolderId", ["Id": id, "ChangeKey": changeKey])
+        }
+    }
+}
+
+/// An item (or folder) id with its optional ChangeKey, as found on the wire.
+public struct EWSItemID: Hashable, Sendable, Codable {
+    public var id: String
+    public var changeKey: String?
+
+    public init(id: String, changeKey: String? = nil) {
+        self.id = id
+        self.changeKey = changeKey
+    }
+}
+
+/// Subscribable event types (`t:EventType`).
+public enum EWSEventType: String, CaseIterable, Hashable, Sendable {
+    case newMail = "NewMailEvent"
+    case created = "CreatedEvent"
+    case deleted = "DeletedEvent"
+    case modified = "ModifiedEvent"
+    case moved = "MovedEvent"
+    case copied = "CopiedEvent"
+    case freeBusyChanged = "FreeBusyChangedEvent"
+}
+
+/// `t:BaseShape`.
+public enum EWSBaseShape: String, Hashable, Sendable {
+    case idOnly = "IdOnly"
+    case `default` = "Default"
+    case allProperties = "AllProperties"
+}
+
+/// Properties ewsfleet requests for an item in GetItem (`t:FieldURI`).
+public enum EWSItemProperty: String, CaseIterable, Hashable, Sendable {
+    case subject = "item:Subject"
+    case sender = "message:Sender"
+    case dateTimeReceived = "item:DateTimeReceived"
+    case size = "item:Size"
+    case hasAttachments = "item:HasAttachments"
+    case isRead = "message:IsRead"
+
+    /// The summary ewsfleet records for each changed item.
+    public static let summary: [EWSItemProperty] = allCases
+}
+
+/// `m:SyncScope`.
+public enum EWSSyncScope: String, Hashable, Sendable {
+    case normalItems = "NormalItems"
+    case normalAndAssociatedItems = "NormalAndAssociatedItems"
+}
+
+/// Request construction failure (a value outside what the schema allows).
+public struct EWSRequestError: Error, Hashable, Sendable, CustomStringConvertible {
+    public var code: String
+    public var detail: String
+
+    public init(code: String, detail: String) {
+        self.code = code
+        self.detail = detail
+    }
+
+    public var description: String { "EWSRequestError(\(code): \(detail))" }
+
+    static func outOfRange(_ what: String, _ value: Int, _ range: ClosedRange<Int>) -> EWSRequestError {
+        EWSRequestError(code: "outOfRange", detail: "\(what) must be in \(range.lowerBound)...\(range.upperBound), got \(value)")
+    }
+
+    static func empty(_ what: String) -> EWSRequestError {
+        EWSRequestError(code: "empty", detail: "\(what) must not be empty")
+    }
+}

@@ -1,0 +1,133 @@
+/// `m:SyncFolderItems` (fact sheet §5.1).
+public struct SyncFolderItemsRequest: EWSOperationRequest, Hashable {
+    public static let maxChangesRange = 1...512
+
+    public var folder: EWSFolderID
+    /// Omit on the first sync; afterwards the last stored SyncState, whole.
+    public var syncState: String?
+    public var ignore: [EWSItemID]
+    public let maxChangesReturned: Int
+    public var scope: EWSSyncScope?
+    public var shape: EWSBaseShape
+    public var operation: EWSOperation { .syncFolderItems }
+
+    public init(
+        folder: EWSFolderID, syncState: String? = nil, ignore: [EWSItemID] = [], maxChangesReturned: Int = 512,
+        scope: EWSSyncScope? = nil, shape: EWSBaseShape = .idOnly
+    ) throws(EWSRequestError) {
+        guard Self.maxChangesRange.contains(maxChangesReturned) else {
+            throw .outOfRange("MaxChangesReturned", maxChangesReturned, Self.maxChangesRange)
+        }
+        self.folder = folder
+        self.syncState = syncState
+        self.ignore = ignore
+        self.maxChangesReturned = maxChangesReturned
+        self.scope = scope
+        self.shape = shape
+    }
+
+    public func writeBody(to writer: inout XMLWriter) {
+        writer.open("m:SyncFolderItems")
+        writer.open("m:ItemShape")
+        writer.element("t:BaseShape", shape.rawValue)
+        writer.close("m:ItemShape")
+        writer.open("m:SyncFolderId")
+        folder.write(to: &writer)
+        writer.close("m:SyncFolderId")
+        if let syncState, !syncState.isEmpty { writer.element("m:SyncState", syncState) }
+        if !ignore.isEmpty {
+            writer.open("m:Ignore")
+            for item in ignore { writer.empty("t:ItemId", ["Id": item.id, "ChangeKey": item.changeKey]) }
+            writer.close("m:Ignore")
+        }
+        writer.element("m:MaxChangesReturned", String(maxChangesReturned))
+        if let scope { writer.element("m:SyncScope", scope.rawValue) }
+        writer.close("m:SyncFolderItems")
+    }
+}
+
+/// `m:SyncFolderHierarchy` (fact sheet §5.3). Use the same root (or none) every time.
+public struct SyncFolderHierarchyRequest: EWSOperationRequest, Hashable {
+    public var folder: EWSFolderID?
+    public var syncState: String?
+    public var shape: EWSBaseShape
+    public var operation: EWSOperation { .syncFolderHierarchy }
+
+    public init(folder: EWSFolderID? = nil, syncState: String? = nil, shape: EWSBaseShape = .idOnly) {
+        self.folder = folder
+        self.syncState = syncState
+        self.shape = shape
+    }
+
+    public func writeBody(to writer: inout XMLWriter) {
+        writer.open("m:SyncFolderHierarchy")
+        writer.open("m:FolderShape")
+        writer.element("t:BaseShape", shape.rawValue)
+        writer.close("m:FolderShape")
+        if let folder {
+            writer.open("m:SyncFolderId")
+            folder.write(to: &writer)
+            writer.close("m:SyncFolderId")
+        }
+        if let syncState, !syncState.isEmpty { writer.element("m:SyncState", syncState) }
+        writer.close("m:SyncFolderHierarchy")
+    }
+}
+
+/// `m:GetItem` for a batch of ids (fact sheet §6), IdOnly plus the summary properties.
+public struct GetItemRequest: EWSOperationRequest, Hashable {
+    public var itemIDs: [EWSItemID]
+    public var shape: EWSBaseShape
+    public var additionalProperties: [EWSItemProperty]
+    public var operation: EWSOperation { .getItem }
+
+    public init(
+        itemIDs: [EWSItemID], shape: EWSBaseShape = .idOnly,
+        additionalProperties: [EWSItemProperty] = EWSItemProperty.summary
+    ) throws(EWSRequestError) {
+        guard !itemIDs.isEmpty else { throw .empty("item id list") }
+        self.itemIDs = itemIDs
+        self.shape = shape
+        self.additionalProperties = additionalProperties
+    }
+
+    public func writeBody(to writer: inout XMLWriter) {
+        writer.open("m:GetItem")
+        writer.open("m:ItemShape")
+        writer.element("t:BaseShape", shape.rawValue)
+        if !additionalProperties.isEmpty {
+            writer.open("t:AdditionalProperties")
+            for property in additionalProperties { writer.empty("t:FieldURI", ["FieldURI": property.rawValue]) }
+            writer.close("t:AdditionalProperties")
+        }
+        writer.close("m:ItemShape")
+        writer.open("m:ItemIds")
+        for item in itemIDs { writer.empty("t:ItemId", ["Id": item.id, "ChangeKey": item.changeKey]) }
+        writer.close("m:ItemIds")
+        writer.close("m:GetItem")
+    }
+}
+
+/// `m:GetFolder`: resolves distinguished folders to ids (IdOnly by default).
+public struct GetFolderRequest: EWSOperationRequest, Hashable {
+    public var folders: [EWSFolderID]
+    public var shape: EWSBaseShape
+    public var operation: EWSOperation { .getFolder }
+
+    public init(folders: [EWSFolderID], shape: EWSBaseShape = .idOnly) throws(EWSRequestError) {
+        guard !folders.isEmpty else { throw .empty("folder list") }
+        self.folders = folders
+        self.shape = shape
+    }
+
+    public func writeBody(to writer: inout XMLWriter) {
+        writer.open("m:GetFolder")
+        writer.open("m:FolderShape")
+        writer.element("t:BaseShape", shape.rawValue)
+        writer.close("m:FolderShape")
+        writer.open("m:FolderIds")
+        for folder in folders { folder.write(to: &writer) }
+        writer.close("m:FolderIds")
+        writer.close("m:GetFolder")
+    }
+}

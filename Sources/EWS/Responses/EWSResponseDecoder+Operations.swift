@@ -1,0 +1,87 @@
+extension EWSResponseDecoder {
+    static func decodeSubscribe(_ element: EWSXMLElement) throws(EWSDecodingError) -> SubscribeResponseMessage {
+        SubscribeResponseMessage(
+            status: try EWSResponseStatus(element: element),
+            subscriptionID: element.ewsText("SubscriptionId").flatMap { $0.isEmpty ? nil : $0 },
+            watermark: element.ewsText("Watermark").flatMap { $0.isEmpty ? nil : $0 })
+    }
+
+    static func decodeSyncFolderItems(_ element: EWSXMLElement) throws(EWSDecodingError)
+        -> SyncFolderItemsResponseMessage
+    {
+        var changes: [EWSItemChange] = []
+        for change in element.ewsChild("Changes")?.children ?? [] {
+            guard let kind = EWSItemChange.Kind(rawValue: change.localName) else { continue }
+            switch kind {
+            case .delete, .readFlagChange:
+                guard let id = change.ewsChild("ItemId").flatMap(EWSItemID.init(element:)) else { continue }
+                changes.append(EWSItemChange(kind: kind, itemID: id, itemType: nil,
+                    isRead: change.ewsText("IsRead").flatMap(EWSValue.bool)))
+            case .create, .update:
+                guard let item = change.children.first,
+                    let id = item.ewsChild("ItemId").flatMap(EWSItemID.init(element:))
+                else { continue }
+                changes.append(EWSItemChange(kind: kind, itemID: id, itemType: item.localName, isRead: nil))
+            }
+        }
+        return SyncFolderItemsResponseMessage(
+            status: try EWSResponseStatus(element: element), syncState: element.ewsText("SyncState"),
+            includesLastItemInRange: element.ewsText("IncludesLastItemInRange").flatMap(EWSValue.bool),
+            changes: changes)
+    }
+
+    static func decodeSyncFolderHierarchy(_ element: EWSXMLElement) throws(EWSDecodingError)
+        -> SyncFolderHierarchyResponseMessage
+    {
+        var changes: [EWSFolderChange] = []
+        for change in element.ewsChild("Changes")?.children ?? [] {
+            guard let kind = EWSFolderChange.Kind(rawValue: change.localName) else { continue }
+            if kind == .delete {
+                guard let id = change.ewsChild("FolderId").flatMap(EWSItemID.init(element:)) else { continue }
+                changes.append(EWSFolderChange(kind: kind, folder: EWSFolder(folderType: "Folder", folderID: id)))
+            } else if let folder = change.children.first.flatMap(decodeFolder) {
+                changes.append(EWSFolderChange(kind: kind, folder: folder))
+            }
+        }
+        return SyncFolderHierarchyResponseMessage(
+            status: try EWSResponseStatus(element: element), syncState: element.ewsText("SyncState"),
+            includesLastFolderInRange: element.ewsText("IncludesLastFolderInRange").flatMap(EWSValue.bool),
+            changes: changes)
+    }
+
+    static func decodeGetFolder(_ element: EWSXMLElement) throws(EWSDecodingError) -> GetFolderResponseMessage {
+        GetFolderResponseMessage(
+            status: try EWSResponseStatus(element: element),
+            folders: (element.ewsChild("Folders")?.children ?? []).compactMap(decodeFolder))
+    }
+
+    static func decodeGetItem(_ element: EWSXMLElement) throws(EWSDecodingError) -> GetItemResponseMessage {
+        GetItemResponseMessage(
+            status: try EWSResponseStatus(element: element),
+            items: (element.ewsChild("Items")?.children ?? []).compactMap(decodeItem))
+    }
+
+    static func decodeFolder(_ element: EWSXMLElement) -> EWSFolder? {
+        guard let id = element.ewsChild("FolderId").flatMap(EWSItemID.init(element:)) else { return nil }
+        return EWSFolder(
+            folderType: element.localName, folderID: id,
+            parentFolderID: element.ewsChild("ParentFolderId").flatMap(EWSItemID.init(element:)),
+            displayName: element.ewsText("DisplayName"), folderClass: element.ewsText("FolderClass"))
+    }
+
+    static func decodeItem(_ element: EWSXMLElement) -> EWSItem? {
+        guard let id = element.ewsChild("ItemId").flatMap(EWSItemID.init(element:)) else { return nil }
+        var sender: EWSItem.Mailbox?
+        if let mailbox = element.ewsChild("Sender")?.ewsChild("Mailbox") {
+            sender = EWSItem.Mailbox(name: mailbox.ewsText("Name"), emailAddress: mailbox.ewsText("EmailAddress"))
+        }
+        return EWSItem(
+            itemType: element.localName, itemID: id,
+            parentFolderID: element.ewsChild("ParentFolderId").flatMap(EWSItemID.init(element:)),
+            subject: element.ewsChild("Subject")?.text, sender: sender,
+            dateTimeReceived: element.ewsText("DateTimeReceived"),
+            size: element.ewsText("Size").flatMap { Int($0) },
+            hasAttachments: element.ewsText("HasAttachments").flatMap(EWSValue.bool),
+            isRead: element.ewsText("IsRead").flatMap(EWSValue.bool))
+    }
+}

@@ -1,0 +1,93 @@
+/// `m:SubscribeResponseMessage`: the new subscription id (streaming has no watermark).
+public struct SubscribeResponseMessage: Hashable, Sendable, Codable {
+    public var status: EWSResponseStatus
+    public var subscriptionID: String?
+    public var watermark: String?
+}
+
+/// A plain response message without payload (Unsubscribe).
+public struct EWSStatusResponseMessage: Hashable, Sendable, Codable {
+    public var status: EWSResponseStatus
+}
+
+/// One change in a SyncFolderItems response (`m:Changes` child).
+public struct EWSItemChange: Hashable, Sendable, Codable {
+    public enum Kind: String, Hashable, Sendable, Codable {
+        case create = "Create", update = "Update", delete = "Delete", readFlagChange = "ReadFlagChange"
+    }
+
+    public var kind: Kind
+    public var itemID: EWSItemID
+    /// Element name of the item for Create/Update (`Message`, `CalendarItem`, ...).
+    public var itemType: String?
+    /// For ReadFlagChange.
+    public var isRead: Bool?
+}
+
+/// `m:SyncFolderItemsResponseMessage`.
+public struct SyncFolderItemsResponseMessage: Hashable, Sendable, Codable {
+    public var status: EWSResponseStatus
+    /// The new state; store it whole. Empty/absent on errors.
+    public var syncState: String?
+    /// `false` ⇒ call again immediately with the new state.
+    public var includesLastItemInRange: Bool?
+    public var changes: [EWSItemChange]
+}
+
+/// One change in a SyncFolderHierarchy response.
+public struct EWSFolderChange: Hashable, Sendable, Codable {
+    public enum Kind: String, Hashable, Sendable, Codable { case create = "Create", update = "Update", delete = "Delete" }
+
+    public var kind: Kind
+    public var folder: EWSFolder
+}
+
+/// `m:SyncFolderHierarchyResponseMessage`.
+public struct SyncFolderHierarchyResponseMessage: Hashable, Sendable, Codable {
+    public var status: EWSResponseStatus
+    public var syncState: String?
+    public var includesLastFolderInRange: Bool?
+    public var changes: [EWSFolderChange]
+}
+
+/// A folder as returned by GetFolder/SyncFolderHierarchy (IdOnly gives just the id).
+public struct EWSFolder: Hashable, Sendable, Codable {
+    /// Element name: `Folder`, `CalendarFolder`, `ContactsFolder`, `SearchFolder`, `TasksFolder`.
+    public var folderType: String
+    public var folderID: EWSItemID
+    public var parentFolderID: EWSItemID?
+    public var displayName: String?
+    public var folderClass: String?
+}
+
+/// `m:GetFolderResponseMessage`.
+public struct GetFolderResponseMessage: Hashable, Sendable, Codable {
+    public var status: EWSResponseStatus
+    public var folders: [EWSFolder]
+}
+
+/// An item summary as requested by ``GetItemRequest`` (absent properties stay nil).
+public struct EWSItem: Hashable, Sendable, Codable {
+    public struct Mailbox: Hashable, Sendable, Codable {
+        public var name: String?
+        public var emailAddress: String?
+    }
+
+    /// Element name: `Message`, `CalendarItem`, `Item`, ...
+    public var itemType: String
+    public var itemID: EWSItemID
+    public var parentFolderID: EWSItemID?
+    public var subject: String?
+    public var sender: Mailbox?
+    /// xs:dateTime as sent (UTC, e.g. `2024-01-01T10:00:00Z`).
+    public var dateTimeReceived: String?
+    public var size: Int?
+    public var hasAttachments: Bool?
+    public var isRead: Bool?
+}
+
+/// `m:GetItemResponseMessage`: one per requested id, in request order; check each one.
+public struct GetItemResponseMessage: Hashable, Sendable, Codable {
+    public var status: EWSResponseStatus
+    public var items: [EWSItem]
+}

@@ -1,4 +1,0 @@
-import Testing
-@testable import EWS
-
-@Test func EWSTestsModuleLoads() { #expect(Bool(true)) }

@@ -1,0 +1,126 @@
+import Foundation
+import Testing
+
+@testable import EWS
+
+@Suite struct RequestBuilderTests {
+    static let impersonated = EWSRequestHeaders(
+        serverVersion: .exchange2013SP1, impersonation: .smtpAddress("o'brien&co <x>@contoso.com"))
+
+    /// Every request the codec can build, in its richest form.
+    static func allRequests() throws -> [(String, Data)] {
+        [
+            ("subscribe-folders", try SubscribeRequest(
+                scope: .folders([.inbox, .distinguished("calendar", mailbox: "bob@contoso.com"),
+                    .id("AAMk<&>\"'", changeKey: "AQAA")])).envelope(headers: impersonated)),
+            ("subscribe-all", try SubscribeRequest(scope: .allFolders, eventTypes: [.newMail, .moved])
+                .envelope(headers: EWSRequestHeaders(impersonation: .primarySmtpAddress("a@b.c")))),
+            ("gse", try GetStreamingEventsRequest(subscriptionIDs: ["JgBib=", "x&y"], connectionTimeoutMinutes: 30)
+                .envelope()),
+            ("gse-200", try GetStreamingEventsRequest(
+                subscriptionIDs: (0..<200).map { "id\($0)" }, connectionTimeoutMinutes: 1).envelope()),
+            ("unsubscribe", try UnsubscribeRequest(subscriptionID: "e6fbf5c1").envelope(headers: impersonated)),
+            ("sfi-initial", try SyncFolderItemsRequest(folder: .inbox).envelope()),
+            ("sfi-full", try SyncFolderItemsRequest(
+                folder: .id("AQMk", changeKey: "AQ=="), syncState: "H4sIAAA<>==",
+                ignore: [EWSItemID(id: "i1", changeKey: "c1"), EWSItemID(id: "i2")],
+                maxChangesReturned: 1, scope: .normalAndAssociatedItems).envelope(headers: impersonated)),
+            ("sfh", SyncFolderHierarchyRequest().envelope()),
+            ("sfh-root", SyncFolderHierarchyRequest(folder: .msgFolderRoot, syncState: "H4s=").envelope()),
+            ("getitem", try GetItemRequest(itemIDs: [EWSItemID(id: "Er5c", changeKey: "CQAA"), EWSItemID(id: "x")])
+                .envelope(headers: impersonated)),
+            ("getfolder", try GetFolderRequest(folders: [.inbox, .msgFolderRoot]).envelope()),
+        ]
+    }
+
+    @Test func everyRequestValidatesAgainstOfficialSchema() throws {
+        for (name, envelope) in try Self.allRequests() {
+            let outcome = try SchemaValidator.validate(envelope)
+            #expect(outcome.passed, "\(name): \(outcome.output)")
+        }
+    }
+
+    @Test func validatorRejectsOutOfRangeTimeout() throws {
+        // Proves the validation step can fail: a hand-edited request with ConnectionTimeout 31.
+        let good = try GetStreamingEventsRequest(subscriptionIDs: ["a"], connectionTimeoutMinutes: 30).envelopeString()
+        let bad = good.replacing("<m:ConnectionTimeout>30<", with: "<m:ConnectionTimeout>31<")
+        #expect(try !SchemaValidator.validate(Data(bad.utf8)).passed)
+    }
+
+    @Test func versionHeaderIsConfigurableAndDefaultsTo2013SP1() throws {
+        let request = try UnsubscribeRequest(subscriptionID: "s")
+        #expect(request.envelopeString().contains("<t:RequestServerVersion Version=\"Exchange2013_SP1\"/>"))
+        let text = request.envelopeString(headers: EWSRequestHeaders(serverVersion: .exchange2016))
+        #expect(text.contains("Version=\"Exchange2016\""))
+        #expect(!text.contains("ExchangeImpersonation"))
+    }
+
+    @Test func textIsEscapedAndRoundTrips() throws {
+        let data = try SubscribeRequest(scope: .folders([.id("AAMk<&>\"'")])).envelope(headers: Self.impersonated)
+        let root = try EWSXMLDocument.parse(data)
+        let body = try #require(root.child("Body", namespace: EWSNamespace.soap))
+        let folder = try #require(body.children.first?.children.first?.ewsChild("FolderIds")?.children.first)
+        #expect(folder.attribute("Id") == "AAMk<&>\"'")
+        let header = try #require(root.child("Header", namespace: EWSNamespace.soap))
+        let smtp = header.ewsChild("ExchangeImpersonation")?.ewsChild("ConnectingSID")?.ewsText("SmtpAddress")
+        #expect(smtp == "o'brien&co <x>@contoso.com")
+    }
+
+    @Test func getStreamingEventsValidatesOnConstruction() {
+        #expect(throws: EWSRequestError.self) { try GetStreamingEventsRequest(subscriptionIDs: []) }
+        #expect(throws: EWSRequestError.self) {
+            try GetStreamingEventsRequest(subscriptionIDs: (0...200).map { "\($0)" })
+        }
+        #expect(throws: EWSRequestError.self) { try GetStreamingEventsRequest(subscriptionIDs: ["a"], connectionTimeoutMinutes: 0) }
+        #expect(throws: EWSRequestError.self) { try GetStreamingEventsRequest(subscriptionIDs: ["a"], connectionTimeoutMinutes: 31) }
+        #expect(throws: Never.self) { try GetStreamingEventsRequest(subscriptionIDs: ["a"], connectionTimeoutMinutes: 1) }
+    }
+
+    @Test func otherBuildersValidateRanges() {
+        #expect(throws: EWSRequestError.self) { try SyncFolderItemsRequest(folder: .inbox, maxChangesReturned: 0) }
+        #expect(throws: EWSRequestError.self) { try SyncFolderItemsRequest(folder: .inbox, maxChangesReturned: 513) }
+        #expect(throws: EWSRequestError.self) { try SubscribeRequest(scope: .folders([])) }
+        #expect(throws: EWSRequestError.self) { try SubscribeRequest(scope: .allFolders, eventTypes: []) }
+        #expect(throws: EWSRequestError.self) { try GetItemRequest(itemIDs: []) }
+        #expect(throws: EWSRequestError.self) { try GetFolderRequest(folders: []) }
+        #expect(throws: EWSRequestError.self) { try UnsubscribeRequest(subscriptionID: "") }
+    }
+
+    @Test func syncFolderItemsDefaultsToIdOnlyAndOmitsEmptyState() throws {
+        let text = try SyncFolderItemsRequest(folder: .inbox, syncState: "").envelopeString()
+        #expect(text.contains("<t:BaseShape>IdOnly</t:BaseShape>"))
+        #expect(!text.contains("SyncState"))
+        #expect(text.contains("<m:MaxChangesReturned>512</m:MaxChangesReturned>"))
+    }
+
+    @Test func getItemAsksForSummaryProperties() throws {
+        let text = try GetItemRequest(itemIDs: [EWSItemID(id: "a", changeKey: "k")]).envelopeString()
+        for uri in ["item:Subject", "message:Sender", "item:DateTimeReceived", "item:Size", "item:HasAttachments",
+            "message:IsRead"]
+        {
+            #expect(text.contains("FieldURI=\"\(uri)\""))
+        }
+        #expect(text.contains("<t:ItemId Id=\"a\" ChangeKey=\"k\"/>"))
+    }
+
+    @Test func autodiscoverRequestHasItsOwnNamespaceAndShape() throws {
+        let request = try GetUserSettingsRequest(
+            mailboxes: ["alice@contoso.com", "b&b@contoso.com"],
+            endpoint: "https://autodiscover.contoso.com/autodiscover/autodiscover.svc")
+        let root = try EWSXMLDocument.parse(request.envelope())
+        #expect(root.name == XMLName(EWSNamespace.soap, "Envelope"))
+        let header = try #require(root.child("Header", namespace: EWSNamespace.soap))
+        #expect(header.child("RequestedServerVersion", namespace: EWSNamespace.autodiscover)?.text == "Exchange2013")
+        #expect(header.child("Action", namespace: EWSNamespace.addressing)?.text == GetUserSettingsRequest.action)
+        #expect(header.child("To", namespace: EWSNamespace.addressing)?.text == request.endpoint)
+        let body = try #require(root.child("Body", namespace: EWSNamespace.soap))
+        let message = try #require(body.child("GetUserSettingsRequestMessage", namespace: EWSNamespace.autodiscover))
+        let inner = try #require(message.child("Request", namespace: EWSNamespace.autodiscover))
+        let users = inner.child("Users", namespace: EWSNamespace.autodiscover)?.children ?? []
+        #expect(users.map { $0.child("Mailbox", namespace: EWSNamespace.autodiscover)?.text }
+            == ["alice@contoso.com", "b&b@contoso.com"])
+        let settings = inner.child("RequestedSettings", namespace: EWSNamespace.autodiscover)?.children.map(\.text)
+        #expect(settings == ["ExternalEwsUrl", "GroupingInformation"])
+        #expect(throws: EWSRequestError.self) { try GetUserSettingsRequest(mailboxes: [], endpoint: "x") }
+    }
+}
