@@ -177,3 +177,26 @@ import Testing
 func waitUntilDetached(_ sim: SimFixture) async {
     while sim.world.statsSnapshot().openStreams > 0 { await Task.yield() }
 }
+
+@Suite struct ShutdownTests {
+    @Test func shutdownSendsClosedOnOpenStreams() async throws {
+        var configuration = SimConfiguration()
+        configuration.tenants = 1
+        configuration.mailboxesPerTenant = 1
+        let server = try SimulatorServer(configuration: configuration, clock: SimClock(ManualClock()))
+        let port = try await server.start()
+        let tenant = server.world.tenantInfos(baseURL: "")[0]
+        let auth = "Basic " + Data("\(tenant.username):\(tenant.password)".utf8).base64EncodedString()
+        let subscribe = try await RawHTTP.send(port: port, path: "/t/tenant1/EWS/Exchange.asmx", headers: ["Authorization": auth],
+                                               body: Soap.subscribe("user1@tenant1.example", folders: "<t:DistinguishedFolderId Id=\"inbox\"/>"))
+        let id = try #require(try Soap.messages(subscribe.body)[0].child(NS.messages, "SubscriptionId")?.trimmedText)
+        let stream = try await RawHTTP.open(port: port, path: "/t/tenant1/EWS/Exchange.asmx", headers: ["Authorization": auth],
+                                            body: Soap.getStreamingEvents([id]))
+        _ = try await stream.readHead()
+        #expect(Soap.connectionStatus(try Soap.streamMessage(await stream.nextEnvelope() ?? "")) == "OK")
+        try await server.shutdown()
+        #expect(Soap.connectionStatus(try Soap.streamMessage(await stream.nextEnvelope() ?? "")) == "Closed")
+    }
+}
+
+import Foundation

@@ -59,6 +59,9 @@ public final class SimulatorServer: Sendable {
     /// Stops traffic, closes the listener and all connections, and stops the threads.
     public func shutdown() async throws {
         router.traffic.stop()
+        world.closeAllStreams()
+        // The single event loop runs tasks in order: once this no-op ran, every Closed was written.
+        try? await group.next().submit {}.get()
         if let channel = channelBox.withLockedValue({ $0 }) {
             try? await channel.close()
         }

@@ -33,3 +33,16 @@ extension SimWorld {
         return (StreamEnvelopeRenderer.render(envelopes, maxEvents: configuration.maxEventsPerEnvelope), finish)
     }
 }
+
+extension SimWorld {
+    /// Shutdown: every open stream gets Closed and ends; its subscriptions start their TTL.
+    public func closeAllStreams() {
+        lock.withLock {
+            for connection in Array(connections.values) {
+                let (flush, released) = connection.state.timeout()
+                release(released, from: connection)
+                if flush { connection.sink.scheduleFlush() }
+            }
+        }
+    }
+}
