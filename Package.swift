@@ -88,7 +88,7 @@ let package = Package(
         .target(
             name: "Simulator",
             dependencies: [
-                "EWS",
+                "EWS", "CLibXML2",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -171,7 +171,13 @@ let package = Package(
             swiftSettings: swiftSettings),
         .testTarget(name: "FleetTests", dependencies: ["Fleet", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(
-            name: "SimulatorTests", dependencies: ["Simulator", "EWS", "TestSupport"],
+            name: "SimulatorTests",
+            dependencies: [
+                "Simulator", "EWS", "TestSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
             swiftSettings: swiftSettings),
     ]
 )

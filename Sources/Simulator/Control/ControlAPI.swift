@@ -1,0 +1,102 @@
+import Foundation
+
+/// The `/_sim/` JSON control and ground-truth API. It hands out credentials, which is why the
+/// server listens on loopback unless told otherwise.
+struct ControlAPI {
+    let world: SimWorld
+    let traffic: TrafficGenerator
+    let baseURL: String
+
+    func handle(_ request: SimRequest) -> SimResponse {
+        let parts = request.path.split(separator: "/").map(String.init)  // ["_sim", ...]
+        let body = (try? JSONSerialization.jsonObject(with: Data(request.body))) as? [String: Any] ?? [:]
+        do throws(SimError) {
+            switch (request.method, Array(parts.dropFirst())) {
+            case (.GET, ["tenants"]):
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.withoutEscapingSlashes, .sortedKeys]
+                let data = try? encoder.encode(world.tenantInfos(baseURL: baseURL))
+                return .json(.ok, Array(data ?? Data()))
+            case (.POST, ["deliver"]):
+                guard let mailbox = body["mailbox"] as? String else { throw SimError(.invalidArgument, "mailbox required") }
+                let ids = try world.deliver(mailbox: mailbox, count: body["count"] as? Int ?? 1,
+                                            folder: body["folder"] as? String ?? "inbox")
+                return json(["item_ids": ids])
+            case (.POST, ["traffic"]):
+                var mix = TrafficGenerator.Mix()
+                for (key, value) in body["mix"] as? [String: Any] ?? [:] {
+                    if let number = value as? Double { mix.set(key, number) } else if let number = value as? Int { mix.set(key, Double(number)) }
+                }
+                let rate = (body["rate"] as? Double) ?? Double(body["rate"] as? Int ?? 0)
+                traffic.set(rate: rate, mix: mix)
+                return json(["rate": rate])
+            case (.GET, let path) where path.count == 3 && path[0] == "mailboxes" && path[2] == "items":
+                let smtp = path[1]
+                let folder = request.query["folder"] ?? "inbox"
+                let items = try world.items(mailbox: SimRequest.decode(smtp), folder: folder)
+                let encoded = (try? JSONSerialization.jsonObject(with: JSONEncoder().encode(items))) ?? []
+                return json(["mailbox": SimRequest.decode(smtp), "folder": folder, "items": encoded])
+            case (.GET, ["ledger"]):
+                guard let smtp = request.query["mailbox"] else { throw SimError(.invalidArgument, "mailbox required") }
+                let entries = try world.ledger(mailbox: smtp).map(Self.ledgerJSON)
+                return json(["mailbox": smtp, "entries": entries])
+            case (.GET, ["stats"]):
+                var stats = (try? JSONSerialization.jsonObject(with: JSONEncoder().encode(world.statsSnapshot()))) as? [String: Any] ?? [:]
+                stats["traffic_rate"] = traffic.rate
+                stats["traffic_actions"] = traffic.actions
+                return json(stats)
+            case (.POST, ["read"]):
+                try world.setRead(itemId: try string(body, "item_id"), body["is_read"] as? Bool ?? true)
+                return json(["ok": true])
+            case (.POST, ["update"]):
+                try world.updateItem(itemId: try string(body, "item_id"))
+                return json(["ok": true])
+            case (.POST, ["move"]):
+                let id = try world.moveItem(itemId: try string(body, "item_id"), toFolder: try string(body, "folder"))
+                return json(["item_id": id])
+            case (.POST, ["delete"]):
+                try world.deleteItem(itemId: try string(body, "item_id"), hard: body["hard"] as? Bool ?? false)
+                return json(["ok": true])
+            case (.POST, ["folders"]):
+                let id = try world.createFolder(mailbox: try string(body, "mailbox"), name: try string(body, "name"))
+                return json(["folder_id": id])
+            default:
+                return json(["error": "not_found", "message": "no control endpoint \(request.method) \(request.path)"], status: .notFound)
+            }
+        } catch {
+            let status: HTTPResponseStatusAlias = error.code == .invalidArgument ? .badRequest : .notFound
+            return json(["error": error.code.rawValue, "message": error.message], status: status)
+        }
+    }
+
+    private func string(_ body: [String: Any], _ key: String) throws(SimError) -> String {
+        guard let value = body[key] as? String else { throw SimError(.invalidArgument, "\(key) required") }
+        return value
+    }
+
+    private func json(_ object: [String: Any], status: HTTPResponseStatusAlias = .ok) -> SimResponse {
+        .json(status, Array((try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data()))
+    }
+
+    static func ledgerJSON(_ entry: LedgerEntry) -> [String: Any] {
+        var object: [String: Any] = [
+            "sequence": entry.sequence, "time": ISOTime.millis(entry.time),
+            "timestamp": entry.time.timeIntervalSince1970, "kind": entry.kind, "folder": entry.folder,
+        ]
+        if let id = entry.itemId { object["item_id"] = id }
+        if let id = entry.oldItemId { object["old_item_id"] = id }
+        if let key = entry.changeKey { object["change_key"] = key }
+        if let read = entry.isRead { object["is_read"] = read }
+        return object
+    }
+}
+
+extension ISOTime {
+    /// With milliseconds, for latency measurements from the ledger.
+    static func millis(_ date: Date) -> String {
+        let seconds = string(date)
+        let ms = Int((date.timeIntervalSince1970 * 1000).rounded(.down)) % 1000
+        let padded = String(repeating: "0", count: 3 - String(ms).count) + String(ms)
+        return String(seconds.dropLast()) + "." + padded + "Z"
+    }
+}

@@ -1,0 +1,95 @@
+import NIOHTTP1
+
+/// POST /t/{tenant}/EWS/Exchange.asmx: authenticate, parse (and validate), apply the SOAP headers
+/// (version, impersonation), then dispatch on the local name of the first Body child.
+struct EWSService {
+    let world: SimWorld
+    let validator: SchemaValidator?
+
+    static let knownVersions: Set<String> = [
+        "Exchange2007", "Exchange2007_SP1", "Exchange2009", "Exchange2010", "Exchange2010_SP1", "Exchange2010_SP2",
+        "Exchange2012", "Exchange2013", "Exchange2013_SP1", "Exchange2015", "Exchange2016", "V2015_10_05",
+        "V2016_01_06", "V2016_04_13", "V2016_07_13", "V2016_10_10", "V2017_01_07", "V2017_04_14", "V2017_07_11",
+        "V2017_10_09", "V2018_01_08",
+    ]
+
+    static func unauthorized(_ tenant: Tenant) -> SimResponse {
+        var headers: HTTPHeaders = [:]
+        headers.add(name: "WWW-Authenticate", value: "Basic realm=\"\(tenant.name).example\"")
+        headers.add(name: "WWW-Authenticate", value: "Bearer client_id=\"00000002-0000-0ff1-ce00-000000000000\", trusted_issuers=\"sim\", token_types=\"app_asserted_user_v1 service_asserted_app_v1\", error=\"invalid_token\"")
+        return .text(.unauthorized, "401 Unauthorized", headers: headers)
+    }
+
+    func handle(tenant: Tenant, request: SimRequest) -> (String, SimResponse) {
+        let identity: SimIdentity
+        switch world.authenticate(tenant, authorization: request.headers.first(name: "Authorization")) {
+        case .ok(let who): identity = who
+        case .missing, .refused: return ("Unauthorized", Self.unauthorized(tenant))
+        }
+        guard request.method == .POST else {
+            return ("GET", .text(.methodNotAllowed, "Use POST with a SOAP envelope."))
+        }
+        let envelope: SimXMLNode
+        switch SimXMLParser.parse(request.body, validator: validator) {
+        case .success(let node): envelope = node
+        case .failure(let error): return ("Invalid", fault(.schema(error)))
+        }
+        guard envelope.namespace == NS.soap, envelope.localName == "Envelope",
+              let body = envelope.child(NS.soap, "Body"), let operation = body.children.first else {
+            return ("Invalid", fault(EWSFault(code: "ErrorInvalidRequest", message: "The request is invalid.")))
+        }
+        let header = envelope.child(NS.soap, "Header")
+        if let version = header?.child(NS.types, "RequestServerVersion")?.attribute("Version"),
+           !Self.knownVersions.contains(version) {
+            return (operation.localName, fault(EWSFault(
+                code: "ErrorInvalidServerVersion", message: "The specified server version is invalid.")))
+        }
+        let impersonated: Mailbox?
+        do {
+            impersonated = try impersonation(header, tenant: tenant, identity: identity)
+        } catch {
+            return (operation.localName, fault(error))
+        }
+        let context = EWSContext(world: world, tenant: tenant, identity: identity, impersonated: impersonated,
+                                 headers: request.headers)
+        guard operation.namespace == NS.messages else {
+            return (operation.localName, fault(EWSFault(code: "ErrorInvalidRequest", message: "The request is invalid.")))
+        }
+        let name = operation.localName
+        let response: SimResponse
+        switch name {
+        case "Subscribe": response = SubscriptionOps.subscribe(context, operation)
+        case "Unsubscribe": response = SubscriptionOps.unsubscribe(context, operation)
+        case "GetStreamingEvents": response = SubscriptionOps.getStreamingEvents(context, operation)
+        case "SyncFolderItems": response = SyncOps.syncFolderItems(context, operation)
+        case "SyncFolderHierarchy": response = SyncOps.syncFolderHierarchy(context, operation)
+        case "GetItem": response = ItemOps.getItem(context, operation)
+        case "FindItem": response = ItemOps.findItem(context, operation)
+        case "GetFolder": response = ItemOps.getFolder(context, operation)
+        case "ConvertId": response = ItemOps.convertId(context, operation)
+        case "ResolveNames": response = ItemOps.resolveNames(context, operation)
+        default:
+            response = fault(EWSFault(code: "ErrorInvalidRequest", message: "The request is invalid."))
+        }
+        return (name, response)
+    }
+
+    /// ExchangeImpersonation/ConnectingSID: exactly one of PrincipalName, SID, PrimarySmtpAddress,
+    /// SmtpAddress. Failures are faults, because the header fails before the operation runs.
+    private func impersonation(_ header: SimXMLNode?, tenant: Tenant, identity: SimIdentity) throws(EWSFault) -> Mailbox? {
+        guard let sid = header?.path((NS.types, "ExchangeImpersonation"), (NS.types, "ConnectingSID")) else {
+            return nil
+        }
+        let value = sid.children.first { $0.namespace == NS.types }?.trimmedText ?? ""
+        guard let mailbox = world.lock.withLock({ world.mailbox(smtp: value) }), mailbox.tenantIndex == tenant.index else {
+            throw EWSFault(code: "ErrorNonExistentMailbox", message: "The SMTP address has no mailbox associated with it.")
+        }
+        if identity.canImpersonate { return mailbox }
+        if case .user(let index) = identity.kind, index == mailbox.index { return mailbox }
+        throw EWSFault(code: "ErrorImpersonateUserDenied", message: "The account does not have permission to impersonate the requested user.")
+    }
+
+    private func fault(_ fault: EWSFault) -> SimResponse {
+        .xml(.internalServerError, EWSEnvelope.fault(code: fault.code, message: fault.message, schemaViolation: fault.violation))
+    }
+}

@@ -1,0 +1,122 @@
+/// GetItem, FindItem, GetFolder, ConvertId, ResolveNames.
+enum ItemOps {
+    /// One response message per requested id, in request order; failures do not stop the batch.
+    static func getItem(_ context: EWSContext, _ operation: SimXMLNode) -> SimResponse {
+        let world = context.world
+        let shape = ItemXML.shape(operation.child(NS.messages, "ItemShape"))
+        let ids = operation.child(NS.messages, "ItemIds")?.children.filter { $0.namespace == NS.types } ?? []
+        let body: String = world.lock.withLock {
+            EWSEnvelope.response("GetItem") { w in
+                for node in ids {
+                    do throws(EWSCodeError) {
+                        guard node.localName == "ItemId" else { throw EWSCodeError.itemNotFound }
+                        let (mailbox, item) = try context.resolveItem(node)
+                        EWSEnvelope.message(&w, "GetItem") { w in
+                            w.element("m:Items") { w in ItemXML.writeItem(&w, world: world, mailbox: mailbox, item: item, shape: shape) }
+                        }
+                    } catch {
+                        EWSEnvelope.message(&w, "GetItem", error: (error.code, error.message)) { w in w.empty("m:Items") }
+                    }
+                }
+            }
+        }
+        return .xml(.ok, body)
+    }
+
+    /// Shallow traversal, newest first, paged with IndexedPageItemView.
+    static func findItem(_ context: EWSContext, _ operation: SimXMLNode) -> SimResponse {
+        let world = context.world
+        let shape = ItemXML.shape(operation.child(NS.messages, "ItemShape"))
+        let view = operation.child(NS.messages, "IndexedPageItemView")
+        let maxEntries = min(1000, Int(view?.attribute("MaxEntriesReturned") ?? "") ?? 1000)
+        let offset = max(0, Int(view?.attribute("Offset") ?? "") ?? 0)
+        let fromEnd = view?.attribute("BasePoint") == "End"
+        let folders = EWSContext.folderIdNodes(operation.child(NS.messages, "ParentFolderIds"))
+        let traversal = operation.attribute("Traversal") ?? "Shallow"
+        let body: String = world.lock.withLock {
+            EWSEnvelope.response("FindItem") { w in
+                for node in folders {
+                    do throws(EWSCodeError) {
+                        guard traversal == "Shallow" else {
+                            throw EWSCodeError(code: "ErrorInvalidOperation", message: "Only shallow traversal is supported.")
+                        }
+                        let (mailbox, folder) = try context.resolveFolder(node)
+                        let items = folder.itemKeys.compactMap { mailbox.items[$0] }
+                            .sorted { ($0.received, $0.key) > ($1.received, $1.key) }
+                        let total = items.count
+                        let start = fromEnd ? max(0, total - offset - maxEntries) : min(offset, total)
+                        let end = fromEnd ? max(0, total - offset) : min(total, start + maxEntries)
+                        let page = items[start..<end]
+                        let includesLast = fromEnd ? start == 0 : end >= total
+                        EWSEnvelope.message(&w, "FindItem") { w in
+                            w.element("m:RootFolder", ["IndexedPagingOffset": String(fromEnd ? start : end),
+                                                       "TotalItemsInView": String(total),
+                                                       "IncludesLastItemInRange": includesLast ? "true" : "false"]) { w in
+                                w.element("t:Items") { w in
+                                    for item in page { ItemXML.writeItem(&w, world: world, mailbox: mailbox, item: item, shape: shape) }
+                                }
+                            }
+                        }
+                    } catch {
+                        EWSEnvelope.message(&w, "FindItem", error: (error.code, error.message))
+                    }
+                }
+            }
+        }
+        return .xml(.ok, body)
+    }
+
+    static func getFolder(_ context: EWSContext, _ operation: SimXMLNode) -> SimResponse {
+        let world = context.world
+        let shape = ItemXML.shape(operation.child(NS.messages, "FolderShape"))
+        let folders = EWSContext.folderIdNodes(operation.child(NS.messages, "FolderIds"))
+        let body: String = world.lock.withLock {
+            EWSEnvelope.response("GetFolder") { w in
+                for node in folders {
+                    do throws(EWSCodeError) {
+                        let (mailbox, folder) = try context.resolveFolder(node)
+                        EWSEnvelope.message(&w, "GetFolder") { w in
+                            w.element("m:Folders") { w in
+                                ItemXML.writeFolder(&w, world: world, mailbox: mailbox, folder: folder,
+                                                    shape: shape == .idOnly ? .idOnly : .full)
+                            }
+                        }
+                    } catch {
+                        EWSEnvelope.message(&w, "GetFolder", error: (error.code, error.message))
+                    }
+                }
+            }
+        }
+        return .xml(.ok, body)
+    }
+
+    /// Our ids are the same in every format, so conversion echoes them; clients (exchangelib) mostly
+    /// send ConvertId to read ServerVersionInfo from the response header.
+    static func convertId(_ context: EWSContext, _ operation: SimXMLNode) -> SimResponse {
+        let destination = operation.attribute("DestinationFormat") ?? "EwsId"
+        let sources = operation.child(NS.messages, "SourceIds")?.children.filter { $0.namespace == NS.types } ?? []
+        let body = EWSEnvelope.response("ConvertId") { w in
+            for source in sources {
+                let id = source.attribute("Id") ?? ""
+                let known = context.world.lock.withLock {
+                    context.world.resolveItem(id) != nil || context.world.resolveFolder(id) != nil
+                }
+                if known {
+                    EWSEnvelope.message(&w, "ConvertId") { w in
+                        w.empty("m:AlternateId", ["xmlns:xsi": NS.xsi, "xsi:type": "t:AlternateIdType", "Format": destination,
+                                                  "Id": id, "Mailbox": source.attribute("Mailbox") ?? ""])
+                    }
+                } else {
+                    EWSEnvelope.message(&w, "ConvertId", error: ("ErrorInvalidIdMalformed", "Id is malformed."))
+                }
+            }
+        }
+        return .xml(.ok, body)
+    }
+
+    static func resolveNames(_ context: EWSContext, _ operation: SimXMLNode) -> SimResponse {
+        .xml(.ok, EWSEnvelope.response("ResolveNames") { w in
+            EWSEnvelope.message(&w, "ResolveNames", error: ("ErrorNameResolutionNoResults", "No results were found."))
+        })
+    }
+}

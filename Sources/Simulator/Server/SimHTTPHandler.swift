@@ -1,0 +1,106 @@
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+
+/// One HTTP/1.1 connection. Collects a request, runs the router on the blocking thread pool (XML
+/// parsing, schema validation and world calls stay off the event loop), and writes the answer. A
+/// GetStreamingEvents answer turns the connection into a chunked stream driven by the world.
+final class SimHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    private let router: SimRouter
+    private let threadPool: NIOThreadPool
+    private var head: HTTPRequestHead?
+    private var body: [UInt8] = []
+    private var tooLarge = false
+    private var streaming: StreamDriver?
+
+    init(router: SimRouter, threadPool: NIOThreadPool) {
+        self.router = router
+        self.threadPool = threadPool
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        router.world.httpConnectionOpened(1)
+        context.fireChannelActive()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        router.world.httpConnectionOpened(-1)
+        streaming?.peerClosed()
+        streaming = nil
+        context.fireChannelInactive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head(let requestHead):
+            head = requestHead
+            body = []
+            tooLarge = false
+        case .body(var buffer):
+            if body.count + buffer.readableBytes > SimXMLParser.maxBodyBytes {
+                tooLarge = true
+            } else if let bytes = buffer.readBytes(length: buffer.readableBytes) {
+                body += bytes
+            }
+        case .end:
+            guard let requestHead = head else { return }
+            head = nil
+            if tooLarge {
+                write(context: context, keepAlive: false,
+                      response: .text(.payloadTooLarge, "Request body too large."))
+                return
+            }
+            let request = SimRequest(head: requestHead, body: body)
+            body = []
+            let keepAlive = requestHead.isKeepAlive
+            let router = self.router
+            let future = threadPool.runIfActive(eventLoop: context.eventLoop) { router.handle(request) }
+            let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+            future.whenComplete { result in
+                let (handler, context) = bound.value
+                switch result {
+                case .success(.stream(let plan)):
+                    handler.startStream(context: context, plan: plan)
+                case .success(let response):
+                    handler.write(context: context, keepAlive: keepAlive, response: response)
+                case .failure:
+                    handler.write(context: context, keepAlive: false,
+                                  response: .text(.serviceUnavailable, "Server shutting down."))
+                }
+            }
+        }
+    }
+
+    private func write(context: ChannelHandlerContext, keepAlive: Bool, response: SimResponse) {
+        guard case .full(let status, var headers, let bytes) = response else { return }
+        headers.replaceOrAdd(name: "Content-Length", value: String(bytes.count))
+        if !keepAlive { headers.replaceOrAdd(name: "Connection", value: "close") }
+        let head = HTTPResponseHead(version: .http1_1, status: status, headers: headers)
+        context.write(wrapOutboundOut(.head(head)), promise: nil)
+        var buffer = context.channel.allocator.buffer(capacity: bytes.count)
+        buffer.writeBytes(bytes)
+        context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
+        let done = context.writeAndFlush(wrapOutboundOut(.end(nil)))
+        if !keepAlive {
+            let channel = context.channel
+            done.whenComplete { _ in channel.close(promise: nil) }
+        }
+    }
+
+    private func startStream(context: ChannelHandlerContext, plan: StreamPlan) {
+        var headers = plan.headers
+        headers.replaceOrAdd(name: "Content-Type", value: "text/xml; charset=utf-8")
+        headers.replaceOrAdd(name: "Transfer-Encoding", value: "chunked")
+        headers.replaceOrAdd(name: "X-NoBuffering", value: "1")
+        headers.replaceOrAdd(name: "Connection", value: "close")
+        context.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .ok, headers: headers))),
+                              promise: nil)
+        let driver = StreamDriver(world: router.world, channel: context.channel, plan: plan)
+        streaming = driver
+        driver.start()
+    }
+}

@@ -1,0 +1,80 @@
+import NIOHTTP1
+
+/// A fully received HTTP request.
+struct SimRequest: Sendable {
+    var method: HTTPMethod
+    var path: String
+    var query: [String: String]
+    var headers: HTTPHeaders
+    var body: [UInt8]
+
+    init(head: HTTPRequestHead, body: [UInt8]) {
+        method = head.method
+        headers = head.headers
+        self.body = body
+        let uri = head.uri
+        if let mark = uri.firstIndex(of: "?") {
+            path = String(uri[..<mark])
+            query = Self.parseForm(String(uri[uri.index(after: mark)...]))
+        } else {
+            path = uri
+            query = [:]
+        }
+    }
+
+    /// application/x-www-form-urlencoded (also used for query strings).
+    static func parseForm(_ text: String) -> [String: String] {
+        var result: [String: String] = [:]
+        for pair in text.split(separator: "&") {
+            let parts = pair.split(separator: "=", maxSplits: 1)
+            let key = decode(String(parts[0]))
+            result[key] = parts.count > 1 ? decode(String(parts[1])) : ""
+        }
+        return result
+    }
+
+    static func decode(_ text: String) -> String {
+        text.replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? text
+    }
+}
+
+/// What the server answers: a complete response, or the start of a GetStreamingEvents stream.
+enum SimResponse: Sendable {
+    case full(status: HTTPResponseStatus, headers: HTTPHeaders, body: [UInt8])
+    case stream(StreamPlan)
+
+    static func xml(_ status: HTTPResponseStatus, _ body: String, headers extra: HTTPHeaders = [:]) -> SimResponse {
+        var headers: HTTPHeaders = ["Content-Type": "text/xml; charset=utf-8"]
+        headers.add(contentsOf: extra)
+        return .full(status: status, headers: headers, body: Array(body.utf8))
+    }
+
+    static func json(_ status: HTTPResponseStatus, _ body: [UInt8]) -> SimResponse {
+        .full(status: status, headers: ["Content-Type": "application/json"], body: body)
+    }
+
+    static func text(_ status: HTTPResponseStatus, _ body: String, headers extra: HTTPHeaders = [:]) -> SimResponse {
+        var headers: HTTPHeaders = ["Content-Type": "text/plain; charset=utf-8"]
+        headers.add(contentsOf: extra)
+        return .full(status: status, headers: headers, body: Array(body.utf8))
+    }
+
+    var status: Int {
+        switch self {
+        case .full(let status, _, _): Int(status.code)
+        case .stream: 200
+        }
+    }
+}
+
+/// Everything needed to open a stream once the HTTP head is written.
+struct StreamPlan: Sendable {
+    var tenantIndex: Int
+    var serverIndex: Int
+    var owner: String
+    var subscriptionIds: [String]
+    var timeout: Duration
+    var headers: HTTPHeaders
+}
+
+import Foundation

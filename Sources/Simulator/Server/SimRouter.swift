@@ -1,0 +1,59 @@
+public import Logging
+import NIOConcurrencyHelpers
+
+/// Maps paths to services and keeps the per-operation request counters.
+final class SimRouter: Sendable {
+    let world: SimWorld
+    let traffic: TrafficGenerator
+    private let ews: EWSService
+    private let autodiscover: AutodiscoverService
+    private let tokens: TokenEndpoint
+    private let recorder: RequestRecorder?
+    private let logger: Logger
+    private let base = NIOLockedValueBox("")
+
+    init(world: SimWorld, validator: SchemaValidator?, recorder: RequestRecorder?, logger: Logger) {
+        self.world = world
+        self.traffic = TrafficGenerator(world: world)
+        self.ews = EWSService(world: world, validator: validator)
+        self.autodiscover = AutodiscoverService(world: world, validator: validator)
+        self.tokens = TokenEndpoint(world: world)
+        self.recorder = recorder
+        self.logger = logger
+    }
+
+    var baseURL: String { base.withLockedValue { $0 } }
+    func setBaseURL(_ url: String) { base.withLockedValue { $0 = url } }
+
+    /// Runs on the blocking thread pool.
+    func handle(_ request: SimRequest) -> SimResponse {
+        let (operation, response) = route(request)
+        world.recordRequest(operation, status: response.status)
+        if let recorder, !request.body.isEmpty, operation != "control" {
+            recorder.record(request.body, label: operation)
+        }
+        return response
+    }
+
+    private func route(_ request: SimRequest) -> (String, SimResponse) {
+        if request.path.hasPrefix("/_sim/") {
+            return ("control", ControlAPI(world: world, traffic: traffic, baseURL: baseURL).handle(request))
+        }
+        let parts = request.path.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
+        guard parts.count >= 3, parts[0] == "t", let tenant = world.lock.withLock({ world.tenantByName[parts[1]] }) else {
+            return ("NotFound", .text(.notFound, "Not found."))
+        }
+        let rest = parts[2...].joined(separator: "/").lowercased()
+        switch rest {
+        case "ews/exchange.asmx":
+            return ews.handle(tenant: tenant, request: request)
+        case "autodiscover/autodiscover.svc":
+            return autodiscover.handle(tenant: tenant, request: request,
+                                       ewsURL: "\(baseURL)/t/\(tenant.name)/EWS/Exchange.asmx")
+        case "oauth2/v2.0/token":
+            return ("Token", tokens.handle(tenant: tenant, request: request))
+        default:
+            return ("NotFound", .text(.notFound, "Not found."))
+        }
+    }
+}

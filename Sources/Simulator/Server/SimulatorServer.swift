@@ -1,0 +1,71 @@
+public import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+
+/// ews-sim as a library: a world plus an HTTP server on loopback. `start()` returns the bound port
+/// once the socket listens (explicit readiness); `shutdown()` closes everything gracefully.
+public final class SimulatorServer: Sendable {
+    public let world: SimWorld
+    private let router: SimRouter
+    private let group: MultiThreadedEventLoopGroup
+    private let threadPool: NIOThreadPool
+    private let channelBox = NIOLockedValueBox<(any Channel)?>(nil)
+    private let logger: Logger
+
+    /// Compiles the schema (when configured) up front, so the first request is not slow.
+    public init(configuration: SimConfiguration, clock: SimClock = .continuous,
+                logger: Logger = Logger(label: "ews-sim")) throws {
+        let world = SimWorld(configuration: configuration, clock: clock)
+        self.world = world
+        let validator = try configuration.schemaDirectory.map { try SchemaValidator(schemaDirectory: $0) }
+        let recorder = configuration.recordDirectory.map { RequestRecorder(directory: $0) }
+        self.router = SimRouter(world: world, validator: validator, recorder: recorder, logger: logger)
+        self.group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        self.threadPool = NIOThreadPool(numberOfThreads: 2)
+        self.logger = logger
+    }
+
+    /// Binds and starts listening; returns the port (useful with port 0).
+    public func start() async throws -> Int {
+        threadPool.start()
+        let router = self.router
+        let threadPool = self.threadPool
+        let bootstrap = ServerBootstrap(group: group)
+            .serverChannelOption(ChannelOptions.backlog, value: 256)
+            .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
+                    try channel.pipeline.syncOperations.addHandler(SimHTTPHandler(router: router, threadPool: threadPool))
+                }
+            }
+        let channel = try await bootstrap.bind(host: world.configuration.host, port: world.configuration.port).get()
+        channelBox.withLockedValue { $0 = channel }
+        let port = channel.localAddress?.port ?? world.configuration.port
+        router.setBaseURL("http://\(world.configuration.host):\(port)")
+        logger.info("ews-sim listening", metadata: ["port": "\(port)"])
+        return port
+    }
+
+    /// Random user traffic (also reachable as POST /_sim/traffic).
+    public var traffic: TrafficGenerator { router.traffic }
+
+    /// The base URL (`http://host:port`) once started.
+    public var baseURL: String { router.baseURL }
+
+    /// Stops traffic, closes the listener and all connections, and stops the threads.
+    public func shutdown() async throws {
+        router.traffic.stop()
+        world.closeAllStreams()
+        // The single event loop runs tasks in order: once this no-op ran, every Closed was written.
+        try? await group.next().submit {}.get()
+        if let channel = channelBox.withLockedValue({ $0 }) {
+            try? await channel.close()
+        }
+        try await group.shutdownGracefully()
+        try await threadPool.shutdownGracefully()
+    }
+}

@@ -1,1 +1,0 @@
-// Simulator module — see Package.swift for its role.

@@ -1,0 +1,106 @@
+/// What one GetStreamingEvents connection has to say next. A plain state machine: the world feeds
+/// it facts (attached, events, detached, heartbeat due, timed out, peer gone) and drains its outbox
+/// into envelopes; it never does I/O itself.
+struct StreamConnectionState {
+    enum Envelope: Equatable {
+        case heartbeat
+        case closed
+        case events(subscriptionId: String, events: [SimEvent])
+        case error(code: String, message: String, subscriptionIds: [String])
+    }
+
+    enum Phase: Equatable { case open, finishing, finished }
+
+    private(set) var attached: [String] = []
+    private(set) var phase: Phase = .open
+    private var outbox: [Envelope] = []
+    /// True while a flush has been requested and not yet drained (avoids scheduling storms).
+    private var flushPending = false
+
+    /// Starts the stream. With nothing attached the stream is only errors then Closed (no heartbeat).
+    /// Returns whether a flush must be scheduled.
+    mutating func start(attached ids: [String], errors: [(code: String, message: String, ids: [String])]) -> Bool {
+        attached = ids
+        if !ids.isEmpty { outbox.append(.heartbeat) }
+        for error in errors { outbox.append(.error(code: error.code, message: error.message, subscriptionIds: error.ids)) }
+        if ids.isEmpty {
+            outbox.append(.closed)
+            phase = .finishing
+        }
+        return requestFlush()
+    }
+
+    mutating func events(_ subscriptionId: String, _ events: [SimEvent]) -> Bool {
+        guard phase == .open, !events.isEmpty else { return false }
+        outbox.append(.events(subscriptionId: subscriptionId, events: events))
+        return requestFlush()
+    }
+
+    /// A non-fatal per-subscription error (ErrorMissedNotificationEvents): the id stays attached.
+    mutating func warn(_ subscriptionId: String, code: String, message: String) -> Bool {
+        guard phase == .open else { return false }
+        outbox.append(.error(code: code, message: message, subscriptionIds: [subscriptionId]))
+        return requestFlush()
+    }
+
+    /// The id leaves this connection with `code`; when none are left, Closed ends the stream.
+    mutating func detach(_ subscriptionId: String, code: String, message: String) -> Bool {
+        guard phase == .open, let index = attached.firstIndex(of: subscriptionId) else { return false }
+        attached.remove(at: index)
+        outbox.append(.error(code: code, message: message, subscriptionIds: [subscriptionId]))
+        if attached.isEmpty {
+            outbox.append(.closed)
+            phase = .finishing
+        }
+        return requestFlush()
+    }
+
+    mutating func heartbeat() -> Bool {
+        guard phase == .open else { return false }
+        outbox.append(.heartbeat)
+        return requestFlush()
+    }
+
+    /// ConnectionTimeout reached (or shutdown): Closed, then the body ends. Returns the ids released.
+    mutating func timeout() -> (flush: Bool, released: [String]) {
+        guard phase == .open else { return (false, []) }
+        let released = attached
+        attached = []
+        outbox.append(.closed)
+        phase = .finishing
+        return (requestFlush(), released)
+    }
+
+    /// The peer went away: nothing more is written. Returns the ids released.
+    mutating func peerClosed() -> [String] {
+        let released = attached
+        attached = []
+        outbox = []
+        phase = .finished
+        return released
+    }
+
+    /// Takes everything queued. `finish` tells the writer to end the body after these envelopes.
+    mutating func drain() -> (envelopes: [Envelope], finish: Bool) {
+        flushPending = false
+        let envelopes = outbox
+        outbox = []
+        if phase == .finishing {
+            phase = .finished
+            return (envelopes, true)
+        }
+        return (envelopes, false)
+    }
+
+    private mutating func requestFlush() -> Bool {
+        if flushPending { return false }
+        flushPending = true
+        return true
+    }
+}
+
+extension SimEvent: Equatable {
+    static func == (lhs: SimEvent, rhs: SimEvent) -> Bool {
+        lhs.kind == rhs.kind && lhs.id == rhs.id && lhs.changeKey == rhs.changeKey && lhs.time == rhs.time
+    }
+}

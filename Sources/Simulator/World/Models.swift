@@ -1,0 +1,125 @@
+public import Foundation
+
+/// One organisation: its endpoint prefix, identities and mailboxes.
+final class Tenant {
+    let index: Int
+    let name: String
+    let username: String
+    let password: String
+    let clientId: String
+    let clientSecret: String
+    /// Password shared by the tenant's ordinary mailbox users (Basic, no impersonation right).
+    let userPassword: String
+    let servers: [String]
+    var mailboxes: [Mailbox] = []
+
+    init(index: Int, name: String, username: String, password: String, clientId: String, clientSecret: String,
+         userPassword: String, servers: [String]) {
+        self.index = index
+        self.name = name
+        self.username = username
+        self.password = password
+        self.clientId = clientId
+        self.clientSecret = clientSecret
+        self.userPassword = userPassword
+        self.servers = servers
+    }
+}
+
+/// A mailbox: a handful of folders, items by stable key, a change sequence, and the ids of the
+/// subscriptions targeting it. Kept small so 10,000 of them fit comfortably.
+final class Mailbox {
+    let tenantIndex: Int
+    let index: Int
+    let smtp: String
+    let serverIndex: Int
+    var folders: [Folder] = []
+    var items: [UInt64: Item] = [:]
+    var nextItemKey: UInt64 = 1
+    /// Every mutation takes the next value; change keys and sync states are built on it.
+    var sequence: UInt64 = 0
+    var subscriptionIds: [String] = []
+    var ledger: [LedgerEntry] = []
+    var ledgerDropped = 0
+
+    init(tenantIndex: Int, index: Int, smtp: String, serverIndex: Int) {
+        self.tenantIndex = tenantIndex
+        self.index = index
+        self.smtp = smtp
+        self.serverIndex = serverIndex
+    }
+
+    func nextSequence() -> UInt64 {
+        sequence += 1
+        return sequence
+    }
+
+    func folder(distinguished name: String) -> Folder? {
+        folders.first { $0.distinguished == name }
+    }
+}
+
+/// A folder with its members and tombstones (items that left it), for net-change sync.
+final class Folder {
+    let index: UInt32
+    let distinguished: String?
+    var displayName: String
+    let parentIndex: UInt32?
+    let folderClass: String
+    let createdSequence: UInt64
+    var changeSequence: UInt64
+    var itemKeys: Set<UInt64> = []
+    var tombstones: [Tombstone] = []
+    /// Sync states older than this refer to pruned tombstones and are refused as invalid.
+    var prunedThrough: UInt64 = 0
+
+    init(index: UInt32, distinguished: String?, displayName: String, parentIndex: UInt32?, folderClass: String,
+         createdSequence: UInt64) {
+        self.index = index
+        self.distinguished = distinguished
+        self.displayName = displayName
+        self.parentIndex = parentIndex
+        self.folderClass = folderClass
+        self.createdSequence = createdSequence
+        self.changeSequence = createdSequence
+    }
+}
+
+/// An item that left a folder (hard delete or move). `createdSequence` is when it entered that folder.
+struct Tombstone {
+    var itemId: String
+    var createdSequence: UInt64
+    var deletedSequence: UInt64
+}
+
+struct Item {
+    let key: UInt64
+    /// Bumped on every move, so the item's EWS id changes with its folder, as Exchange's does.
+    var generation: UInt32
+    var folderIndex: UInt32
+    /// When the item entered its current folder.
+    var createdSequence: UInt64
+    var contentSequence: UInt64
+    var readSequence: UInt64
+    /// Last modification of any kind; the change key is derived from it.
+    var changeSequence: UInt64
+    var isRead: Bool
+    var isFlagged: Bool
+    var subject: String
+    var sender: String
+    var received: Date
+    var size: Int
+    var hasAttachments: Bool
+}
+
+/// One row of the ground-truth ledger: every change ever made to a mailbox, in order.
+public struct LedgerEntry: Sendable, Codable, Equatable {
+    public var sequence: UInt64
+    public var time: Date
+    public var kind: String
+    public var itemId: String?
+    public var oldItemId: String?
+    public var folder: String
+    public var changeKey: String?
+    public var isRead: Bool?
+}

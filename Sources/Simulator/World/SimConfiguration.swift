@@ -1,0 +1,32 @@
+/// Everything that shapes a simulated world and its server. Defaults follow the fact sheet.
+public struct SimConfiguration: Sendable {
+    public var tenants: Int = 2
+    public var mailboxesPerTenant: Int = 5
+    public var itemsPerMailbox: Int = 10
+    public var serversPerTenant: Int = 3
+    public var userFoldersPerMailbox: Int = 2
+    public var seed: UInt64 = 1
+    /// Interval of OK heartbeats on streaming connections.
+    public var heartbeat: Duration = .seconds(45)
+    /// Lifetime of a subscription without a connection.
+    public var subscriptionTTL: Duration = .seconds(1800)
+    /// Lifetime of issued OAuth2 tokens.
+    public var tokenLifetime: Duration = .seconds(3599)
+    public var queueLimit: Int = 500
+    public var maxEventsPerEnvelope: Int = 100
+    public var maxIdsPerConnection: Int = 200
+    /// Directory holding soap11-envelope.xsd (+ imports); nil disables schema validation.
+    public var schemaDirectory: String?
+    /// Directory where every request body is saved; nil disables recording.
+    public var recordDirectory: String?
+    public var host: String = "127.0.0.1"
+    public var port: Int = 0
+    /// Split envelopes across chunks and merge several into one chunk at random (seeded).
+    public var randomChunking: Bool = true
+    /// Per-folder tombstone cap; older sync states become invalid once their tombstones are pruned.
+    public var tombstoneLimit: Int = 2000
+    /// Per-mailbox ledger cap (oldest entries dropped first).
+    public var ledgerLimit: Int = 20000
+
+    public init() {}
+}

@@ -1,0 +1,61 @@
+/// Counters behind GET /_sim/stats.
+struct SimStats {
+    /// operation → HTTP status → count
+    var requests: [String: [Int: Int]] = [:]
+    var delivered = 0
+    var eventsPublished = 0
+    var heartbeats = 0
+    var queueOverflows = 0
+    var subscriptionsCreated = 0
+    var subscriptionsExpired = 0
+    var streamsOpened = 0
+    var openHTTPConnections = 0
+}
+
+/// A snapshot of the counters, as the control API and library callers see them.
+public struct SimStatsSnapshot: Sendable, Codable {
+    public var requests: [String: [String: Int]]
+    public var openConnections: Int
+    public var openStreams: Int
+    public var subscriptions: Int
+    public var delivered: Int
+    public var eventsPublished: Int
+    public var heartbeats: Int
+    public var queueOverflows: Int
+    public var subscriptionsCreated: Int
+    public var subscriptionsExpired: Int
+    public var streamsOpened: Int
+
+    enum CodingKeys: String, CodingKey {
+        case requests, openConnections = "open_connections", openStreams = "open_streams", subscriptions
+        case delivered, eventsPublished = "events_published", heartbeats, queueOverflows = "queue_overflows"
+        case subscriptionsCreated = "subscriptions_created", subscriptionsExpired = "subscriptions_expired"
+        case streamsOpened = "streams_opened"
+    }
+
+    /// Requests seen for one operation with one status code.
+    public func count(_ operation: String, status: Int) -> Int { requests[operation]?[String(status)] ?? 0 }
+}
+
+extension SimWorld {
+    func recordRequest(_ operation: String, status: Int) {
+        lock.withLock { stats.requests[operation, default: [:]][status, default: 0] += 1 }
+    }
+
+    func httpConnectionOpened(_ delta: Int) {
+        lock.withLock { stats.openHTTPConnections += delta }
+    }
+
+    public func statsSnapshot() -> SimStatsSnapshot {
+        sweepExpiredSubscriptions()
+        return lock.withLock {
+            SimStatsSnapshot(
+                requests: stats.requests.mapValues { Dictionary(uniqueKeysWithValues: $0.map { (String($0.key), $0.value) }) },
+                openConnections: stats.openHTTPConnections, openStreams: connections.count,
+                subscriptions: subscriptions.count, delivered: stats.delivered, eventsPublished: stats.eventsPublished,
+                heartbeats: stats.heartbeats, queueOverflows: stats.queueOverflows,
+                subscriptionsCreated: stats.subscriptionsCreated, subscriptionsExpired: stats.subscriptionsExpired,
+                streamsOpened: stats.streamsOpened)
+        }
+    }
+}

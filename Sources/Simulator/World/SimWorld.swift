@@ -1,0 +1,95 @@
+import Crypto
+import Foundation
+import NIOConcurrencyHelpers
+
+/// The simulated Exchange organisation(s): tenants, mailboxes, folders, items, subscriptions,
+/// streaming connections and tokens. One lock guards it all; every public call is short and
+/// never blocks while holding it, so it is safe to call from NIO event loops and tasks alike.
+public final class SimWorld: @unchecked Sendable {
+    // Safe: every stored `var` below is only touched inside `lock.withLock`.
+    let lock = NIOLock()
+    public let configuration: SimConfiguration
+    public let clock: SimClock
+    var tenants: [Tenant] = []
+    var tenantByName: [String: Tenant] = [:]
+    var mailboxBySmtp: [String: Mailbox] = [:]
+    var subscriptions: [String: Subscription] = [:]
+    var connections: [Int: StreamConnection] = [:]
+    var nextConnectionId = 1
+    var random: SeededRandom
+    var tokens: [String: IssuedToken] = [:]
+    var stats = SimStats()
+    /// Per-run key: sync states are HMAC-signed with it, so tampered or foreign states are refused.
+    let syncStateKey: SymmetricKey
+
+    public init(configuration: SimConfiguration, clock: SimClock = .continuous) {
+        self.configuration = configuration
+        self.clock = clock
+        self.random = SeededRandom(seed: configuration.seed)
+        self.syncStateKey = SymmetricKey(size: .bits256)
+        lock.withLock { populate() }
+    }
+
+    // MARK: lookups (call with the lock held)
+
+    func mailbox(tenant: Int, index: Int) -> Mailbox? {
+        guard tenants.indices.contains(tenant), tenants[tenant].mailboxes.indices.contains(index) else { return nil }
+        return tenants[tenant].mailboxes[index]
+    }
+
+    func mailbox(smtp: String) -> Mailbox? { mailboxBySmtp[smtp.lowercased()] }
+
+    func folderId(_ mailbox: Mailbox, _ folder: Folder) -> String {
+        SimIds.folderId(tenant: mailbox.tenantIndex, mailbox: mailbox.index, folder: folder.index)
+    }
+
+    func itemId(_ mailbox: Mailbox, _ item: Item) -> String {
+        SimIds.itemId(tenant: mailbox.tenantIndex, mailbox: mailbox.index, key: item.key, generation: item.generation)
+    }
+
+    func serverName(_ mailbox: Mailbox) -> String {
+        tenants[mailbox.tenantIndex].servers[mailbox.serverIndex]
+    }
+
+    /// Resolves an EWS item id to its mailbox and live item; nil when malformed, moved or deleted.
+    func resolveItem(_ id: String) -> (Mailbox, Item)? {
+        guard let ref = SimIds.parseItem(id), let mailbox = mailbox(tenant: ref.tenant, index: ref.mailbox),
+              let item = mailbox.items[ref.key], item.generation == ref.generation
+        else { return nil }
+        return (mailbox, item)
+    }
+
+    func resolveFolder(_ id: String) -> (Mailbox, Folder)? {
+        guard let ref = SimIds.parseFolder(id), let mailbox = mailbox(tenant: ref.tenant, index: ref.mailbox),
+              let folder = mailbox.folders.first(where: { $0.index == ref.folder })
+        else { return nil }
+        return (mailbox, folder)
+    }
+
+    func folderName(_ mailbox: Mailbox, _ index: UInt32) -> String {
+        guard let folder = mailbox.folders.first(where: { $0.index == index }) else { return "?" }
+        return folder.distinguished ?? folder.displayName
+    }
+
+    func unreadCount(_ mailbox: Mailbox, _ folder: Folder) -> Int {
+        folder.itemKeys.reduce(0) { $0 + ((mailbox.items[$1]?.isRead ?? true) ? 0 : 1) }
+    }
+
+    func appendLedger(_ mailbox: Mailbox, _ entry: LedgerEntry) {
+        mailbox.ledger.append(entry)
+        if mailbox.ledger.count > configuration.ledgerLimit {
+            let drop = mailbox.ledger.count - configuration.ledgerLimit
+            mailbox.ledger.removeFirst(drop)
+            mailbox.ledgerDropped += drop
+        }
+    }
+}
+
+extension SimWorld {
+    /// `lock.withLock` for typed-throwing bodies (NIOLock's is untyped `rethrows`).
+    func locked<T>(_ body: () throws(SimError) -> T) throws(SimError) -> T {
+        lock.lock()
+        defer { lock.unlock() }
+        return try body()
+    }
+}

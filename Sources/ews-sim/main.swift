@@ -1,1 +1,0 @@
-print("ews-sim: not built yet")

@@ -1,0 +1,49 @@
+import Testing
+@testable import Simulator
+
+/// Requests are checked the way Exchange checks them: against the official schema.
+@Suite struct SchemaValidationTests {
+    @Test(arguments: [
+        Soap.getStreamingEvents(["abc"], minutes: 31),
+        Soap.getStreamingEvents(["abc"], minutes: 0),
+        Soap.envelope("<m:GetStreamingEvents><m:SubscriptionIds><m:SubscriptionId>x</m:SubscriptionId></m:SubscriptionIds>"
+                      + "<m:ConnectionTimeout>30</m:ConnectionTimeout></m:GetStreamingEvents>"),
+        Soap.syncFolderItems("user1@tenant1.example", max: 513),
+        Soap.envelope("<m:SyncFolderItems><m:SyncFolderId><t:DistinguishedFolderId Id=\"inbox\"/></m:SyncFolderId>"
+                      + "<m:MaxChangesReturned>5</m:MaxChangesReturned></m:SyncFolderItems>"),
+        Soap.syncFolderItems("user1@tenant1.example", folder: "nosuchfolder"),
+        Soap.envelope("<m:GetItem><m:ItemIds/></m:GetItem>", version: "Exchange2099"),
+        "<soap:Envelope xmlns:soap=\"http://schemas.xmlsoap.org/soap/envelope/\"><soap:Body><oops></soap:Body>",
+    ])
+    func violationsGetAnErrorSchemaValidationFault(_ body: String) async throws {
+        try await SimFixture.with { sim in
+            let response = try await sim.ews(body)
+            #expect(response.status == 500)
+            #expect(Soap.faultCode(response.body) == "ErrorSchemaValidation")
+            #expect(response.body.contains("<t:LineNumber>"))
+        }
+    }
+
+    @Test func validRequestsPass() async throws {
+        try await SimFixture.with { sim in
+            let response = try await sim.ews(Soap.syncFolderItems("user1@tenant1.example", max: 512))
+            #expect(response.status == 200)
+        }
+    }
+
+    @Test func withoutSchemaDirTheOperationsOwnChecksStillApply() async throws {
+        try await SimFixture.with({ $0.schemaDirectory = nil }) { sim in
+            let response = try await sim.ews(Soap.getStreamingEvents(["abc"], minutes: 31))
+            #expect(Soap.code(try Soap.messages(response.body)[0]) == "ErrorInvalidArgument")
+        }
+    }
+
+    @Test func dtdsAreRefused() {
+        let body = "<?xml version=\"1.0\"?><!DOCTYPE x [<!ENTITY a \"aaaa\">]><x>&a;</x>"
+        guard case .failure(let error) = SimXMLParser.parse(Array(body.utf8)) else {
+            Issue.record("DTD accepted")
+            return
+        }
+        #expect(error.code == .forbiddenConstruct)
+    }
+}

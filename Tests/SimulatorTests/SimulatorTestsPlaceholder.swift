@@ -1,4 +1,0 @@
-import Testing
-@testable import Simulator
-
-@Test func SimulatorTestsModuleLoads() { #expect(Bool(true)) }

@@ -1,0 +1,147 @@
+import Testing
+@testable import Simulator
+
+/// Net-change semantics of SyncFolderItems, on the world directly (no HTTP).
+@Suite struct SyncEngineTests {
+    let world: SimWorld
+    let smtp = "user1@tenant1.example"
+
+    init() {
+        var configuration = SimConfiguration()
+        configuration.tenants = 1
+        configuration.mailboxesPerTenant = 2
+        configuration.itemsPerMailbox = 0
+        world = SimWorld(configuration: configuration, clock: SimClock(ManualClock()))
+    }
+
+    func sync(_ state: String?, folder: String = "inbox", max: Int = 512) throws -> SimWorld.ItemSyncResult {
+        try world.lock.withLock {
+            let mailbox = world.mailbox(smtp: smtp)!
+            let target = mailbox.folder(distinguished: folder)!
+            return try world.syncItems(mailbox, target, state: state, maxChanges: max, ignore: [])
+        }
+    }
+
+    func kinds(_ result: SimWorld.ItemSyncResult) -> [String] {
+        result.changes.map { change in
+            switch change.kind {
+            case .create: "create:\(change.itemId)"
+            case .update: "update:\(change.itemId)"
+            case .delete: "delete:\(change.itemId)"
+            case .readFlag: "read:\(change.itemId):\(change.isRead)"
+            }
+        }
+    }
+
+    @Test func initialSyncReturnsEveryItemAsCreate() throws {
+        let ids = try world.deliver(mailbox: smtp, count: 3)
+        let result = try sync(nil)
+        #expect(kinds(result) == ids.map { "create:\($0)" })
+        #expect(result.includesLastItemInRange)
+    }
+
+    @Test func createThenModifyCoalescesIntoOneCreateWithNewestChangeKey() throws {
+        let state = try sync(nil).syncState
+        let id = try world.deliver(mailbox: smtp)[0]
+        try world.updateItem(itemId: id)
+        try world.setRead(itemId: id, true)
+        let result = try sync(state)
+        #expect(kinds(result) == ["create:\(id)"])
+        let truth = try world.items(mailbox: smtp).first { $0.itemId == id }!
+        #expect(result.changes[0].changeKey == truth.changeKey)
+    }
+
+    @Test func readOnlyChangeGivesReadFlagChangeAndContentChangeGivesUpdate() throws {
+        let ids = try world.deliver(mailbox: smtp, count: 2)
+        let state = try sync(nil).syncState
+        try world.setRead(itemId: ids[0], true)
+        try world.updateItem(itemId: ids[1])
+        #expect(kinds(try sync(state)) == ["read:\(ids[0]):true", "update:\(ids[1])"])
+    }
+
+    @Test func deleteIsReportedButCreateThenDeleteIsNot() throws {
+        let old = try world.deliver(mailbox: smtp)[0]
+        let state = try sync(nil).syncState
+        let transient = try world.deliver(mailbox: smtp)[0]
+        try world.deleteItem(itemId: transient, hard: true)
+        try world.deleteItem(itemId: old, hard: true)
+        #expect(kinds(try sync(state)) == ["delete:\(old)"])
+    }
+
+    @Test func moveIsDeleteInOldFolderAndCreateInNewWithANewId() throws {
+        let id = try world.deliver(mailbox: smtp)[0]
+        let inboxState = try sync(nil).syncState
+        let archiveState = try sync(nil, folder: "deleteditems").syncState
+        let newId = try world.moveItem(itemId: id, toFolder: "deleteditems")
+        #expect(newId != id)
+        #expect(kinds(try sync(inboxState)) == ["delete:\(id)"])
+        #expect(kinds(try sync(archiveState, folder: "deleteditems")) == ["create:\(newId)"])
+    }
+
+    @Test func pagesHoldAtMostMaxChangesAndEndWithIncludesLastItemInRange() throws {
+        let ids = try world.deliver(mailbox: smtp, count: 7)
+        var state: String? = nil
+        var seen: [String] = []
+        var pages = 0
+        while true {
+            let result = try sync(state, max: 3)
+            #expect(result.changes.count <= 3)
+            seen += result.changes.map(\.itemId)
+            state = result.syncState
+            pages += 1
+            if result.includesLastItemInRange { break }
+        }
+        #expect(pages == 3)
+        #expect(seen == ids)
+        #expect(try sync(state).changes.isEmpty)
+    }
+
+    @Test func changesDuringPagingAreNotLost() throws {
+        let ids = try world.deliver(mailbox: smtp, count: 4)
+        let first = try sync(nil, max: 2)
+        #expect(!first.includesLastItemInRange)
+        try world.deleteItem(itemId: ids[0], hard: true)  // already returned on page 1
+        let late = try world.deliver(mailbox: smtp)[0]
+        var state = first.syncState
+        var rest: [String] = []
+        while true {
+            let page = try sync(state, max: 2)
+            rest += kinds(page)
+            state = page.syncState
+            if page.includesLastItemInRange { break }
+        }
+        #expect(rest.contains("create:\(ids[2])") && rest.contains("create:\(ids[3])"))
+        #expect(rest.contains("create:\(late)"))
+        #expect(rest.contains("delete:\(ids[0])"))
+    }
+
+    @Test(arguments: ["", "garbage", "AAAA", "not base64!"])
+    func invalidSyncStateIsRefused(_ state: String) throws {
+        _ = try world.deliver(mailbox: smtp)
+        if state.isEmpty { return }  // empty = initial sync, allowed
+        #expect(throws: SimWorld.SyncFailure.self) { try sync(state) }
+    }
+
+    @Test func tamperedOrForeignSyncStateIsRefused() throws {
+        let state = try sync(nil).syncState
+        var bytes = Array(Data(base64Encoded: state)!)
+        bytes[20] ^= 1
+        #expect(throws: SimWorld.SyncFailure.self) { try sync(Data(bytes).base64EncodedString()) }
+        // A state of another folder is not valid for this one.
+        #expect(throws: SimWorld.SyncFailure.self) { try sync(state, folder: "sentitems") }
+    }
+
+    @Test func changeKeyChangesOnEveryModificationAndLedgerRecordsAll() throws {
+        let id = try world.deliver(mailbox: smtp)[0]
+        var keys: Set<String> = []
+        keys.insert(try world.items(mailbox: smtp)[0].changeKey)
+        try world.setRead(itemId: id, true)
+        keys.insert(try world.items(mailbox: smtp)[0].changeKey)
+        try world.updateItem(itemId: id)
+        keys.insert(try world.items(mailbox: smtp)[0].changeKey)
+        #expect(keys.count == 3)
+        #expect(try world.ledger(mailbox: smtp).map(\.kind) == ["created", "read", "updated"])
+    }
+}
+
+import Foundation
