@@ -194,7 +194,7 @@ final class CurlLoop: @unchecked Sendable {
         ewsf_easy_getinfo_off(t.easy, CURLINFO_PRETRANSFER_TIME_T, &connectTime)
         curl_multi_remove_handle(multi, t.easy)
         metrics.recordBytes(t.bytesReceived)
-        metrics.recordLatency(t.kind, nanoseconds: monotonicNanos() - t.startedAt)
+        if t.kind == .normal { metrics.recordLatency(.normal, nanoseconds: monotonicNanos() - t.startedAt) }
         if result == CURLE_OK {
             let head = HTTPResponseHead(status: t.status, headers: t.headers)
             switch t.kind {

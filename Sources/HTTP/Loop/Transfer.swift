@@ -32,7 +32,7 @@ final class Transfer: @unchecked Sendable {
     private(set) var streamBuffer: StreamBuffer?
     private let shared = Mutex(Shared())
     private weak var loop: CurlLoop?
-    private let metrics: HTTPMetrics
+    let metrics: HTTPMetrics
 
     // MARK: loop thread only
     var easy: UnsafeMutableRawPointer?
