@@ -235,28 +235,46 @@ import Testing
 
     @Test func thousandConcurrentStreamsOpenAndCloseCleanly() async throws {
         let n = 1000
-        let server = try await TestServer.start { _, writer in
+        let writers = Mutex<[String: ResponseWriter]>([:])
+        let server = try await TestServer.start { request, writer in
+            writers.withLock { $0[request.head.uri] = writer }
             writer.head()
             writer.chunk("<ok/>")
         }
-        let client = makeClient { $0.maxCachedConnections = 0 }
-        let streams = try await withThrowingTaskGroup(of: HTTPStream.self) { group in
-            for _ in 0..<n {
+        let client = makeClient()
+        let streams = try await withThrowingTaskGroup(of: (Int, HTTPStream).self) { group in
+            for i in 0..<n {
                 group.addTask {
-                    let stream = try await client.stream(get(server.baseURL, timeouts: HTTPTimeouts(connect: .seconds(30))))
+                    let stream = try await client.stream(get(server.baseURL + "/\(i)", timeouts: HTTPTimeouts(connect: .seconds(30))))
                     var it = stream.makeAsyncIterator()
                     guard try await it.next() == Data("<ok/>".utf8) else { throw HTTPError(code: .transport, message: "bad first chunk") }
-                    return stream
+                    return (i, stream)
                 }
             }
-            return try await group.reduce(into: []) { $0.append($1) }
+            return try await group.reduce(into: [:]) { $0[$1.0] = $1.1 }
         }
         #expect(streams.count == n)
         #expect(server.opened.value == n, "one connection per stream")
-        for s in streams { s.cancel() }
+        // Half end on the server side (clean end of body), half are cancelled by the client.
+        let ended = try await withThrowingTaskGroup(of: Bool.self) { group in
+            for (i, stream) in streams where i % 2 == 0 {
+                let writer = writers.withLock { $0["/\(i)"] }
+                group.addTask {
+                    writer?.end()
+                    var it = stream.makeAsyncIterator()
+                    return try await it.next() == nil
+                }
+            }
+            return try await group.reduce(0) { $0 + ($1 ? 1 : 0) }
+        }
+        #expect(ended == n / 2)
+        for (i, stream) in streams where i % 2 == 1 { stream.cancel() }
+        await server.closed.wait(atLeast: n / 2)
+        // Cleanly ended responses left keep-alive connections in the identity's cache; shutdown
+        // closes them.
+        await client.shutdown()
         await server.closed.wait(atLeast: n)
         #expect(server.closed.value == n)
-        await client.shutdown()
         try await server.stop()
     }
 }
