@@ -24,6 +24,10 @@ public final class HTTPClient: Sendable {
         /// OAuth2 tokens are renewed this long before they expire.
         public var tokenRefreshMargin: Duration = .seconds(300)
         public var metricsFactory: any MetricsFactory = MetricsSystem.factory
+        /// Logs request and response header lines at `trace` level (libcurl's debug callback),
+        /// with Authorization, Proxy-Authorization, Cookie and Set-Cookie values redacted.
+        /// Bodies are never logged.
+        public var traceHeaders = false
 
         public init() {}
     }
@@ -130,7 +134,9 @@ public final class HTTPClient: Sendable {
         let limits = StreamBufferState.Limits(
             highWater: configuration.streamHighWaterBytes, lowWater: configuration.streamLowWaterBytes,
             maxChunks: configuration.streamMaxChunks)
-        return Transfer(kind: kind, request: request, extraHeaders: extra, loop: loop, limits: limits, metrics: metrics)
+        return Transfer(
+            kind: kind, request: request, extraHeaders: extra, loop: loop, limits: limits, metrics: metrics,
+            trace: configuration.traceHeaders ? logger : nil)
     }
 
     private func permits(for identity: HTTPIdentity) -> AsyncSemaphore {
