@@ -28,6 +28,16 @@ public final class HTTPClient: Sendable {
         /// with Authorization, Proxy-Authorization, Cookie and Set-Cookie values redacted.
         /// Bodies are never logged.
         public var traceHeaders = false
+        /// How the loop thread waits for sockets.
+        public var loopMechanism: LoopMechanism = .epoll
+
+        public enum LoopMechanism: Sendable, Hashable {
+            /// `curl_multi_poll` + `curl_multi_wakeup`: portable; each wakeup costs O(transfers).
+            case poll
+            /// `curl_multi_socket_action` + epoll + eventfd (Linux; falls back to `poll`
+            /// elsewhere): each wakeup costs O(ready sockets).
+            case epoll
+        }
 
         public init() {}
     }
@@ -48,7 +58,9 @@ public final class HTTPClient: Sendable {
         self.configuration = configuration
         self.logger = logger
         self.metrics = HTTPMetrics(factory: configuration.metricsFactory)
-        self.loop = CurlLoop(logger: logger, metrics: metrics, maxCachedConnections: configuration.maxCachedConnections)
+        self.loop = CurlLoop(
+            logger: logger, metrics: metrics, maxCachedConnections: configuration.maxCachedConnections,
+            useEpoll: configuration.loopMechanism == .epoll)
         self.tokenClock = tokenClock
     }
 

@@ -49,9 +49,9 @@ import Glibc
         }
     }
 
-    @Test func aHangingConnectHitsTheSubSecondConnectTimeout() async throws {
+    @Test(arguments: mechanisms) func aHangingConnectHitsTheSubSecondConnectTimeout(mechanism: Mechanism) async throws {
         let listener = try FullListener()
-        try await makeClient().use { client in
+        try await makeClient(mechanism).use { client in
             let started = ContinuousClock.now
             let error = await httpError {
                 _ = try await client.send(get(
