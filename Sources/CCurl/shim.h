@@ -53,6 +53,7 @@ static inline CURLMcode ewsf_multi_setopt_timer_cb(CURLM *m, int (*cb)(CURLM *, 
 static inline curl_socket_t ewsf_socket_timeout(void) { return CURL_SOCKET_TIMEOUT; }
 
 #ifdef __linux__
+#include <errno.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -78,6 +79,13 @@ static inline int ewsf_epoll_wait(int epfd, int *fds, int *masks, int max, int t
         masks[i] = m;
     }
     return n;
+}
+// Adds or modifies the interest in `fd`, whichever applies. Tolerates a stale view of the set:
+// the kernel drops a closed descriptor from epoll by itself, and the number may be reused.
+static inline int ewsf_epoll_upsert(int epfd, int fd, int wantIn, int wantOut) {
+    int rc = ewsf_epoll_set(epfd, EPOLL_CTL_ADD, fd, wantIn, wantOut);
+    if (rc != 0 && errno == EEXIST) rc = ewsf_epoll_set(epfd, EPOLL_CTL_MOD, fd, wantIn, wantOut);
+    return rc;
 }
 static inline int ewsf_epoll_create(void) { return epoll_create1(EPOLL_CLOEXEC); }
 static inline int ewsf_eventfd(void) { return eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC); }

@@ -46,6 +46,7 @@ final class CurlLoop: @unchecked Sendable {
         self.logger = logger
         self.metrics = metrics
         self.epoll = useEpoll ? EpollDriver() : nil
+        epoll?.logger = logger
         epoll?.attach(to: multi)
         ewsf_multi_setopt_long(multi, CURLMOPT_MAXCONNECTS, maxCachedConnections)
         let thread = Thread { [self] in run() }

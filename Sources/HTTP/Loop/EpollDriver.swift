@@ -1,5 +1,6 @@
 import CCurl
 import Foundation
+import Logging
 
 /// Event-driven mode of the loop on Linux: `curl_multi_socket_action` with epoll, so each wakeup
 /// costs O(ready sockets) instead of O(all transfers) as with `curl_multi_poll`.
@@ -9,7 +10,7 @@ import Foundation
 final class EpollDriver: @unchecked Sendable {
     let epfd: Int32
     let wakeFD: Int32
-    private var registered = Set<Int32>()
+    var logger: Logger?
     /// When libcurl wants `curl_multi_socket_action(CURL_SOCKET_TIMEOUT)`; `.max` = no timer.
     var timerDeadline: UInt64 = .max
 
@@ -74,15 +75,14 @@ final class EpollDriver: @unchecked Sendable {
     fileprivate func update(socket: Int32, what: Int32) {
         #if os(Linux)
         if what == CURL_POLL_REMOVE {
-            if registered.remove(socket) != nil { _ = ewsf_epoll_set(epfd, EPOLL_CTL_DEL, socket, 0, 0) }
+            // May fail harmlessly when the socket was already closed (the kernel dropped it).
+            _ = ewsf_epoll_set(epfd, EPOLL_CTL_DEL, socket, 0, 0)
             return
         }
         let wantIn: Int32 = (what & CURL_POLL_IN) != 0 ? 1 : 0
         let wantOut: Int32 = (what & CURL_POLL_OUT) != 0 ? 1 : 0
-        if registered.contains(socket) {
-            _ = ewsf_epoll_set(epfd, EPOLL_CTL_MOD, socket, wantIn, wantOut)
-        } else if ewsf_epoll_set(epfd, EPOLL_CTL_ADD, socket, wantIn, wantOut) == 0 {
-            registered.insert(socket)
+        if ewsf_epoll_upsert(epfd, socket, wantIn, wantOut) != 0 {
+            logger?.error("epoll_ctl failed for a libcurl socket", metadata: ["errno": "\(errno)"])
         }
         #endif
     }
