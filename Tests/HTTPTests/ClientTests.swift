@@ -26,7 +26,7 @@ import Testing
         let server = try await TestServer.start { _, writer in
             writer.head()  // never finishes
         }
-        try await makeClient(mechanism).use { client in
+        await makeClient(mechanism).use { client in
             let error = await httpError {
                 _ = try await client.send(get(server.baseURL, timeouts: HTTPTimeouts(total: .milliseconds(150))))
             }
@@ -40,7 +40,7 @@ import Testing
         let server = try await TestServer.start { _, w in w.respond() }
         let url = server.baseURL
         try await server.stop()
-        try await makeClient().use { client in
+        await makeClient().use { client in
             let error = await httpError { _ = try await client.send(get(url)) }
             #expect(error?.code == .connectFailed)
             #expect(error?.curlCode == 7)
@@ -53,7 +53,7 @@ import Testing
             arrived.open()
             writer.head()
         }
-        try await makeClient(mechanism).use { client in
+        await makeClient(mechanism).use { client in
             let task = Task { try await client.send(get(server.baseURL)) }
             await arrived.wait()
             task.cancel()
