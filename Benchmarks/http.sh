@@ -21,10 +21,14 @@ trap 'kill $SERVER 2>/dev/null || true' EXIT
 for _ in $(seq 50); do grep -q listening /tmp/http-bench-server.log 2>/dev/null && break; sleep 0.1; done
 
 echo "== (a) $CONNS idle streams, heartbeat every 5 s, ${SECONDS_IDLE} s window"
-"$BIN" idle "http://127.0.0.1:$PORT/stream" "$CONNS" "$SECONDS_IDLE"
+for LOOP in epoll poll; do
+  "$BIN" idle "http://127.0.0.1:$PORT/stream" "$CONNS" "$SECONDS_IDLE" "$LOOP"
+done
 
 echo "== (b) $REQUESTS short requests, 64 in flight"
-"$BIN" throughput "http://127.0.0.1:$PORT/small" "$REQUESTS" 64
+for LOOP in epoll poll; do
+  "$BIN" throughput "http://127.0.0.1:$PORT/small" "$REQUESTS" 64 "$LOOP"
+done
 
 CFG=$(mktemp)
 for _ in $(seq "$REQUESTS"); do printf 'url = "http://127.0.0.1:%s/small"\noutput = "/dev/null"\n' "$PORT"; done > "$CFG"

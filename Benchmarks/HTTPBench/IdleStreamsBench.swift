@@ -5,9 +5,9 @@ import Synchronization
 /// (a) Holds `connections` idle streaming responses (a heartbeat every few seconds on each) and
 /// reports the client's CPU% and RSS per connection over `seconds`.
 enum IdleStreamsBench {
-    static func run(url: String, connections: Int, seconds: Double) async throws {
+    static func run(url: String, connections: Int, seconds: Double, mechanism: HTTPClient.Configuration.LoopMechanism) async throws {
         var configuration = HTTPClient.Configuration()
-        configuration.maxCachedConnections = 0
+        configuration.loopMechanism = mechanism
         let client = HTTPClient(configuration: configuration)
         let before = ProcessStats.read()
         let heartbeats = SharedCounter()
@@ -47,7 +47,7 @@ enum IdleStreamsBench {
         let hb = heartbeats.current - hb0
         let cpuPercent = (end.cpuMicros - start.cpuMicros) / 1e6 / elapsed * 100
         let perConnKiB = Double(end.rssKiB - before.rssKiB) / Double(connections)
-        print("idle-streams connections=\(connections) opened_in_s=\(fmt(openSeconds)) window_s=\(fmt(elapsed))")
+        print("idle-streams loop=\(mechanism) connections=\(connections) opened_in_s=\(fmt(openSeconds)) window_s=\(fmt(elapsed))")
         print("idle-streams heartbeats_in_window=\(hb) (\(fmt(Double(hb) / elapsed))/s)")
         print("idle-streams client_cpu_percent=\(fmt(cpuPercent)) rss_total_MiB=\(fmt(Double(end.rssKiB) / 1024)) rss_baseline_MiB=\(fmt(Double(before.rssKiB) / 1024)) rss_per_connection_KiB=\(fmt(perConnKiB))")
         for s in streams { s.cancel() }

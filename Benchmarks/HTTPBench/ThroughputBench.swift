@@ -4,8 +4,10 @@ import Synchronization
 
 /// (b) Short request/response throughput with `concurrency` calls in flight.
 enum ThroughputBench {
-    static func run(url: String, requests: Int, concurrency: Int) async throws {
-        let client = HTTPClient()
+    static func run(url: String, requests: Int, concurrency: Int, mechanism: HTTPClient.Configuration.LoopMechanism) async throws {
+        var configuration = HTTPClient.Configuration()
+        configuration.loopMechanism = mechanism
+        let client = HTTPClient(configuration: configuration)
         let identity = HTTPIdentity(tenant: "bench", maxNormalConnections: concurrency)
         let request = HTTPRequest(method: "GET", url: url, identity: identity)
         // Warm-up: open the keep-alive connections.
@@ -16,7 +18,7 @@ enum ThroughputBench {
         let elapsed = monotonicSeconds() - t0
         let s1 = ProcessStats.read()
         let cpu = s1.cpuMicros - s0.cpuMicros
-        print("throughput client=ewsfleet requests=\(requests) concurrency=\(concurrency) seconds=\(fmt(elapsed)) req_per_s=\(fmt(Double(requests) / elapsed)) cpu_us_per_req=\(fmt(cpu / Double(requests))) cpu_percent=\(fmt(cpu / 1e6 / elapsed * 100))")
+        print("throughput client=ewsfleet-\(mechanism) requests=\(requests) concurrency=\(concurrency) seconds=\(fmt(elapsed)) req_per_s=\(fmt(Double(requests) / elapsed)) cpu_us_per_req=\(fmt(cpu / Double(requests))) cpu_percent=\(fmt(cpu / 1e6 / elapsed * 100))")
         await client.shutdown()
     }
 

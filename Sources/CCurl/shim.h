@@ -42,4 +42,55 @@ static inline CURLcode ewsf_easy_setopt_ulong(CURL *h, CURLoption o, unsigned lo
 
 // The union inside CURLMsg, read without Swift having to know its layout.
 static inline CURLcode ewsf_msg_result(const CURLMsg *m) { return m->data.result; }
+
+// Event-driven mode (curl_multi_socket_action): typed callback setters.
+static inline CURLMcode ewsf_multi_setopt_socket_cb(CURLM *m, int (*cb)(CURL *, curl_socket_t, int, void *, void *)) {
+    return curl_multi_setopt(m, CURLMOPT_SOCKETFUNCTION, cb);
+}
+static inline CURLMcode ewsf_multi_setopt_timer_cb(CURLM *m, int (*cb)(CURLM *, long, void *)) {
+    return curl_multi_setopt(m, CURLMOPT_TIMERFUNCTION, cb);
+}
+static inline curl_socket_t ewsf_socket_timeout(void) { return CURL_SOCKET_TIMEOUT; }
+
+#ifdef __linux__
+#include <errno.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+// epoll_event is a packed struct with a union; keep it on the C side.
+static inline int ewsf_epoll_set(int epfd, int op, int fd, int wantIn, int wantOut) {
+    struct epoll_event ev;
+    ev.events = (wantIn ? EPOLLIN : 0) | (wantOut ? EPOLLOUT : 0);
+    ev.data.u64 = 0;
+    ev.data.fd = fd;
+    return epoll_ctl(epfd, op, fd, &ev);
+}
+// Waits and converts up to `max` (<= 256) events to libcurl's CURL_CSELECT_* masks.
+static inline int ewsf_epoll_wait(int epfd, int *fds, int *masks, int max, int timeoutMs) {
+    struct epoll_event evs[256];
+    if (max > 256) max = 256;
+    int n = epoll_wait(epfd, evs, max, timeoutMs);
+    for (int i = 0; i < n; i++) {
+        int m = 0;
+        if (evs[i].events & (EPOLLIN | EPOLLHUP | EPOLLRDHUP)) m |= CURL_CSELECT_IN;
+        if (evs[i].events & EPOLLOUT) m |= CURL_CSELECT_OUT;
+        if (evs[i].events & EPOLLERR) m |= CURL_CSELECT_ERR;
+        fds[i] = evs[i].data.fd;
+        masks[i] = m;
+    }
+    return n;
+}
+// Adds or modifies the interest in `fd`, whichever applies. Tolerates a stale view of the set:
+// the kernel drops a closed descriptor from epoll by itself, and the number may be reused.
+static inline int ewsf_epoll_upsert(int epfd, int fd, int wantIn, int wantOut) {
+    int rc = ewsf_epoll_set(epfd, EPOLL_CTL_ADD, fd, wantIn, wantOut);
+    if (rc != 0 && errno == EEXIST) rc = ewsf_epoll_set(epfd, EPOLL_CTL_MOD, fd, wantIn, wantOut);
+    return rc;
+}
+static inline int ewsf_epoll_create(void) { return epoll_create1(EPOLL_CLOEXEC); }
+static inline int ewsf_eventfd(void) { return eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC); }
+static inline void ewsf_eventfd_signal(int fd) { uint64_t one = 1; ssize_t r = write(fd, &one, sizeof one); (void)r; }
+static inline void ewsf_eventfd_drain(int fd) { uint64_t v; ssize_t r = read(fd, &v, sizeof v); (void)r; }
+#define EWSF_HAVE_EPOLL 1
+#endif
 #endif

@@ -24,6 +24,20 @@ public final class HTTPClient: Sendable {
         /// OAuth2 tokens are renewed this long before they expire.
         public var tokenRefreshMargin: Duration = .seconds(300)
         public var metricsFactory: any MetricsFactory = MetricsSystem.factory
+        /// Logs request and response header lines at `trace` level (libcurl's debug callback),
+        /// with Authorization, Proxy-Authorization, Cookie and Set-Cookie values redacted.
+        /// Bodies are never logged.
+        public var traceHeaders = false
+        /// How the loop thread waits for sockets.
+        public var loopMechanism: LoopMechanism = .epoll
+
+        public enum LoopMechanism: Sendable, Hashable {
+            /// `curl_multi_poll` + `curl_multi_wakeup`: portable; each wakeup costs O(transfers).
+            case poll
+            /// `curl_multi_socket_action` + epoll + eventfd (Linux; falls back to `poll`
+            /// elsewhere): each wakeup costs O(ready sockets).
+            case epoll
+        }
 
         public init() {}
     }
@@ -44,7 +58,9 @@ public final class HTTPClient: Sendable {
         self.configuration = configuration
         self.logger = logger
         self.metrics = HTTPMetrics(factory: configuration.metricsFactory)
-        self.loop = CurlLoop(logger: logger, metrics: metrics, maxCachedConnections: configuration.maxCachedConnections)
+        self.loop = CurlLoop(
+            logger: logger, metrics: metrics, maxCachedConnections: configuration.maxCachedConnections,
+            useEpoll: configuration.loopMechanism == .epoll)
         self.tokenClock = tokenClock
     }
 
@@ -130,7 +146,9 @@ public final class HTTPClient: Sendable {
         let limits = StreamBufferState.Limits(
             highWater: configuration.streamHighWaterBytes, lowWater: configuration.streamLowWaterBytes,
             maxChunks: configuration.streamMaxChunks)
-        return Transfer(kind: kind, request: request, extraHeaders: extra, loop: loop, limits: limits, metrics: metrics)
+        return Transfer(
+            kind: kind, request: request, extraHeaders: extra, loop: loop, limits: limits, metrics: metrics,
+            trace: configuration.traceHeaders ? logger : nil)
     }
 
     private func permits(for identity: HTTPIdentity) -> AsyncSemaphore {

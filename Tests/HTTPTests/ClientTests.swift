@@ -5,11 +5,11 @@ import Testing
 @testable import HTTP
 
 @Suite struct ClientTests {
-    @Test func normalRequestReturnsStatusHeadersBodyAndTiming() async throws {
+    @Test(arguments: mechanisms) func normalRequestReturnsStatusHeadersBodyAndTiming(mechanism: Mechanism) async throws {
         let server = try await TestServer.start { request, writer in
             writer.respond(.created, [("X-Echo", request.head.uri), ("Content-Type", "text/xml")], body: "<ok>\(request.body)</ok>")
         }
-        try await makeClient().use { client in
+        try await makeClient(mechanism).use { client in
             var request = HTTPRequest(url: server.baseURL + "/EWS/Exchange.asmx", body: Data("soap".utf8))
             request.headers.append((name: "Content-Type", value: "text/xml; charset=utf-8"))
             let response = try await client.send(request)
@@ -22,11 +22,11 @@ import Testing
         try await server.stop()
     }
 
-    @Test func totalTimeoutAcceptsSubSecondValues() async throws {
+    @Test(arguments: mechanisms) func totalTimeoutAcceptsSubSecondValues(mechanism: Mechanism) async throws {
         let server = try await TestServer.start { _, writer in
             writer.head()  // never finishes
         }
-        try await makeClient().use { client in
+        await makeClient(mechanism).use { client in
             let error = await httpError {
                 _ = try await client.send(get(server.baseURL, timeouts: HTTPTimeouts(total: .milliseconds(150))))
             }
@@ -40,20 +40,20 @@ import Testing
         let server = try await TestServer.start { _, w in w.respond() }
         let url = server.baseURL
         try await server.stop()
-        try await makeClient().use { client in
+        await makeClient().use { client in
             let error = await httpError { _ = try await client.send(get(url)) }
             #expect(error?.code == .connectFailed)
             #expect(error?.curlCode == 7)
         }
     }
 
-    @Test func cancellingANormalCallFailsItPromptly() async throws {
+    @Test(arguments: mechanisms) func cancellingANormalCallFailsItPromptly(mechanism: Mechanism) async throws {
         let arrived = Gate()
         let server = try await TestServer.start { _, writer in
             arrived.open()
             writer.head()
         }
-        try await makeClient().use { client in
+        await makeClient(mechanism).use { client in
             let task = Task { try await client.send(get(server.baseURL)) }
             await arrived.wait()
             task.cancel()
@@ -65,13 +65,13 @@ import Testing
         try await server.stop()
     }
 
-    @Test func shutdownFailsInFlightCallsAndLaterCalls() async throws {
+    @Test(arguments: mechanisms) func shutdownFailsInFlightCallsAndLaterCalls(mechanism: Mechanism) async throws {
         let arrived = AsyncCounter()
         let server = try await TestServer.start { _, writer in
             writer.head()
             arrived.increment()
         }
-        let client = makeClient()
+        let client = makeClient(mechanism)
         let normal = Task { try await client.send(get(server.baseURL)) }
         let stream = try await client.stream(get(server.baseURL))
         await arrived.wait(atLeast: 2)
@@ -103,11 +103,11 @@ import Testing
         #expect(curlAuthMask(for: kind) == mask)
     }
 
-    @Test func connectionsAreCachedPerIdentityAndNeverShared() async throws {
+    @Test(arguments: mechanisms) func connectionsAreCachedPerIdentityAndNeverShared(mechanism: Mechanism) async throws {
         let server = try await TestServer.start { request, writer in
             writer.respond(body: "\(request.connectionID)")
         }
-        try await makeClient().use { client in
+        try await makeClient(mechanism).use { client in
             let alice = HTTPIdentity(tenant: "t1", credentials: .basic(username: "alice", password: "a"))
             let bob = HTTPIdentity(tenant: "t2", credentials: .basic(username: "bob", password: "b"))
             func connection(_ identity: HTTPIdentity) async throws -> String {

@@ -29,7 +29,7 @@ import Glibc
             }
             guard bound == 0, listen(fd, 0) == 0 else { throw HTTPError(code: .transport, message: "listen failed") }
             let port = withUnsafeMutablePointer(to: &addr) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) }
+                _ = $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) }
                 return Int(UInt16(bigEndian: $0.pointee.sin_port))
             }
             self.port = port
@@ -49,9 +49,9 @@ import Glibc
         }
     }
 
-    @Test func aHangingConnectHitsTheSubSecondConnectTimeout() async throws {
+    @Test(arguments: mechanisms) func aHangingConnectHitsTheSubSecondConnectTimeout(mechanism: Mechanism) async throws {
         let listener = try FullListener()
-        try await makeClient().use { client in
+        await makeClient(mechanism).use { client in
             let started = ContinuousClock.now
             let error = await httpError {
                 _ = try await client.send(get(

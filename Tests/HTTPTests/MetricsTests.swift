@@ -29,6 +29,7 @@ import Testing
         #expect(try metrics.expectCounter("ewsf_http_received_bytes_total").totalValue == 25)
         #expect(try metrics.expectCounter("ewsf_http_errors_total", [("code", "timeout")]).totalValue == 1)
         #expect(try metrics.expectTimer("ewsf_http_request_duration", [("kind", "normal")]).values.count == 3)
+        #expect(try metrics.expectTimer("ewsf_http_request_duration", [("kind", "stream_head")]).values.count == 1)
         try await server.stop()
     }
 }

@@ -29,7 +29,7 @@ import Testing
                     writer.respond(status, [("Content-Type", "application/json")], body: body)
                     return
                 }
-                if issueValidTokens.withLock({ $0 }) { valid.withLock { $0.insert("tok-\(n)") } }
+                if issueValidTokens.withLock({ $0 }) { valid.withLock { _ = $0.insert("tok-\(n)") } }
                 let body = #"{"token_type":"Bearer","expires_in":3599,"access_token":"tok-\#(n)"}"#
                 if let gate = releaseTokens.withLock({ $0 }) {
                     Task {
@@ -163,7 +163,7 @@ import Testing
         let idp = IdP()
         let server = try await TestServer.start(handler: idp.handle)
         let creds = OAuth2ClientCredentials(tokenURL: "http://127.0.0.1:1/token", clientID: "x", clientSecret: Secret(Self.secret))
-        try await makeClient().use { client in
+        await makeClient().use { client in
             let error = await httpError {
                 _ = try await client.send(get(server.baseURL, identity: HTTPIdentity(tenant: "t", credentials: .oauth2(creds))))
             }

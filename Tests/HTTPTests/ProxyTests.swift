@@ -50,7 +50,7 @@ import Testing
     }
 
     @Test func anUnreachableProxyFailsAsConnectFailure() async throws {
-        try await makeClient().use { client in
+        await makeClient().use { client in
             let error = await httpError {
                 _ = try await client.send(get("http://example.invalid/", identity: HTTPIdentity(tenant: "t", proxy: "http://127.0.0.1:1")))
             }

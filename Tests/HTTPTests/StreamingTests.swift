@@ -37,8 +37,8 @@ import Testing
         }
     }
 
-    @Test(arguments: [1, 2, 3, 7, 42])
-    func chunkBoundariesAnywhereAreDeliveredAsTheyArrive(seed: UInt64) async throws {
+    @Test(arguments: mechanisms, [1, 2, 3, 7, 42] as [UInt64])
+    func chunkBoundariesAnywhereAreDeliveredAsTheyArrive(mechanism: Mechanism, seed: UInt64) async throws {
         var rng = SplitMix(seed: seed)
         let body = (0..<3000).map { _ in UInt8.random(in: 32...126, using: &rng) }
         let framing = Self.chunked(body, sizes: (0..<8).map { _ in Int.random(in: 1...700, using: &rng) })
@@ -53,7 +53,7 @@ import Testing
             writer.raw(head)
             connected.open()
         }
-        try await makeClient().use { client in
+        try await makeClient(mechanism).use { client in
             let stream = try await client.stream(get(server.baseURL))
             #expect(stream.head.header("Content-Type") == "text/xml")
             await connected.wait()
@@ -90,7 +90,7 @@ import Testing
         return out
     }
 
-    @Test func slowConsumerPausesTheTransferAndGetsEveryByteInOrder() async throws {
+    @Test(arguments: mechanisms) func slowConsumerPausesTheTransferAndGetsEveryByteInOrder(mechanism: Mechanism) async throws {
         let total = 4 * 1024 * 1024
         let server = try await TestServer.start { _, writer in
             writer.head(.ok, [("Content-Length", "\(total)")])
@@ -103,7 +103,7 @@ import Testing
             }
             writer.end()
         }
-        try await makeClient {
+        try await makeClient(mechanism) {
             $0.streamHighWaterBytes = 64 * 1024
             $0.streamLowWaterBytes = 16 * 1024
         }.use { client in
@@ -131,12 +131,12 @@ import Testing
         try await server.stop()
     }
 
-    @Test func idleTimeoutFiresAfterSilenceInMilliseconds() async throws {
+    @Test(arguments: mechanisms) func idleTimeoutFiresAfterSilenceInMilliseconds(mechanism: Mechanism) async throws {
         let server = try await TestServer.start { _, writer in
             writer.head()
             writer.chunk("<heartbeat/>")
         }
-        try await makeClient().use { client in
+        try await makeClient(mechanism).use { client in
             let started = ContinuousClock.now
             let stream = try await client.stream(get(server.baseURL, timeouts: HTTPTimeouts(idleRead: .milliseconds(500))))
             var received = ""
@@ -152,14 +152,14 @@ import Testing
         try await server.stop()
     }
 
-    @Test func heartbeatsKeepAStreamAlive() async throws {
+    @Test(arguments: mechanisms) func heartbeatsKeepAStreamAlive(mechanism: Mechanism) async throws {
         let writerBox = Mutex<ResponseWriter?>(nil)
         let server = try await TestServer.start { _, writer in
             writerBox.withLock { $0 = writer }
             writer.head()
             writer.chunk("a")
         }
-        try await makeClient().use { client in
+        try await makeClient(mechanism).use { client in
             // Margins are wide because tests run in parallel on two shared cores.
             let stream = try await client.stream(get(server.baseURL, timeouts: HTTPTimeouts(idleRead: .seconds(1))))
             var iterator = stream.makeAsyncIterator()
@@ -175,13 +175,13 @@ import Testing
         try await server.stop()
     }
 
-    @Test func timePausedByOurOwnSlownessDoesNotCountAsIdle() async throws {
+    @Test(arguments: mechanisms) func timePausedByOurOwnSlownessDoesNotCountAsIdle(mechanism: Mechanism) async throws {
         let total = 2 * 1024 * 1024
         let server = try await TestServer.start { _, writer in
             writer.head()
             writer.chunk([UInt8](repeating: 7, count: total))  // then silence, connection open
         }
-        try await makeClient {
+        try await makeClient(mechanism) {
             $0.streamHighWaterBytes = 32 * 1024
             $0.streamLowWaterBytes = 8 * 1024
         }.use { client in
@@ -200,7 +200,7 @@ import Testing
         try await server.stop()
     }
 
-    @Test func cancellingOneStreamRemovesOnlyThatTransfer() async throws {
+    @Test(arguments: mechanisms) func cancellingOneStreamRemovesOnlyThatTransfer(mechanism: Mechanism) async throws {
         let writers = Mutex<[String: ResponseWriter]>([:])
         let ready = AsyncCounter()
         let server = try await TestServer.start { request, writer in
@@ -209,7 +209,7 @@ import Testing
             writer.chunk("hello")
             ready.increment()
         }
-        try await makeClient().use { client in
+        try await makeClient(mechanism).use { client in
             let keep = try await client.stream(get(server.baseURL + "/keep"))
             let gotFirst = Gate()
             let doomed = Task {
@@ -233,30 +233,48 @@ import Testing
         try await server.stop()
     }
 
-    @Test func thousandConcurrentStreamsOpenAndCloseCleanly() async throws {
+    @Test(arguments: mechanisms) func thousandConcurrentStreamsOpenAndCloseCleanly(mechanism: Mechanism) async throws {
         let n = 1000
-        let server = try await TestServer.start { _, writer in
+        let writers = Mutex<[String: ResponseWriter]>([:])
+        let server = try await TestServer.start { request, writer in
+            writers.withLock { $0[request.head.uri] = writer }
             writer.head()
             writer.chunk("<ok/>")
         }
-        let client = makeClient { $0.maxCachedConnections = 0 }
-        let streams = try await withThrowingTaskGroup(of: HTTPStream.self) { group in
-            for _ in 0..<n {
+        let client = makeClient(mechanism)
+        let streams = try await withThrowingTaskGroup(of: (Int, HTTPStream).self) { group in
+            for i in 0..<n {
                 group.addTask {
-                    let stream = try await client.stream(get(server.baseURL, timeouts: HTTPTimeouts(connect: .seconds(30))))
+                    let stream = try await client.stream(get(server.baseURL + "/\(i)", timeouts: HTTPTimeouts(connect: .seconds(30))))
                     var it = stream.makeAsyncIterator()
                     guard try await it.next() == Data("<ok/>".utf8) else { throw HTTPError(code: .transport, message: "bad first chunk") }
-                    return stream
+                    return (i, stream)
                 }
             }
-            return try await group.reduce(into: []) { $0.append($1) }
+            return try await group.reduce(into: [:]) { $0[$1.0] = $1.1 }
         }
         #expect(streams.count == n)
         #expect(server.opened.value == n, "one connection per stream")
-        for s in streams { s.cancel() }
+        // Half end on the server side (clean end of body), half are cancelled by the client.
+        let ended = try await withThrowingTaskGroup(of: Bool.self) { group in
+            for (i, stream) in streams where i % 2 == 0 {
+                let writer = writers.withLock { $0["/\(i)"] }
+                group.addTask {
+                    writer?.end()
+                    var it = stream.makeAsyncIterator()
+                    return try await it.next() == nil
+                }
+            }
+            return try await group.reduce(0) { $0 + ($1 ? 1 : 0) }
+        }
+        #expect(ended == n / 2)
+        for (i, stream) in streams where i % 2 == 1 { stream.cancel() }
+        await server.closed.wait(atLeast: n / 2)
+        // Cleanly ended responses left keep-alive connections in the identity's cache; shutdown
+        // closes them.
+        await client.shutdown()
         await server.closed.wait(atLeast: n)
         #expect(server.closed.value == n)
-        await client.shutdown()
         try await server.stop()
     }
 }

@@ -106,7 +106,7 @@ final class CapturedLogs: Sendable {
             try? FileManager.default.removeItem(at: other.directory)
         }
         let server = try await TestServer.start(tls: try pki.serverContext()) { _, writer in writer.respond() }
-        try await makeClient().use { client in
+        await makeClient().use { client in
             let error = await httpError {
                 _ = try await client.send(get("https://127.0.0.1:\(server.port)/", identity: HTTPIdentity(tenant: "t", caBundlePath: other.caPath)))
             }

@@ -47,7 +47,14 @@ extension CurlLoop {
         ewsf_easy_setopt_long(easy, CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_1_1)
         ewsf_easy_setopt_long(easy, CURLOPT_TCP_KEEPALIVE, 1)
         ewsf_easy_setopt_long(easy, CURLOPT_SUPPRESS_CONNECT_HEADERS, 1)
-        ewsf_easy_setopt_long(easy, CURLOPT_VERBOSE, 0)
+        // Verbose output only ever goes to our debug callback, which redacts credentials.
+        if t.trace != nil {
+            ewsf_easy_setopt_debug_cb(easy, transferDebugCallback)
+            ewsf_easy_setopt_ptr(easy, CURLOPT_DEBUGDATA, me)
+            ewsf_easy_setopt_long(easy, CURLOPT_VERBOSE, 1)
+        } else {
+            ewsf_easy_setopt_long(easy, CURLOPT_VERBOSE, 0)
+        }
         if let share { ewsf_easy_setopt_ptr(easy, CURLOPT_SHARE, share) }
 
         // Timeouts: connect for everyone; total only for normal calls (streams use the idle

@@ -32,17 +32,22 @@ final class CurlLoop: @unchecked Sendable {
     let multi: UnsafeMutableRawPointer
     let logger: Logger
     let metrics: HTTPMetrics
+    /// Set in event-driven mode (Linux, `LoopMechanism.epoll`); nil means `curl_multi_poll`.
+    private let epoll: EpollDriver?
 
     // MARK: loop thread only
     var active: [ObjectIdentifier: Transfer] = [:]
     var shares: [HTTPIdentity: UnsafeMutableRawPointer] = [:]
     private var nextIdleCheck: UInt64 = .max
 
-    init(logger: Logger, metrics: HTTPMetrics, maxCachedConnections: Int) {
+    init(logger: Logger, metrics: HTTPMetrics, maxCachedConnections: Int, useEpoll: Bool) {
         _ = CurlLoop.globalInit
         self.multi = curl_multi_init()
         self.logger = logger
         self.metrics = metrics
+        self.epoll = useEpoll ? EpollDriver() : nil
+        epoll?.logger = logger
+        epoll?.attach(to: multi)
         ewsf_multi_setopt_long(multi, CURLMOPT_MAXCONNECTS, maxCachedConnections)
         let thread = Thread { [self] in run() }
         thread.name = "ewsf-curl-loop"
@@ -62,7 +67,7 @@ final class CurlLoop: @unchecked Sendable {
         inbox.withLock { inbox in
             guard !inbox.stopped else { return false }
             inbox.commands.append(command)
-            curl_multi_wakeup(multi)
+            wake()
             return true
         }
     }
@@ -82,12 +87,17 @@ final class CurlLoop: @unchecked Sendable {
                 inbox.joinWaiters.append(c)
                 if !inbox.stopped {
                     inbox.commands.append(.shutdown)
-                    curl_multi_wakeup(multi)
+                    wake()
                 }
                 return false
             }
             if exited { c.resume() }
         }
+    }
+
+    /// Interrupts the loop's wait. Called with `inbox` locked and `stopped == false`.
+    private func wake() {
+        if let epoll { epoll.signal() } else { curl_multi_wakeup(multi) }
     }
 
     /// Without waiting; for `deinit` paths.
@@ -111,20 +121,39 @@ final class CurlLoop: @unchecked Sendable {
                     return
                 }
             }
-            var running: Int32 = 0
-            curl_multi_perform(multi, &running)
-            drainMessages()
-            let now = monotonicNanos()
-            if now >= nextIdleCheck { checkIdle(now: now) }
-            var curlTimeout = -1
-            curl_multi_timeout(multi, &curlTimeout)
-            var wait = curlTimeout < 0 ? 1000 : min(curlTimeout, 1000)
-            if nextIdleCheck != .max {
-                let untilIdle = nextIdleCheck > now ? Int((nextIdleCheck - now) / 1_000_000) + 1 : 0
-                wait = min(wait, untilIdle)
-            }
-            curl_multi_poll(multi, nil, 0, Int32(wait), nil)
+            if let epoll { epollStep(epoll) } else { pollStep() }
         }
+    }
+
+    /// `curl_multi_poll` mode: every wakeup walks all transfers (libcurl) and all sockets (poll).
+    private func pollStep() {
+        var running: Int32 = 0
+        curl_multi_perform(multi, &running)
+        drainMessages()
+        let now = monotonicNanos()
+        if now >= nextIdleCheck { checkIdle(now: now) }
+        var curlTimeout = -1
+        curl_multi_timeout(multi, &curlTimeout)
+        let wait = waitMillis(now: now, curlDeadline: curlTimeout < 0 ? .max : now + UInt64(curlTimeout) * 1_000_000)
+        curl_multi_poll(multi, nil, 0, wait, nil)
+    }
+
+    /// Event-driven mode: libcurl's timer, then epoll, each socket event to libcurl.
+    private func epollStep(_ epoll: EpollDriver) {
+        epoll.fireTimerIfDue(multi: multi, now: monotonicNanos())
+        drainMessages()
+        let now = monotonicNanos()
+        if now >= nextIdleCheck { checkIdle(now: now) }
+        epoll.wait(multi: multi, timeoutMs: waitMillis(now: now, curlDeadline: epoll.timerDeadline))
+        drainMessages()
+    }
+
+    /// How long to block: until libcurl's next timeout or the next idle check, at most 1 s.
+    private func waitMillis(now: UInt64, curlDeadline: UInt64) -> Int32 {
+        let deadline = min(curlDeadline, nextIdleCheck)
+        if deadline == .max { return 1000 }
+        if deadline <= now { return 0 }
+        return Int32(min(1000, (deadline - now + 999_999) / 1_000_000))
     }
 
     private func start(_ t: Transfer) {
@@ -194,7 +223,7 @@ final class CurlLoop: @unchecked Sendable {
         ewsf_easy_getinfo_off(t.easy, CURLINFO_PRETRANSFER_TIME_T, &connectTime)
         curl_multi_remove_handle(multi, t.easy)
         metrics.recordBytes(t.bytesReceived)
-        metrics.recordLatency(t.kind, nanoseconds: monotonicNanos() - t.startedAt)
+        if t.kind == .normal { metrics.recordLatency(.normal, nanoseconds: monotonicNanos() - t.startedAt) }
         if result == CURLE_OK {
             let head = HTTPResponseHead(status: t.status, headers: t.headers)
             switch t.kind {
@@ -246,6 +275,7 @@ final class CurlLoop: @unchecked Sendable {
         for share in shares.values { curl_share_cleanup(share) }
         shares = [:]
         curl_multi_cleanup(multi)
+        epoll?.close()
         let waiters = inbox.withLock { inbox -> [CheckedContinuation<Void, Never>] in
             inbox.exited = true
             defer { inbox.joinWaiters = [] }

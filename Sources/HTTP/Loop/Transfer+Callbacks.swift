@@ -80,6 +80,7 @@ extension Transfer {
 
     func deliverHeadFromLoop() {
         headDelivered = true
+        metrics.recordLatency(.stream, nanoseconds: monotonicNanos() - startedAt)
         let head = HTTPResponseHead(status: status, headers: headers)
         request.cookies?.capture(from: head)
         deliverHead(head)

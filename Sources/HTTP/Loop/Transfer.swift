@@ -1,6 +1,7 @@
 import Foundation
 import Synchronization
 import CCurl
+import Logging
 
 /// One request in flight: the caller's continuation, plus the libcurl-side state that only the
 /// loop thread touches.
@@ -32,7 +33,7 @@ final class Transfer: @unchecked Sendable {
     private(set) var streamBuffer: StreamBuffer?
     private let shared = Mutex(Shared())
     private weak var loop: CurlLoop?
-    private let metrics: HTTPMetrics
+    let metrics: HTTPMetrics
 
     // MARK: loop thread only
     var easy: UnsafeMutableRawPointer?
@@ -47,8 +48,15 @@ final class Transfer: @unchecked Sendable {
     var lastActivity: UInt64 = 0
     var startedAt: UInt64 = 0
 
-    init(kind: Kind, request: HTTPRequest, extraHeaders: [String], loop: CurlLoop, limits: StreamBufferState.Limits, metrics: HTTPMetrics) {
+    /// Set when header tracing is on; see `Transfer+Trace.swift`.
+    let trace: Logger?
+
+    init(
+        kind: Kind, request: HTTPRequest, extraHeaders: [String], loop: CurlLoop, limits: StreamBufferState.Limits,
+        metrics: HTTPMetrics, trace: Logger? = nil
+    ) {
         self.kind = kind
+        self.trace = trace
         self.request = request
         self.extraHeaders = extraHeaders
         self.loop = loop

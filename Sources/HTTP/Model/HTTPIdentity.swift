@@ -1,7 +1,8 @@
 /// A tenant identity: credentials plus per-tenant TLS and proxy settings.
 ///
-/// Every distinct identity gets its own libcurl connection cache, because NTLM authenticates a TCP
-/// connection and a connection must never be reused by another identity.
+/// Every distinct identity (the whole value: tenant, credentials, TLS and proxy settings) gets its
+/// own libcurl connection cache, because NTLM authenticates a TCP connection and a connection must
+/// never be reused by another identity.
 public struct HTTPIdentity: Sendable, Hashable {
     /// The auth kinds used everywhere in ewsfleet.
     public enum AuthKind: String, Sendable, Hashable, CaseIterable {
@@ -54,10 +55,6 @@ public struct HTTPIdentity: Sendable, Hashable {
         case .oauth2: .oauth2
         }
     }
-
-    /// The connection-cache key: same tenant name with other credentials or TLS settings is a
-    /// different identity.
-    var cacheKey: HTTPIdentity { self }
 }
 
 /// Client-credentials grant settings for OAuth2 (EWS §9.1).

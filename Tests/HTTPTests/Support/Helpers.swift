@@ -2,8 +2,14 @@ import Foundation
 @testable import HTTP
 import Logging
 
-func makeClient(_ configure: (inout HTTPClient.Configuration) -> Void = { _ in }) -> HTTPClient {
+typealias Mechanism = HTTPClient.Configuration.LoopMechanism
+
+/// Both loop mechanisms, for tests of the loop itself.
+let mechanisms: [Mechanism] = [.poll, .epoll]
+
+func makeClient(_ mechanism: Mechanism = .epoll, _ configure: (inout HTTPClient.Configuration) -> Void = { _ in }) -> HTTPClient {
     var configuration = HTTPClient.Configuration()
+    configuration.loopMechanism = mechanism
     configure(&configuration)
     return HTTPClient(configuration: configuration, logger: Logger(label: "test.http"))
 }
