@@ -169,6 +169,11 @@ let package = Package(
         .testTarget(
             name: "CLITests", dependencies: ["EWSFleetCLI", "ewsfleet", "Store", "TestSupport"],
             swiftSettings: swiftSettings),
+        // The fleet against an in-process ews-sim and the PostgreSQL server scripts/test starts.
+        .testTarget(
+            name: "FleetIntegrationTests",
+            dependencies: ["Fleet", "Simulator", "Store", "HTTP", "TestSupport"],
+            swiftSettings: swiftSettings),
         .testTarget(name: "FleetTests", dependencies: ["Fleet", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(
             name: "SimulatorTests",

@@ -1,0 +1,86 @@
+import Foundation
+import Simulator
+import Store
+import TestSupport
+import Testing
+
+/// Notification → sync → commit against ews-sim, checked against its ground truth.
+@Suite(.requiresDatabase) struct ChangePipelineTests {
+    @Test func newMailReachesTheOutboxWithItsProperties() async throws {
+        try await FleetFixture.with("newmail") { f in
+            try await f.addAll()
+            let fleet = f.startSupervisor()
+            try await f.waitUntil("every mailbox streams") { try await f.streamingCount() == f.allMailboxes.count }
+            let mailbox = f.tenants[0].mailboxes[0]
+            let ids = try f.sim.world.deliver(mailbox: mailbox, count: 3)
+            try await f.waitUntil("the new mail is committed") {
+                try await f.count("SELECT count(*) AS n FROM changes WHERE kind = 'created' AND item_id = ANY($1::text[])",
+                                  [.array(ids)]) == 3
+            }
+            let subject = try await f.pool.withConnection {
+                try await $0.query("SELECT properties->>'subject' AS s FROM changes WHERE item_id = $1", [PostgresValue(ids[0])],
+                                   name: "t").rows[0].decode("s", as: String?.self)
+            }
+            let truth = try f.sim.world.items(mailbox: mailbox).first { $0.itemId == ids[0] }
+            #expect(subject == truth?.subject)
+            #expect(try await f.converged(mailbox))
+            await fleet.stop()
+        }
+    }
+
+    @Test func aReadFlagChangeIsCommittedWithoutGetItem() async throws {
+        try await FleetFixture.with("readflag") { f in
+            try await f.addAll()
+            let fleet = f.startSupervisor()
+            try await f.waitUntil("converged") {
+                guard try await f.streamingCount() == f.allMailboxes.count else { return false }
+                return try await f.allConverged()
+            }
+            let mailbox = f.tenants[1].mailboxes[1]
+            let item = try #require(try f.sim.world.items(mailbox: mailbox).first)
+            let getItems = f.sim.world.statsSnapshot().count("GetItem", status: 200)
+            try f.sim.world.setRead(itemId: item.itemId, !item.isRead)
+            try await f.waitUntil("the read flag is committed") {
+                try await f.count("SELECT count(*) AS n FROM changes WHERE kind = 'read_flag' AND item_id = $1 AND is_read = $2",
+                                  [PostgresValue(item.itemId), PostgresValue(!item.isRead)]) == 1
+            }
+            #expect(f.sim.world.statsSnapshot().count("GetItem", status: 200) == getItems)
+            #expect(try await f.converged(mailbox))
+            await fleet.stop()
+        }
+    }
+
+    @Test func theMirrorConvergesUnderRandomTrafficWithNoDuplicateRows() async throws {
+        try await FleetFixture.with("traffic") { f in
+            try await f.addAll()
+            let fleet = f.startSupervisor(coalescing: .milliseconds(100))
+            try await f.waitUntil("every mailbox streams") { try await f.streamingCount() == f.allMailboxes.count }
+            f.sim.traffic.set(rate: 40)
+            try await f.waitUntil("traffic ran") { f.sim.traffic.actions >= 150 }
+            f.sim.traffic.stop()
+            try await f.waitUntil("the mirror converged") { try await f.allConverged() }
+            let duplicates = try await f.count("""
+                SELECT count(*) AS n FROM (SELECT 1 FROM changes GROUP BY mailbox_id, item_id, change_key, kind HAVING count(*) > 1) d
+                """)
+            #expect(duplicates == 0)
+            await fleet.stop()
+        }
+    }
+
+    @Test func closedStreamsReopenAndNothingIsMissed() async throws {
+        try await FleetFixture.with("closed") { f in
+            try await f.addAll()
+            let fleet = f.startSupervisor()
+            try await f.waitUntil("every mailbox streams") { try await f.streamingCount() == f.allMailboxes.count }
+            let opened = f.sim.world.statsSnapshot().streamsOpened
+            f.sim.world.closeAllStreams()
+            let mailbox = f.tenants[0].mailboxes[2]
+            let ids = try f.sim.world.deliver(mailbox: mailbox, count: 2)
+            try await f.waitUntil("streams reopened") { f.sim.world.statsSnapshot().streamsOpened > opened }
+            try await f.waitUntil("mail delivered around the reopen is committed") {
+                try await f.count("SELECT count(*) AS n FROM changes WHERE item_id = ANY($1::text[])", [.array(ids)]) == 2
+            }
+            await fleet.stop()
+        }
+    }
+}

@@ -1,0 +1,149 @@
+import Fleet
+import Foundation
+import HTTP
+import Logging
+import Simulator
+import Store
+import TestSupport
+
+/// An in-process ews-sim, a fresh migrated database holding the simulator's tenants and mailboxes,
+/// and supervisors started on demand (several can share the database, like several instances).
+final class FleetFixture: @unchecked Sendable {  // set up once, then read-only from tests
+    static let schemaDirectory: String = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("shared/reference/ews-schema").path
+
+    let sim: SimulatorServer
+    let baseURL: String
+    let database: TestDatabase
+    let pool: PostgresPool
+    let http: HTTPClient
+    let keyring = SecretKeyring(current: SecretKey.generate().key)
+    var tenants: [SimWorld.TenantInfo] = []
+
+    private init(sim: SimulatorServer, baseURL: String, database: TestDatabase) {
+        self.sim = sim
+        self.baseURL = baseURL
+        self.database = database
+        pool = database.pool(size: 8)
+        var logger = Logger(label: "test.http")
+        logger.logLevel = .critical
+        http = HTTPClient(logger: logger)
+    }
+
+    static func with<T: Sendable>(
+        _ label: String, _ configure: (inout SimConfiguration) -> Void = { _ in },
+        _ body: (FleetFixture) async throws -> T
+    ) async throws -> T {
+        var configuration = SimConfiguration()
+        configuration.tenants = 2
+        configuration.mailboxesPerTenant = 3
+        configuration.itemsPerMailbox = 5
+        configuration.serversPerTenant = 2
+        configuration.heartbeat = .seconds(1)
+        configuration.schemaDirectory = schemaDirectory
+        configure(&configuration)
+        let sim = try SimulatorServer(configuration: configuration)
+        let port = try await sim.start()
+        return try await TestDatabase.withFresh(label) { database in
+            let fixture = FleetFixture(sim: sim, baseURL: "http://127.0.0.1:\(port)", database: database)
+            do {
+                try await Migrator(pool: fixture.pool).migrate()
+                fixture.tenants = sim.world.tenantInfos(baseURL: fixture.baseURL)
+                let result = try await body(fixture)
+                await fixture.close()
+                return result
+            } catch {
+                await fixture.close()
+                throw error
+            }
+        }
+    }
+
+    private func close() async {
+        await http.shutdown()
+        await pool.shutdown()
+        try? await sim.shutdown()
+    }
+
+    /// Adds every simulator tenant (Basic auth, Autodiscover) and mailbox to the database.
+    func addAll(autodiscover: Bool = true) async throws {
+        for t in tenants {
+            try await TenantRepository(pool: pool).add(
+                NewTenant(name: t.name, ewsURL: t.ewsURL, autodiscoverURL: autodiscover ? t.autodiscoverURL : nil,
+                          authKind: .basic, identity: t.username),
+                secret: TenantSecret(t.password), keyring: keyring)
+            for m in t.mailboxes { try await MailboxRepository(pool: pool).add(tenant: t.name, smtpAddress: m) }
+        }
+    }
+
+    /// Starts a supervisor (a fleet instance) in a task; `stop()` cancels it and waits.
+    func startSupervisor(_ instance: String = "test-a", leaseTTL: Duration = .seconds(30),
+                         coalescing: Duration = .zero) -> RunningSupervisor {
+        var settings = FleetSettings(instanceID: instance)
+        settings.coalescingWindow = coalescing
+        settings.leaseTTL = leaseTTL
+        settings.backoffInitial = .milliseconds(200)
+        settings.backoffMax = .seconds(2)
+        settings.statusFlushInterval = .milliseconds(100)
+        var logger = Logger(label: "test.fleet.\(instance)")
+        logger.logLevel = ProcessInfo.processInfo.environment["EWSFLEET_TEST_LOG_LEVEL"].flatMap { Logger.Level(rawValue: $0) } ?? .critical
+        let supervisor = Supervisor(
+            dependencies: .init(pool: pool, http: http, keyring: keyring, clock: ContinuousClock(), logger: logger),
+            settings: settings)
+        return RunningSupervisor(task: Task { try? await supervisor.run() })
+    }
+
+    /// Waits until `condition` holds: explicit readiness on observable state (database rows,
+    /// simulator counters), with a generous real-time limit so a broken build fails, not hangs.
+    func waitUntil(_ what: String, limit: Duration = .seconds(60), _ condition: () async throws -> Bool) async throws {
+        let deadline = ContinuousClock.now + limit
+        while try await !condition() {
+            guard ContinuousClock.now < deadline else { throw FixtureError("timed out waiting until \(what)") }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+    }
+
+    func count(_ sql: String, _ params: [PostgresValue] = []) async throws -> Int {
+        try await pool.withConnection { try await $0.query(sql, params, name: "test.count").rows[0].decode("n", as: Int.self) }
+    }
+
+    /// Whether the mirror of a mailbox's inbox equals the simulator's ground truth.
+    func converged(_ mailbox: String) async throws -> Bool {
+        let truth = Set(try sim.world.items(mailbox: mailbox, folder: "inbox").map { "\($0.itemId)|\($0.changeKey)|\($0.isRead)" })
+        let mirror = try await pool.withConnection { conn in
+            try await conn.query("""
+                SELECT i.item_id, i.change_key, i.is_read FROM items i JOIN mailboxes m ON m.id = i.mailbox_id
+                 WHERE m.smtp_address = $1 AND i.folder_id = 'inbox'
+                """, [PostgresValue(mailbox)], name: "test.mirror").rows.map {
+                "\(try $0.decode("item_id", as: String.self))|\(try $0.decode("change_key", as: String.self))|\(try $0.decode("is_read", as: Bool.self))"
+            }
+        }
+        return truth == Set(mirror)
+    }
+
+    var allMailboxes: [String] { tenants.flatMap(\.mailboxes) }
+
+    func allConverged() async throws -> Bool {
+        for m in allMailboxes where try await !converged(m) { return false }
+        return true
+    }
+
+    func streamingCount() async throws -> Int {
+        try await count("SELECT count(*) AS n FROM mailbox_status WHERE state = 'streaming'")
+    }
+}
+
+struct RunningSupervisor {
+    let task: Task<Void, Never>
+
+    func stop() async {
+        task.cancel()
+        await task.value
+    }
+}
+
+struct FixtureError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
