@@ -109,9 +109,14 @@ final class LibPQConnection: @unchecked Sendable {
             close()
             return false
         }
-        var descriptor = pollfd(fd: PQsocket(handle), events: Int16(POLLIN), revents: 0)
-        if poll(&descriptor, 1, 0) > 0 {
-            if PQconsumeInput(handle) == 0 || PQstatus(handle) != CONNECTION_OK {
+        // One read may return only the FATAL message; keep reading while the socket is readable
+        // so the EOF that follows is seen too (libpq then reports CONNECTION_BAD).
+        for _ in 0..<8 {
+            var descriptor = pollfd(fd: PQsocket(handle), events: Int16(POLLIN), revents: 0)
+            guard poll(&descriptor, 1, 0) > 0 else { break }
+            if PQconsumeInput(handle) == 0 || PQstatus(handle) != CONNECTION_OK
+                || descriptor.revents & Int16(POLLHUP | POLLERR | POLLNVAL) != 0
+            {
                 close()
                 return false
             }
