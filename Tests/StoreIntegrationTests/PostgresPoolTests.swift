@@ -106,6 +106,30 @@ import Testing
         }
     }
 
+    @Test func cancellingTheTaskCancelsTheRunningStatement() async throws {
+        try await TestDatabase.withFresh("cancel") { database in
+            let pool = database.pool(size: 2)
+            let sleeper = Task {
+                try await pool.withConnection { try await $0.query("SELECT pg_sleep(300)", name: "long sleep") }
+            }
+            try await waitUntil {
+                let running = try await pool.withConnection { connection in
+                    try await connection.query(
+                        "SELECT count(*) AS n FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(300)' AND state = 'active'",
+                        name: "find sleeper")
+                }
+                return running.first?["n"] == "1"
+            }
+            sleeper.cancel()
+            await #expect(throws: CancellationError.self) { try await sleeper.value }
+            for _ in 0..<4 {
+                let one = try await pool.withConnection { try await $0.query("SELECT 1 AS one", name: "after cancel") }
+                #expect(one.first?["one"] == "1")
+            }
+            await pool.shutdown()
+        }
+    }
+
     @Test func shutdownFailsWaitersAndLaterCalls() async throws {
         try await TestDatabase.withFresh("shutdown") { database in
             let pool = database.pool(size: 1)
