@@ -9,7 +9,7 @@ import Testing
 @Suite(.requiresDatabase) struct PostgresPoolTests {
     @Test func transactionCommitsOrRollsBack() async throws {
         try await TestDatabase.withFresh("tx") { database in
-            let pool = database.pool()
+            let pool = database.pool(size: 1)  // one connection: every lease reuses it
             try await pool.withConnection { try await $0.execute("CREATE TABLE t (v text)", name: "create") }
             try await pool.withTransaction { try await $0.query("INSERT INTO t VALUES ($1)", ["kept"], name: "insert") }
             struct Boom: Error {}
@@ -31,6 +31,11 @@ import Testing
             try await pool.withConnection { connection in
                 try await connection.query("BEGIN", name: "begin")
                 try await connection.query("INSERT INTO t VALUES ($1)", ["left open"], name: "insert")
+            }
+            // So is a failed transaction (otherwise the next lease would get 25P02).
+            try await pool.withConnection { connection in
+                try await connection.query("BEGIN", name: "begin")
+                _ = try? await connection.query("SELECT 1/0", name: "divide")
             }
             let values = try await pool.withConnection {
                 try await $0.query("SELECT v FROM t ORDER BY v", name: "select")

@@ -34,10 +34,13 @@ public final class PostgresConnection: Sendable {
         }
     }
 
-    /// Cancelling the calling task sends the server a cancel request for the running
-    /// statement (best effort; the connection is then discarded rather than reused), and the
-    /// resulting "canceling statement" error surfaces as `CancellationError`.
+    /// Cancelling the calling task while a statement runs sends the server a cancel request
+    /// (best effort; the connection is then discarded rather than reused), and the resulting
+    /// "canceling statement" error surfaces as `CancellationError`. A task that is already
+    /// cancelled when the statement starts runs it normally, so cleanup (ROLLBACK, final
+    /// writes) still works in cancelled tasks.
     private func cancellable<T: Sendable>(_ body: () async throws -> T) async throws -> T {
+        if Task.isCancelled { return try await body() }
         do {
             return try await withTaskCancellationHandler {
                 try await body()
