@@ -78,20 +78,22 @@ public struct TestDatabase: Sendable {
         return logger
     }()
 
-    /// Runs `EWSFLEET_TEST_PG_RESTART` and waits for it to finish.
-    public static func restartServer() throws {
+    /// Runs `EWSFLEET_TEST_PG_RESTART` and waits (without blocking a cooperative thread) for it
+    /// to finish.
+    public static func restartServer() async throws {
         guard let command = restartCommand else {
             throw TestDatabaseError("EWSFLEET_TEST_PG_RESTART is not set")
         }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/sh")
-        process.arguments = ["-c", command]
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw TestDatabaseError("restart command exited with \(process.terminationStatus)")
+        // `system` on a thread of its own: Foundation's Process did not reliably report the
+        // exit of `su … pg_ctl restart` (its child, the server, lives on).
+        let status: Int32 = await withCheckedContinuation { continuation in
+            let thread = Thread {
+                let raw = system("(\(command)) >/dev/null")
+                continuation.resume(returning: raw == -1 ? -1 : (raw >> 8) & 0xff)
+            }
+            thread.start()
         }
+        guard status == 0 else { throw TestDatabaseError("restart command exited with \(status)") }
     }
 
     // MARK: internals

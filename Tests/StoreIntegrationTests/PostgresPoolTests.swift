@@ -9,7 +9,7 @@ import Testing
 @Suite(.requiresDatabase) struct PostgresPoolTests {
     @Test func transactionCommitsOrRollsBack() async throws {
         try await TestDatabase.withFresh("tx") { database in
-            let pool = database.pool()
+            let pool = database.pool(size: 1)  // one connection: every lease reuses it
             try await pool.withConnection { try await $0.execute("CREATE TABLE t (v text)", name: "create") }
             try await pool.withTransaction { try await $0.query("INSERT INTO t VALUES ($1)", ["kept"], name: "insert") }
             struct Boom: Error {}
@@ -31,6 +31,11 @@ import Testing
             try await pool.withConnection { connection in
                 try await connection.query("BEGIN", name: "begin")
                 try await connection.query("INSERT INTO t VALUES ($1)", ["left open"], name: "insert")
+            }
+            // So is a failed transaction (otherwise the next lease would get 25P02).
+            try await pool.withConnection { connection in
+                try await connection.query("BEGIN", name: "begin")
+                _ = try? await connection.query("SELECT 1/0", name: "divide")
             }
             let values = try await pool.withConnection {
                 try await $0.query("SELECT v FROM t ORDER BY v", name: "select")
@@ -101,6 +106,30 @@ import Testing
                     try await $0.query("SELECT count(*) AS n FROM t", name: "count")
                 }
                 #expect(try count.first?.decode("n", as: Int.self) == 0)
+            }
+            await pool.shutdown()
+        }
+    }
+
+    @Test func cancellingTheTaskCancelsTheRunningStatement() async throws {
+        try await TestDatabase.withFresh("cancel") { database in
+            let pool = database.pool(size: 2)
+            let sleeper = Task {
+                try await pool.withConnection { try await $0.query("SELECT pg_sleep(300)", name: "long sleep") }
+            }
+            try await waitUntil {
+                let running = try await pool.withConnection { connection in
+                    try await connection.query(
+                        "SELECT count(*) AS n FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(300)' AND state = 'active'",
+                        name: "find sleeper")
+                }
+                return running.first?["n"] == "1"
+            }
+            sleeper.cancel()
+            await #expect(throws: CancellationError.self) { try await sleeper.value }
+            for _ in 0..<4 {
+                let one = try await pool.withConnection { try await $0.query("SELECT 1 AS one", name: "after cancel") }
+                #expect(one.first?["one"] == "1")
             }
             await pool.shutdown()
         }

@@ -1,14 +1,18 @@
 internal import CLibPQ
 import Foundation
 import Logging
+import Synchronization
 
 /// One libpq connection (`PGconn`). Thread-confined: every method blocks and must only be
 /// called on the owning `WorkerThread`; async code reaches it through `ConnectionSlot`.
 final class LibPQConnection: @unchecked Sendable {
-    // @unchecked Sendable: all mutable state (`handle`, `noticeSink`) is only touched by jobs of
-    // the one WorkerThread that owns this object (jobs run strictly one after another).
+    // @unchecked Sendable: `handle` and `noticeSink` are only touched by jobs of the one
+    // WorkerThread that owns this object (jobs run strictly one after another); `canceller` is
+    // the only state used from other threads and sits behind its own lock.
     private var handle: OpaquePointer?
     private var noticeSink: Unmanaged<NoticeSink>?
+    /// The one piece of state used from other threads: libpq's cancel object is made for that.
+    private let canceller = Mutex<CancelHandle?>(nil)
     let info: ConnInfo
     let target: String
     let logger: Logger
@@ -49,6 +53,8 @@ final class LibPQConnection: @unchecked Sendable {
                 target: target)
         }
         handle = connection
+        let cancelHandle = PQgetCancel(connection).map(CancelHandle.init)
+        canceller.withLock { $0 = cancelHandle }
         let sink = Unmanaged.passRetained(NoticeSink(logger: logger, target: target))
         noticeSink = sink
         PQsetNoticeReceiver(connection, noticeReceiver, sink.toOpaque())
@@ -62,6 +68,7 @@ final class LibPQConnection: @unchecked Sendable {
     }
 
     func close() {
+        canceller.withLock { $0 = nil }
         if let handle { PQfinish(handle) }
         handle = nil
         noticeSink?.release()
@@ -109,9 +116,14 @@ final class LibPQConnection: @unchecked Sendable {
             close()
             return false
         }
-        var descriptor = pollfd(fd: PQsocket(handle), events: Int16(POLLIN), revents: 0)
-        if poll(&descriptor, 1, 0) > 0 {
-            if PQconsumeInput(handle) == 0 || PQstatus(handle) != CONNECTION_OK {
+        // One read may return only the FATAL message; keep reading while the socket is readable
+        // so the EOF that follows is seen too (libpq then reports CONNECTION_BAD).
+        for _ in 0..<8 {
+            var descriptor = pollfd(fd: PQsocket(handle), events: Int16(POLLIN), revents: 0)
+            guard poll(&descriptor, 1, 0) > 0 else { break }
+            if PQconsumeInput(handle) == 0 || PQstatus(handle) != CONNECTION_OK
+                || descriptor.revents & Int16(POLLHUP | POLLERR | POLLNVAL) != 0
+            {
                 close()
                 return false
             }
@@ -147,6 +159,29 @@ final class LibPQConnection: @unchecked Sendable {
     var socket: Int32 { handle.map { PQsocket($0) } ?? -1 }
 
     var rawHandle: OpaquePointer? { handle }
+}
+
+extension LibPQConnection {
+    /// Asks the server to cancel the statement running on this connection (`PQcancel`). Blocks
+    /// for a network round trip, so it runs on a global dispatch queue, never on the caller.
+    func requestCancel() {
+        DispatchQueue.global().async { [self] in
+            canceller.withLock { handle in
+                guard let handle else { return }
+                var buffer = [CChar](repeating: 0, count: 256)
+                _ = PQcancel(handle.pointer, &buffer, Int32(buffer.count))
+            }
+        }
+    }
+}
+
+/// Owns a `PGcancel`; freed when replaced or dropped.
+final class CancelHandle: @unchecked Sendable {
+    // @unchecked Sendable: libpq documents PGcancel as safe to use from any thread, and it is
+    // only used and released while holding LibPQConnection's `canceller` lock.
+    let pointer: OpaquePointer
+    init(_ pointer: OpaquePointer) { self.pointer = pointer }
+    deinit { PQfreeCancel(pointer) }
 }
 
 /// Receives server notices (WARNING, NOTICE) instead of libpq's default print to stderr.

@@ -16,8 +16,10 @@ public final class PostgresConnection: Sendable {
     public func query(_ sql: String, _ params: [PostgresValue] = [], name: String) async throws -> PostgresResult {
         try checkLease(name)
         let texts = params.map(\.text)
-        return try await slot.run { connection throws(PostgresError) in
-            try connection.query(sql, texts, name: name)
+        return try await cancellable {
+            try await slot.run { connection throws(PostgresError) in
+                try connection.query(sql, texts, name: name)
+            }
         }
     }
 
@@ -25,8 +27,28 @@ public final class PostgresConnection: Sendable {
     /// migration. No parameters: never build this text from untrusted input.
     public func execute(_ sql: String, name: String) async throws {
         try checkLease(name)
-        _ = try await slot.run { connection throws(PostgresError) in
-            try connection.execute(sql, name: name)
+        _ = try await cancellable {
+            try await slot.run { connection throws(PostgresError) in
+                try connection.execute(sql, name: name)
+            }
+        }
+    }
+
+    /// Cancelling the calling task while a statement runs sends the server a cancel request
+    /// (best effort; the connection is then discarded rather than reused), and the resulting
+    /// "canceling statement" error surfaces as `CancellationError`. A task that is already
+    /// cancelled when the statement starts runs it normally, so cleanup (ROLLBACK, final
+    /// writes) still works in cancelled tasks.
+    private func cancellable<T: Sendable>(_ body: () async throws -> T) async throws -> T {
+        if Task.isCancelled { return try await body() }
+        do {
+            return try await withTaskCancellationHandler {
+                try await body()
+            } onCancel: {
+                slot.cancelRunningStatement()
+            }
+        } catch let error as PostgresError where error.sqlState == "57014" && Task.isCancelled {
+            throw CancellationError()
         }
     }
 

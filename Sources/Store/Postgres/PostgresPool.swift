@@ -51,6 +51,15 @@ public final class PostgresPool: Sendable {
         state = Mutex(State(machine: PoolStateMachine(capacity: configuration.poolSize)))
     }
 
+    /// A pool dropped without `shutdown()` still ends its threads and connections. No lease
+    /// can be active here (every lease keeps the pool alive).
+    deinit {
+        state.withLock { state in
+            for slot in state.slots.values { slot.close() }
+            for listener in state.listeners.values { listener.cancel() }
+        }
+    }
+
     // MARK: lending
 
     /// Lends one connection exclusively for `body`. A transaction left open by `body` is rolled
@@ -72,7 +81,11 @@ public final class PostgresPool: Sendable {
             outcome = .failure(error)
         }
         connection.endLease()
-        _ = try? await slot.run { $0.cleanUpAfterLease() }
+        if slot.takeCancelRequested() {
+            _ = try? await slot.run { $0.close() }
+        } else {
+            _ = try? await slot.run { $0.cleanUpAfterLease() }
+        }
         release(slot)
         return try outcome.get()
     }

@@ -5,7 +5,7 @@ public import Foundation
 /// Values always travel separately from the SQL text (`PQexecParams`), so any string, including
 /// `'; DROP TABLE x; --`, arrives verbatim. Cast in SQL where the type is not obvious:
 /// `$1::timestamptz`, `$2::bytea`, `$3::text[]`.
-public struct PostgresValue: Sendable, Hashable, CustomStringConvertible,
+public struct PostgresValue: Sendable, Hashable, CustomStringConvertible, CustomDebugStringConvertible,
     ExpressibleByStringLiteral, ExpressibleByNilLiteral, ExpressibleByIntegerLiteral,
     ExpressibleByBooleanLiteral
 {
@@ -68,5 +68,7 @@ public struct PostgresValue: Sendable, Hashable, CustomStringConvertible,
         .jsonb(try encoder.encode(value))
     }
 
-    public var description: String { text.map { "'\($0)'" } ?? "NULL" }
+    /// Never the value itself: parameters may carry secrets and must not reach logs.
+    public var description: String { text.map { "<\($0.utf8.count) bytes>" } ?? "NULL" }
+    public var debugDescription: String { description }
 }
