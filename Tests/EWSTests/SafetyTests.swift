@@ -105,6 +105,20 @@ import Testing
         #expect(root.children.first?.text == "&A")
     }
 
+    @Test func uniqueNamesDoNotAccumulateAcrossDocuments() throws {
+        // More distinct names than the parser keeps interned: it must start a fresh libxml2
+        // context (and name table) without mixing up names.
+        var text = ""
+        for index in 0..<6000 { text += "<r\(index) xmlns=\"urn:\(index % 7)\" a\(index)=\"v\(index)\"><c/></r\(index)>" }
+        let roots = try EWSXMLDocument.parseAll(Data(text.utf8))
+        #expect(roots.count == 6000)
+        for index in [0, 4095, 4096, 4097, 5999] {
+            #expect(roots[index].name == XMLName("urn:\(index % 7)", "r\(index)"))
+            #expect(roots[index].attribute("a\(index)") == "v\(index)")
+            #expect(roots[index].children.first?.name == XMLName("urn:\(index % 7)", "c"))
+        }
+    }
+
     @Test func decoderStaysFailedAfterAnError() throws {
         let decoder = StreamingEventDecoder()
         #expect(throws: EWSDecodingError.self) { try decoder.feed(Array("<!DOCTYPE x><Envelope/>".utf8)) }
