@@ -77,6 +77,18 @@ import Testing
         #expect(error.offset > 0)
     }
 
+    @Test func invalidUTF8BetweenEnvelopesIsRejected() throws {
+        let good = Array("<?xml version=\"1.0\"?><!-- Grüße ✓ --><a/>".utf8)
+        #expect(Self.streamError([0xEF, 0xBB, 0xBF] + good) == nil)
+        for bad: [UInt8] in [[0xC3, 0x28], [0xE0, 0x80, 0x80], [0xED, 0xA0, 0x80], [0xF5, 0x80], [0xFF]] {
+            let comment = Array("<a/><!-- ".utf8) + bad + Array(" --><a/>".utf8)
+            let error = Self.streamError(comment)
+            #expect(error?.code == .invalidUTF8, "\(bad)")
+            #expect(error?.offset == 9 || error?.offset == 10)
+        }
+        #expect(Self.streamError([0xEF, 0xBB] + good)?.code == .invalidUTF8)
+    }
+
     @Test func malformedInputsGiveErrorsWithOffsets() throws {
         let cases: [(String, EWSDecodingError.Code)] = [
             ("<Envelope><a></b></Envelope>", .malformedXML),
