@@ -1,4 +1,4 @@
-public import Logging
+import Logging
 import NIOConcurrencyHelpers
 
 /// Maps paths to services and keeps the per-operation request counters.
@@ -29,6 +29,7 @@ final class SimRouter: Sendable {
     func handle(_ request: SimRequest) -> SimResponse {
         let (operation, response) = route(request)
         world.recordRequest(operation, status: response.status)
+        logger.debug("request", metadata: ["path": "\(request.path)", "operation": "\(operation)", "status": "\(response.status)"])
         if let recorder, !request.body.isEmpty, operation != "control" {
             recorder.record(request.body, label: operation)
         }
