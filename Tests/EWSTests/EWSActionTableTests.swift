@@ -83,6 +83,14 @@ import Testing
         #expect(!decision.isUnknown)
     }
 
+    @Test func actionsPrintCompactly() {
+        #expect(EWSAction.retryLater(EWSRetryHint(backOffMilliseconds: 5000, budget: .mailboxSync)).description
+            == "retryLater(backoff=5000ms budget=mailboxSync)")
+        #expect(EWSAction.retryBounded(maxAttempts: 3, then: .resubscribe).description
+            == "retryBounded(max=3 then=resubscribe)")
+        #expect(EWSAction.resubscribe(rediscover: true).description == "resubscribe(rediscover)")
+    }
+
     @Test func unknownCodesGetSafeDefaultAndAreFlagged() {
         let decision = EWSActionTable.action(forCode: "ErrorSomethingNew")
         #expect(decision.isUnknown)

@@ -11,7 +11,7 @@ import Testing
         #expect(lines[1].contains(#""kind":"notifications""#))
         #expect(lines[1].contains(#""subscriptionID":"SUB-B""#))
         #expect(lines[2].contains(#""responseCode":"ErrorInvalidSubscription""#))
-        #expect(lines[2].contains(#""action":"resubscribe(rediscover: false)""#))
+        #expect(lines[2].contains(#""action":"resubscribe""#))
         #expect(lines[3] == #"{"kind":"closed","operation":"GetStreamingEvents"}"#)
         for line in lines {
             #expect(!line.contains("\n"))

@@ -237,3 +237,38 @@ import Testing
         #expect(EWSHTTPFailure.classify(status: 418)?.kind == .unexpectedStatus)
     }
 }
+
+@Suite struct HTTPOutcomeTests {
+    let decoder = EWSResponseDecoder()
+
+    @Test func outcomesByStatus() throws {
+        let fault = EWSResponseWriter.fault(EWSSOAPFault(faultCode: "a:ErrorServerBusy", faultString: "busy",
+            responseCode: "ErrorServerBusy", messageXML: ["BackOffMilliseconds": "1000"]))
+        let faultOutcome = try decoder.decode(status: 500, body: fault, as: .subscribe)
+        #expect(faultOutcome.failureDecision?.action == .retryLater(EWSRetryHint(backOffMilliseconds: 1000, budget: .server)))
+        let html = try decoder.decode(status: 500, body: Data("<html>oops</html>".utf8), as: .subscribe)
+        #expect(html == .httpFailure(EWSHTTPFailure(kind: .serverError, status: 500)))
+        let unauthorized = try decoder.decode(status: 401, body: Data(), as: .getItem)
+        #expect(unauthorized.failureDecision?.action == .refreshCredentialsOnce)
+        let ok = try decoder.decode(status: 200, body: try TestPaths.fixture("02-subscribe-streaming-response.xml"),
+            as: .subscribe)
+        guard case .response(.subscribe) = ok else { Issue.record("\(ok)"); return }
+        #expect(ok.failureDecision == nil)
+        #expect(throws: EWSDecodingError.self) { try decoder.decode(status: 200, body: Data("<x".utf8), as: .subscribe) }
+    }
+}
+
+@Suite struct ServerVersionInfoTests {
+    @Test func readsHeaderInEveryStyle() throws {
+        let decoder = EWSResponseDecoder()
+        #expect(try decoder.serverVersionInfo(in: TestPaths.fixture("02-subscribe-streaming-response.xml"))
+            == EWSServerVersionInfo(major: 15, minor: 0, majorBuild: 785, minorBuild: 6, version: "V2_6"))
+        #expect(try decoder.serverVersionInfo(in: TestPaths.fixture("07-getstreamingevents-heartbeat-ok.xml"))
+            == EWSServerVersionInfo(major: 15, minor: 0, majorBuild: 847, minorBuild: 31, version: "V2_8"))
+        #expect(try decoder.serverVersionInfo(in: TestPaths.fixture("13-syncfolderitems-error-invalidsyncstate.xml"))
+            == EWSServerVersionInfo(major: 8, minor: 0, majorBuild: 628, minorBuild: 0, version: ""))
+        #expect(try decoder.serverVersionInfo(in: TestPaths.fixture("08-getstreamingevents-closed.xml")) == nil)
+        let written = EWSResponseWriter.unsubscribe([EWSStatusResponseMessage(status: .noError)])
+        #expect(try decoder.serverVersionInfo(in: written) == .exchangeOnline)
+    }
+}

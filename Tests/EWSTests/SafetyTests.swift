@@ -28,9 +28,11 @@ import Testing
     }
 
     @Test func doctypeIsRejectedOutright() throws {
-        for document in [Self.billionLaughs, Self.xxe] {
+        for (document, offset) in [(Self.billionLaughs, 22), (Self.xxe, 0)] {
             let error = try #require(Self.streamError(document))
             #expect(error.code == .doctypeForbidden)
+            // Rejected at the '<' of "<!DOCTYPE": before any entity declaration is even read.
+            #expect(error.offset == offset)
             #expect(error.expected.contains("DOCTYPE"))
             #expect(throws: EWSDecodingError.self) { try EWSXMLDocument.parse(Data(document.utf8)) }
         }
@@ -75,6 +77,18 @@ import Testing
         #expect(error.offset > 0)
     }
 
+    @Test func invalidUTF8BetweenEnvelopesIsRejected() throws {
+        let good = Array("<?xml version=\"1.0\"?><!-- Grüße ✓ --><a/>".utf8)
+        #expect(Self.streamError([0xEF, 0xBB, 0xBF] + good) == nil)
+        for bad: [UInt8] in [[0xC3, 0x28], [0xE0, 0x80, 0x80], [0xED, 0xA0, 0x80], [0xF5, 0x80], [0xFF]] {
+            let comment = Array("<a/><!-- ".utf8) + bad + Array(" --><a/>".utf8)
+            let error = Self.streamError(comment)
+            #expect(error?.code == .invalidUTF8, "\(bad)")
+            #expect(error?.offset == 9 || error?.offset == 10)
+        }
+        #expect(Self.streamError([0xEF, 0xBB] + good)?.code == .invalidUTF8)
+    }
+
     @Test func malformedInputsGiveErrorsWithOffsets() throws {
         let cases: [(String, EWSDecodingError.Code)] = [
             ("<Envelope><a></b></Envelope>", .malformedXML),
@@ -90,6 +104,30 @@ import Testing
             let error = Self.streamError(input)
             #expect(error?.code == code, "\(input): \(String(describing: error))")
             #expect(!(error?.expected.isEmpty ?? true))
+        }
+    }
+
+    @Test func libxml2WarningsAreNotErrors() throws {
+        // A relative namespace URI is only a libxml2 warning; entities and char refs are fine.
+        let root = try EWSXMLDocument.parse(Data("""
+            <?xml version="1.0" encoding="ISO-8859-1"?><Envelope xmlns:a="relative"><a:b x="&lt;&#38;&#x263A;">&amp;&#65;</a:b></Envelope>
+            """.utf8))
+        #expect(root.children.first?.name == XMLName("relative", "b"))
+        #expect(root.children.first?.attribute("x") == "<&\u{263A}")
+        #expect(root.children.first?.text == "&A")
+    }
+
+    @Test func uniqueNamesDoNotAccumulateAcrossDocuments() throws {
+        // More distinct names than the parser keeps interned: it must start a fresh libxml2
+        // context (and name table) without mixing up names.
+        var text = ""
+        for index in 0..<6000 { text += "<r\(index) xmlns=\"urn:\(index % 7)\" a\(index)=\"v\(index)\"><c/></r\(index)>" }
+        let roots = try EWSXMLDocument.parseAll(Data(text.utf8))
+        #expect(roots.count == 6000)
+        for index in [0, 4095, 4096, 4097, 5999] {
+            #expect(roots[index].name == XMLName("urn:\(index % 7)", "r\(index)"))
+            #expect(roots[index].attribute("a\(index)") == "v\(index)")
+            #expect(roots[index].children.first?.name == XMLName("urn:\(index % 7)", "c"))
         }
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 
 @testable import EWS
@@ -77,6 +78,17 @@ import Testing
                 #expect(try Self.decodeInChunks(body, splits: [first, second]) == Self.expected())
             }
         }
+    }
+
+    @Test func decodersOnSeveralThreadsAtOnce() throws {
+        let body = [UInt8](try TestPaths.fixture("stream-body.xml"))
+        let expected = Self.expected()
+        let results = Mutex<[Bool]>([])
+        DispatchQueue.concurrentPerform(iterations: 8) { index in
+            let ok = (try? Self.decodeInChunks(body, splits: [index * 301 % body.count])) == expected
+            results.withLock { $0.append(ok) }
+        }
+        #expect(results.withLock { $0 } == Array(repeating: true, count: 8))
     }
 
     @Test func envelopeIsYieldedAsSoonAsItsEndTagArrives() throws {

@@ -24,8 +24,9 @@ public struct XMLAttribute: Hashable, Sendable {
 
 /// A small, immutable-by-convention element tree produced by the hardened libxml2 parser.
 /// No libxml2 type crosses the module boundary: this is plain Swift data, `Sendable`.
-/// Mixed content is not modelled: `text` is the concatenated character data directly inside
-/// the element (whitespace-only text of elements with children is dropped).
+/// Mixed content is not modelled (EWS has none): `text` is the character data directly inside the
+/// element before its first child element; for elements with children, whitespace-only text
+/// (pretty-printing) is dropped.
 public struct EWSXMLElement: Hashable, Sendable {
     public var name: XMLName
     public var attributes: [XMLAttribute]

@@ -1,7 +1,7 @@
 import CLibXML2
 
-/// One libxml2 push parser (SAX2) that turns the bytes of ONE document into an ``EWSXMLElement``
-/// tree, then is reset for the next document. The ``EnvelopeFramer`` decides where documents start
+/// One libxml2 push parser (SAX2) that turns the bytes of ONE document into a ``FlatXMLDocument``,
+/// then is reset for the next document. The ``EnvelopeFramer`` decides where documents start
 /// and end, so libxml2 never sees a second root element.
 ///
 /// Hardening: no tree is built by libxml2 (SAX only), options are `XML_PARSE_NONET` and never
@@ -40,7 +40,6 @@ final class LibXML2PushParser {
     private var nameIndex: [NameKey: Int32] = [:]
     /// Stream offset of the first byte of the current document.
     private var baseOffset = 0
-    private var documentsParsed = 0
 
     /// Recreate the context after this many distinct names so a hostile stream of unique names
     /// cannot grow libxml2's dictionary (and our cache) without bound.
@@ -114,7 +113,6 @@ final class LibXML2PushParser {
         guard complete else {
             throw EWSDecodingError(code: .truncated, offset: currentOffset, expected: "a complete root element")
         }
-        documentsParsed += 1
     }
 
     private var currentOffset: Int {
