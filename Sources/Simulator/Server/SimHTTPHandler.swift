@@ -97,10 +97,13 @@ final class SimHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         headers.replaceOrAdd(name: "Transfer-Encoding", value: "chunked")
         headers.replaceOrAdd(name: "X-NoBuffering", value: "1")
         headers.replaceOrAdd(name: "Connection", value: "close")
-        context.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .ok, headers: headers))),
-                              promise: nil)
+        // Register first, then write the head: a client that has seen the head knows the stream
+        // (and its ConnectionTimeout clock) exists. Body writes are scheduled on this loop, so
+        // they still follow the head.
         let driver = StreamDriver(world: router.world, channel: context.channel, plan: plan)
         streaming = driver
         driver.start()
+        context.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .ok, headers: headers))),
+                              promise: nil)
     }
 }
