@@ -40,6 +40,12 @@ final class SimHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             head = requestHead
             body = []
             tooLarge = false
+            // libcurl sends `Expect: 100-continue` for larger POSTs and otherwise waits a second
+            // before sending the body; IIS answers at once, so do we.
+            if requestHead.headers.first(name: "Expect")?.lowercased() == "100-continue" {
+                context.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .continue))),
+                                      promise: nil)
+            }
         case .body(var buffer):
             if body.count + buffer.readableBytes > SimXMLParser.maxBodyBytes {
                 tooLarge = true
