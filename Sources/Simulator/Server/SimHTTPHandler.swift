@@ -98,6 +98,9 @@ final class SimHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     private func startStream(context: ChannelHandlerContext, plan: StreamPlan) {
+        // The client may have gone while the request was on the thread pool; attaching its
+        // subscriptions to a dead connection would hold them forever (no TTL, events lost).
+        guard context.channel.isActive else { return }
         var headers = plan.headers
         headers.replaceOrAdd(name: "Content-Type", value: "text/xml; charset=utf-8")
         headers.replaceOrAdd(name: "Transfer-Encoding", value: "chunked")
