@@ -26,6 +26,8 @@ struct EWSSimCommand: AsyncParsableCommand {
     @Option(help: "Save every request body received into DIR.") var record: String?
     @Option(name: .customLong("traffic-rate"), help: "Start random user traffic at this many events per second.")
     var trafficRate: Double = 0
+    @Option(name: .customLong("ledger-limit"), help: "Ledger rows kept per mailbox (oldest dropped first).")
+    var ledgerLimit: Int = 20000
     @Flag(name: .customLong("no-random-chunking"), help: "Write each streaming envelope as exactly one chunk.")
     var noRandomChunking = false
     @Option(name: .customLong("log-level"), help: "trace|debug|info|notice|warning|error|critical") var logLevel: String = "info"
@@ -57,6 +59,7 @@ struct EWSSimCommand: AsyncParsableCommand {
         configuration.schemaDirectory = schemaDir
         configuration.recordDirectory = record
         configuration.randomChunking = !noRandomChunking
+        configuration.ledgerLimit = max(1, ledgerLimit)
         let server = try SimulatorServer(configuration: configuration)
         let boundPort = try await server.start()
         if trafficRate > 0 { server.traffic.set(rate: trafficRate) }

@@ -123,11 +123,26 @@ import Testing
             #expect(unauthenticated.status == 401)
             #expect(unauthenticated.headers["WWW-Authenticate"].contains { $0.lowercased().hasPrefix("basic") })
             let convert = Soap.envelope("<m:ConvertId DestinationFormat=\"EwsId\"><m:SourceIds><t:AlternateId Format=\"EwsId\" Id=\"DUMMY\" Mailbox=\"DUMMY\"/></m:SourceIds></m:ConvertId>", version: "Exchange2016")
-            let response = try await sim.ews(convert)
+            let response = try await sim.ews(convert, headers: ["client-request-id": "abc-123", "return-client-request-id": "true"])
             #expect(response.status == 200)
+            #expect(response.headers.first(name: "client-request-id") == "abc-123")
+            #expect(response.headers.first(name: "request-id") != nil)
             let header = try Soap.parse(response.body).child(NS.soap, "Header")?.child(NS.types, "ServerVersionInfo")
             #expect(header?.attribute("MajorVersion") == "15")
             #expect(header?.attribute("Version") == "V2018_01_08")
+        }
+    }
+}
+
+@Suite struct HTTPBehaviourTests {
+    @Test func expect100ContinueIsAnsweredAtOnce() async throws {
+        try await SimFixture.with { sim in
+            let stream = try await RawHTTP.open(port: sim.port, path: sim.ewsPath(),
+                                                headers: sim.headers(.service, extra: ["Expect": "100-continue"]),
+                                                body: Soap.syncFolderItems("user1@tenant1.example"))
+            #expect(try await stream.readHead().status == .continue)
+            #expect(try await stream.readHead().status == .ok)
+            await stream.close()
         }
     }
 }

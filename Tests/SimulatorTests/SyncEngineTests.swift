@@ -131,6 +131,53 @@ import Testing
         #expect(throws: SimWorld.SyncFailure.self) { try sync(state, folder: "sentitems") }
     }
 
+    @Test func unreadCountsAndFolderMembershipStayConsistentUnderRandomTraffic() throws {
+        _ = try world.deliver(mailbox: smtp, count: 20)
+        var random = SeededRandom(seed: 9)
+        var mix = TrafficGenerator.Mix()
+        mix.set("folder_create", 0.3)
+        world.performRandomActions(2000, mix: mix, random: &random)
+        world.lock.withLock {
+            for mailbox in world.tenants[0].mailboxes {
+                var members = 0
+                for folder in mailbox.folders {
+                    let items = folder.itemKeys.compactMap { mailbox.items[$0] }
+                    #expect(items.count == folder.itemKeys.count)
+                    #expect(items.allSatisfy { $0.folderIndex == folder.index })
+                    #expect(folder.unread == items.filter { !$0.isRead }.count)
+                    members += items.count
+                }
+                #expect(members == mailbox.items.count)
+            }
+        }
+    }
+
+    @Test func stateOlderThanPrunedTombstonesIsInvalidButRecentStateIsNot() throws {
+        var configuration = SimConfiguration()
+        configuration.tenants = 1
+        configuration.mailboxesPerTenant = 1
+        configuration.itemsPerMailbox = 0
+        configuration.tombstoneLimit = 4
+        let small = SimWorld(configuration: configuration, clock: SimClock(ManualClock()))
+        func sync(_ state: String?) throws -> SimWorld.ItemSyncResult {
+            try small.lock.withLock {
+                let mailbox = small.mailbox(smtp: smtp)!
+                return try small.syncItems(mailbox, mailbox.folder(distinguished: "inbox")!, state: state, maxChanges: 512, ignore: [])
+            }
+        }
+        let ids = try small.deliver(mailbox: smtp, count: 6)
+        let old = try sync(nil).syncState
+        for id in ids.prefix(4) { try small.deleteItem(itemId: id, hard: true) }
+        let recent = try sync(old).syncState  // 4 tombstones: still within the limit
+        // Two more: 6 tombstones > 4 + 4/4 → the oldest two are pruned.
+        for id in ids.suffix(2) { try small.deleteItem(itemId: id, hard: true) }
+        #expect(throws: SimWorld.SyncFailure.self) { try sync(old) }
+        // Pruning keeps the newest tombstones, so a state at or after them still works.
+        let result = try sync(recent)
+        #expect(result.changes.map(\.itemId) == Array(ids.suffix(2)))
+        #expect(result.changes.allSatisfy { $0.kind == .delete })
+    }
+
     @Test func changeKeyChangesOnEveryModificationAndLedgerRecordsAll() throws {
         let id = try world.deliver(mailbox: smtp)[0]
         var keys: Set<String> = []
@@ -145,3 +192,28 @@ import Testing
 }
 
 import Foundation
+
+@Suite struct LedgerTests {
+    @Test func ledgerRowsNameTheIdsAndChangeKeysOfEachChange() throws {
+        var configuration = SimConfiguration()
+        configuration.tenants = 1
+        configuration.mailboxesPerTenant = 1
+        configuration.itemsPerMailbox = 0
+        let world = SimWorld(configuration: configuration, clock: SimClock(ManualClock()))
+        let smtp = "user1@tenant1.example"
+        let id = try world.deliver(mailbox: smtp)[0]
+        let createdKey = try world.items(mailbox: smtp)[0].changeKey
+        let moved = try world.moveItem(itemId: id, toFolder: "Projects")
+        let movedKey = try world.items(mailbox: smtp, folder: "Projects")[0].changeKey
+        try world.deleteItem(itemId: moved, hard: true)
+        let folder = try world.createFolder(mailbox: smtp, name: "Invoices")
+        let ledger = try world.ledger(mailbox: smtp)
+        #expect(ledger.map(\.kind) == ["created", "moved", "deleted", "folder_created"])
+        #expect(ledger[0].itemId == id && ledger[0].changeKey == createdKey && ledger[0].folder == "inbox")
+        #expect(ledger[1].itemId == moved && ledger[1].oldItemId == id && ledger[1].changeKey == movedKey)
+        #expect(ledger[1].folder == "Projects")
+        #expect(ledger[2].itemId == moved && ledger[2].changeKey == nil && ledger[2].isRead == nil)
+        #expect(ledger[3].itemId == folder && ledger[3].folder == "Invoices")
+        #expect(ledger.map(\.sequence) == ledger.map(\.sequence).sorted())
+    }
+}

@@ -59,9 +59,24 @@ extension SimWorld {
 
     /// Every change made to the mailbox, oldest first (bounded by `ledgerLimit`).
     public func ledger(mailbox smtp: String) throws(SimError) -> [LedgerEntry] {
-        try locked { () throws(SimError) -> [LedgerEntry] in try requireMailbox(smtp).ledger }
+        try locked { () throws(SimError) -> [LedgerEntry] in
+            let mailbox = try requireMailbox(smtp)
+            return mailbox.ledger.map { ledgerEntry(mailbox, $0) }
+        }
     }
 
-    /// Test hook: forget a token's remaining lifetime is not needed — advance the clock instead.
-    public var tenantNames: [String] { lock.withLock { tenants.map(\.name) } }
+    /// How many of the mailbox's oldest ledger entries were dropped to respect `ledgerLimit`.
+    public func ledgerDropped(mailbox smtp: String) throws(SimError) -> Int {
+        try locked { () throws(SimError) -> Int in try requireMailbox(smtp).ledgerDropped }
+    }
+}
+
+extension SimWorld.TenantInfo: CustomStringConvertible, CustomDebugStringConvertible {
+    /// Secrets stay out of logs and debug output; the control API hands them out deliberately.
+    public var description: String {
+        "TenantInfo(name: \(name), ewsURL: \(ewsURL), username: \(username), clientId: \(clientId), "
+            + "password: <redacted>, clientSecret: <redacted>, mailboxes: \(mailboxes.count))"
+    }
+
+    public var debugDescription: String { description }
 }

@@ -4,7 +4,6 @@ import NIOHTTP1
 /// (version, impersonation), then dispatch on the local name of the first Body child.
 struct EWSService {
     let world: SimWorld
-    let validator: SchemaValidator?
 
     static let knownVersions: Set<String> = [
         "Exchange2007", "Exchange2007_SP1", "Exchange2009", "Exchange2010", "Exchange2010_SP1", "Exchange2010_SP2",
@@ -20,7 +19,7 @@ struct EWSService {
         return .text(.unauthorized, "401 Unauthorized", headers: headers)
     }
 
-    func handle(tenant: Tenant, request: SimRequest) -> (String, SimResponse) {
+    func handle(tenant: Tenant, request: SimRequest, validator: SchemaValidator?) -> (String, SimResponse) {
         let identity: SimIdentity
         switch world.authenticate(tenant, authorization: request.headers.first(name: "Authorization")) {
         case .ok(let who): identity = who
@@ -87,6 +86,13 @@ struct EWSService {
         if identity.canImpersonate { return mailbox }
         if case .user(let index) = identity.kind, index == mailbox.index { return mailbox }
         throw EWSFault(code: "ErrorImpersonateUserDenied", message: "The account does not have permission to impersonate the requested user.")
+    }
+
+    /// An ErrorSchemaValidation fault for a facet the operation checks itself.
+    static func schemaFault(_ violation: String) -> SimResponse {
+        let error = SimXMLError(code: .schemaViolation, line: 0, column: 0, message: violation)
+        let fault = EWSFault.schema(error)
+        return .xml(.internalServerError, EWSEnvelope.fault(code: fault.code, message: fault.message, schemaViolation: error))
     }
 
     private func fault(_ fault: EWSFault) -> SimResponse {

@@ -1,4 +1,5 @@
-public import Logging
+import Logging
+import Foundation
 import NIOConcurrencyHelpers
 
 /// Maps paths to services and keeps the per-operation request counters.
@@ -12,11 +13,14 @@ final class SimRouter: Sendable {
     private let logger: Logger
     private let base = NIOLockedValueBox("")
 
-    init(world: SimWorld, validator: SchemaValidator?, recorder: RequestRecorder?, logger: Logger) {
+    /// Set by `SimulatorServer.start()` once the schema compiled (off the cooperative pool).
+    private let validator = NIOLockedValueBox<SchemaValidator?>(nil)
+
+    init(world: SimWorld, recorder: RequestRecorder?, logger: Logger) {
         self.world = world
         self.traffic = TrafficGenerator(world: world)
-        self.ews = EWSService(world: world, validator: validator)
-        self.autodiscover = AutodiscoverService(world: world, validator: validator)
+        self.ews = EWSService(world: world)
+        self.autodiscover = AutodiscoverService(world: world)
         self.tokens = TokenEndpoint(world: world)
         self.recorder = recorder
         self.logger = logger
@@ -24,11 +28,21 @@ final class SimRouter: Sendable {
 
     var baseURL: String { base.withLockedValue { $0 } }
     func setBaseURL(_ url: String) { base.withLockedValue { $0 = url } }
+    func setValidator(_ schema: SchemaValidator?) { validator.withLockedValue { $0 = schema } }
 
     /// Runs on the blocking thread pool.
     func handle(_ request: SimRequest) -> SimResponse {
-        let (operation, response) = route(request)
+        var (operation, response) = route(request)
+        // Exchange answers every EWS call with a request-id and echoes client-request-id on demand.
+        if operation != "control" {
+            response = response.adding(header: "request-id", value: UUID().uuidString.lowercased())
+            if request.headers.first(name: "return-client-request-id")?.lowercased() == "true",
+               let clientId = request.headers.first(name: "client-request-id") {
+                response = response.adding(header: "client-request-id", value: clientId)
+            }
+        }
         world.recordRequest(operation, status: response.status)
+        logger.debug("request", metadata: ["path": "\(request.path)", "operation": "\(operation)", "status": "\(response.status)"])
         if let recorder, !request.body.isEmpty, operation != "control" {
             recorder.record(request.body, label: operation)
         }
@@ -46,7 +60,7 @@ final class SimRouter: Sendable {
         let rest = parts[2...].joined(separator: "/").lowercased()
         switch rest {
         case "ews/exchange.asmx":
-            return ews.handle(tenant: tenant, request: request)
+            return ews.handle(tenant: tenant, request: request, validator: validator.withLockedValue { $0 })
         case "autodiscover/autodiscover.svc":
             return autodiscover.handle(tenant: tenant, request: request,
                                        ewsURL: "\(baseURL)/t/\(tenant.name)/EWS/Exchange.asmx")

@@ -6,6 +6,12 @@ import NIOPosix
 
 /// ews-sim as a library: a world plus an HTTP server on loopback. `start()` returns the bound port
 /// once the socket listens (explicit readiness); `shutdown()` closes everything gracefully.
+///
+/// Endpoints (per tenant `t`): `POST /t/{t}/EWS/Exchange.asmx` (EWS SOAP),
+/// `POST /t/{t}/autodiscover/autodiscover.svc` (GetUserSettings), `POST /t/{t}/oauth2/v2.0/token`
+/// (client credentials). Control and ground truth under `/_sim/`: `GET tenants`, `POST deliver`,
+/// `POST traffic`, `GET mailboxes/{smtp}/items?folder=`, `GET ledger?mailbox=&since=`, `GET stats`,
+/// and `POST read|update|move|delete|folders`. The same operations are library calls on `world`.
 public final class SimulatorServer: Sendable {
     public let world: SimWorld
     private let router: SimRouter
@@ -14,14 +20,13 @@ public final class SimulatorServer: Sendable {
     private let channelBox = NIOLockedValueBox<(any Channel)?>(nil)
     private let logger: Logger
 
-    /// Compiles the schema (when configured) up front, so the first request is not slow.
+    /// Builds the world; the schema (when configured) is compiled by `start()`.
     public init(configuration: SimConfiguration, clock: SimClock = .continuous,
                 logger: Logger = Logger(label: "ews-sim")) throws {
         let world = SimWorld(configuration: configuration, clock: clock)
         self.world = world
-        let validator = try configuration.schemaDirectory.map { try SchemaValidator(schemaDirectory: $0) }
         let recorder = configuration.recordDirectory.map { RequestRecorder(directory: $0) }
-        self.router = SimRouter(world: world, validator: validator, recorder: recorder, logger: logger)
+        self.router = SimRouter(world: world, recorder: recorder, logger: logger)
         self.group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         self.threadPool = NIOThreadPool(numberOfThreads: 2)
         self.logger = logger
@@ -31,6 +36,10 @@ public final class SimulatorServer: Sendable {
     public func start() async throws -> Int {
         threadPool.start()
         let router = self.router
+        if let directory = world.configuration.schemaDirectory {
+            // Reading and compiling the schema is blocking C work: keep it on the thread pool.
+            router.setValidator(try await threadPool.runIfActive { try SchemaValidator.shared(schemaDirectory: directory) })
+        }
         let threadPool = self.threadPool
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(ChannelOptions.backlog, value: 256)

@@ -29,7 +29,10 @@ enum RawHTTP {
         let channel = try await ClientBootstrap(group: group)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHTTPClientHandlers()
+                    // Forward 1xx heads so tests can see `100 Continue`.
+                    try channel.pipeline.syncOperations.addHandler(HTTPRequestEncoder())
+                    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(
+                        HTTPResponseDecoder(leftOverBytesStrategy: .dropBytes, informationalResponseStrategy: .forward)))
                     try channel.pipeline.syncOperations.addHandler(CollectHandler(continuation: continuation))
                 }
             }
@@ -65,6 +68,10 @@ final class RawStream {
     private(set) var ended = false
     /// Number of body parts received (chunk boundaries as NIO saw them).
     private(set) var bodyParts = 0
+    /// Body parts that completed two or more envelopes (several envelopes in one chunk).
+    private(set) var partsWithSeveralEnvelopes = 0
+    /// Body parts that ended inside an envelope (an envelope split across chunks).
+    private(set) var partsEndingMidEnvelope = 0
 
     init(channel: any Channel, events: AsyncStream<Event>) {
         self.channel = channel
@@ -81,6 +88,9 @@ final class RawStream {
         switch await iterator.next() {
         case .body(let bytes):
             bodyParts += 1
+            let text = String(decoding: bytes, as: UTF8.self)
+            if text.components(separatedBy: "</Envelope>").count > 2 { partsWithSeveralEnvelopes += 1 }
+            if !text.hasSuffix("</Envelope>") { partsEndingMidEnvelope += 1 }
             return bytes
         case .end, .head, nil:
             ended = true
