@@ -141,6 +141,16 @@ let package = Package(
             name: "ews-codec-bench", dependencies: ["EWS"], path: "Benchmarks/EWSCodecBench",
             swiftSettings: swiftSettings),
 
+        .executableTarget(
+            name: "ews-sim-bench",
+            dependencies: [
+                "Simulator",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            path: "Benchmarks/EWSSimBench", swiftSettings: swiftSettings),
+
         // MARK: tests
         .target(
             name: "TestSupport",

@@ -77,6 +77,18 @@ import Testing
         #expect(error.offset > 0)
     }
 
+    @Test func invalidUTF8BetweenEnvelopesIsRejected() throws {
+        let good = Array("<?xml version=\"1.0\"?><!-- Grüße ✓ --><a/>".utf8)
+        #expect(Self.streamError([0xEF, 0xBB, 0xBF] + good) == nil)
+        for bad: [UInt8] in [[0xC3, 0x28], [0xE0, 0x80, 0x80], [0xED, 0xA0, 0x80], [0xF5, 0x80], [0xFF]] {
+            let comment = Array("<a/><!-- ".utf8) + bad + Array(" --><a/>".utf8)
+            let error = Self.streamError(comment)
+            #expect(error?.code == .invalidUTF8, "\(bad)")
+            #expect(error?.offset == 9 || error?.offset == 10)
+        }
+        #expect(Self.streamError([0xEF, 0xBB] + good)?.code == .invalidUTF8)
+    }
+
     @Test func malformedInputsGiveErrorsWithOffsets() throws {
         let cases: [(String, EWSDecodingError.Code)] = [
             ("<Envelope><a></b></Envelope>", .malformedXML),
@@ -103,6 +115,20 @@ import Testing
         #expect(root.children.first?.name == XMLName("relative", "b"))
         #expect(root.children.first?.attribute("x") == "<&\u{263A}")
         #expect(root.children.first?.text == "&A")
+    }
+
+    @Test func uniqueNamesDoNotAccumulateAcrossDocuments() throws {
+        // More distinct names than the parser keeps interned: it must start a fresh libxml2
+        // context (and name table) without mixing up names.
+        var text = ""
+        for index in 0..<6000 { text += "<r\(index) xmlns=\"urn:\(index % 7)\" a\(index)=\"v\(index)\"><c/></r\(index)>" }
+        let roots = try EWSXMLDocument.parseAll(Data(text.utf8))
+        #expect(roots.count == 6000)
+        for index in [0, 4095, 4096, 4097, 5999] {
+            #expect(roots[index].name == XMLName("urn:\(index % 7)", "r\(index)"))
+            #expect(roots[index].attribute("a\(index)") == "v\(index)")
+            #expect(roots[index].children.first?.name == XMLName("urn:\(index % 7)", "c"))
+        }
     }
 
     @Test func decoderStaysFailedAfterAnError() throws {

@@ -34,6 +34,9 @@ import Testing
             let entries = ledger["entries"] as? [[String: Any]] ?? []
             #expect(entries.map { $0["kind"] as? String } == ["created", "created", "created", "read"])
             #expect(entries.allSatisfy { $0["time"] is String && $0["timestamp"] is Double })
+            let lastSequence = try #require(entries.last?["sequence"] as? Int)
+            let later = try await sim.control(.GET, "/_sim/ledger?mailbox=user2@tenant1.example&since=\(lastSequence - 1)")
+            #expect((later["entries"] as? [[String: Any]])?.count == 1)
             let unknown = try await RawHTTP.send(port: sim.port, method: .GET, path: "/_sim/ledger?mailbox=nobody@x")
             #expect(unknown.status == 404)
         }

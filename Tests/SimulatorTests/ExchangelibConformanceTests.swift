@@ -3,15 +3,15 @@ import Testing
 @testable import Simulator
 
 /// Drives an in-process ews-sim (real clock, official schema) with exchangelib 5.6.0 through
-/// Tests/Conformance/exchangelib_conformance.py. Runs when EWS_SIM_CONFORMANCE_PYTHON names a
+/// Tests/Conformance/exchangelib_conformance.py. Runs when EWSFLEET_TEST_EXCHANGELIB_PYTHON names a
 /// python that has exchangelib==5.6.0 (scripts/test creates that virtualenv).
 @Suite struct ExchangelibConformanceTests {
-    static let python = ProcessInfo.processInfo.environment["EWS_SIM_CONFORMANCE_PYTHON"]
+    static let python = ProcessInfo.processInfo.environment["EWSFLEET_TEST_EXCHANGELIB_PYTHON"]
 
     static let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("Conformance/exchangelib_conformance.py").path
 
-    @Test(.enabled(if: python != nil, "set EWS_SIM_CONFORMANCE_PYTHON to a python with exchangelib==5.6.0"),
+    @Test(.enabled(if: python != nil, "set EWSFLEET_TEST_EXCHANGELIB_PYTHON to a python with exchangelib==5.6.0"),
           .timeLimit(.minutes(2)))
     func exchangelibVersionFolderSubscribeStreamSyncFetchUnsubscribe() async throws {
         var configuration = SimConfiguration()

@@ -31,10 +31,13 @@ import Testing
         }
     }
 
-    @Test func withoutSchemaDirTheOperationsOwnChecksStillApply() async throws {
+    @Test func withoutSchemaDirRangeFacetsStillGiveSchemaFaults() async throws {
         try await SimFixture.with({ $0.schemaDirectory = nil }) { sim in
-            let response = try await sim.ews(Soap.getStreamingEvents(["abc"], minutes: 31))
-            #expect(Soap.code(try Soap.messages(response.body)[0]) == "ErrorInvalidArgument")
+            for body in [Soap.getStreamingEvents(["abc"], minutes: 31), Soap.syncFolderItems("user1@tenant1.example", max: 0)] {
+                let response = try await sim.ews(body)
+                #expect(response.status == 500)
+                #expect(Soap.faultCode(response.body) == "ErrorSchemaValidation")
+            }
         }
     }
 

@@ -145,6 +145,42 @@ import Testing
         }
     }
 
+    @Test func folderScopedSubscriptionSeesOnlyItsFoldersAndAllFoldersSeesEverything() async throws {
+        try await SimFixture.with { sim in
+            let (inboxOnly, _) = try await sim.subscribe(mailbox)
+            let all = Soap.envelope("""
+                <m:Subscribe><m:StreamingSubscriptionRequest SubscribeToAllFolders="true"><t:EventTypes>\
+                <t:EventType>NewMailEvent</t:EventType><t:EventType>CreatedEvent</t:EventType></t:EventTypes>\
+                </m:StreamingSubscriptionRequest></m:Subscribe>
+                """, impersonate: mailbox)
+            let allId = try #require(try Soap.messages(try await sim.ews(all).body)[0].child(NS.messages, "SubscriptionId")?.trimmedText)
+            let stream = try await sim.stream(Soap.getStreamingEvents([inboxOnly, allId]))
+            _ = try await stream.readHead()
+            _ = try await next(stream)
+            // Sent items first, then the inbox; collect until the inbox-only subscription speaks.
+            _ = try sim.world.deliver(mailbox: mailbox, folder: "sentitems")
+            _ = try sim.world.deliver(mailbox: mailbox, folder: "inbox")
+            var seen: [String: [String]] = [:]
+            while seen[inboxOnly] == nil || (seen[allId]?.count ?? 0) < 4 {
+                for (id, events) in Soap.notifications(try await next(stream)) { seen[id, default: []] += events }
+            }
+            #expect(seen[allId] == ["CreatedEvent", "NewMailEvent", "CreatedEvent", "NewMailEvent"])
+            #expect(seen[inboxOnly] == ["CreatedEvent", "NewMailEvent", "ModifiedEvent"])
+            await stream.close()
+        }
+    }
+
+    @Test func subscribingFoldersOfTwoMailboxesIsRefused() async throws {
+        try await SimFixture.with { sim in
+            let folders = "<t:DistinguishedFolderId Id=\"inbox\"><t:Mailbox><t:EmailAddress>user1@tenant1.example</t:EmailAddress></t:Mailbox></t:DistinguishedFolderId>"
+                + "<t:DistinguishedFolderId Id=\"inbox\"><t:Mailbox><t:EmailAddress>user2@tenant1.example</t:EmailAddress></t:Mailbox></t:DistinguishedFolderId>"
+            let body = Soap.envelope("<m:Subscribe><m:StreamingSubscriptionRequest><t:FolderIds>\(folders)</t:FolderIds><t:EventTypes>"
+                                     + "<t:EventType>NewMailEvent</t:EventType></t:EventTypes></m:StreamingSubscriptionRequest></m:Subscribe>")
+            let message = try Soap.messages(try await sim.ews(body).body)[0]
+            #expect(Soap.code(message) == "ErrorInvalidSubscriptionRequest")
+        }
+    }
+
     @Test func moreThan200IdsIsRefused() async throws {
         try await SimFixture.with { sim in
             let (id, _) = try await sim.subscribe(mailbox)

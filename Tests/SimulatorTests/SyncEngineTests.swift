@@ -131,6 +131,27 @@ import Testing
         #expect(throws: SimWorld.SyncFailure.self) { try sync(state, folder: "sentitems") }
     }
 
+    @Test func unreadCountsAndFolderMembershipStayConsistentUnderRandomTraffic() throws {
+        _ = try world.deliver(mailbox: smtp, count: 20)
+        var random = SeededRandom(seed: 9)
+        var mix = TrafficGenerator.Mix()
+        mix.set("folder_create", 0.3)
+        world.performRandomActions(2000, mix: mix, random: &random)
+        world.lock.withLock {
+            for mailbox in world.tenants[0].mailboxes {
+                var members = 0
+                for folder in mailbox.folders {
+                    let items = folder.itemKeys.compactMap { mailbox.items[$0] }
+                    #expect(items.count == folder.itemKeys.count)
+                    #expect(items.allSatisfy { $0.folderIndex == folder.index })
+                    #expect(folder.unread == items.filter { !$0.isRead }.count)
+                    members += items.count
+                }
+                #expect(members == mailbox.items.count)
+            }
+        }
+    }
+
     @Test func changeKeyChangesOnEveryModificationAndLedgerRecordsAll() throws {
         let id = try world.deliver(mailbox: smtp)[0]
         var keys: Set<String> = []

@@ -37,15 +37,23 @@ struct EnvelopeFramer {
     private var documentBytes = 0
     /// Stream offset of byte 0 of the buffer being scanned.
     var baseOffset = 0
+    /// UTF-8 validation of prolog bytes (comments/PIs between envelopes), which libxml2 never
+    /// sees: continuation bytes still expected and the allowed range of the next one.
+    private var utf8Pending = 0
+    private var utf8Lower: UInt8 = 0x80
+    private var utf8Upper: UInt8 = 0xBF
+    /// Bytes of a UTF-8 byte order mark matched so far (only EF BB BF is accepted).
+    private var bomMatched = 0
 
     init(limits: XMLParserLimits) { self.limits = limits }
 
     /// True when the stream is at a clean boundary (no partial document or markup pending).
-    var isAtBoundary: Bool { depth == 0 && state == .content }
+    var isAtBoundary: Bool { depth == 0 && state == .content && bomMatched == 0 }
 
     private static let lt = UInt8(ascii: "<"), gt = UInt8(ascii: ">"), slash = UInt8(ascii: "/")
     private static let question = UInt8(ascii: "?"), exclamation = UInt8(ascii: "!")
     private static let dash = UInt8(ascii: "-"), bracket = UInt8(ascii: "]")
+    private static let byteOrderMark: [UInt8] = [0xEF, 0xBB, 0xBF]
 
     mutating func scan(_ buffer: UnsafeBufferPointer<UInt8>, from start: Int) throws(EWSDecodingError) -> Step {
         var index = start
@@ -55,11 +63,14 @@ struct EnvelopeFramer {
             switch state {
             case .content:
                 if depth == 0 {
-                    if byte == Self.lt {
+                    if bomMatched > 0 || byte == 0xEF {
+                        guard byte == Self.byteOrderMark[bomMatched] else {
+                            throw error(.invalidUTF8, at: index, expected: "a complete UTF-8 byte order mark")
+                        }
+                        bomMatched = (bomMatched + 1) % 3
+                    } else if byte == Self.lt {
                         state = .lessThan
-                    } else if !(byte == 0x20 || byte == 0x0A || byte == 0x0D || byte == 0x09
-                        || byte == 0xEF || byte == 0xBB || byte == 0xBF)
-                    {
+                    } else if !(byte == 0x20 || byte == 0x0A || byte == 0x0D || byte == 0x09) {
                         throw error(.unexpectedContent, at: index, expected: "'<' starting an envelope, or whitespace")
                     }
                     index += 1
@@ -139,7 +150,7 @@ struct EnvelopeFramer {
             case .processingInstruction:
                 if byte == Self.gt && previous == Self.question { state = .content }
                 previous = byte
-                if depth > 0 { try account(1, endingBefore: index + 1) }
+                if depth > 0 { try account(1, endingBefore: index + 1) } else { try checkUTF8(byte, at: index) }
                 index += 1
             case .bang:
                 if bangTarget.isEmpty {
@@ -173,7 +184,7 @@ struct EnvelopeFramer {
             case .comment:
                 if byte == Self.gt && runLength >= 2 { state = .content }
                 runLength = byte == Self.dash ? runLength + 1 : 0
-                if depth > 0 { try account(1, endingBefore: index + 1) }
+                if depth > 0 { try account(1, endingBefore: index + 1) } else { try checkUTF8(byte, at: index) }
                 index += 1
             case .cdata:
                 if byte == Self.gt && runLength >= 2 { state = .content }
@@ -183,6 +194,29 @@ struct EnvelopeFramer {
             }
         }
         return .needMore
+    }
+
+    /// Incremental UTF-8 check (RFC 3629: no overlongs, surrogates or values above U+10FFFF).
+    private mutating func checkUTF8(_ byte: UInt8, at index: Int) throws(EWSDecodingError) {
+        if utf8Pending > 0 {
+            guard byte >= utf8Lower && byte <= utf8Upper else {
+                throw error(.invalidUTF8, at: index, expected: "a UTF-8 continuation byte")
+            }
+            utf8Pending -= 1
+            (utf8Lower, utf8Upper) = (0x80, 0xBF)
+            return
+        }
+        switch byte {
+        case 0x00..<0x80: return
+        case 0xC2...0xDF: utf8Pending = 1
+        case 0xE0: (utf8Pending, utf8Lower) = (2, 0xA0)
+        case 0xED: (utf8Pending, utf8Upper) = (2, 0x9F)
+        case 0xE1...0xEF: utf8Pending = 2
+        case 0xF0: (utf8Pending, utf8Lower) = (3, 0x90)
+        case 0xF4: (utf8Pending, utf8Upper) = (3, 0x8F)
+        case 0xF1...0xF3: utf8Pending = 3
+        default: throw error(.invalidUTF8, at: index, expected: "a UTF-8 lead byte")
+        }
     }
 
     private mutating func beginBang() {

@@ -38,7 +38,9 @@ struct ControlAPI {
                 return json(["mailbox": SimRequest.decode(smtp), "folder": folder, "items": encoded])
             case (.GET, ["ledger"]):
                 guard let smtp = request.query["mailbox"] else { throw SimError(.invalidArgument, "mailbox required") }
-                let entries = try world.ledger(mailbox: smtp).map(Self.ledgerJSON)
+                // ?since=SEQ returns only later changes, so pollers need not re-read the whole ledger.
+                let since = UInt64(request.query["since"] ?? "") ?? 0
+                let entries = try world.ledger(mailbox: smtp).filter { $0.sequence > since }.map(Self.ledgerJSON)
                 return json(["mailbox": smtp, "entries": entries])
             case (.GET, ["stats"]):
                 var stats = (try? JSONSerialization.jsonObject(with: JSONEncoder().encode(world.statsSnapshot()))) as? [String: Any] ?? [:]

@@ -65,3 +65,13 @@ extension SimWorld {
     /// Test hook: forget a token's remaining lifetime is not needed — advance the clock instead.
     public var tenantNames: [String] { lock.withLock { tenants.map(\.name) } }
 }
+
+extension SimWorld.TenantInfo: CustomStringConvertible, CustomDebugStringConvertible {
+    /// Secrets stay out of logs and debug output; the control API hands them out deliberately.
+    public var description: String {
+        "TenantInfo(name: \(name), ewsURL: \(ewsURL), username: \(username), clientId: \(clientId), "
+            + "password: <redacted>, clientSecret: <redacted>, mailboxes: \(mailboxes.count))"
+    }
+
+    public var debugDescription: String { description }
+}

@@ -102,10 +102,21 @@ extension SimWorld {
             _ = deliverLocked(mailbox, inbox)
             return
         }
-        // Pick an item: mostly from the inbox, where users act.
-        // Sorted so the choice depends only on the seed, not on hash order.
-        let pool = (inbox.itemKeys.isEmpty || random.chance(0.2) ? Array(mailbox.items.keys) : Array(inbox.itemKeys)).sorted()
-        guard let key = pool.randomElement(using: &random), let item = mailbox.items[key] else { return }
+        // Pick an item, mostly from the inbox where users act, by probing random keys: O(1), and it
+        // depends only on the seed and the world, not on hash order.
+        let wantInbox = !inbox.itemKeys.isEmpty && !random.chance(0.2)
+        var picked: Item?
+        for _ in 0..<16 {
+            let key = UInt64.random(in: 1..<max(2, mailbox.nextItemKey), using: &random)
+            if let item = mailbox.items[key], !wantInbox || item.folderIndex == inbox.index {
+                picked = item
+                break
+            }
+        }
+        guard let item = picked else {
+            _ = deliverLocked(mailbox, inbox)
+            return
+        }
         switch action {
         case 1: setReadLocked(mailbox, item, true)
         case 2: setReadLocked(mailbox, item, false)

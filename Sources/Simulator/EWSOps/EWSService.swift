@@ -89,6 +89,13 @@ struct EWSService {
         throw EWSFault(code: "ErrorImpersonateUserDenied", message: "The account does not have permission to impersonate the requested user.")
     }
 
+    /// An ErrorSchemaValidation fault for a facet the operation checks itself.
+    static func schemaFault(_ violation: String) -> SimResponse {
+        let error = SimXMLError(code: .schemaViolation, line: 0, column: 0, message: violation)
+        let fault = EWSFault.schema(error)
+        return .xml(.internalServerError, EWSEnvelope.fault(code: fault.code, message: fault.message, schemaViolation: error))
+    }
+
     private func fault(_ fault: EWSFault) -> SimResponse {
         .xml(.internalServerError, EWSEnvelope.fault(code: fault.code, message: fault.message, schemaViolation: fault.violation))
     }

@@ -98,7 +98,9 @@ enum SubscriptionOps {
             })
         }
         guard (1...30).contains(minutes) else {
-            return failure("ErrorInvalidArgument", "ConnectionTimeout must be between 1 and 30 minutes.")
+            // A schema facet (1..30): Exchange always validates, so answer as the schema would even
+            // when ews-sim runs without --schema-dir.
+            return EWSService.schemaFault("The 'ConnectionTimeout' element is invalid - the value must be between 1 and 30.")
         }
         guard !ids.isEmpty else { return failure("ErrorInvalidArgument", "No subscription ids were specified.") }
         guard ids.count <= context.world.configuration.maxIdsPerConnection else {

@@ -7,12 +7,13 @@ enum SyncOps {
         let state = operation.child(NS.messages, "SyncState")?.trimmedText
         let maxChanges = Int(operation.child(NS.messages, "MaxChangesReturned")?.trimmedText ?? "") ?? 0
         let ignore = Set(operation.child(NS.messages, "Ignore")?.children(NS.types, "ItemId").compactMap { $0.attribute("Id") } ?? [])
+        guard (1...512).contains(maxChanges) else {
+            // MaxSyncChangesReturnedType is 1..512 in the schema (see ConnectionTimeout).
+            return EWSService.schemaFault("The 'MaxChangesReturned' element is invalid - the value must be between 1 and 512.")
+        }
         let body: String = world.lock.withLock {
             EWSEnvelope.response("SyncFolderItems") { w in
                 do throws(EWSCodeError) {
-                    guard (1...512).contains(maxChanges) else {
-                        throw EWSCodeError(code: "ErrorInvalidArgument", message: "MaxChangesReturned must be between 1 and 512.")
-                    }
                     guard let folderNode else { throw EWSCodeError.folderNotFound }
                     let (mailbox, folder): (Mailbox, Folder)
                     do throws(EWSCodeError) { (mailbox, folder) = try context.resolveFolder(folderNode) } catch {

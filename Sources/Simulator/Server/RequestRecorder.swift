@@ -18,6 +18,6 @@ final class RequestRecorder: Sendable {
         }
         let safe = label.map { $0.isLetter || $0.isNumber || $0 == "-" ? $0 : "_" }
         let name = String(format: "%06d", number) + "-" + String(safe) + ".xml"
-        FileManager.default.createFile(atPath: directory + "/" + name, contents: Data(body))
+        _ = FileManager.default.createFile(atPath: directory + "/" + name, contents: Data(body))
     }
 }

@@ -59,6 +59,17 @@ enum SimResponse: Sendable {
         return .full(status: status, headers: headers, body: Array(body.utf8))
     }
 
+    func adding(header name: String, value: String) -> SimResponse {
+        switch self {
+        case .full(let status, var headers, let body):
+            headers.add(name: name, value: value)
+            return .full(status: status, headers: headers, body: body)
+        case .stream(var plan):
+            plan.headers.add(name: name, value: value)
+            return .stream(plan)
+        }
+    }
+
     var status: Int {
         switch self {
         case .full(let status, _, _): Int(status.code)

@@ -1,4 +1,5 @@
-public import Logging
+import Logging
+import Foundation
 import NIOConcurrencyHelpers
 
 /// Maps paths to services and keeps the per-operation request counters.
@@ -27,8 +28,17 @@ final class SimRouter: Sendable {
 
     /// Runs on the blocking thread pool.
     func handle(_ request: SimRequest) -> SimResponse {
-        let (operation, response) = route(request)
+        var (operation, response) = route(request)
+        // Exchange answers every EWS call with a request-id and echoes client-request-id on demand.
+        if operation != "control" {
+            response = response.adding(header: "request-id", value: UUID().uuidString.lowercased())
+            if request.headers.first(name: "return-client-request-id")?.lowercased() == "true",
+               let clientId = request.headers.first(name: "client-request-id") {
+                response = response.adding(header: "client-request-id", value: clientId)
+            }
+        }
         world.recordRequest(operation, status: response.status)
+        logger.debug("request", metadata: ["path": "\(request.path)", "operation": "\(operation)", "status": "\(response.status)"])
         if let recorder, !request.body.isEmpty, operation != "control" {
             recorder.record(request.body, label: operation)
         }

@@ -6,6 +6,12 @@ import NIOPosix
 
 /// ews-sim as a library: a world plus an HTTP server on loopback. `start()` returns the bound port
 /// once the socket listens (explicit readiness); `shutdown()` closes everything gracefully.
+///
+/// Endpoints (per tenant `t`): `POST /t/{t}/EWS/Exchange.asmx` (EWS SOAP),
+/// `POST /t/{t}/autodiscover/autodiscover.svc` (GetUserSettings), `POST /t/{t}/oauth2/v2.0/token`
+/// (client credentials). Control and ground truth under `/_sim/`: `GET tenants`, `POST deliver`,
+/// `POST traffic`, `GET mailboxes/{smtp}/items?folder=`, `GET ledger?mailbox=&since=`, `GET stats`,
+/// and `POST read|update|move|delete|folders`. The same operations are library calls on `world`.
 public final class SimulatorServer: Sendable {
     public let world: SimWorld
     private let router: SimRouter

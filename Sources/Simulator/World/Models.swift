@@ -69,6 +69,8 @@ final class Folder {
     let createdSequence: UInt64
     var changeSequence: UInt64
     var itemKeys: Set<UInt64> = []
+    /// Maintained on every insert/move/delete/read change (folder events carry it).
+    var unread = 0
     var tombstones: [Tombstone] = []
     /// Sync states older than this refer to pruned tombstones and are refused as invalid.
     var prunedThrough: UInt64 = 0

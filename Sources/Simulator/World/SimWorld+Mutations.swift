@@ -44,6 +44,9 @@ extension SimWorld {
     func setReadLocked(_ mailbox: Mailbox, _ original: Item, _ isRead: Bool) {
         var item = original
         let sequence = mailbox.nextSequence()
+        if item.isRead != isRead, let folder = mailbox.folders.first(where: { $0.index == item.folderIndex }) {
+            folder.unread += isRead ? -1 : 1
+        }
         item.isRead = isRead
         item.readSequence = sequence
         item.changeSequence = sequence
@@ -106,6 +109,10 @@ extension SimWorld {
         let sequence = mailbox.nextSequence()
         addTombstone(source, Tombstone(itemId: oldId, createdSequence: item.createdSequence, deletedSequence: sequence))
         source.itemKeys.remove(item.key)
+        if !item.isRead {
+            source.unread -= 1
+            target.unread += 1
+        }
         item.generation += 1
         item.folderIndex = target.index
         item.createdSequence = sequence
@@ -148,6 +155,7 @@ extension SimWorld {
         let sequence = mailbox.nextSequence()
         addTombstone(folder, Tombstone(itemId: id, createdSequence: item.createdSequence, deletedSequence: sequence))
         folder.itemKeys.remove(item.key)
+        if !item.isRead { folder.unread -= 1 }
         mailbox.items[item.key] = nil
         let now = clock.date()
         appendLedger(mailbox, LedgerEntry(
@@ -198,7 +206,7 @@ extension SimWorld {
 
     func addTombstone(_ folder: Folder, _ tombstone: Tombstone) {
         folder.tombstones.append(tombstone)
-        if folder.tombstones.count > configuration.tombstoneLimit {
+        if folder.tombstones.count > configuration.tombstoneLimit + configuration.tombstoneLimit / 4 {
             let drop = folder.tombstones.count - configuration.tombstoneLimit
             folder.prunedThrough = folder.tombstones[drop - 1].deletedSequence
             folder.tombstones.removeFirst(drop)

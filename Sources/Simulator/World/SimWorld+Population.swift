@@ -94,6 +94,7 @@ extension SimWorld {
             size: Int.random(in: 2_000...250_000, using: &random), hasAttachments: random.chance(0.2))
         mailbox.items[key] = item
         folder.itemKeys.insert(key)
+        if !isRead { folder.unread += 1 }
         return item
     }
 }

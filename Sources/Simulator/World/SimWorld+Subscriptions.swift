@@ -110,7 +110,11 @@ extension SimWorld {
             guard let embedded = SimIds.subscriptionServer(id) else { fail("ErrorInvalidSubscription", id); continue }
             guard embedded == serverName else {
                 // Held elsewhere (or nowhere): this server cannot proxy a streaming subscription.
-                if subscriptions[id] != nil { fail("ErrorProxyRequestNotAllowed", id) } else { fail("ErrorSubscriptionNotFound", id) }
+                if let other = subscriptions[id], other.mailbox.tenantIndex == tenant.index {
+                    fail("ErrorProxyRequestNotAllowed", id)
+                } else {
+                    fail("ErrorSubscriptionNotFound", id)
+                }
                 continue
             }
             guard let subscription = liveSubscription(id) else { fail("ErrorSubscriptionNotFound", id); continue }

@@ -71,13 +71,12 @@ public final class SimWorld: @unchecked Sendable {
         return folder.distinguished ?? folder.displayName
     }
 
-    func unreadCount(_ mailbox: Mailbox, _ folder: Folder) -> Int {
-        folder.itemKeys.reduce(0) { $0 + ((mailbox.items[$1]?.isRead ?? true) ? 0 : 1) }
-    }
+    func unreadCount(_ mailbox: Mailbox, _ folder: Folder) -> Int { folder.unread }
 
     func appendLedger(_ mailbox: Mailbox, _ entry: LedgerEntry) {
         mailbox.ledger.append(entry)
-        if mailbox.ledger.count > configuration.ledgerLimit {
+        // Trim in batches so a full ledger does not cost a shift per change.
+        if mailbox.ledger.count > configuration.ledgerLimit + configuration.ledgerLimit / 4 {
             let drop = mailbox.ledger.count - configuration.ledgerLimit
             mailbox.ledger.removeFirst(drop)
             mailbox.ledgerDropped += drop

@@ -7,6 +7,8 @@ final class SimFixture {
     enum Auth { case service, user(String), password(String), bearer(String), none }
 
     static let schemaDirectory: String = {
+        // scripts/test exports the location; otherwise it sits beside the worktree.
+        if let directory = ProcessInfo.processInfo.environment["EWSFLEET_SCHEMA_DIR"] { return directory }
         // Tests/SimulatorTests/Support/SimFixture.swift → package root → ../shared/reference/ews-schema
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().deletingLastPathComponent()

@@ -1,0 +1,55 @@
+import Foundation
+import Testing
+
+/// The `ews-sim` executable: one JSON line with the URL when ready, a working control API, and a
+/// clean exit on SIGTERM. The binary sits next to the test bundle (swift build builds all products).
+@Suite struct EWSSimCLITests {
+    static let binary: String? = {
+        let directory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        let candidates = [directory, directory.deletingLastPathComponent()].map { $0.appendingPathComponent("ews-sim").path }
+        return candidates.first { FileManager.default.isExecutableFile(atPath: $0) }
+    }()
+
+    @Test(.enabled(if: binary != nil, "ews-sim binary not built next to the tests"), .timeLimit(.minutes(1)))
+    func printsOneReadyLineServesAndStopsOnSIGTERM() async throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Self.binary!)
+        process.arguments = ["--port", "0", "--tenants", "1", "--mailboxes", "2", "--items-per-mailbox", "1",
+                             "--seed", "3", "--heartbeat", "5", "--schema-dir", SimFixture.schemaDirectory]
+        let stdout = Pipe()
+        process.standardOutput = stdout
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let line = await Self.readLine(stdout.fileHandleForReading)
+        let ready = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+        let url = try #require(ready["url"] as? String)
+        let port = try #require(ready["port"] as? Int)
+        #expect(url == "http://127.0.0.1:\(port)")
+        let tenants = try await RawHTTP.send(port: port, method: .GET, path: "/_sim/tenants")
+        #expect(tenants.status == 200)
+        #expect(tenants.body.contains("user2@tenant1.example"))
+        process.terminate()  // SIGTERM
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            DispatchQueue.global().async {
+                process.waitUntilExit()
+                continuation.resume()
+            }
+        }
+        #expect(process.terminationStatus == 0)
+    }
+
+    /// Reads up to the first newline on a Dispatch thread (blocking read, off the cooperative pool).
+    static func readLine(_ handle: FileHandle) async -> String {
+        await withCheckedContinuation { continuation in
+            DispatchQueue.global().async {
+                var bytes: [UInt8] = []
+                while true {
+                    let data = handle.readData(ofLength: 1)
+                    guard let byte = data.first, byte != UInt8(ascii: "\n") else { break }
+                    bytes.append(byte)
+                }
+                continuation.resume(returning: String(decoding: bytes, as: UTF8.self))
+            }
+        }
+    }
+}
