@@ -69,6 +69,17 @@ import Testing
         }
     }
 
+    @Test func clientCredentialsWithoutDefaultScopeAreRefused() async throws {
+        try await SimFixture.with { sim in
+            let info = sim.tenants[0]
+            let form = "grant_type=client_credentials&client_id=\(info.clientId)&client_secret=\(info.clientSecret)&scope=EWS.AccessAsUser.All"
+            let response = try await RawHTTP.send(port: sim.port, path: "/t/\(info.name)/oauth2/v2.0/token",
+                                                  headers: ["Content-Type": "application/x-www-form-urlencoded"], body: form)
+            #expect(response.status == 400)
+            #expect(response.body.contains("invalid_scope"))
+        }
+    }
+
     @Test func impersonationIsCheckedAgainstTheIdentitysRights() async throws {
         try await SimFixture.with { sim in
             // A plain user may not impersonate someone else: a SOAP fault, HTTP 500.

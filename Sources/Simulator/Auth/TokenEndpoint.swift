@@ -11,6 +11,11 @@ struct TokenEndpoint {
         guard form["grant_type"] == "client_credentials" else {
             return error(.badRequest, "unsupported_grant_type", "AADSTS70003: The app requested an unsupported grant type.")
         }
+        // Client credentials need a `.default` scope (EWS: https://outlook.office365.com/.default).
+        guard let scope = form["scope"], scope.hasSuffix("/.default") else {
+            return error(.badRequest, "invalid_scope",
+                         "AADSTS1002012: The provided value for scope is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier.")
+        }
         var clientId = form["client_id"] ?? ""
         var secret = form["client_secret"] ?? ""
         // client_secret_basic is allowed too.

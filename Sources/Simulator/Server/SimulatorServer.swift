@@ -25,7 +25,7 @@ public final class SimulatorServer: Sendable {
                 logger: Logger = Logger(label: "ews-sim")) throws {
         let world = SimWorld(configuration: configuration, clock: clock)
         self.world = world
-        let validator = try configuration.schemaDirectory.map { try SchemaValidator(schemaDirectory: $0) }
+        let validator = try configuration.schemaDirectory.map { try SchemaValidator.shared(schemaDirectory: $0) }
         let recorder = configuration.recordDirectory.map { RequestRecorder(directory: $0) }
         self.router = SimRouter(world: world, validator: validator, recorder: recorder, logger: logger)
         self.group = MultiThreadedEventLoopGroup(numberOfThreads: 1)

@@ -65,7 +65,8 @@ final class StreamDriver: StreamSink, @unchecked Sendable {
     /// Runs on the event loop.
     private func flush() {
         guard !ended, let connection = lock.withLock({ self.connection }) else { return }
-        let (envelopes, finish) = world.drainStream(connection)
+        let perSubscription = world.configuration.randomChunking && random.chance(0.5)
+        let (envelopes, finish) = world.drainStream(connection, envelopePerSubscription: perSubscription)
         for chunk in chunks(envelopes) {
             var buffer = channel.allocator.buffer(capacity: chunk.count)
             buffer.writeBytes(chunk)

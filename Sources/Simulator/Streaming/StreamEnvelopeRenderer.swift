@@ -2,7 +2,10 @@
 /// `<Envelope>`, `soap11:`-prefixed Header/Body, no XML declaration, `m:Notification` and
 /// `m:ErrorSubscriptionIds/m:SubscriptionId` in the messages namespace.
 enum StreamEnvelopeRenderer {
-    static func render(_ envelopes: [StreamConnectionState.Envelope], maxEvents: Int) -> [String] {
+    /// `envelopePerSubscription`: give each subscription's events their own envelope instead of
+    /// sharing one (both happen on real servers; the driver picks at random to vary the framing).
+    static func render(_ envelopes: [StreamConnectionState.Envelope], maxEvents: Int,
+                       envelopePerSubscription: Bool = false) -> [String] {
         var output: [String] = []
         var batch: [(String, [SimEvent])] = []
         var batchCount = 0
@@ -14,6 +17,7 @@ enum StreamEnvelopeRenderer {
         for envelope in envelopes {
             switch envelope {
             case .events(let id, var events):
+                if envelopePerSubscription, let current = batch.first?.0, current != id { flushBatch() }
                 while !events.isEmpty {
                     let room = maxEvents - batchCount
                     let slice = Array(events.prefix(room))

@@ -28,9 +28,10 @@ extension SimWorld {
     }
 
     /// Renders everything queued on the connection. `finish` = end the body afterwards.
-    func drainStream(_ connection: StreamConnection) -> (envelopes: [String], finish: Bool) {
+    func drainStream(_ connection: StreamConnection, envelopePerSubscription: Bool = false) -> (envelopes: [String], finish: Bool) {
         let (envelopes, finish) = lock.withLock { connection.state.drain() }
-        return (StreamEnvelopeRenderer.render(envelopes, maxEvents: configuration.maxEventsPerEnvelope), finish)
+        return (StreamEnvelopeRenderer.render(envelopes, maxEvents: configuration.maxEventsPerEnvelope,
+                                              envelopePerSubscription: envelopePerSubscription), finish)
     }
 }
 

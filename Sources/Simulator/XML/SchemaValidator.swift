@@ -1,4 +1,5 @@
 import CLibXML2
+import NIOConcurrencyHelpers
 
 /// The official EWS schema compiled once (≈0.3 s) and shared. The compiled `xmlSchema` is
 /// read-only after parsing; each validation gets its own validation context, because contexts are
@@ -25,6 +26,20 @@ final class SchemaValidator: @unchecked Sendable {
     }
 
     deinit { xmlSchemaFree(schema) }
+
+    private static let cache = NIOLockedValueBox<[String: SchemaValidator]>([:])
+
+    /// One compiled schema per directory per process: compiling takes ~0.3 s, and test suites or
+    /// fleets that start many simulators in one process would otherwise pay it every time.
+    static func shared(schemaDirectory directory: String) throws -> SchemaValidator {
+        if let cached = cache.withLockedValue({ $0[directory] }) { return cached }
+        let validator = try SchemaValidator(schemaDirectory: directory)
+        return cache.withLockedValue { cache in
+            if let raced = cache[directory] { return raced }
+            cache[directory] = validator
+            return validator
+        }
+    }
 
     /// Returns the first violation, or nil when the document is valid.
     func validate(_ doc: xmlDocPtr) -> SimXMLError? {

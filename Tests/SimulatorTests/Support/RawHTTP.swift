@@ -65,6 +65,10 @@ final class RawStream {
     private(set) var ended = false
     /// Number of body parts received (chunk boundaries as NIO saw them).
     private(set) var bodyParts = 0
+    /// Body parts that completed two or more envelopes (several envelopes in one chunk).
+    private(set) var partsWithSeveralEnvelopes = 0
+    /// Body parts that ended inside an envelope (an envelope split across chunks).
+    private(set) var partsEndingMidEnvelope = 0
 
     init(channel: any Channel, events: AsyncStream<Event>) {
         self.channel = channel
@@ -81,6 +85,9 @@ final class RawStream {
         switch await iterator.next() {
         case .body(let bytes):
             bodyParts += 1
+            let text = String(decoding: bytes, as: UTF8.self)
+            if text.components(separatedBy: "</Envelope>").count > 2 { partsWithSeveralEnvelopes += 1 }
+            if !text.hasSuffix("</Envelope>") { partsEndingMidEnvelope += 1 }
             return bytes
         case .end, .head, nil:
             ended = true
