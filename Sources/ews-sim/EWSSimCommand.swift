@@ -28,6 +28,12 @@ struct EWSSimCommand: AsyncParsableCommand {
     var trafficRate: Double = 0
     @Flag(name: .customLong("no-random-chunking"), help: "Write each streaming envelope as exactly one chunk.")
     var noRandomChunking = false
+    @Flag(help: "Serve HTTPS with a CA and server certificate (localhost, 127.0.0.1) generated at start.")
+    var tls = false
+    @Option(name: .customLong("tls-ca-out"), help: "With --tls: write the CA certificate (PEM) here (default: a temp dir).")
+    var tlsCAOut: String?
+    @Option(name: .customLong("ntlm-tenants"), help: "The first N tenants require NTLM (NTLMv2) instead of Basic.")
+    var ntlmTenants: Int = 0
     @Option(name: .customLong("log-level"), help: "trace|debug|info|notice|warning|error|critical") var logLevel: String = "info"
 
     func validate() throws {
@@ -57,13 +63,17 @@ struct EWSSimCommand: AsyncParsableCommand {
         configuration.schemaDirectory = schemaDir
         configuration.recordDirectory = record
         configuration.randomChunking = !noRandomChunking
+        configuration.tls = tls
+        configuration.tlsCAPath = tlsCAOut
+        configuration.ntlmTenants = ntlmTenants
         let server = try SimulatorServer(configuration: configuration)
         let boundPort = try await server.start()
         if trafficRate > 0 { server.traffic.set(rate: trafficRate) }
-        let ready: [String: Any] = [
+        var ready: [String: Any] = [
             "url": server.baseURL, "port": boundPort, "control_url": server.baseURL + "/_sim/",
             "tenants": tenants, "mailboxes_per_tenant": mailboxes,
         ]
+        if let caFile = server.caFile { ready["ca_file"] = caFile }
         let line = try JSONSerialization.data(withJSONObject: ready, options: [.sortedKeys, .withoutEscapingSlashes])
         FileHandle.standardOutput.write(line + Data("\n".utf8))
         await waitForTermination()

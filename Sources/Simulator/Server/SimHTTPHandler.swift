@@ -16,6 +16,8 @@ final class SimHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     private var body: [UInt8] = []
     private var tooLarge = false
     private var streaming: StreamDriver?
+    /// NTLM authenticates the connection: one state per channel.
+    private let ntlm = NTLMConnection()
 
     init(router: SimRouter, threadPool: NIOThreadPool) {
         self.router = router
@@ -54,7 +56,8 @@ final class SimHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
                       response: .text(.payloadTooLarge, "Request body too large."))
                 return
             }
-            let request = SimRequest(head: requestHead, body: body)
+            var request = SimRequest(head: requestHead, body: body)
+            request.connection = ntlm
             body = []
             let keepAlive = requestHead.isKeepAlive
             let router = self.router
