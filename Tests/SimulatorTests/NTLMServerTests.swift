@@ -87,7 +87,6 @@ import Testing
             let info = sim.tenants[0]
             let body = Soap.syncFolderItems(info.mailboxes[0])
             let connection = try await KeepAliveHTTP.connect(port: sim.port)
-            defer { Task { await connection.close() } }
 
             let bare = try await connection.send(path: sim.ewsPath(0), body: body)
             #expect(bare.status == 401)
@@ -114,8 +113,9 @@ import Testing
             #expect(try Soap.messages(again.body).map(Soap.code) == ["NoError"])
 
             let other = try await KeepAliveHTTP.connect(port: sim.port)
-            defer { Task { await other.close() } }
             #expect(try await other.send(path: sim.ewsPath(0), body: body).status == 401)
+            await other.close()
+            await connection.close()
         }
     }
 
