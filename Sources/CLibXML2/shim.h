@@ -1,4 +1,4 @@
-// libxml2 headers used by the EWS codec (push/SAX2 parser, tree, writer-free escaping).
+// libxml2 headers used by the EWS codec (push/SAX2 parser, errors).
 #ifndef EWSFLEET_CLIBXML2_SHIM_H
 #define EWSFLEET_CLIBXML2_SHIM_H
 // Debian's libxml2 is built with ICU, so encoding.h would pull in the system <unicode/ucnv.h>,
@@ -12,7 +12,6 @@
 #include <libxml/tree.h>
 #include <libxml/xmlerror.h>
 #include <libxml/xmlschemas.h>
-#include <libxml/xmlversion.h>
 
 // libxml2's generic error callback is variadic, which Swift cannot implement; these no-op
 // handlers keep libxml2 from printing to stderr. libxml2 2.9 keeps them per thread, so

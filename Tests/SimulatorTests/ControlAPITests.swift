@@ -34,6 +34,7 @@ import Testing
             let entries = ledger["entries"] as? [[String: Any]] ?? []
             #expect(entries.map { $0["kind"] as? String } == ["created", "created", "created", "read"])
             #expect(entries.allSatisfy { $0["time"] is String && $0["timestamp"] is Double })
+            #expect(ledger["dropped"] as? Int == 0)
             let lastSequence = try #require(entries.last?["sequence"] as? Int)
             let later = try await sim.control(.GET, "/_sim/ledger?mailbox=user2@tenant1.example&since=\(lastSequence - 1)")
             #expect((later["entries"] as? [[String: Any]])?.count == 1)

@@ -133,3 +133,16 @@ import Testing
         }
     }
 }
+
+@Suite struct HTTPBehaviourTests {
+    @Test func expect100ContinueIsAnsweredAtOnce() async throws {
+        try await SimFixture.with { sim in
+            let stream = try await RawHTTP.open(port: sim.port, path: sim.ewsPath(),
+                                                headers: sim.headers(.service, extra: ["Expect": "100-continue"]),
+                                                body: Soap.syncFolderItems("user1@tenant1.example"))
+            #expect(try await stream.readHead().status == .continue)
+            #expect(try await stream.readHead().status == .ok)
+            await stream.close()
+        }
+    }
+}

@@ -50,3 +50,29 @@ import Testing
         #expect(error.code == .forbiddenConstruct)
     }
 }
+
+@Suite struct HostileRequestTests {
+    static let laughs: String = {
+        var dtd = "<!DOCTYPE lolz [<!ENTITY lol \"lol\">"
+        for level in 1...9 {
+            dtd += "<!ENTITY lol\(level) \"" + String(repeating: "&lol\(level == 1 ? "" : String(level - 1));", count: 10) + "\">"
+        }
+        return "<?xml version=\"1.0\"?>" + dtd + "]><soap:Envelope xmlns:soap=\"http://schemas.xmlsoap.org/soap/envelope/\"><soap:Body>&lol9;</soap:Body></soap:Envelope>"
+    }()
+
+    @Test(arguments: [
+        laughs,
+        String(repeating: "<a>", count: 5000) + String(repeating: "</a>", count: 5000),
+        "\u{0}\u{1}\u{2}binary",
+        "<soap:Envelope xmlns:soap=\"http://schemas.xmlsoap.org/soap/envelope/\"><soap:Body><x:Y xmlns:x=\"urn:x\"/></soap:Body></soap:Envelope>",
+    ])
+    func hostileBodiesGetAFaultAndTheServerStaysUp(_ body: String) async throws {
+        try await SimFixture.with { sim in
+            let response = try await sim.ews(body)
+            #expect(response.status == 500)
+            #expect(Soap.faultCode(response.body) != nil)
+            // Still serving.
+            #expect(try await sim.ews(Soap.syncFolderItems("user1@tenant1.example")).status == 200)
+        }
+    }
+}

@@ -152,6 +152,32 @@ import Testing
         }
     }
 
+    @Test func stateOlderThanPrunedTombstonesIsInvalidButRecentStateIsNot() throws {
+        var configuration = SimConfiguration()
+        configuration.tenants = 1
+        configuration.mailboxesPerTenant = 1
+        configuration.itemsPerMailbox = 0
+        configuration.tombstoneLimit = 4
+        let small = SimWorld(configuration: configuration, clock: SimClock(ManualClock()))
+        func sync(_ state: String?) throws -> SimWorld.ItemSyncResult {
+            try small.lock.withLock {
+                let mailbox = small.mailbox(smtp: smtp)!
+                return try small.syncItems(mailbox, mailbox.folder(distinguished: "inbox")!, state: state, maxChanges: 512, ignore: [])
+            }
+        }
+        let ids = try small.deliver(mailbox: smtp, count: 6)
+        let old = try sync(nil).syncState
+        for id in ids.prefix(4) { try small.deleteItem(itemId: id, hard: true) }
+        let recent = try sync(old).syncState  // 4 tombstones: still within the limit
+        // Two more: 6 tombstones > 4 + 4/4 → the oldest two are pruned.
+        for id in ids.suffix(2) { try small.deleteItem(itemId: id, hard: true) }
+        #expect(throws: SimWorld.SyncFailure.self) { try sync(old) }
+        // Pruning keeps the newest tombstones, so a state at or after them still works.
+        let result = try sync(recent)
+        #expect(result.changes.map(\.itemId) == Array(ids.suffix(2)))
+        #expect(result.changes.allSatisfy { $0.kind == .delete })
+    }
+
     @Test func changeKeyChangesOnEveryModificationAndLedgerRecordsAll() throws {
         let id = try world.deliver(mailbox: smtp)[0]
         var keys: Set<String> = []

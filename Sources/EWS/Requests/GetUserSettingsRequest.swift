@@ -7,8 +7,8 @@ public struct GetUserSettingsRequest: Hashable, Sendable {
     public static let defaultSettings = ["ExternalEwsUrl", "GroupingInformation"]
     public static let action = "http://schemas.microsoft.com/exchange/2010/Autodiscover/Autodiscover/GetUserSettings"
 
-    public var mailboxes: [String]
-    public var settings: [String]
+    public let mailboxes: [String]
+    public let settings: [String]
     public var requestedServerVersion: String
     /// The autodiscover endpoint (`wsa:To`), e.g. `https://autodiscover.contoso.com/autodiscover/autodiscover.svc`.
     public var endpoint: String

@@ -7,8 +7,8 @@ public struct SubscribeRequest: EWSOperationRequest, Hashable {
         case allFolders
     }
 
-    public var scope: Scope
-    public var eventTypes: [EWSEventType]
+    public let scope: Scope
+    public let eventTypes: [EWSEventType]
     public var operation: EWSOperation { .subscribe }
 
     public init(scope: Scope, eventTypes: [EWSEventType] = EWSEventType.allCases) throws(EWSRequestError) {
@@ -70,7 +70,7 @@ public struct GetStreamingEventsRequest: EWSOperationRequest, Hashable {
 
 /// `m:Unsubscribe` (fact sheet §4).
 public struct UnsubscribeRequest: EWSOperationRequest, Hashable {
-    public var subscriptionID: String
+    public let subscriptionID: String
     public var operation: EWSOperation { .unsubscribe }
 
     public init(subscriptionID: String) throws(EWSRequestError) {

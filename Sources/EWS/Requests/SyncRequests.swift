@@ -76,7 +76,7 @@ public struct SyncFolderHierarchyRequest: EWSOperationRequest, Hashable {
 
 /// `m:GetItem` for a batch of ids (fact sheet §6), IdOnly plus the summary properties.
 public struct GetItemRequest: EWSOperationRequest, Hashable {
-    public var itemIDs: [EWSItemID]
+    public let itemIDs: [EWSItemID]
     public var shape: EWSBaseShape
     public var additionalProperties: [EWSItemProperty]
     public var operation: EWSOperation { .getItem }
@@ -110,7 +110,7 @@ public struct GetItemRequest: EWSOperationRequest, Hashable {
 
 /// `m:GetFolder`: resolves distinguished folders to ids (IdOnly by default).
 public struct GetFolderRequest: EWSOperationRequest, Hashable {
-    public var folders: [EWSFolderID]
+    public let folders: [EWSFolderID]
     public var shape: EWSBaseShape
     public var operation: EWSOperation { .getFolder }
 

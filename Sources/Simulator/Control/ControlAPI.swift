@@ -41,7 +41,7 @@ struct ControlAPI {
                 // ?since=SEQ returns only later changes, so pollers need not re-read the whole ledger.
                 let since = UInt64(request.query["since"] ?? "") ?? 0
                 let entries = try world.ledger(mailbox: smtp).filter { $0.sequence > since }.map(Self.ledgerJSON)
-                return json(["mailbox": smtp, "entries": entries])
+                return json(["mailbox": smtp, "entries": entries, "dropped": try world.ledgerDropped(mailbox: smtp)])
             case (.GET, ["stats"]):
                 var stats = (try? JSONSerialization.jsonObject(with: JSONEncoder().encode(world.statsSnapshot()))) as? [String: Any] ?? [:]
                 stats["traffic_rate"] = traffic.rate

@@ -64,8 +64,10 @@ extension SimWorld {
         try locked { () throws(SimError) -> [LedgerEntry] in try requireMailbox(smtp).ledger }
     }
 
-    /// Test hook: forget a token's remaining lifetime is not needed — advance the clock instead.
-    public var tenantNames: [String] { lock.withLock { tenants.map(\.name) } }
+    /// How many of the mailbox's oldest ledger entries were dropped to respect `ledgerLimit`.
+    public func ledgerDropped(mailbox smtp: String) throws(SimError) -> Int {
+        try locked { () throws(SimError) -> Int in try requireMailbox(smtp).ledgerDropped }
+    }
 }
 
 extension SimWorld.TenantInfo: CustomStringConvertible, CustomDebugStringConvertible {

@@ -2,7 +2,6 @@
 /// server), so clients can group mailboxes for streaming as fact sheet §8.3 describes.
 struct AutodiscoverService {
     let world: SimWorld
-    let validator: SchemaValidator?
 
     static func groupingInformation(_ tenant: Tenant, server: Int) -> String {
         "\(tenant.name.uppercased())-DAG\(String(format: "%02d", server + 1))"

@@ -4,7 +4,6 @@ import NIOHTTP1
 /// (version, impersonation), then dispatch on the local name of the first Body child.
 struct EWSService {
     let world: SimWorld
-    let validator: SchemaValidator?
 
     static let knownVersions: Set<String> = [
         "Exchange2007", "Exchange2007_SP1", "Exchange2009", "Exchange2010", "Exchange2010_SP1", "Exchange2010_SP2",
@@ -20,7 +19,7 @@ struct EWSService {
         return .text(.unauthorized, "401 Unauthorized", headers: headers)
     }
 
-    func handle(tenant: Tenant, request: SimRequest) -> (String, SimResponse) {
+    func handle(tenant: Tenant, request: SimRequest, validator: SchemaValidator?) -> (String, SimResponse) {
         let identity: SimIdentity
         switch world.authorize(tenant, request: request) {
         case .pass(let who): identity = who

@@ -42,6 +42,12 @@ final class SimHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             head = requestHead
             body = []
             tooLarge = false
+            // libcurl sends `Expect: 100-continue` for larger POSTs and otherwise waits a second
+            // before sending the body; IIS answers at once, so do we.
+            if requestHead.headers.first(name: "Expect")?.lowercased() == "100-continue" {
+                context.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .continue))),
+                                      promise: nil)
+            }
         case .body(var buffer):
             if body.count + buffer.readableBytes > SimXMLParser.maxBodyBytes {
                 tooLarge = true
@@ -100,10 +106,13 @@ final class SimHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         headers.replaceOrAdd(name: "Transfer-Encoding", value: "chunked")
         headers.replaceOrAdd(name: "X-NoBuffering", value: "1")
         headers.replaceOrAdd(name: "Connection", value: "close")
-        context.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .ok, headers: headers))),
-                              promise: nil)
+        // Register first, then write the head: a client that has seen the head knows the stream
+        // (and its ConnectionTimeout clock) exists. Body writes are scheduled on this loop, so
+        // they still follow the head.
         let driver = StreamDriver(world: router.world, channel: context.channel, plan: plan)
         streaming = driver
         driver.start()
+        context.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .ok, headers: headers))),
+                              promise: nil)
     }
 }

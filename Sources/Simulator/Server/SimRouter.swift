@@ -13,11 +13,14 @@ final class SimRouter: Sendable {
     private let logger: Logger
     private let base = NIOLockedValueBox("")
 
-    init(world: SimWorld, validator: SchemaValidator?, recorder: RequestRecorder?, logger: Logger) {
+    /// Set by `SimulatorServer.start()` once the schema compiled (off the cooperative pool).
+    private let validator = NIOLockedValueBox<SchemaValidator?>(nil)
+
+    init(world: SimWorld, recorder: RequestRecorder?, logger: Logger) {
         self.world = world
         self.traffic = TrafficGenerator(world: world)
-        self.ews = EWSService(world: world, validator: validator)
-        self.autodiscover = AutodiscoverService(world: world, validator: validator)
+        self.ews = EWSService(world: world)
+        self.autodiscover = AutodiscoverService(world: world)
         self.tokens = TokenEndpoint(world: world)
         self.recorder = recorder
         self.logger = logger
@@ -25,6 +28,7 @@ final class SimRouter: Sendable {
 
     var baseURL: String { base.withLockedValue { $0 } }
     func setBaseURL(_ url: String) { base.withLockedValue { $0 = url } }
+    func setValidator(_ schema: SchemaValidator?) { validator.withLockedValue { $0 = schema } }
 
     /// Runs on the blocking thread pool.
     func handle(_ request: SimRequest) -> SimResponse {
@@ -56,7 +60,7 @@ final class SimRouter: Sendable {
         let rest = parts[2...].joined(separator: "/").lowercased()
         switch rest {
         case "ews/exchange.asmx":
-            return ews.handle(tenant: tenant, request: request)
+            return ews.handle(tenant: tenant, request: request, validator: validator.withLockedValue { $0 })
         case "autodiscover/autodiscover.svc":
             return autodiscover.handle(tenant: tenant, request: request,
                                        ewsURL: "\(baseURL)/t/\(tenant.name)/EWS/Exchange.asmx")

@@ -24,14 +24,13 @@ public final class SimulatorServer: Sendable {
     /// With `configuration.tls`: the PEM file holding the CA that signed the server certificate.
     public let caFile: String?
 
-    /// Compiles the schema (when configured) up front, so the first request is not slow.
+    /// Builds the world; the schema (when configured) is compiled by `start()`.
     public init(configuration: SimConfiguration, clock: SimClock = .continuous,
                 logger: Logger = Logger(label: "ews-sim")) throws {
         let world = SimWorld(configuration: configuration, clock: clock)
         self.world = world
-        let validator = try configuration.schemaDirectory.map { try SchemaValidator.shared(schemaDirectory: $0) }
         let recorder = configuration.recordDirectory.map { RequestRecorder(directory: $0) }
-        self.router = SimRouter(world: world, validator: validator, recorder: recorder, logger: logger)
+        self.router = SimRouter(world: world, recorder: recorder, logger: logger)
         self.group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         self.threadPool = NIOThreadPool(numberOfThreads: 2)
         self.logger = logger
@@ -51,6 +50,10 @@ public final class SimulatorServer: Sendable {
     public func start() async throws -> Int {
         threadPool.start()
         let router = self.router
+        if let directory = world.configuration.schemaDirectory {
+            // Reading and compiling the schema is blocking C work: keep it on the thread pool.
+            router.setValidator(try await threadPool.runIfActive { try SchemaValidator.shared(schemaDirectory: directory) })
+        }
         let threadPool = self.threadPool
         let tlsContext = self.tlsContext
         let bootstrap = ServerBootstrap(group: group)

@@ -30,12 +30,12 @@ final class SchemaValidator: @unchecked Sendable {
     private static let cache = NIOLockedValueBox<[String: SchemaValidator]>([:])
 
     /// One compiled schema per directory per process: compiling takes ~0.3 s, and test suites or
-    /// fleets that start many simulators in one process would otherwise pay it every time.
+    /// fleets that start many simulators in one process would otherwise pay it every time. The
+    /// lock is held while compiling, so concurrent first callers wait instead of compiling too.
     static func shared(schemaDirectory directory: String) throws -> SchemaValidator {
-        if let cached = cache.withLockedValue({ $0[directory] }) { return cached }
-        let validator = try SchemaValidator(schemaDirectory: directory)
-        return cache.withLockedValue { cache in
-            if let raced = cache[directory] { return raced }
+        try cache.withLockedValue { cache in
+            if let cached = cache[directory] { return cached }
+            let validator = try SchemaValidator(schemaDirectory: directory)
             cache[directory] = validator
             return validator
         }

@@ -29,7 +29,10 @@ enum RawHTTP {
         let channel = try await ClientBootstrap(group: group)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHTTPClientHandlers()
+                    // Forward 1xx heads so tests can see `100 Continue`.
+                    try channel.pipeline.syncOperations.addHandler(HTTPRequestEncoder())
+                    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(
+                        HTTPResponseDecoder(leftOverBytesStrategy: .dropBytes, informationalResponseStrategy: .forward)))
                     try channel.pipeline.syncOperations.addHandler(CollectHandler(continuation: continuation))
                 }
             }
