@@ -119,6 +119,41 @@ import Testing
         }
     }
 
+    /// GetStreamingEvents on an NTLM tenant: the stream's connection authenticates like any other.
+    @Test(.timeLimit(.minutes(1))) func streamingWorksOverNTLM() async throws {
+        try await Self.withNTLMSim { sim in
+            let info = sim.tenants[0]
+            let mailbox = info.mailboxes[0]
+            let identity = HTTPIdentity(tenant: info.name, credentials: .ntlm(username: info.username, password: Secret(info.password)))
+            let url = "http://127.0.0.1:\(sim.port)\(sim.ewsPath(0))"
+            let headers = [(name: "Content-Type", value: "text/xml; charset=utf-8")]
+            try await Self.client { client in
+                let subscribe = try await client.send(HTTPRequest(
+                    url: url, headers: headers,
+                    body: Data(Soap.subscribe(mailbox, folders: "<t:DistinguishedFolderId Id=\"inbox\"/>").utf8),
+                    identity: identity))
+                #expect(subscribe.status == 200)
+                let message = try #require(try Soap.messages(String(decoding: subscribe.body, as: UTF8.self)).first)
+                let id = try #require(message.child(NS.messages, "SubscriptionId")?.trimmedText)
+                let stream = try await client.stream(HTTPRequest(
+                    url: url, headers: headers, body: Data(Soap.getStreamingEvents([id], minutes: 1).utf8), identity: identity))
+                #expect(stream.status == 200)
+                var text = ""
+                var delivered = false
+                for try await chunk in stream {
+                    text += String(decoding: chunk, as: UTF8.self)
+                    if !delivered, text.contains("ConnectionStatus>OK") {
+                        delivered = true
+                        _ = try sim.world.deliver(mailbox: mailbox)
+                    }
+                    if text.contains("NewMailEvent") { break }
+                }
+                stream.cancel()
+                #expect(text.contains("NewMailEvent"))
+            }
+        }
+    }
+
     @Test func controlAPIReportsAuthKind() async throws {
         try await Self.withNTLMSim { sim in
             let response = try await RawHTTP.send(port: sim.port, method: .GET, path: "/_sim/tenants")
