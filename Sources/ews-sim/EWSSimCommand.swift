@@ -40,6 +40,8 @@ struct EWSSimCommand: AsyncParsableCommand {
         guard tenants >= 1, mailboxes >= 1, servers >= 1 else { throw ValidationError("tenants, mailboxes and servers must be ≥ 1") }
         guard heartbeat >= 1 else { throw ValidationError("--heartbeat must be ≥ 1 second") }
         guard (0...65535).contains(port) else { throw ValidationError("--port must be 0...65535") }
+        guard ntlmTenants >= 0 else { throw ValidationError("--ntlm-tenants must be ≥ 0") }
+        guard tls || tlsCAOut == nil else { throw ValidationError("--tls-ca-out needs --tls") }
     }
 
     func run() async throws {

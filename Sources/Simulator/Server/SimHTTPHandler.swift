@@ -62,8 +62,9 @@ final class SimHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
                       response: .text(.payloadTooLarge, "Request body too large."))
                 return
             }
-            var request = SimRequest(head: requestHead, body: body)
-            request.connection = ntlm
+            var received = SimRequest(head: requestHead, body: body)
+            received.connection = ntlm
+            let request = received
             body = []
             let keepAlive = requestHead.isKeepAlive
             let router = self.router
