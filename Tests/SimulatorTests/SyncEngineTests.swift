@@ -192,3 +192,28 @@ import Testing
 }
 
 import Foundation
+
+@Suite struct LedgerTests {
+    @Test func ledgerRowsNameTheIdsAndChangeKeysOfEachChange() throws {
+        var configuration = SimConfiguration()
+        configuration.tenants = 1
+        configuration.mailboxesPerTenant = 1
+        configuration.itemsPerMailbox = 0
+        let world = SimWorld(configuration: configuration, clock: SimClock(ManualClock()))
+        let smtp = "user1@tenant1.example"
+        let id = try world.deliver(mailbox: smtp)[0]
+        let createdKey = try world.items(mailbox: smtp)[0].changeKey
+        let moved = try world.moveItem(itemId: id, toFolder: "Projects")
+        let movedKey = try world.items(mailbox: smtp, folder: "Projects")[0].changeKey
+        try world.deleteItem(itemId: moved, hard: true)
+        let folder = try world.createFolder(mailbox: smtp, name: "Invoices")
+        let ledger = try world.ledger(mailbox: smtp)
+        #expect(ledger.map(\.kind) == ["created", "moved", "deleted", "folder_created"])
+        #expect(ledger[0].itemId == id && ledger[0].changeKey == createdKey && ledger[0].folder == "inbox")
+        #expect(ledger[1].itemId == moved && ledger[1].oldItemId == id && ledger[1].changeKey == movedKey)
+        #expect(ledger[1].folder == "Projects")
+        #expect(ledger[2].itemId == moved && ledger[2].changeKey == nil && ledger[2].isRead == nil)
+        #expect(ledger[3].itemId == folder && ledger[3].folder == "Invoices")
+        #expect(ledger.map(\.sequence) == ledger.map(\.sequence).sorted())
+    }
+}

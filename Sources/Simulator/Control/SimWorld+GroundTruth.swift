@@ -61,7 +61,10 @@ extension SimWorld {
 
     /// Every change made to the mailbox, oldest first (bounded by `ledgerLimit`).
     public func ledger(mailbox smtp: String) throws(SimError) -> [LedgerEntry] {
-        try locked { () throws(SimError) -> [LedgerEntry] in try requireMailbox(smtp).ledger }
+        try locked { () throws(SimError) -> [LedgerEntry] in
+            let mailbox = try requireMailbox(smtp)
+            return mailbox.ledger.map { ledgerEntry(mailbox, $0) }
+        }
     }
 
     /// How many of the mailbox's oldest ledger entries were dropped to respect `ledgerLimit`.

@@ -39,7 +39,7 @@ final class Mailbox {
     /// Every mutation takes the next value; change keys and sync states are built on it.
     var sequence: UInt64 = 0
     var subscriptionIds: [String] = []
-    var ledger: [LedgerEntry] = []
+    var ledger: [LedgerRecord] = []
     var ledgerDropped = 0
 
     init(tenantIndex: Int, index: Int, smtp: String, serverIndex: Int) {
@@ -112,6 +112,56 @@ struct Item {
     var received: Date
     var size: Int
     var hasAttachments: Bool
+}
+
+/// A ledger row as stored: ~40 bytes, ids and change keys are derived when read (they are pure
+/// functions of mailbox, item key, generation and sequence), so 10,000 busy mailboxes stay small.
+struct LedgerRecord {
+    enum Kind: UInt8 {
+        case created, read, unread, updated, moved, deleted, folderCreated
+
+        var name: String {
+            switch self {
+            case .created: "created"
+            case .read: "read"
+            case .unread: "unread"
+            case .updated: "updated"
+            case .moved: "moved"
+            case .deleted: "deleted"
+            case .folderCreated: "folder_created"
+            }
+        }
+    }
+
+    var sequence: UInt64
+    var time: Double
+    var kind: Kind
+    /// Item key, or folder index for `folderCreated`.
+    var key: UInt64
+    var generation: UInt32
+    var folder: UInt32
+    /// 0 unread, 1 read, 2 not applicable.
+    var isRead: UInt8
+
+    init(sequence: UInt64, time: Date, kind: Kind, item: Item, isRead: Bool?) {
+        self.sequence = sequence
+        self.time = time.timeIntervalSince1970
+        self.kind = kind
+        self.key = item.key
+        self.generation = item.generation
+        self.folder = item.folderIndex
+        self.isRead = isRead.map { $0 ? 1 : 0 } ?? 2
+    }
+
+    init(sequence: UInt64, time: Date, folderCreated folder: UInt32) {
+        self.sequence = sequence
+        self.time = time.timeIntervalSince1970
+        self.kind = .folderCreated
+        self.key = UInt64(folder)
+        self.generation = 0
+        self.folder = folder
+        self.isRead = 2
+    }
 }
 
 /// One row of the ground-truth ledger: every change ever made to a mailbox, in order.

@@ -20,9 +20,7 @@ extension SimWorld {
         let id = itemId(mailbox, item)
         let changeKey = SimIds.itemChangeKey(item.changeSequence)
         let parent = folderId(mailbox, folder)
-        appendLedger(mailbox, LedgerEntry(
-            sequence: item.changeSequence, time: now, kind: "created", itemId: id, oldItemId: nil,
-            folder: folderName(mailbox, folder.index), changeKey: changeKey, isRead: false))
+        appendLedger(mailbox, LedgerRecord(sequence: item.changeSequence, time: now, kind: .created, item: item, isRead: false))
         publish(mailbox, [
             SimEvent(kind: .created, time: now, isFolder: false, id: id, changeKey: changeKey, parentFolderId: parent,
                      folderScope: [folder.index]),
@@ -54,9 +52,7 @@ extension SimWorld {
         let now = clock.date()
         let id = itemId(mailbox, item)
         let folder = mailbox.folders.first { $0.index == item.folderIndex }!
-        appendLedger(mailbox, LedgerEntry(
-            sequence: sequence, time: now, kind: isRead ? "read" : "unread", itemId: id, oldItemId: nil,
-            folder: folderName(mailbox, folder.index), changeKey: SimIds.itemChangeKey(sequence), isRead: isRead))
+        appendLedger(mailbox, LedgerRecord(sequence: sequence, time: now, kind: isRead ? .read : .unread, item: item, isRead: isRead))
         publish(mailbox, [
             SimEvent(kind: .modified, time: now, isFolder: false, id: id, changeKey: SimIds.itemChangeKey(sequence),
                      parentFolderId: folderId(mailbox, folder), folderScope: [folder.index]),
@@ -82,9 +78,7 @@ extension SimWorld {
         let now = clock.date()
         let id = itemId(mailbox, item)
         let folder = mailbox.folders.first { $0.index == item.folderIndex }!
-        appendLedger(mailbox, LedgerEntry(
-            sequence: sequence, time: now, kind: "updated", itemId: id, oldItemId: nil,
-            folder: folderName(mailbox, folder.index), changeKey: SimIds.itemChangeKey(sequence), isRead: item.isRead))
+        appendLedger(mailbox, LedgerRecord(sequence: sequence, time: now, kind: .updated, item: item, isRead: item.isRead))
         publish(mailbox, [
             SimEvent(kind: .modified, time: now, isFolder: false, id: id, changeKey: SimIds.itemChangeKey(sequence),
                      parentFolderId: folderId(mailbox, folder), folderScope: [folder.index]),
@@ -123,9 +117,7 @@ extension SimWorld {
         target.itemKeys.insert(item.key)
         let now = clock.date()
         let newId = itemId(mailbox, item)
-        appendLedger(mailbox, LedgerEntry(
-            sequence: sequence, time: now, kind: "moved", itemId: newId, oldItemId: oldId,
-            folder: folderName(mailbox, target.index), changeKey: SimIds.itemChangeKey(sequence), isRead: item.isRead))
+        appendLedger(mailbox, LedgerRecord(sequence: sequence, time: now, kind: .moved, item: item, isRead: item.isRead))
         publish(mailbox, [
             SimEvent(kind: .moved, time: now, isFolder: false, id: newId, changeKey: SimIds.itemChangeKey(sequence),
                      parentFolderId: folderId(mailbox, target), oldId: oldId,
@@ -158,9 +150,7 @@ extension SimWorld {
         if !item.isRead { folder.unread -= 1 }
         mailbox.items[item.key] = nil
         let now = clock.date()
-        appendLedger(mailbox, LedgerEntry(
-            sequence: sequence, time: now, kind: "deleted", itemId: id, oldItemId: nil,
-            folder: folderName(mailbox, folder.index), changeKey: nil, isRead: nil))
+        appendLedger(mailbox, LedgerRecord(sequence: sequence, time: now, kind: .deleted, item: item, isRead: nil))
         publish(mailbox, [
             SimEvent(kind: .deleted, time: now, isFolder: false, id: id, changeKey: nil,
                      parentFolderId: folderId(mailbox, folder), folderScope: [folder.index]),
@@ -185,9 +175,7 @@ extension SimWorld {
         mailbox.folders.append(folder)
         let now = clock.date()
         let id = folderId(mailbox, folder)
-        appendLedger(mailbox, LedgerEntry(
-            sequence: sequence, time: now, kind: "folder_created", itemId: id, oldItemId: nil, folder: name,
-            changeKey: SimIds.folderChangeKey(sequence), isRead: nil))
+        appendLedger(mailbox, LedgerRecord(sequence: sequence, time: now, folderCreated: folder.index))
         publish(mailbox, [
             SimEvent(kind: .created, time: now, isFolder: true, id: id, changeKey: SimIds.folderChangeKey(sequence),
                      parentFolderId: folderId(mailbox, parent), folderScope: [parent.index, folder.index]),

@@ -73,7 +73,7 @@ public final class SimWorld: @unchecked Sendable {
 
     func unreadCount(_ mailbox: Mailbox, _ folder: Folder) -> Int { folder.unread }
 
-    func appendLedger(_ mailbox: Mailbox, _ entry: LedgerEntry) {
+    func appendLedger(_ mailbox: Mailbox, _ entry: LedgerRecord) {
         mailbox.ledger.append(entry)
         // Trim in batches so a full ledger does not cost a shift per change.
         if mailbox.ledger.count > configuration.ledgerLimit + configuration.ledgerLimit / 4 {
@@ -85,6 +85,26 @@ public final class SimWorld: @unchecked Sendable {
 }
 
 extension SimWorld {
+    /// The public form of a stored ledger row (lock held).
+    func ledgerEntry(_ mailbox: Mailbox, _ record: LedgerRecord) -> LedgerEntry {
+        let isRead: Bool? = record.isRead == 2 ? nil : record.isRead == 1
+        if record.kind == .folderCreated {
+            let folder = UInt32(record.key)
+            return LedgerEntry(
+                sequence: record.sequence, time: Date(timeIntervalSince1970: record.time), kind: record.kind.name,
+                itemId: SimIds.folderId(tenant: mailbox.tenantIndex, mailbox: mailbox.index, folder: folder), oldItemId: nil,
+                folder: folderName(mailbox, folder), changeKey: SimIds.folderChangeKey(record.sequence), isRead: nil)
+        }
+        func id(_ generation: UInt32) -> String {
+            SimIds.itemId(tenant: mailbox.tenantIndex, mailbox: mailbox.index, key: record.key, generation: generation)
+        }
+        return LedgerEntry(
+            sequence: record.sequence, time: Date(timeIntervalSince1970: record.time), kind: record.kind.name,
+            itemId: id(record.generation), oldItemId: record.kind == .moved ? id(record.generation - 1) : nil,
+            folder: folderName(mailbox, record.folder),
+            changeKey: record.kind == .deleted ? nil : SimIds.itemChangeKey(record.sequence), isRead: isRead)
+    }
+
     /// `lock.withLock` for typed-throwing bodies (NIOLock's is untyped `rethrows`).
     func locked<T>(_ body: () throws(SimError) -> T) throws(SimError) -> T {
         lock.lock()
