@@ -30,12 +30,20 @@ struct EWSSimCommand: AsyncParsableCommand {
     var ledgerLimit: Int = 20000
     @Flag(name: .customLong("no-random-chunking"), help: "Write each streaming envelope as exactly one chunk.")
     var noRandomChunking = false
+    @Flag(help: "Serve HTTPS with a CA and server certificate (localhost, 127.0.0.1) generated at start.")
+    var tls = false
+    @Option(name: .customLong("tls-ca-out"), help: "With --tls: write the CA certificate (PEM) here (default: a temp dir).")
+    var tlsCAOut: String?
+    @Option(name: .customLong("ntlm-tenants"), help: "The first N tenants require NTLM (NTLMv2) instead of Basic.")
+    var ntlmTenants: Int = 0
     @Option(name: .customLong("log-level"), help: "trace|debug|info|notice|warning|error|critical") var logLevel: String = "info"
 
     func validate() throws {
         guard tenants >= 1, mailboxes >= 1, servers >= 1 else { throw ValidationError("tenants, mailboxes and servers must be ≥ 1") }
         guard heartbeat >= 1 else { throw ValidationError("--heartbeat must be ≥ 1 second") }
         guard (0...65535).contains(port) else { throw ValidationError("--port must be 0...65535") }
+        guard ntlmTenants >= 0 else { throw ValidationError("--ntlm-tenants must be ≥ 0") }
+        guard tls || tlsCAOut == nil else { throw ValidationError("--tls-ca-out needs --tls") }
     }
 
     func run() async throws {
@@ -60,13 +68,17 @@ struct EWSSimCommand: AsyncParsableCommand {
         configuration.recordDirectory = record
         configuration.randomChunking = !noRandomChunking
         configuration.ledgerLimit = max(1, ledgerLimit)
+        configuration.tls = tls
+        configuration.tlsCAPath = tlsCAOut
+        configuration.ntlmTenants = ntlmTenants
         let server = try SimulatorServer(configuration: configuration)
         let boundPort = try await server.start()
         if trafficRate > 0 { server.traffic.set(rate: trafficRate) }
-        let ready: [String: Any] = [
+        var ready: [String: Any] = [
             "url": server.baseURL, "port": boundPort, "control_url": server.baseURL + "/_sim/",
             "tenants": tenants, "mailboxes_per_tenant": mailboxes,
         ]
+        if let caFile = server.caFile { ready["ca_file"] = caFile }
         let line = try JSONSerialization.data(withJSONObject: ready, options: [.sortedKeys, .withoutEscapingSlashes])
         FileHandle.standardOutput.write(line + Data("\n".utf8))
         await waitForTermination()

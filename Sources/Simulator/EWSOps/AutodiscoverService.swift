@@ -8,9 +8,7 @@ struct AutodiscoverService {
     }
 
     func handle(tenant: Tenant, request: SimRequest, ewsURL: String) -> (String, SimResponse) {
-        guard case .ok = world.authenticate(tenant, authorization: request.headers.first(name: "Authorization")) else {
-            return ("Unauthorized", EWSService.unauthorized(tenant))
-        }
+        if case .deny(let response) = world.authorize(tenant, request: request) { return ("Unauthorized", response) }
         // The official EWS schema does not cover Autodiscover, so only well-formedness is checked.
         guard case .success(let envelope) = SimXMLParser.parse(request.body),
               let operation = envelope.child(NS.soap, "Body")?.child(NS.autodiscover, "GetUserSettingsRequestMessage"),

@@ -21,9 +21,9 @@ struct EWSService {
 
     func handle(tenant: Tenant, request: SimRequest, validator: SchemaValidator?) -> (String, SimResponse) {
         let identity: SimIdentity
-        switch world.authenticate(tenant, authorization: request.headers.first(name: "Authorization")) {
-        case .ok(let who): identity = who
-        case .missing, .refused: return ("Unauthorized", Self.unauthorized(tenant))
+        switch world.authorize(tenant, request: request) {
+        case .pass(let who): identity = who
+        case .deny(let response): return ("Unauthorized", response)
         }
         guard request.method == .POST else {
             return ("GET", .text(.methodNotAllowed, "Use POST with a SOAP envelope."))

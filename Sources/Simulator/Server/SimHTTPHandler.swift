@@ -16,6 +16,8 @@ final class SimHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     private var body: [UInt8] = []
     private var tooLarge = false
     private var streaming: StreamDriver?
+    /// NTLM authenticates the connection: one state per channel.
+    private let ntlm = NTLMConnection()
 
     init(router: SimRouter, threadPool: NIOThreadPool) {
         self.router = router
@@ -60,7 +62,9 @@ final class SimHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
                       response: .text(.payloadTooLarge, "Request body too large."))
                 return
             }
-            let request = SimRequest(head: requestHead, body: body)
+            var received = SimRequest(head: requestHead, body: body)
+            received.connection = ntlm
+            let request = received
             body = []
             let keepAlive = requestHead.isKeepAlive
             let router = self.router

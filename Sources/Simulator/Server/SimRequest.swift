@@ -7,6 +7,8 @@ struct SimRequest: Sendable {
     var query: [String: String]
     var headers: HTTPHeaders
     var body: [UInt8]
+    /// The connection's NTLM state; nil outside a live connection (NTLM tenants then refuse).
+    var connection: NTLMConnection?
 
     init(head: HTTPRequestHead, body: [UInt8]) {
         method = head.method

@@ -3,6 +3,7 @@ import NIOConcurrencyHelpers
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import NIOSSL
 
 /// ews-sim as a library: a world plus an HTTP server on loopback. `start()` returns the bound port
 /// once the socket listens (explicit readiness); `shutdown()` closes everything gracefully.
@@ -19,6 +20,9 @@ public final class SimulatorServer: Sendable {
     private let threadPool: NIOThreadPool
     private let channelBox = NIOLockedValueBox<(any Channel)?>(nil)
     private let logger: Logger
+    private let tlsContext: NIOSSLContext?
+    /// With `configuration.tls`: the PEM file holding the CA that signed the server certificate.
+    public let caFile: String?
 
     /// Builds the world; the schema (when configured) is compiled by `start()`.
     public init(configuration: SimConfiguration, clock: SimClock = .continuous,
@@ -30,6 +34,16 @@ public final class SimulatorServer: Sendable {
         self.group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         self.threadPool = NIOThreadPool(numberOfThreads: 2)
         self.logger = logger
+        if configuration.tls {
+            let tls = try SimTLS.generate()
+            let path = configuration.tlsCAPath ?? SimTLS.defaultCAPath()
+            try tls.writeCA(to: path)
+            self.tlsContext = try tls.makeServerContext()
+            self.caFile = path
+        } else {
+            self.tlsContext = nil
+            self.caFile = nil
+        }
     }
 
     /// Binds and starts listening; returns the port (useful with port 0).
@@ -41,12 +55,14 @@ public final class SimulatorServer: Sendable {
             router.setValidator(try await threadPool.runIfActive { try SchemaValidator.shared(schemaDirectory: directory) })
         }
         let threadPool = self.threadPool
+        let tlsContext = self.tlsContext
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(ChannelOptions.backlog, value: 256)
             .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    if let tlsContext { try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tlsContext)) }
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
                     try channel.pipeline.syncOperations.addHandler(SimHTTPHandler(router: router, threadPool: threadPool))
                 }
@@ -54,7 +70,7 @@ public final class SimulatorServer: Sendable {
         let channel = try await bootstrap.bind(host: world.configuration.host, port: world.configuration.port).get()
         channelBox.withLockedValue { $0 = channel }
         let port = channel.localAddress?.port ?? world.configuration.port
-        router.setBaseURL("http://\(world.configuration.host):\(port)")
+        router.setBaseURL("\(tlsContext == nil ? "http" : "https")://\(world.configuration.host):\(port)")
         logger.info("ews-sim listening", metadata: ["port": "\(port)"])
         return port
     }

@@ -28,5 +28,12 @@ public struct SimConfiguration: Sendable {
     /// Per-mailbox ledger cap (oldest entries dropped first).
     public var ledgerLimit: Int = 20000
 
+    /// The first N tenants require NTLM (NTLMv2, connection-bound, as IIS does) instead of Basic.
+    public var ntlmTenants: Int = 0
+    /// Serve HTTPS with a CA and server certificate generated at start (see `SimTLS`).
+    public var tls: Bool = false
+    /// Where `tls` writes the CA certificate (PEM); nil means a fresh temp directory.
+    public var tlsCAPath: String?
+
     public init() {}
 }
