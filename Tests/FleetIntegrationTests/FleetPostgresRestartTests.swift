@@ -13,7 +13,7 @@ import Testing
             try await f.waitUntil("every mailbox streams") { try await f.streamingCount() == f.allMailboxes.count }
             f.sim.traffic.set(rate: 30)
             try await f.waitUntil("traffic started") { f.sim.traffic.actions >= 30 }
-            try TestDatabase.restartServer()
+            try await TestDatabase.restartServer()
             try await f.waitUntil("more traffic after the restart") { f.sim.traffic.actions >= 120 }
             f.sim.traffic.stop()
             try await f.waitUntil("the mirror converged after the restart", limit: .seconds(120)) { try await f.allConverged() }
