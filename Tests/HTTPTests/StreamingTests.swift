@@ -160,14 +160,15 @@ import Testing
             writer.chunk("a")
         }
         try await makeClient(mechanism).use { client in
-            // Margins are wide because tests run in parallel on two shared cores.
-            let stream = try await client.stream(get(server.baseURL, timeouts: HTTPTimeouts(idleRead: .seconds(1))))
+            // The loop's idle watchdog runs on the real clock, so margins are wide: the whole suite
+            // runs in parallel on two shared cores, and a gap is 1/8 of the limit.
+            let stream = try await client.stream(get(server.baseURL, timeouts: HTTPTimeouts(idleRead: .seconds(4))))
             var iterator = stream.makeAsyncIterator()
             _ = try await iterator.next()
             let writer = try #require(writerBox.withLock { $0 })
-            // Eight heartbeats 250 ms apart span 2 s, twice the idle limit.
-            for _ in 0..<8 {
-                try await Task.sleep(for: .milliseconds(250))
+            // Sixteen heartbeats 500 ms apart span 8 s, twice the idle limit.
+            for _ in 0..<16 {
+                try await Task.sleep(for: .milliseconds(500))
                 writer.chunk("h")
                 #expect(try await iterator.next() == Data("h".utf8))
             }
