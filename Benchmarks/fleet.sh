@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Fleet benchmark (issue 7): ewsfleet against ews-sim, each its own process, on a private PostgreSQL
 # with default durability. Environment: MAILBOXES (1000), TENANTS (10), RATE (500 events/s),
-# SECONDS (60 per traffic phase). Prints one JSON document of figures.
+# PHASE_SECONDS (60 per traffic phase). Prints one JSON document of figures.
 set -euo pipefail
 source "$(dirname "$0")/../scripts/lib/common.sh"
 cd "$EWSF_ROOT"

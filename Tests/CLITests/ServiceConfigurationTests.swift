@@ -13,11 +13,12 @@ import Testing
     @Test func precedenceIsFlagThenEnvironmentThenFileThenDefault() async throws {
         let path = try file(#"{"database": {"url": "postgres://file/db", "poolSize": 3}, "metrics": {"port": 1111}, "sync": {"coalescingWindowMs": 500}}"#)
         let env = ["EWSFLEET_DATABASE_URL": "postgres://env/db", "EWSFLEET_METRICS_PORT": "2222"]
-        let both = try await ServiceConfiguration.load(flags: ["database.url": "postgres://flag/db"], configFile: path, environment: env)
+        let both = try await ServiceConfiguration.load(
+            flags: ["database.url": "postgres://flag/db", "sync.coalescingWindowMs": "0"], configFile: path, environment: env)
         #expect(both.databaseURL == "postgres://flag/db")   // flag beats env and file
         #expect(both.metricsPort == 2222)                   // env beats file
         #expect(both.databasePoolSize == 3)                 // file beats default
-        #expect(both.coalescingWindow == .milliseconds(500))
+        #expect(both.coalescingWindow == .zero)            // a numeric flag beats the file
         #expect(both.safetySyncInterval == .seconds(900))   // default
         let noFlag = try await ServiceConfiguration.load(configFile: path, environment: env)
         #expect(noFlag.databaseURL == "postgres://env/db")

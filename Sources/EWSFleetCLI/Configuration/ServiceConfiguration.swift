@@ -48,7 +48,8 @@ struct ServiceConfiguration: Sendable {
         var providers: [any ConfigProvider] = []
         var flagValues: [AbsoluteConfigKey: ConfigValue] = [:]
         for (key, value) in flags {
-            flagValues[AbsoluteConfigKey(ConfigKey(key))] = ConfigValue(.string(value), isSecret: key.hasPrefix("secret") || key == "database.url")
+            flagValues[AbsoluteConfigKey(ConfigKey(key))] = ConfigValue(
+                typed(value), isSecret: key.hasPrefix("secret") || key == "database.url")
         }
         providers.append(InMemoryProvider(name: "flags", values: flagValues))
         providers.append(
@@ -65,6 +66,15 @@ struct ServiceConfiguration: Sendable {
             }
         }
         return try resolve(ConfigReader(providers: providers))
+    }
+
+    /// Flags arrive as text; typed content lets `int(forKey:)` read "0" as 0 (an in-memory
+    /// provider does not convert strings the way the environment provider does).
+    static func typed(_ value: String) -> ConfigContent {
+        if let int = Int(value) { return .int(int) }
+        if let double = Double(value) { return .double(double) }
+        if value == "true" || value == "false" { return .bool(value == "true") }
+        return .string(value)
     }
 
     static func resolve(_ config: ConfigReader) throws -> ServiceConfiguration {
