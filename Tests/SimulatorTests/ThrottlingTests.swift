@@ -122,3 +122,22 @@ import Testing
         }
     }
 }
+
+/// Throttling answers are valid EWS responses (schema, wire-compat variant).
+@Suite struct ThrottlingResponseSchemaTests {
+    @Test(arguments: ["SyncFolderItems", "GetItem", "Subscribe", "GetStreamingEvents"])
+    func throttlingResponsesValidate(operation: String) throws {
+        let validator = try SchemaValidator.shared(schemaDirectory: ResponseSchemaTests.wireCompat)
+        let responses = [
+            SimWorld.serverBusy(operation, form: .message, backOff: .milliseconds(5000)),
+            SimWorld.serverBusy(operation, form: .fault, backOff: .milliseconds(5000)),
+            SimWorld.exceededConnections(operation, policy: "MaxConcurrency", limit: 27),
+        ]
+        for response in responses {
+            guard case .full(_, _, let bytes) = response else { Issue.record("not a full response"); continue }
+            if case .failure(let error) = SimXMLParser.parse(bytes, validator: validator) {
+                Issue.record("\(operation) invalid: \(error.message)\n\(String(decoding: bytes, as: UTF8.self))")
+            }
+        }
+    }
+}

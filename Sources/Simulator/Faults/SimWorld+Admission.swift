@@ -90,7 +90,7 @@ extension SimWorld {
                 throttleBook.backoff[key + "|" + smtp] = (now + length, length)
                 let limit = configuration.maxConcurrentSyncCalls
                 return .reject(.xml(.ok, EWSEnvelope.response(operation) { w in
-                    EWSEnvelope.message(&w, operation, error: ("ErrorServerBusy", Self.busyText), values: [
+                    Self.errorMessage(&w, operation, "ErrorServerBusy", Self.busyText, [
                         ("BackOffMilliseconds", "5000"), ("Policy", "ConcurrentSyncCalls"),
                         ("ErrorMessage", "This operation exceeds the throttling budget for policy part 'ConcurrentSyncCalls', policy value '\(limit)', Budget type: 'Ews'. Suggested backoff time 5000 ms."),
                     ])
@@ -205,6 +205,14 @@ extension SimWorld {
 
     static func milliseconds(_ duration: Duration) -> Int { Int((duration.seconds * 1000).rounded(.up)) }
 
+    /// A throttling error message; GetItem's schema requires an (empty) m:Items even on error.
+    static func errorMessage(_ w: inout XMLWriter, _ operation: String, _ code: String, _ text: String,
+                             _ values: [(String, String)]) {
+        EWSEnvelope.message(&w, operation, error: (code, text), values: values) { w in
+            if operation == "GetItem" { w.empty("m:Items") }
+        }
+    }
+
     static func serverBusy(_ operation: String, form: SimFault.Form, backOff: Duration) -> SimResponse {
         let values = [("BackOffMilliseconds", String(milliseconds(backOff)))]
         switch form {
@@ -212,16 +220,16 @@ extension SimWorld {
             return .xml(.internalServerError, EWSEnvelope.fault(code: "ErrorServerBusy", message: busyText, values: values))
         case .message:
             return .xml(.ok, EWSEnvelope.response(operation) { w in
-                EWSEnvelope.message(&w, operation, error: ("ErrorServerBusy", busyText), values: values)
+                errorMessage(&w, operation, "ErrorServerBusy", busyText, values)
             })
         }
     }
 
     static func exceededConnections(_ operation: String, policy: String, limit: Int) -> SimResponse {
         .xml(.ok, EWSEnvelope.response(operation) { w in
-            EWSEnvelope.message(&w, operation, error: ("ErrorExceededConnectionCount",
-                "You have exceeded the available concurrent connections for your account. Try again once your other requests have completed."),
-                values: [("Policy", policy), ("\(policy == "MaxConcurrency" ? "MaxConcurrencyLimit" : policy)", String(limit)),
+            errorMessage(&w, operation, "ErrorExceededConnectionCount",
+                "You have exceeded the available concurrent connections for your account. Try again once your other requests have completed.",
+                [("Policy", policy), ("\(policy == "MaxConcurrency" ? "MaxConcurrencyLimit" : policy)", String(limit)),
                          ("ErrorMessage", "This operation exceeds the throttling budget for policy part '\(policy)', policy value '\(limit)', Budget type: 'Ews'. Suggested backoff time 0 ms.")])
         })
     }
