@@ -36,6 +36,15 @@ struct EWSSimCommand: AsyncParsableCommand {
     var tlsCAOut: String?
     @Option(name: .customLong("ntlm-tenants"), help: "The first N tenants require NTLM (NTLMv2) instead of Basic.")
     var ntlmTenants: Int = 0
+    @Option(name: .customLong("max-concurrency"), help: "EWSMaxConcurrency per identity (0 = off).") var maxConcurrency: Int = 27
+    @Option(name: .customLong("max-hanging-connections"), help: "Streaming connections per identity (0 = off).")
+    var maxHangingConnections: Int = 10
+    @Option(name: .customLong("max-subscriptions"), help: "Live subscriptions per mailbox (0 = off).") var maxSubscriptions: Int = 20
+    @Option(name: .customLong("max-sync-calls"), help: "Concurrent sync calls per mailbox (0 = off).") var maxSyncCalls: Int = 5
+    @Option(name: .customLong("budget-burst"), help: "Recharging budget: requests an identity may burst (default: budget off).")
+    var budgetBurst: Double?
+    @Option(name: .customLong("budget-recharge"), help: "Recharging budget: requests per second regained.")
+    var budgetRecharge: Double = 10
     @Option(name: .customLong("log-level"), help: "trace|debug|info|notice|warning|error|critical") var logLevel: String = "info"
 
     func validate() throws {
@@ -43,6 +52,9 @@ struct EWSSimCommand: AsyncParsableCommand {
         guard heartbeat >= 1 else { throw ValidationError("--heartbeat must be ≥ 1 second") }
         guard (0...65535).contains(port) else { throw ValidationError("--port must be 0...65535") }
         guard ntlmTenants >= 0 else { throw ValidationError("--ntlm-tenants must be ≥ 0") }
+        guard budgetBurst.map({ $0 >= 1 }) ?? true, budgetRecharge > 0 else {
+            throw ValidationError("--budget-burst must be ≥ 1 and --budget-recharge > 0")
+        }
         guard tls || tlsCAOut == nil else { throw ValidationError("--tls-ca-out needs --tls") }
     }
 
@@ -71,6 +83,12 @@ struct EWSSimCommand: AsyncParsableCommand {
         configuration.tls = tls
         configuration.tlsCAPath = tlsCAOut
         configuration.ntlmTenants = ntlmTenants
+        configuration.maxConcurrency = maxConcurrency
+        configuration.maxHangingConnections = maxHangingConnections
+        configuration.maxSubscriptionsPerMailbox = maxSubscriptions
+        configuration.maxConcurrentSyncCalls = maxSyncCalls
+        configuration.budgetBurst = budgetBurst
+        configuration.budgetRechargePerSecond = budgetRecharge
         let server = try SimulatorServer(configuration: configuration)
         let boundPort = try await server.start()
         if trafficRate > 0 { server.traffic.set(rate: trafficRate) }

@@ -47,6 +47,17 @@ struct ControlAPI {
                 stats["traffic_rate"] = traffic.rate
                 stats["traffic_actions"] = traffic.actions
                 return json(stats)
+            case (.POST, ["faults"]):
+                let id = try world.injectFault(try SimFault(json: body))
+                return json(["id": id])
+            case (.GET, ["faults"]):
+                return json(faultsJSON())
+            case (.DELETE, ["faults"]):
+                let id = request.query["id"].flatMap { Int($0) }
+                world.clearFaults(id: id)
+                return json(["ok": true])
+            case (.POST, ["faults", "release"]):
+                return json(["released": world.releaseHeld(faultId: body["id"] as? Int)])
             case (.POST, ["read"]):
                 try world.setRead(itemId: try string(body, "item_id"), body["is_read"] as? Bool ?? true)
                 return json(["ok": true])
@@ -69,6 +80,19 @@ struct ControlAPI {
             let status: HTTPResponseStatusAlias = error.code == .invalidArgument ? .badRequest : .notFound
             return json(["error": error.code.rawValue, "message": error.message], status: status)
         }
+    }
+
+    private func faultsJSON() -> [String: Any] {
+        let faults = world.activeFaults().sorted { $0.key < $1.key }.map { id, fault in
+            var object = fault.json
+            object["id"] = id
+            return object
+        }
+        let held = world.heldRequests().map { held -> [String: Any] in
+            ["id": held.id, "fault_id": held.faultId, "operation": held.operation, "mailbox": held.mailbox,
+             "identity": held.identity, "page": held.page]
+        }
+        return ["faults": faults, "held": held]
     }
 
     private func string(_ body: [String: Any], _ key: String) throws(SimError) -> String {

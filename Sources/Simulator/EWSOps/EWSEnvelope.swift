@@ -21,13 +21,18 @@ enum EWSEnvelope {
 
     /// One `m:{operation}ResponseMessage`; `error` = (code, text) makes it ResponseClass="Error".
     static func message(_ w: inout XMLWriter, _ operation: String, error: (String, String)? = nil,
-                        _ content: (inout XMLWriter) -> Void = { _ in }) {
+                        values: [(String, String)] = [], _ content: (inout XMLWriter) -> Void = { _ in }) {
         let name = "m:\(operation)ResponseMessage"
         if let (code, text) = error {
             w.open(name, ["ResponseClass": "Error"])
             w.element("m:MessageText", text)
             w.element("m:ResponseCode", code)
             w.element("m:DescriptiveLinkKey", "0")
+            if !values.isEmpty {
+                w.raw("<m:MessageXml>")
+                for (key, value) in values { w.element("t:Value", value, ["Name": key]) }
+                w.raw("</m:MessageXml>")
+            }
         } else {
             w.open(name, ["ResponseClass": "Success"])
             w.element("m:ResponseCode", "NoError")

@@ -55,6 +55,13 @@ struct EWSService {
             return (operation.localName, fault(EWSFault(code: "ErrorInvalidRequest", message: "The request is invalid.")))
         }
         let name = operation.localName
+        let target = world.lock.withLock { Self.targetMailbox(context, operation) }
+        let hasState = !(operation.child(NS.messages, "SyncState")?.trimmedText.isEmpty ?? true)
+        let ticket: SimWorld.AdmissionTicket
+        switch world.admit(tenant: tenant, identity: identity, operation: name, mailbox: target, hasSyncState: hasState) {
+        case .pass(let admitted): ticket = admitted
+        case .reject(let response): return (name, response)
+        }
         let response: SimResponse
         switch name {
         case "Subscribe": response = SubscriptionOps.subscribe(context, operation)
@@ -70,7 +77,31 @@ struct EWSService {
         default:
             response = fault(EWSFault(code: "ErrorInvalidRequest", message: "The request is invalid."))
         }
-        return (name, response)
+        return (name, world.finish(ticket, response))
+    }
+
+    /// The mailbox a request acts on, for per-mailbox throttles and mailbox-scoped faults:
+    /// the impersonated one, else the first folder id naming a mailbox, else the caller's own (lock held).
+    static func targetMailbox(_ context: EWSContext, _ operation: SimXMLNode) -> Mailbox? {
+        if let impersonated = context.impersonated { return impersonated }
+        func search(_ node: SimXMLNode, depth: Int) -> Mailbox? {
+            if node.namespace == NS.types {
+                if node.localName == "FolderId", let id = node.attribute("Id"), let (mailbox, _) = context.world.resolveFolder(id) {
+                    return mailbox.tenantIndex == context.tenant.index ? mailbox : nil
+                }
+                if node.localName == "DistinguishedFolderId",
+                   let smtp = node.path((NS.types, "Mailbox"), (NS.types, "EmailAddress"))?.trimmedText,
+                   let mailbox = context.world.mailbox(smtp: smtp) {
+                    return mailbox.tenantIndex == context.tenant.index ? mailbox : nil
+                }
+            }
+            guard depth < 4 else { return nil }
+            for child in node.children { if let found = search(child, depth: depth + 1) { return found } }
+            return nil
+        }
+        if let found = search(operation, depth: 0) { return found }
+        if case .user(let index) = context.identity.kind { return context.tenant.mailboxes[index] }
+        return nil
     }
 
     /// ExchangeImpersonation/ConnectingSID: exactly one of PrincipalName, SID, PrimarySmtpAddress,

@@ -75,6 +75,17 @@ final class SimHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
                 switch result {
                 case .success(.stream(let plan)):
                     handler.startStream(context: context, plan: plan)
+                case .success(.deferred(let response, let wait)):
+                    // Waits off the event loop; the write happens back on it.
+                    let loop = context.eventLoop
+                    Task {
+                        await wait()
+                        loop.execute {
+                            let (handler, context) = bound.value
+                            guard context.channel.isActive else { return }
+                            handler.write(context: context, keepAlive: keepAlive, response: response)
+                        }
+                    }
                 case .success(let response):
                     handler.write(context: context, keepAlive: keepAlive, response: response)
                 case .failure:

@@ -44,6 +44,8 @@ struct SimRequest: Sendable {
 enum SimResponse: Sendable {
     case full(status: HTTPResponseStatus, headers: HTTPHeaders, body: [UInt8])
     case stream(StreamPlan)
+    /// Written once `wait` returns (slow and held responses, on the injected clock / a release).
+    indirect case deferred(SimResponse, wait: @Sendable () async -> Void)
 
     static func xml(_ status: HTTPResponseStatus, _ body: String, headers extra: HTTPHeaders = [:]) -> SimResponse {
         var headers: HTTPHeaders = ["Content-Type": "text/xml; charset=utf-8"]
@@ -69,6 +71,8 @@ enum SimResponse: Sendable {
         case .stream(var plan):
             plan.headers.add(name: name, value: value)
             return .stream(plan)
+        case .deferred(let inner, let wait):
+            return .deferred(inner.adding(header: name, value: value), wait: wait)
         }
     }
 
@@ -76,6 +80,7 @@ enum SimResponse: Sendable {
         switch self {
         case .full(let status, _, _): Int(status.code)
         case .stream: 200
+        case .deferred(let inner, _): inner.status
         }
     }
 }

@@ -58,6 +58,10 @@ final class SimRouter: Sendable {
             return ("NotFound", .text(.notFound, "Not found."))
         }
         let rest = parts[2...].joined(separator: "/").lowercased()
+        if rest != "oauth2/v2.0/token", world.tenantBlocked(tenant) {
+            // Exchange Online refuses EWS (and Autodiscover) to a tenant that has not allowed the app.
+            return ("Blocked", .text(.forbidden, "403 Forbidden"))
+        }
         switch rest {
         case "ews/exchange.asmx":
             return ews.handle(tenant: tenant, request: request, validator: validator.withLockedValue { $0 })

@@ -12,7 +12,8 @@ import NIOSSL
 /// `POST /t/{t}/autodiscover/autodiscover.svc` (GetUserSettings), `POST /t/{t}/oauth2/v2.0/token`
 /// (client credentials). Control and ground truth under `/_sim/`: `GET tenants`, `POST deliver`,
 /// `POST traffic`, `GET mailboxes/{smtp}/items?folder=`, `GET ledger?mailbox=&since=`, `GET stats`,
-/// and `POST read|update|move|delete|folders`. The same operations are library calls on `world`.
+/// and `POST read|update|move|delete|folders`; faults: `POST|GET|DELETE faults`, `POST faults/release`
+/// (see `SimFault`). The same operations are library calls on `world`.
 public final class SimulatorServer: Sendable {
     public let world: SimWorld
     private let router: SimRouter
@@ -84,6 +85,8 @@ public final class SimulatorServer: Sendable {
     /// Stops traffic, closes the listener and all connections, and stops the threads.
     public func shutdown() async throws {
         router.traffic.stop()
+        // Held responses and random fault schedules must not outlive the server.
+        world.clearFaults()
         world.closeAllStreams()
         // The single event loop runs tasks in order: once this no-op ran, every Closed was written.
         try? await group.next().submit {}.get()

@@ -16,6 +16,8 @@ final class StreamDriver: StreamSink, @unchecked Sendable {
     private var timer: Task<Void, Never>?
     private var random: SeededRandom
     private var ended = false
+    /// Set by a stall fault (event loop only, like `ended`).
+    private var stalled = false
 
     init(world: SimWorld, channel: any Channel, plan: StreamPlan) {
         self.world = world
@@ -56,6 +58,18 @@ final class StreamDriver: StreamSink, @unchecked Sendable {
         channel.eventLoop.execute { self.flush() }
     }
 
+    func stall() {
+        channel.eventLoop.execute { self.stalled = true }
+    }
+
+    func abort() {
+        channel.eventLoop.execute {
+            self.ended = true
+            self.lock.withLock { self.timer }?.cancel()
+            self.channel.close(promise: nil)
+        }
+    }
+
     func peerClosed() {
         let (connection, timer) = lock.withLock { (self.connection, self.timer) }
         timer?.cancel()
@@ -64,7 +78,7 @@ final class StreamDriver: StreamSink, @unchecked Sendable {
 
     /// Runs on the event loop.
     private func flush() {
-        guard !ended, let connection = lock.withLock({ self.connection }) else { return }
+        guard !ended, !stalled, let connection = lock.withLock({ self.connection }) else { return }
         let perSubscription = world.configuration.randomChunking && random.chance(0.5)
         let (envelopes, finish) = world.drainStream(connection, envelopePerSubscription: perSubscription)
         for chunk in chunks(envelopes) {

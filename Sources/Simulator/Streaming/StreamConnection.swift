@@ -2,6 +2,10 @@
 protocol StreamSink: AnyObject, Sendable {
     /// Ask the sink to call `SimWorld.drainStream` soon (on its event loop).
     func scheduleFlush()
+    /// Fault: write nothing more (no events, heartbeats or Closed) until the peer goes.
+    func stall()
+    /// Fault: close the socket at once, without Closed or the final chunk.
+    func abort()
 }
 
 /// One open GetStreamingEvents connection. All mutable state is guarded by the world's lock.

@@ -35,5 +35,20 @@ public struct SimConfiguration: Sendable {
     /// Where `tls` writes the CA certificate (PEM); nil means a fresh temp directory.
     public var tlsCAPath: String?
 
+    // Throttling (§8.1 defaults). Each limit ≤ 0 disables it.
+    /// EWSMaxConcurrency: concurrent non-streaming requests per identity → ErrorExceededConnectionCount.
+    public var maxConcurrency: Int = 27
+    /// HangingConnectionLimit: open GetStreamingEvents per identity → ErrorExceededConnectionCount.
+    public var maxHangingConnections: Int = 10
+    /// EWSMaxSubscriptions: live subscriptions per target mailbox → ErrorExceededSubscriptionCount.
+    public var maxSubscriptionsPerMailbox: Int = 20
+    /// ConcurrentSyncCalls: SyncFolderItems/Hierarchy in flight per mailbox → ErrorServerBusy (5000 ms).
+    public var maxConcurrentSyncCalls: Int = 5
+    /// Recharging budget per identity: requests it may burst; nil (the default) turns the budget off
+    /// so that normal test traffic is never throttled by it.
+    public var budgetBurst: Double?
+    /// Requests per second the budget recharges by.
+    public var budgetRechargePerSecond: Double = 10
+
     public init() {}
 }

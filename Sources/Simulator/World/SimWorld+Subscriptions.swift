@@ -113,11 +113,11 @@ extension SimWorld {
                 if let other = subscriptions[id], other.mailbox.tenantIndex == tenant.index {
                     fail("ErrorProxyRequestNotAllowed", id)
                 } else {
-                    fail("ErrorSubscriptionNotFound", id)
+                    fail(faultBook.vanished[id] ?? "ErrorSubscriptionNotFound", id)
                 }
                 continue
             }
-            guard let subscription = liveSubscription(id) else { fail("ErrorSubscriptionNotFound", id); continue }
+            guard let subscription = liveSubscription(id) else { fail(faultBook.vanished[id] ?? "ErrorSubscriptionNotFound", id); continue }
             guard subscription.owner == owner else { fail("ErrorSubscriptionAccessDenied", id); continue }
             accepted.append(subscription)
         }

@@ -19,6 +19,10 @@ public final class SimWorld: @unchecked Sendable {
     var random: SeededRandom
     var tokens: [String: IssuedToken] = [:]
     var stats = SimStats()
+    var faultBook = FaultBook()
+    var throttleBook = ThrottleBook()
+    /// Random schedules of one-shot faults (cancelled when cleared).
+    var faultTasks: [Int: Task<Void, Never>] = [:]
     /// Per-run key: sync states are HMAC-signed with it, so tampered or foreign states are refused.
     let syncStateKey: SymmetricKey
 
