@@ -79,8 +79,10 @@ final class FleetFixture: @unchecked Sendable {  // set up once, then read-only 
 
     /// Starts a supervisor (a fleet instance) in a task; `stop()` cancels it and waits.
     func startSupervisor(_ instance: String = "test-a", leaseTTL: Duration = .seconds(30),
-                         coalescing: Duration = .zero) -> RunningSupervisor {
+                         coalescing: Duration = .zero, idleTimeout: Duration = .seconds(90),
+                         blockedRetry: Duration = .seconds(3600)) -> RunningSupervisor {
         var settings = FleetSettings(instanceID: instance)
+        settings.streamIdleTimeout = idleTimeout
         settings.coalescingWindow = coalescing
         settings.leaseTTL = leaseTTL
         settings.backoffInitial = .milliseconds(200)
@@ -90,7 +92,7 @@ final class FleetFixture: @unchecked Sendable {  // set up once, then read-only 
         logger.logLevel = ProcessInfo.processInfo.environment["EWSFLEET_TEST_LOG_LEVEL"].flatMap { Logger.Level(rawValue: $0) } ?? .critical
         let supervisor = Supervisor(
             dependencies: .init(pool: pool, http: http, keyring: keyring, clock: ContinuousClock(), logger: logger),
-            settings: settings)
+            settings: settings, blockedRetryInterval: blockedRetry)
         return RunningSupervisor(task: Task { try? await supervisor.run() })
     }
 
@@ -127,6 +129,10 @@ final class FleetFixture: @unchecked Sendable {  // set up once, then read-only 
     func allConverged() async throws -> Bool {
         for m in allMailboxes where try await !converged(m) { return false }
         return true
+    }
+
+    func changeCount(_ ids: [String]) async throws -> Int {
+        try await count("SELECT count(*) AS n FROM changes WHERE item_id = ANY($1::text[])", [.array(ids)])
     }
 
     func streamingCount() async throws -> Int {

@@ -35,6 +35,7 @@ actor StreamGroup<C: Clock<Duration>> where C.Instant: Sendable {
     private let onActivity: @Sendable (_ heartbeat: [Int64], _ events: [Int64]) -> Void
     private var members: [String: Member] = [:]
     private var failures = 0
+    private var catchUpPending = false
     private(set) var opened = 0
 
     init(key: String, client: EWSClient<C>, clock: C, connectionTimeoutMinutes: Int = 30, backoff: RetryBackoff,
@@ -94,6 +95,9 @@ actor StreamGroup<C: Clock<Duration>> where C.Instant: Sendable {
                 failures = 0
             case .failed(let error):
                 if Task.isCancelled { return }
+                // Events may have gone into the dead connection: once a new one is attached,
+                // every member catches up from its stored SyncState.
+                catchUpPending = true
                 failures += 1
                 let delay = delay(after: error)
                 logger.notice("stream failed; reopening", metadata: ["error": "\(error)", "retry_in": "\(delay)"])
@@ -149,6 +153,10 @@ actor StreamGroup<C: Clock<Duration>> where C.Instant: Sendable {
     private func dispatch(_ envelope: StreamingEnvelope) -> Bool {
         switch envelope {
         case .heartbeat:
+            if catchUpPending {
+                catchUpPending = false
+                for member in members.values { member.owner.send(.notified(folders: nil)) }
+            }
             onActivity(members.values.map(\.mailbox.id), [])
             return false
         case .notifications(let notifications):
