@@ -15,8 +15,14 @@ public enum CommandRunner {
 
     public static func run(_ product: String, _ arguments: [String], environment: [String: String] = [:],
                            stdin: Data? = nil) throws -> CommandResult {
+        try runTool(productsDirectory.appendingPathComponent(product).path, arguments, environment: environment, stdin: stdin)
+    }
+
+    /// Runs any executable by path (e.g. /usr/bin/curl) the same way.
+    public static func runTool(_ path: String, _ arguments: [String], environment: [String: String] = [:],
+                               stdin: Data? = nil) throws -> CommandResult {
         let process = Process()
-        process.executableURL = productsDirectory.appendingPathComponent(product)
+        process.executableURL = URL(fileURLWithPath: path)
         process.arguments = arguments
         var env = ProcessInfo.processInfo.environment
         for (k, v) in environment { env[k] = v }

@@ -1,0 +1,128 @@
+import Foundation
+import Store
+import TestSupport
+import Testing
+
+/// `ewsfleet run` and `ews-sim` as real processes: the service is SIGKILLed mid-sync (reached through
+/// ews-sim's hold-page fault, not timing), restarted, and the mirror still converges with no duplicate
+/// outbox rows.
+@Suite(.requiresDatabase) struct ProcessKillTests {
+    @Test func killedMidSyncThenRestartedConvergesWithoutDuplicates() async throws {
+        try await TestDatabase.withFresh("kill") { db in
+            let sim = try ChildProcess("ews-sim", ["--tenants", "1", "--mailboxes", "2", "--items-per-mailbox", "3",
+                                                   "--heartbeat", "2", "--log-level", "error"])
+            defer { sim.kill() }
+            let ready = try JSONSerialization.jsonObject(with: Data(try sim.readLine().utf8)) as? [String: Any]
+            let url = try #require(ready?["url"] as? String)
+            let tenant = try #require((try await ControlAPI.get(url + "/_sim/tenants") as? [[String: Any]])?.first)
+            let env = ["EWSFLEET_DATABASE_URL": db.url, "EWSFLEET_SECRET_KEY": SecretKeyBase64.fresh,
+                       "EWSFLEET_LOG_LEVEL": "error", "PW": tenant["password"] as! String]
+            #expect(try CommandRunner.run("ewsfleet", ["db", "migrate"], environment: env).status == 0)
+            #expect(try CommandRunner.run("ewsfleet", ["tenant", "add", tenant["name"] as! String, "--ews-url",
+                                                       tenant["ews_url"] as! String, "--auth", "basic", "--identity",
+                                                       tenant["username"] as! String, "--secret-env", "PW"],
+                                          environment: env).status == 0)
+            let mailboxes = tenant["mailboxes"] as! [String]
+            for m in mailboxes {
+                #expect(try CommandRunner.run("ewsfleet", ["mailbox", "add", tenant["name"] as! String, m], environment: env).status == 0)
+            }
+            let pool = db.pool()
+            defer { Task { await pool.shutdown() } }
+            func count(_ sql: String) async throws -> Int {
+                try await pool.withConnection { try await $0.query(sql, name: "t").rows[0].decode("n", as: Int.self) }
+            }
+            func waitUntil(_ what: String, _ condition: () async throws -> Bool) async throws {
+                let deadline = ContinuousClock.now + .seconds(60)
+                while try await !condition() {
+                    guard ContinuousClock.now < deadline else { throw TestDatabaseError("timed out waiting until \(what)") }
+                    try await Task.sleep(for: .milliseconds(50))
+                }
+            }
+
+            var fleet = try ChildProcess("ewsfleet", ["run", "--instance-id", "kill-1", "--coalescing-window-ms", "0"], environment: env)
+            try await waitUntil("both mailboxes stream") {
+                try await count("SELECT count(*) AS n FROM mailbox_status WHERE state = 'streaming'") == mailboxes.count
+            }
+            // 600 new mails make a two-page sync (512 + 88); page 2 is held, so page 1 is committed
+            // and the process is provably mid-sync when it is killed.
+            _ = try await ControlAPI.post(url + "/_sim/faults", ["kind": "hold_sync_page", "mailbox": mailboxes[0], "page": 2])
+            _ = try await ControlAPI.post(url + "/_sim/deliver", ["mailbox": mailboxes[0], "count": 600, "folder": "inbox"])
+            try await waitUntil("page 2 is held") {
+                ((try await ControlAPI.get(url + "/_sim/faults") as? [String: Any])?["held"] as? [Any])?.isEmpty == false
+            }
+            let midway = try await count("SELECT count(*) AS n FROM changes WHERE kind = 'created'")
+            fleet.kill(signal: SIGKILL)
+            _ = try await ControlAPI.post(url + "/_sim/faults/release", [:])
+            _ = try await ControlAPI.delete(url + "/_sim/faults")
+
+            fleet = try ChildProcess("ewsfleet", ["run", "--instance-id", "kill-2", "--coalescing-window-ms", "0"], environment: env)
+            defer { fleet.kill() }
+            try await waitUntil("every delivered item is committed") {
+                try await count("SELECT count(*) AS n FROM changes WHERE kind = 'created'") >= midway + 88
+            }
+            let truth = (try await ControlAPI.get(url + "/_sim/mailboxes/\(mailboxes[0])/items?folder=inbox") as? [String: Any])?["items"] as? [Any]
+            try await waitUntil("the mirror converges") {
+                try await count("SELECT count(*) AS n FROM items i JOIN mailboxes m ON m.id = i.mailbox_id WHERE m.smtp_address = '\(mailboxes[0])'")
+                    == truth?.count
+            }
+            #expect(midway >= 512)  // page 1 had been committed before the kill
+            let duplicates = try await count("""
+                SELECT count(*) AS n FROM (SELECT 1 FROM changes GROUP BY mailbox_id, item_id, change_key, kind HAVING count(*) > 1) d
+                """)
+            #expect(duplicates == 0)
+            await pool.shutdown()
+        }
+    }
+}
+
+/// A child process of this package's products whose stdout can be read line by line.
+final class ChildProcess: @unchecked Sendable {  // used from one test task at a time
+    let process = Process()
+    private let output = Pipe()
+    private var buffer = Data()
+
+    init(_ product: String, _ arguments: [String], environment: [String: String] = [:]) throws {
+        process.executableURL = CommandRunner.productsDirectory.appendingPathComponent(product)
+        process.arguments = arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+    }
+
+    /// The next line the child writes to stdout (its readiness line).
+    func readLine() throws -> String {
+        while true {
+            if let newline = buffer.firstIndex(of: 0x0A) {
+                let line = String(decoding: buffer[..<newline], as: UTF8.self)
+                buffer.removeSubrange(...newline)
+                return line
+            }
+            let chunk = output.fileHandleForReading.availableData
+            guard !chunk.isEmpty else { throw TestDatabaseError("\(process.executableURL!.lastPathComponent) exited before it was ready") }
+            buffer.append(chunk)
+        }
+    }
+
+    func kill(signal: Int32 = SIGTERM) {
+        guard process.isRunning else { return }
+        Foundation.kill(process.processIdentifier, signal)
+        process.waitUntilExit()
+    }
+}
+
+enum ControlAPI {
+    static func get(_ url: String) async throws -> Any { try await send(url, method: "GET", body: nil) }
+    static func post(_ url: String, _ body: [String: Any]) async throws -> Any { try await send(url, method: "POST", body: body) }
+    static func delete(_ url: String) async throws -> Any { try await send(url, method: "DELETE", body: nil) }
+
+    static func send(_ url: String, method: String, body: [String: Any]?) async throws -> Any {
+        let result = try CommandRunner.runTool("/usr/bin/curl", ["-sS", "-X", method, "-H", "Content-Type: application/json"]
+            + (body.map { ["--data", String(decoding: try! JSONSerialization.data(withJSONObject: $0), as: UTF8.self)] } ?? []) + [url])
+        return try JSONSerialization.jsonObject(with: Data(result.stdout.utf8), options: [.fragmentsAllowed])
+    }
+}
+
+enum SecretKeyBase64 {
+    static var fresh: String { Data((0..<32).map { _ in UInt8.random(in: 0...255) }).base64EncodedString() }
+}
