@@ -25,8 +25,8 @@ struct CLIFixture {
     }
 
     func addTenant(_ name: String, url: String = "http://127.0.0.1:1/EWS/Exchange.asmx", secret: String = "pw",
-                   environment: [String: String] = [:]) throws -> CommandResult {
-        try run(["tenant", "add", name, "--ews-url", url, "--auth", "basic", "--identity", "svc@\(name).example",
+                   identity: String? = nil, environment: [String: String] = [:]) throws -> CommandResult {
+        try run(["tenant", "add", name, "--ews-url", url, "--auth", "basic", "--identity", identity ?? "svc@\(name).example",
                  "--secret-stdin"], environment: environment, stdin: Data(secret.utf8))
     }
 
