@@ -40,10 +40,12 @@ struct ChangesTailCommand: AsyncParsableCommand {
             } else {
                 position = try await ChangesTail.startPosition(pool: pool, filter: follower.filter, lines: lines)
             }
+            // Without --follow, print what is visible now and stop, even while changes keep arriving.
+            let end = follow ? nil : try await ChangesTail.endPosition(pool: pool, filter: follower.filter)
             var printer = ChangesPrinter(format: format)
             var failures = 0
             while !Task.isCancelled {
-                let batch: [OutboxRecord]
+                var batch: [OutboxRecord]
                 do {
                     batch = try await follower.fetch(after: position, limit: follower.batchSize)
                     failures = 0
@@ -54,6 +56,7 @@ struct ChangesTailCommand: AsyncParsableCommand {
                     try await Task.sleep(for: .milliseconds(min(30_000, 500 << min(failures, 6))))
                     continue
                 }
+                if let end { batch.removeAll { $0.position > end } }
                 if batch.isEmpty {
                     guard follow else { break }
                     try await Task.sleep(for: follower.pollInterval)
@@ -68,6 +71,11 @@ struct ChangesTailCommand: AsyncParsableCommand {
 }
 
 enum ChangesTail {
+    /// The last visible row matching `filter` now (`.start` when there is none).
+    static func endPosition(pool: PostgresPool, filter: OutboxFilter) async throws -> OutboxPosition {
+        try await startPosition(pool: pool, filter: filter, lines: 0)
+    }
+
     /// The position just before the last `lines` visible rows matching `filter`.
     static func startPosition(pool: PostgresPool, filter: OutboxFilter, lines: Int) async throws -> OutboxPosition {
         let rows = try await pool.withConnection { conn in
