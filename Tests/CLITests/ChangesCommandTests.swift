@@ -71,3 +71,64 @@ import Testing
         }
     }
 }
+
+@Suite struct ChangesFollowTests {
+    /// Reads one line from a pipe on a Dispatch thread (a blocking read, off the cooperative pool).
+    static func readLine(_ handle: FileHandle) async -> String? {
+        await withCheckedContinuation { continuation in
+            DispatchQueue.global().async {
+                var bytes: [UInt8] = []
+                while true {
+                    let data = handle.readData(ofLength: 1)
+                    guard let byte = data.first else { return continuation.resume(returning: bytes.isEmpty ? nil : String(decoding: bytes, as: UTF8.self)) }
+                    if byte == UInt8(ascii: "\n") { break }
+                    bytes.append(byte)
+                }
+                continuation.resume(returning: String(decoding: bytes, as: UTF8.self))
+            }
+        }
+    }
+
+    @Test(.requiresDatabase, .timeLimit(.minutes(2))) func followPrintsNewRowsAndSavesTheConsumerPosition() async throws {
+        try await CLIFixture.with("follow") { fx in
+            let pool = fx.db.pool()
+            try await fx.insertChanges(pool: pool, tenant: "contoso", mailbox: "a@contoso.com", count: 2)
+            let process = Process()
+            process.executableURL = CommandRunner.productsDirectory.appendingPathComponent("ewsfleet")
+            process.arguments = ["changes", "tail", "--follow", "--consumer", "live", "--format", "json"]
+            var env = ProcessInfo.processInfo.environment
+            env["EWSFLEET_DATABASE_URL"] = fx.db.url
+            process.environment = env
+            let out = Pipe()
+            process.standardOutput = out
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            var items: [String] = []
+            func next() async throws {
+                let line = try #require(await Self.readLine(out.fileHandleForReading))
+                let object = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+                items.append(try #require(object["item_id"] as? String))
+            }
+            try await next()
+            try await next()
+            // Rows committed while it follows arrive too, in order.
+            try await fx.insertChanges(pool: pool, tenant: "contoso", mailbox: "a@contoso.com", count: 3, start: 2)
+            for _ in 0..<3 { try await next() }
+            #expect(items == ["item-0", "item-1", "item-2", "item-3", "item-4"])
+            // The position is saved after each printed batch, before the next fetch.
+            let deadline = ContinuousClock.now + .seconds(30)
+            while try await ConsumerRepository(pool: pool).position(of: "live").id < 5, ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            #expect(try await ConsumerRepository(pool: pool).position(of: "live").id == 5)
+            process.terminate()
+            await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+                DispatchQueue.global().async {
+                    process.waitUntilExit()
+                    done.resume()
+                }
+            }
+            await pool.shutdown()
+        }
+    }
+}
