@@ -54,3 +54,43 @@ import Testing
         }
     }
 }
+
+@Suite struct StatusWatchTests {
+    @Test(.requiresDatabase, .timeLimit(.minutes(2))) func watchRedrawsInPlaceUntilInterrupted() async throws {
+        try await CLIFixture.with("watch") { fx in
+            #expect(try fx.addTenant("contoso").status == 0)
+            let process = Process()
+            process.executableURL = CommandRunner.productsDirectory.appendingPathComponent("ewsfleet")
+            process.arguments = ["status", "--watch", "--interval", "1"]
+            var env = ProcessInfo.processInfo.environment
+            env["EWSFLEET_DATABASE_URL"] = fx.db.url
+            process.environment = env
+            let out = Pipe()
+            process.standardOutput = out
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            // Two redraws: each starts with cursor-home + clear-screen and shows the tenants table.
+            let output: String = await withCheckedContinuation { continuation in
+                DispatchQueue.global().async {
+                    var text = ""
+                    while text.components(separatedBy: "\u{1B}[H\u{1B}[2J").count < 3 || !text.hasSuffix("\n") {
+                        let data = out.fileHandleForReading.availableData
+                        if data.isEmpty { break }
+                        text += String(decoding: data, as: UTF8.self)
+                    }
+                    continuation.resume(returning: text)
+                }
+            }
+            process.interrupt()  // SIGINT, like Ctrl-C
+            await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+                DispatchQueue.global().async {
+                    process.waitUntilExit()
+                    done.resume()
+                }
+            }
+            let frames = output.components(separatedBy: "\u{1B}[H\u{1B}[2J").dropFirst()
+            #expect(frames.count >= 2)
+            #expect(frames.allSatisfy { $0.contains("contoso") })
+        }
+    }
+}
