@@ -32,13 +32,15 @@ struct StatusQueries {
                 """),
             // Throttled: mailboxes backing off on an EWS throttling code; blocked: tenants EWS refuses (HTTP 403).
             try await section("throttled_or_blocked", """
+                WITH throttled AS (
+                    SELECT m.tenant_id, count(*) AS n FROM mailbox_status s JOIN mailboxes m ON m.id = s.mailbox_id
+                     WHERE s.consecutive_failures > 0
+                       AND s.last_error_code IN ('ErrorServerBusy', 'ErrorTooManyObjectsOpened', 'HTTP 429')
+                     GROUP BY m.tenant_id)
                 SELECT t.name AS tenant, t.identity AS identity, t.state AS tenant_state,
-                       count(s.mailbox_id) FILTER (WHERE s.last_error_code IN ('ErrorServerBusy', 'ErrorTooManyObjectsOpened', 'HTTP429', 'http_429')
-                                                   AND s.consecutive_failures > 0) AS throttled_mailboxes,
-                       t.state_reason AS reason
-                  FROM tenants t LEFT JOIN mailboxes m ON m.tenant_id = t.id LEFT JOIN mailbox_status s ON s.mailbox_id = m.id
-                 GROUP BY t.id HAVING t.state = 'blocked' OR count(s.mailbox_id) FILTER (WHERE s.last_error_code IN
-                       ('ErrorServerBusy', 'ErrorTooManyObjectsOpened', 'HTTP429', 'http_429') AND s.consecutive_failures > 0) > 0
+                       coalesce(th.n, 0) AS throttled_mailboxes, t.state_reason AS reason
+                  FROM tenants t LEFT JOIN throttled th ON th.tenant_id = t.id
+                 WHERE t.state = 'blocked' OR th.n > 0
                  ORDER BY t.name
                 """),
         ]
