@@ -178,9 +178,10 @@ let package = Package(
         .testTarget(
             name: "StoreIntegrationTests", dependencies: ["Store", "TestSupport"],
             swiftSettings: swiftSettings),
-        // Runs the built `ewsfleet` binary and tests the CLI's configuration loading.
+        // Runs the built `ewsfleet` binary and tests the CLI's configuration loading; `tenant test`
+        // runs against an in-process ews-sim.
         .testTarget(
-            name: "CLITests", dependencies: ["EWSFleetCLI", "ewsfleet", "Store", "TestSupport"],
+            name: "CLITests", dependencies: ["EWSFleetCLI", "ewsfleet", "Store", "Simulator", "TestSupport"],
             swiftSettings: swiftSettings),
         // The fleet against an in-process ews-sim and the PostgreSQL server scripts/test starts.
         .testTarget(

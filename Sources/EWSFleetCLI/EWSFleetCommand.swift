@@ -9,7 +9,7 @@ public struct EWSFleetCommand: AsyncParsableCommand {
         commandName: "ewsfleet",
         abstract: "Watches Exchange mailboxes through EWS and records every change in PostgreSQL.",
         subcommands: [DBCommand.self, TenantCommand.self, MailboxCommand.self, RunCommand.self, StatusCommand.self,
-                      EWSCommand.self, SecretsCommand.self])
+                      EWSCommand.self, SecretsCommand.self, ChangesCommand.self])
 
     public init() {}
 

@@ -5,7 +5,8 @@ struct MailboxCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "mailbox", abstract: "Manage watched mailboxes.",
         subcommands: [MailboxAddCommand.self, MailboxListCommand.self, MailboxPauseCommand.self,
-                      MailboxResumeCommand.self, MailboxRemoveCommand.self])
+                      MailboxResumeCommand.self, MailboxRemoveCommand.self, MailboxImportCommand.self,
+                      MailboxResyncCommand.self])
 }
 
 struct MailboxAddCommand: AsyncParsableCommand {
@@ -93,5 +94,20 @@ struct MailboxRemoveCommand: AsyncParsableCommand {
             try await MailboxRepository(pool: pool).remove(tenant: target.tenant, smtpAddress: target.address, purge: purge)
         }
         note("removed \(target.address)")
+    }
+}
+
+struct MailboxResyncCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "resync",
+        abstract: "Drop the mailbox's sync states so each folder's next sync starts from scratch.",
+        discussion: "A running instance picks this up when the mailbox restarts (e.g. `mailbox pause` then `resume`).")
+    @OptionGroup var target: MailboxTarget
+
+    func run() async throws {
+        let dropped = try await withDatabase(target.global) { _, pool in
+            try await MailboxRepository(pool: pool).resetSyncStates(tenant: target.tenant, smtpAddress: target.address)
+        }
+        note("dropped \(dropped) sync state(s) of \(target.address); the next sync starts from scratch")
     }
 }

@@ -2,6 +2,8 @@ import ArgumentParser
 import Fleet
 import HTTP
 import Logging
+import Metrics
+import Prometheus
 import ServiceLifecycle
 import Store
 import UnixSignals
@@ -23,7 +25,20 @@ struct RunCommand: AsyncParsableCommand {
         let config = try await global.loadConfiguration(extraFlags: flags)
         LoggingSetup.bootstrap(format: config.logFormat, level: config.logLevel)
         let logger = Logger(label: "ewsfleet")
+        // Bootstrapped once, before any library creates a metric, so every metric lands in /metrics.
+        let registry = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
         let pool = try await global.openDatabase(config, logger: logger)
+        let health = FleetHealth(pool: pool)
+        let metricsServer = MetricsServer(host: config.metricsHost, port: config.metricsPort,
+                                          route: MetricsEndpoint.route(registry: registry, health: health))
+        do {
+            let port = try await metricsServer.start()
+            logger.info("serving /metrics and /healthz", metadata: ["address": "\(config.metricsHost):\(port)"])
+        } catch {
+            await pool.shutdown()
+            throw CLIError(.unavailable, "cannot serve metrics on \(config.metricsHost):\(config.metricsPort): \(error)")
+        }
         let http = HTTPClient(logger: Logger(label: "ewsfleet.http"))
         var settings = FleetSettings(instanceID: config.instanceID)
         settings.coalescingWindow = config.coalescingWindow
@@ -37,14 +52,18 @@ struct RunCommand: AsyncParsableCommand {
             settings: settings)
         let group = ServiceGroup(configuration: .init(
             services: [.init(service: supervisor)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        health.markRunning(true)
+        let outcome: Result<Void, any Error>
         do {
             try await group.run()
+            outcome = .success(())
         } catch {
-            await http.shutdown()
-            await pool.shutdown()
-            throw error
+            outcome = .failure(error)
         }
+        health.markRunning(false)
+        await metricsServer.stop()
         await http.shutdown()
         await pool.shutdown()
+        try outcome.get()
     }
 }

@@ -5,7 +5,8 @@ import Store
 struct TenantCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tenant", abstract: "Manage tenants (organisations and their EWS service identity).",
-        subcommands: [TenantAddCommand.self, TenantListCommand.self])
+        subcommands: [TenantAddCommand.self, TenantListCommand.self, TenantShowCommand.self, TenantUpdateCommand.self,
+                      TenantRemoveCommand.self, TenantTestCommand.self])
 }
 
 /// Where a secret comes from: never a command-line argument (it would show in `ps` and shell history).

@@ -13,7 +13,8 @@ extension CLIError {
             default: return CLIError(.failure, e.description)
             }
         case let e as StoreError:
-            return CLIError(e.code == .invalidInput ? .invalidInput : .failure, e.message)
+            // An invalid address, an unknown tenant or a duplicate mailbox is all bad input data.
+            return CLIError(.invalidInput, e.message)
         case let e as SecretError:
             return CLIError(e.code == .decryptionFailed || e.code == .unknownKey ? .permission : .configuration, e.message)
         case let e as MigrationError: return CLIError(.failure, e.message)

@@ -30,6 +30,12 @@ struct TableOutput {
     }
 
     func print(_ format: OutputFormat) { Swift.print(render(format)) }
+
+    /// A single record as a two-column field/value table (table format), or as one JSON object.
+    func print(_ format: OutputFormat, transposed: Bool) {
+        guard transposed, rows.count == 1 else { return print(format) }
+        TableOutput(columns: ["field", "value"], rows: zip(columns, rows[0]).map { [$0, $1] }).print(.table)
+    }
 }
 
 /// Messages (not data) go to stderr.

@@ -99,6 +99,7 @@ actor StreamGroup<C: Clock<Duration>> where C.Instant: Sendable {
                 // every member catches up from its stored SyncState.
                 catchUpPending = true
                 failures += 1
+                FleetMetrics.streamFailed()
                 let delay = delay(after: error)
                 logger.notice("stream failed; reopening", metadata: ["error": "\(error)", "retry_in": "\(delay)"])
                 try? await clock.sleep(until: clock.now.advanced(by: delay), tolerance: nil)
@@ -126,6 +127,7 @@ actor StreamGroup<C: Clock<Duration>> where C.Instant: Sendable {
             return .failed(error)
         }
         opened += 1
+        FleetMetrics.streamOpened()
         reopenRequested = false
         let client = self.client
         let task = Task<Outcome, Never> {

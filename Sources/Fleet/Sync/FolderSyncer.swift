@@ -57,7 +57,9 @@ struct FolderSyncer: Sendable {
             }
             state = page.syncState
             cp.syncState = scratch && !last ? "" : (page.syncState ?? "")
-            summary.changesInserted += try await store.commit(cp)
+            let inserted = try await store.commit(cp)
+            FleetMetrics.syncPageCommitted(changes: inserted)
+            summary.changesInserted += inserted
             summary.pages += 1
             if last { return summary }
         }

@@ -1,0 +1,23 @@
+import Metrics
+
+/// Fleet-level counters, through whatever swift-metrics backend the process bootstrapped
+/// (`ewsfleet run`: Prometheus). Names are listed in README "Metrics". Handles are looked up per
+/// event: the backend caches them by label, and the events are per sync page or per connection,
+/// far too rare for the lookup to matter.
+enum FleetMetrics {
+    /// One committed sync page (mirror, outbox rows and SyncState in one transaction).
+    static func syncPageCommitted(changes: Int) {
+        Counter(label: "ewsf_sync_pages_total").increment()
+        if changes > 0 { Counter(label: "ewsf_changes_committed_total").increment(by: Int64(changes)) }
+    }
+
+    /// A streaming connection opened (the first one of a group, or a reconnect).
+    static func streamOpened() {
+        Counter(label: "ewsf_stream_connections_total").increment()
+    }
+
+    /// A streaming connection failed and will be reopened after a back-off.
+    static func streamFailed() {
+        Counter(label: "ewsf_stream_failures_total").increment()
+    }
+}
