@@ -38,6 +38,24 @@ import Testing
         #expect(process.terminationStatus == 0)
     }
 
+    @Test(.enabled(if: binary != nil, "ews-sim binary not built next to the tests"), .timeLimit(.minutes(1)),
+          arguments: [["--budget-burst", "0"], ["--budget-burst", "5", "--budget-recharge", "0"]])
+    func refusesAnInvalidBudget(arguments: [String]) async throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Self.binary!)
+        process.arguments = ["--port", "0", "--max-concurrency", "3", "--max-sync-calls", "1"] + arguments
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            DispatchQueue.global().async {
+                process.waitUntilExit()
+                continuation.resume()
+            }
+        }
+        #expect(process.terminationStatus != 0)
+    }
+
     /// Reads up to the first newline on a Dispatch thread (blocking read, off the cooperative pool).
     static func readLine(_ handle: FileHandle) async -> String {
         await withCheckedContinuation { continuation in

@@ -304,3 +304,31 @@ import Testing
         }
     }
 }
+
+/// Throttle windows scheduled at random (soak tests).
+@Suite struct RandomThrottleTests {
+    @Test func scheduledThrottleOpensWindowsAtRandom() async throws {
+        try await SimFixture.with { sim in
+            var fault = SimFault(.throttle, scope: .tenant("tenant1"))
+            fault.rate = 0.5
+            fault.seconds = 2
+            try sim.world.injectFault(fault)
+            let first = try await sim.ews(Soap.syncFolderItems("user1@tenant1.example"))
+            #expect(first.status == 200)  // scheduling alone does not throttle
+            var busy: RawHTTP.Response?
+            var steps = 0
+            while busy == nil, steps < 2000 {
+                sim.clock.advance(by: .milliseconds(500))
+                await Task.yield()
+                // Requests go out only when no advised back-off runs, like a well-behaved client.
+                let response = try await sim.ews(Soap.syncFolderItems("user1@tenant1.example"))
+                if Soap.faultCode(response.body) == "ErrorServerBusy" { busy = response }
+                steps += 1
+            }
+            let response = try #require(busy)
+            let backOff = try #require(Int(Soap.messageXmlValue(response.body, "BackOffMilliseconds") ?? ""))
+            #expect(backOff > 0 && backOff <= 2000)
+            #expect(sim.world.statsSnapshot().violations("svc:tenant1") == 0)
+        }
+    }
+}

@@ -80,8 +80,9 @@ public struct SimFault: Sendable, Equatable {
     public var code: String = "ErrorSubscriptionNotFound"
     /// hold_sync_page: which page (1 = the next SyncFolderItems).
     public var page: Int = 1
-    /// One-shot kinds only: instead of acting once now, act on one random matching target at this
-    /// mean rate per second (exponential gaps on the injected clock), until cleared.
+    /// One-shot kinds: instead of acting once now, act on one random matching target at this mean
+    /// rate per second (exponential gaps on the injected clock), until cleared. throttle: start a
+    /// throttle window of `seconds` at this rate instead of at once.
     public var rate: Double?
 
     public init(_ kind: Kind, scope: Scope = .all) {
@@ -124,7 +125,9 @@ extension SimFault {
         guard (0...1).contains(fraction), seconds >= 0, page >= 1 else {
             throw SimError(.invalidArgument, "fraction must be 0...1, seconds ≥ 0, page ≥ 1")
         }
-        if rate != nil && !kind.isOneShot { throw SimError(.invalidArgument, "rate applies to one-shot kinds; use fraction") }
+        if rate != nil && !kind.isOneShot && kind != .throttle {
+            throw SimError(.invalidArgument, "rate applies to one-shot kinds and throttle; use fraction")
+        }
         if kind == .blockTenant, case .tenant = scope {} else if kind == .blockTenant {
             throw SimError(.invalidArgument, "block_tenant needs a tenant")
         }

@@ -34,7 +34,7 @@ extension SimWorld {
             where matches(active.fault.scope, tenant: tenant, identity: key, mailbox: mailbox) {
                 let fault = active.fault
                 switch fault.kind {
-                case .throttle where !isExpired(active, now: now):
+                case .throttle where fault.rate == nil && !isExpired(active, now: now):
                     let end = active.injectedAt + .milliseconds(Int64(fault.seconds * 1000))
                     let length = Self.wholeMilliseconds(end - now)
                     throttleBook.backoff[key] = (now + length, length)
@@ -131,6 +131,9 @@ extension SimWorld {
             retire(ticket)
             return response
         }
+        // Read before the effect is counted: a test that saw the effect and advanced the clock
+        // must not push the deadline out.
+        let start = clock.now()
         let (delay, heldId): (Duration?, Int?) = lock.withLock {
             var delay: Duration?
             var heldId: Int?
@@ -162,7 +165,6 @@ extension SimWorld {
             retire(ticket)
             return response
         }
-        let start = clock.now()
         return .deferred(response) { [self] in
             if let delay { try? await clock.sleep(untilOffset: start + delay) }
             if let heldId { await waitForRelease(heldId) }

@@ -36,6 +36,13 @@ extension SimWorld {
             var targets = tenants.flatMap(\.mailboxes).filter { matches(fault.scope, mailbox: $0) }
             if onlyOne { targets = pickOne(targets) }
             for mailbox in targets { faultBook.invalidSyncStates.insert(mailbox.smtp.lowercased()) }
+        case .throttle:
+            // A random throttle window (the scheduled fault itself never throttles).
+            var window = fault
+            window.rate = nil
+            let id = faultBook.nextId
+            faultBook.nextId += 1
+            faultBook.active[id] = FaultBook.Active(id: id, fault: window, injectedAt: clock.now())
         default:
             break
         }

@@ -87,19 +87,23 @@ extension SimWorld {
     /// Lets held responses go (all, or those of one fault); returns how many were released.
     @discardableResult
     public func releaseHeld(faultId: Int? = nil) -> Int {
-        let continuations: [CheckedContinuation<Void, Never>] = lock.withLock {
+        // A held response whose writer has not started waiting yet is only marked: its wait
+        // then returns at once.
+        let (released, continuations): (Int, [CheckedContinuation<Void, Never>]) = lock.withLock {
+            var released = 0
             var result: [CheckedContinuation<Void, Never>] = []
             for (key, held) in faultBook.held where !held.released && (faultId == nil || held.info.faultId == faultId) {
+                released += 1
                 faultBook.held[key]?.released = true
                 if let continuation = held.continuation {
                     result.append(continuation)
                     faultBook.held[key] = nil
                 }
             }
-            return result
+            return (released, result)
         }
         continuations.forEach { $0.resume() }
-        return continuations.count
+        return released
     }
 
     func isExpired(_ active: FaultBook.Active, now: Duration) -> Bool {
