@@ -107,4 +107,23 @@ import Testing
             await fleet.stop()
         }
     }
+
+    @Test func missedNotificationEventsAreRepairedByASync() async throws {
+        try await FleetFixture.with("missed", { $0.queueLimit = 2 }) { f in
+            try await f.addAll()
+            let fleet = f.startSupervisor()
+            try await f.waitUntil("every mailbox streams") { try await f.streamingCount() == f.allMailboxes.count }
+            let tenant = f.tenants[0]
+            // Keep the tenant's streams detached (dropped without Closed, reopen refused while
+            // throttled) while more events arrive than the subscription's queue holds.
+            _ = try f.sim.world.injectFault({ var t = SimFault(.throttle, scope: .tenant(tenant.name)); t.seconds = 3; return t }())
+            _ = try f.sim.world.injectFault({ var d = SimFault(.dropStreams, scope: .tenant(tenant.name)); d.withClosed = false; return d }())
+            let ids = try f.sim.world.deliver(mailbox: tenant.mailboxes[0], count: 5)
+            try await f.waitUntil("the queue overflowed") { f.sim.world.statsSnapshot().queueOverflows >= 1 }
+            try await f.waitUntil("every missed mail is committed") { try await f.changeCount(ids) == 5 }
+            try await f.waitUntil("converged") { try await f.converged(tenant.mailboxes[0]) }
+            #expect(f.sim.world.statsSnapshot().violations("svc:\(tenant.name)") == 0)
+            await fleet.stop()
+        }
+    }
 }

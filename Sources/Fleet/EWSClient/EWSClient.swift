@@ -69,7 +69,11 @@ final class EWSClient<C: Clock<Duration>>: Sendable where C.Instant: Sendable {
         guard stream.status == 200 else {
             // A refused stream carries an ordinary EWS body (fault or error message): read it whole.
             let body = try? await stream.collect(maxBytes: 1 << 20)
-            throw classify(status: stream.status, headers: stream.head.headers, body: body ?? Data(), operation: .getStreamingEvents)
+            let error = classify(status: stream.status, headers: stream.head.headers, body: body ?? Data(),
+                                 operation: .getStreamingEvents)
+            // An advised back-off holds every call of the identity, streams and syncs alike.
+            await pauseIfAdvised(error, mailbox: route.mailbox)
+            throw error
         }
         return stream
     }
@@ -126,6 +130,11 @@ final class EWSClient<C: Clock<Duration>>: Sendable where C.Instant: Sendable {
     func classify(status: Int, headers: [(name: String, value: String)], body: Data, operation: EWSOperation) -> EWSCallError {
         if status == 500, let decoded = try? decoder.decode(body, as: operation) {
             if case .fault(let fault) = decoded { return EWSCallError(fault: fault) }
+            // The streaming decoder returns a refused GetStreamingEvents' fault as an envelope.
+            if case .getStreamingEvents(let envelopes) = decoded,
+               let fault = envelopes.lazy.compactMap({ if case .fault(let f) = $0 { f } else { nil } }).first {
+                return EWSCallError(fault: fault)
+            }
             if let failed = decoded.statuses.first(where: { !$0.isSuccess }) { return EWSCallError(status: failed) }
         }
         var map: [String: String] = [:]
