@@ -102,7 +102,7 @@ import Testing
             let out = Pipe()
             process.standardOutput = out
             process.standardError = FileHandle.nullDevice
-            try process.run()
+            try CommandRunner.launch(process)
             var items: [String] = []
             func next() async throws {
                 let line = try #require(await Self.readLine(out.fileHandleForReading))

@@ -68,7 +68,7 @@ import Testing
             let out = Pipe()
             process.standardOutput = out
             process.standardError = FileHandle.nullDevice
-            try process.run()
+            try CommandRunner.launch(process)
             // Two redraws: each starts with cursor-home + clear-screen and shows the tenants table.
             let output: String = await withCheckedContinuation { continuation in
                 DispatchQueue.global().async {

@@ -1,3 +1,4 @@
+import TestSupport
 import Foundation
 import Testing
 
@@ -40,7 +41,7 @@ enum SchemaValidator {
         let pipe = Pipe()
         process.standardError = pipe
         process.standardOutput = pipe
-        try process.run()
+        try CommandRunner.launch(process)
         let output = pipe.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         return Outcome(passed: process.terminationStatus == 0, output: String(decoding: output, as: UTF8.self))

@@ -87,7 +87,7 @@ final class ChildProcess: @unchecked Sendable {  // used from one test task at a
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         process.standardOutput = output
         process.standardError = FileHandle.nullDevice
-        try process.run()
+        try CommandRunner.launch(process)
     }
 
     /// The next line the child writes to stdout (its readiness line).

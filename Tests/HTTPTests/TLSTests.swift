@@ -1,3 +1,4 @@
+import TestSupport
 import Foundation
 import Logging
 import NIOCore
@@ -34,7 +35,7 @@ struct TestPKI {
         p.currentDirectoryURL = dir
         p.standardOutput = FileHandle.nullDevice
         p.standardError = FileHandle.nullDevice
-        try p.run()
+        try CommandRunner.launch(p)
         p.waitUntilExit()
         guard p.terminationStatus == 0 else { throw HTTPError(code: .tls, message: "openssl \(args.first!) failed") }
     }

@@ -1,3 +1,4 @@
+import TestSupport
 import Foundation
 import Testing
 
@@ -19,7 +20,7 @@ import Testing
         let stdout = Pipe()
         process.standardOutput = stdout
         process.standardError = FileHandle.nullDevice
-        try process.run()
+        try CommandRunner.launch(process)
         let line = await Self.readLine(stdout.fileHandleForReading)
         let ready = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
         let url = try #require(ready["url"] as? String)
@@ -46,7 +47,7 @@ import Testing
         process.arguments = ["--port", "0", "--max-concurrency", "3", "--max-sync-calls", "1"] + arguments
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
-        try process.run()
+        try CommandRunner.launch(process)
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             DispatchQueue.global().async {
                 process.waitUntilExit()

@@ -1,3 +1,4 @@
+import TestSupport
 import Foundation
 import Testing
 @testable import Simulator
@@ -40,7 +41,7 @@ import Testing
         let pipe = Pipe()
         process.standardOutput = pipe
         process.standardError = pipe
-        try process.run()
+        try CommandRunner.launch(process)
         return await withCheckedContinuation { continuation in
             DispatchQueue.global().async {
                 let data = pipe.fileHandleForReading.readDataToEndOfFile()

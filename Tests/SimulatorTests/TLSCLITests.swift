@@ -1,3 +1,4 @@
+import TestSupport
 import Foundation
 import HTTP
 import Testing
@@ -17,7 +18,7 @@ import Testing
         let stdout = Pipe()
         process.standardOutput = stdout
         process.standardError = FileHandle.nullDevice
-        try process.run()
+        try CommandRunner.launch(process)
         defer { if process.isRunning { process.terminate() } }
         let line = await EWSSimCLITests.readLine(stdout.fileHandleForReading)
         let ready = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
