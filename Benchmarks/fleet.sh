@@ -5,11 +5,7 @@
 set -euo pipefail
 source "$(dirname "$0")/../scripts/lib/common.sh"
 cd "$EWSF_ROOT"
-ensure_apt_packages
-ensure_swift
-trap pg_stop EXIT
-trap 'exit 130' INT TERM
-pg_start
+start_private_postgres
 pg_create_db fleetbench
 swift build -c release --product ewsfleet >/dev/null
 swift build -c release --product ews-sim >/dev/null

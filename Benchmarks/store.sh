@@ -4,11 +4,7 @@
 set -euo pipefail
 source "$(dirname "$0")/../scripts/lib/common.sh"
 cd "$EWSF_ROOT"
-ensure_apt_packages
-ensure_swift
-trap pg_stop EXIT
-trap 'exit 130' INT TERM
-pg_start
+start_private_postgres
 pg_create_db bench
 swift build -c release --product store-bench >/dev/null
 .build/release/store-bench --database-url "postgres://postgres@127.0.0.1:$EWSF_PG_PORT/bench" "$@"

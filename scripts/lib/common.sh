@@ -89,3 +89,13 @@ ensure_venv() {
     fi
     echo "$venv"
 }
+
+# The usual start of a script that needs a private server: install what is missing, then start
+# PostgreSQL, stopped again on every exit path (success, failure, Ctrl-C).
+start_private_postgres() {
+    ensure_apt_packages
+    ensure_swift
+    trap pg_stop EXIT
+    trap 'exit 130' INT TERM
+    pg_start
+}

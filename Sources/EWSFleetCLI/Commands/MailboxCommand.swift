@@ -57,30 +57,27 @@ struct MailboxTarget: ParsableArguments {
     @OptionGroup var global: GlobalOptions
     @Argument(help: "Tenant name.") var tenant: String
     @Argument(help: "SMTP address.") var address: String
+
+    func setEnabled(_ enabled: Bool) async throws {
+        try await withDatabase(global) { _, pool in
+            try await MailboxRepository(pool: pool).setEnabled(tenant: tenant, smtpAddress: address, enabled)
+        }
+        note("\(enabled ? "resumed" : "paused") \(address)")
+    }
 }
 
 struct MailboxPauseCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "pause", abstract: "Stop watching a mailbox for now.")
     @OptionGroup var target: MailboxTarget
 
-    func run() async throws {
-        try await withDatabase(target.global) { _, pool in
-            try await MailboxRepository(pool: pool).setEnabled(tenant: target.tenant, smtpAddress: target.address, false)
-        }
-        note("paused \(target.address)")
-    }
+    func run() async throws { try await target.setEnabled(false) }
 }
 
 struct MailboxResumeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "resume", abstract: "Watch a paused mailbox again.")
     @OptionGroup var target: MailboxTarget
 
-    func run() async throws {
-        try await withDatabase(target.global) { _, pool in
-            try await MailboxRepository(pool: pool).setEnabled(tenant: target.tenant, smtpAddress: target.address, true)
-        }
-        note("resumed \(target.address)")
-    }
+    func run() async throws { try await target.setEnabled(true) }
 }
 
 struct MailboxRemoveCommand: AsyncParsableCommand {

@@ -137,17 +137,16 @@ struct FolderSyncer: Sendable {
         var object: [String: Any] = [:]
         if let v = item.subject { object["subject"] = v }
         if let v = item.sender { object["sender"] = v }
-        if let v = item.receivedAt { object["received_at"] = ISO8601DateFormatter().string(from: v) }
+        if let v = item.receivedAt { object["received_at"] = v.formatted(.iso8601) }
         if let v = item.size { object["size"] = v }
         if let v = item.hasAttachments { object["has_attachments"] = v }
         if let v = item.isRead { object["is_read"] = v }
         return (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8)
     }
 
+    /// Per-item hot path: format styles are value types, unlike a DateFormatter built per call.
     static func parseDate(_ text: String) -> Date? {
-        let formatter = ISO8601DateFormatter()
-        if let date = formatter.date(from: text) { return date }
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return formatter.date(from: text)
+        (try? Date(text, strategy: .iso8601))
+            ?? (try? Date(text, strategy: Date.ISO8601FormatStyle(includingFractionalSeconds: true)))
     }
 }
