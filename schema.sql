@@ -231,3 +231,14 @@ SELECT t.name                                             AS tenant,
           s.consecutive_failures, s.next_attempt_at
 HAVING coalesce(s.state, 'idle') <> 'streaming'
     OR coalesce(min(f.last_sync_at), m.created_at) < now() - interval '30 minutes';
+
+-- migration: 2 folder_ids
+
+-- The EWS folder id of each synced folder. Notifications name folders by id (ParentFolderId), never
+-- by distinguished name, so this lets a notification mark only the folder it concerns. NULL until
+-- learned (GetFolder for distinguished names, SyncFolderHierarchy in all-folders mode).
+--
+-- In all-folders mode the SyncFolderHierarchy SyncState is kept in this table too, in the row with
+-- the reserved folder_id '#hierarchy' (EWS folder ids are base64 and distinguished names are
+-- lower-case words, so '#' can never collide), and the folders it discovered are the other rows.
+ALTER TABLE folder_sync ADD COLUMN ews_folder_id text;

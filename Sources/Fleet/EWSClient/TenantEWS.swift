@@ -9,16 +9,7 @@ struct TenantEWS<C: Clock<Duration>>: SyncService where C.Instant: Sendable {
     let client: EWSClient<C>
     let routeFor: @Sendable (String) -> EWSClient<C>.Route
 
-    static func folderID(_ name: String) -> EWSFolderID {
-        distinguishedFolders.contains(name) ? .distinguished(name) : .id(name)
-    }
-
-    /// Distinguished folder names EWS accepts as DistinguishedFolderId (the rest are folder ids).
-    static var distinguishedFolders: Set<String> {
-        ["inbox", "sentitems", "deleteditems", "drafts", "outbox", "junkemail", "calendar", "contacts", "tasks",
-         "notes", "journal", "msgfolderroot", "root", "archiveinbox", "archivemsgfolderroot", "searchfolders",
-         "voicemail", "conversationhistory", "syncissues", "conflicts", "localfailures", "serverfailures"]
-    }
+    static func folderID(_ name: String) -> EWSFolderID { FolderNames.folderID(name) }
 
     func syncFolderItems(mailbox: String, folder: String, syncState: String?, maxChanges: Int) async throws
         -> SyncFolderItemsResponseMessage
@@ -37,6 +28,34 @@ struct TenantEWS<C: Clock<Duration>>: SyncService where C.Instant: Sendable {
               messages.count == ids.count
         else { throw Self.malformed("GetItem") }
         return messages
+    }
+
+    func syncFolderHierarchy(mailbox: String, syncState: String?) async throws -> SyncFolderHierarchyResponseMessage {
+        // Default shape: the folder class and display name decide what is synced and how it is shown.
+        let request = SyncFolderHierarchyRequest(folder: FolderNames.hierarchyRoot, syncState: syncState, shape: .default)
+        guard case .syncFolderHierarchy(let messages) = try await client.call(request, route: routeFor(mailbox)),
+              let message = messages.first
+        else { throw Self.malformed("SyncFolderHierarchy") }
+        return message
+    }
+
+    /// EWS ids of distinguished folders (one GetFolder, IdOnly). A folder the mailbox does not have
+    /// is left out; any other per-folder error fails the call.
+    func folderIDs(mailbox: String, distinguished names: [String]) async throws -> [String: String] {
+        guard !names.isEmpty else { return [:] }
+        let request = try GetFolderRequest(folders: names.map { .distinguished($0) })
+        guard case .getFolder(let messages) = try await client.call(request, route: routeFor(mailbox)),
+              messages.count == names.count
+        else { throw Self.malformed("GetFolder") }
+        var ids: [String: String] = [:]
+        for (name, message) in zip(names, messages) {
+            guard message.status.isSuccess else {
+                if message.status.responseCode == "ErrorFolderNotFound" { continue }
+                throw EWSCallError(status: message.status)
+            }
+            if let folder = message.folders.first { ids[name] = folder.folderID.id }
+        }
+        return ids
     }
 
     /// Subscribes one mailbox; returns the subscription id and the affinity cookie, if the server set one.

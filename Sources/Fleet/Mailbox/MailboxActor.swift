@@ -11,6 +11,12 @@ protocol MailboxEnvironment<C>: Sendable {
     func unsubscribe(_ mailbox: Mailbox, subscriptionID: String) async throws
     func sync(_ mailbox: Mailbox, folder: String, fromScratch: Bool) async throws
     func resetSyncState(_ mailbox: Mailbox, folder: String) async throws
+    /// All-folders mode: SyncFolderHierarchy, committed; returns the folders to sync.
+    func refreshHierarchy(_ mailbox: Mailbox) async throws -> FolderDirectory
+    /// List mode: EWS ids of distinguished folders (EWS id → name), persisted.
+    func resolveFolderIDs(_ mailbox: Mailbox, folders: [String]) async throws -> [String: String]
+    /// All-folders mode: a vanished folder's items leave the mirror, each with a `deleted` row.
+    func dropFolder(_ mailbox: Mailbox, folder: String) async throws
     func persistSubscription(_ mailbox: Mailbox, subscriptionID: String?) async throws
     func join(_ mailbox: Mailbox, subscriptionID: String, owner: MailboxActor<C>) async
     func leave(_ mailbox: Mailbox) async
@@ -27,6 +33,10 @@ actor MailboxActor<C: Clock<Duration>> where C.Instant: Sendable {
     enum Event: Sendable {
         case start(persistedSubscription: String?)
         case notified(folders: Set<String>?)
+        case activity(FolderActivity)
+        case hierarchyRefreshed(FolderDirectory)
+        case hierarchyFailed(MailboxFailure)
+        case foldersResolved([String: String]?)
         case streamFailed(MailboxFailure)
         case pause
         case resume
@@ -83,6 +93,11 @@ actor MailboxActor<C: Clock<Duration>> where C.Instant: Sendable {
         switch event {
         case .start(let persisted): return machine.start(persistedSubscription: persisted, now: now)
         case .notified(let folders): return machine.notified(folders: folders, now: now)
+        case .activity(let activity): return machine.notified(activity, now: now)
+        case .hierarchyRefreshed(let directory): return machine.hierarchyRefreshed(directory, now: now)
+        case .hierarchyFailed(let failure): return machine.hierarchyRefreshFailed(failure, now: now)
+        case .foldersResolved(let ids?): return machine.foldersResolved(ids)
+        case .foldersResolved(nil): return machine.folderResolutionFailed()
         case .streamFailed(let failure): return machine.streamFailed(failure, now: now)
         case .pause: return machine.pause()
         case .resume: return machine.resume(now: now)
@@ -132,7 +147,27 @@ actor MailboxActor<C: Clock<Duration>> where C.Instant: Sendable {
         case .leaveGroup:
             await env.leave(mailbox)
         case .refreshHierarchy:
-            logger.notice("folder vanished; resubscribing without it is left to a hierarchy refresh")
+            group.addTask {
+                do {
+                    input.yield(.hierarchyRefreshed(try await env.refreshHierarchy(mailbox)))
+                } catch {
+                    input.yield(.hierarchyFailed(Self.failure(error)))
+                }
+            }
+        case .resolveFolders(let names):
+            let logger = self.logger
+            group.addTask {
+                do {
+                    input.yield(.foldersResolved(try await env.resolveFolderIDs(mailbox, folders: names)))
+                } catch {
+                    // Not fatal: until the ids are known a notification marks every folder dirty.
+                    logger.info("could not resolve folder ids", metadata: ["error": "\(error)"])
+                    input.yield(.foldersResolved(nil))
+                }
+            }
+        case .dropFolder(let folder):
+            logger.notice("folder vanished; dropping it from the mirror", metadata: ["folder": "\(folder)"])
+            await persist("drop vanished folder") { try await env.dropFolder(mailbox, folder: folder) }
         case .status(let state, let next):
             env.status(mailbox, state, failure: state == .streaming || state == .syncing ? nil : machine.lastError,
                        failures: machine.failures, nextAttempt: next)

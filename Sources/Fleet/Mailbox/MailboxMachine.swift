@@ -24,10 +24,14 @@ struct MailboxMachine<Instant: InstantProtocol<Duration>>: Sendable where Instan
     }
 
     struct Config: Sendable {
+        /// List mode: the watched folders. All-folders mode discovers them (SyncFolderHierarchy).
         var folders: [String]
         var coalescingWindow: Duration
         var safetySyncInterval: Duration
         var backoff: RetryBackoff
+        var allFolders = false
+        /// EWS folder id → folder key, as persisted (list mode), so a warm restart asks EWS for none.
+        var knownFolderIDs: [String: String] = [:]
     }
 
     private(set) var phase: Phase = .idle
@@ -42,13 +46,25 @@ struct MailboxMachine<Instant: InstantProtocol<Duration>>: Sendable where Instan
     /// Consecutive failures, for backoff and for `retryBounded`.
     private(set) var failures = 0
     private(set) var lastError: MailboxFailure?
+    /// The folders synced and how notification folder ids map to them.
+    private(set) var tracker: FolderTracker
+    /// A hierarchy sync (all-folders mode) is wanted; it runs in the sync slot, before folders.
+    private(set) var refreshDue = false
+    /// A hierarchy sync is running (it holds the sync slot).
+    private(set) var refreshing = false
+    /// List mode: a GetFolder for unresolved distinguished folders is running (outside the slot).
+    private(set) var resolving = false
     let config: Config
     private var backoff: RetryBackoff
 
     init(config: Config) {
         self.config = config
         backoff = config.backoff
+        tracker = FolderTracker(folders: config.folders, discovers: config.allFolders, knownIDs: config.knownFolderIDs)
     }
+
+    /// The folders synced now: the configured list, or what the last hierarchy sync found.
+    var folders: [String] { tracker.folders }
 
     // MARK: events
 
@@ -74,12 +90,28 @@ struct MailboxMachine<Instant: InstantProtocol<Duration>>: Sendable where Instan
         return handle(failure, retry: .subscribe, now: now)
     }
 
-    /// A notification for this mailbox's subscription. `folders` nil means "some folder" (all are
-    /// marked dirty), e.g. a folder-level event in all-folders mode.
+    /// Folders to sync, by key. `folders` nil means "anything may have changed" (the catch-up after
+    /// a stream failure): every folder is marked dirty and, in all-folders mode, the hierarchy too.
     mutating func notified(folders: Set<String>?, now: Instant) -> [MailboxAction<Instant>] {
         guard phase == .streaming || phase == .backingOff && retry == .sync else { return [] }
-        let targets = folders.map { $0.intersection(config.folders) }.flatMap { $0.isEmpty ? nil : $0 }
-            ?? Set(config.folders)
+        let targets = folders.map { $0.intersection(tracker.folders) }.flatMap { $0.isEmpty ? nil : $0 }
+            ?? Set(tracker.folders)
+        if folders == nil, config.allFolders { refreshDue = true }
+        return markDirty(targets, now: now)
+    }
+
+    /// A notification's folder activity (EWS folder ids), mapped by the tracker: known ids mark
+    /// their folder; an unknown id is ignored (list mode, ids known), marks everything (list mode,
+    /// ids not yet known) or refreshes the hierarchy (all-folders mode), as do folder events.
+    mutating func notified(_ activity: FolderActivity, now: Instant) -> [MailboxAction<Instant>] {
+        guard phase == .streaming || phase == .backingOff && retry == .sync else { return [] }
+        let outcome = tracker.map(activity, refreshing: refreshing)
+        if outcome.refreshHierarchy { refreshDue = true }
+        guard !outcome.dirty.isEmpty || outcome.refreshHierarchy else { return [] }
+        return markDirty(outcome.dirty, now: now)
+    }
+
+    private mutating func markDirty(_ targets: Set<String>, now: Instant) -> [MailboxAction<Instant>] {
         dirty.formUnion(targets)
         guard phase == .streaming else { return [] }
         if syncDueAt == nil {
@@ -95,7 +127,9 @@ struct MailboxMachine<Instant: InstantProtocol<Duration>>: Sendable where Instan
         case .ignore, .proceed, .skipItem:
             return []
         case .resyncFolder:
-            dirty.formUnion(config.folders)
+            // Missed events: any folder may have changed, the folder tree included.
+            dirty.formUnion(tracker.folders)
+            if config.allFolders { refreshDue = true }
             syncDueAt = now
             return startSyncIfDue(now: now)
         case .resubscribe, .dropSubscription:
@@ -112,11 +146,7 @@ struct MailboxMachine<Instant: InstantProtocol<Duration>>: Sendable where Instan
         fullResync.remove(folder)
         failures = 0
         lastError = nil
-        var actions: [MailboxAction<Instant>] = []
-        if !dirty.isEmpty { syncDueAt = syncDueAt ?? now }
-        actions += startSyncIfDue(now: now)
-        if syncing == nil { actions.append(.status(.streaming)) }
-        return actions
+        return afterSlotFreed(now: now)
     }
 
     mutating func folderSyncFailed(_ folder: String, _ failure: MailboxFailure, now: Instant) -> [MailboxAction<Instant>] {
@@ -131,10 +161,22 @@ struct MailboxMachine<Instant: InstantProtocol<Duration>>: Sendable where Instan
             fullResync.insert(folder)
             syncDueAt = now
             return [.dropSyncState(folder: folder)] + startSyncIfDue(now: now)
-        case .refreshFolderHierarchy:
+        case .refreshFolderHierarchy where config.allFolders:
+            // The folder is gone: its items leave the mirror; the hierarchy sync learns the rest.
+            // SubscribeToAllFolders does not name it, so the subscription stays.
             lastError = failure
             dirty.remove(folder)
-            return [.refreshHierarchy] + resubscribe()
+            fullResync.remove(folder)
+            tracker.remove(folder)
+            refreshDue = true
+            syncDueAt = now
+            return [.dropFolder(folder)] + startSyncIfDue(now: now)
+        case .refreshFolderHierarchy:
+            // A watched folder of the list vanished: the subscription names it, so resubscribe
+            // (which reports the failure if the folder is really gone).
+            lastError = failure
+            dirty.remove(folder)
+            return resubscribe()
         case .resubscribe, .dropSubscription:
             lastError = failure
             return resubscribe()
@@ -161,10 +203,73 @@ struct MailboxMachine<Instant: InstantProtocol<Duration>>: Sendable where Instan
         }
         if phase == .streaming, let safety = nextSafetySyncAt, now >= safety {
             nextSafetySyncAt = now.advanced(by: config.safetySyncInterval)
-            dirty.formUnion(config.folders)
+            dirty.formUnion(tracker.folders)
+            // The safety sync also catches folder changes whose events were lost.
+            if config.allFolders { refreshDue = true }
+            actions += resolveIfNeeded()
             syncDueAt = syncDueAt ?? now
         }
         actions += startSyncIfDue(now: now)
+        return actions
+    }
+
+    // MARK: folder directory
+
+    /// All-folders mode: a hierarchy sync finished. New folders are synced (from their stored
+    /// SyncState, or from scratch); vanished ones are no longer synced (the hierarchy sync already
+    /// dropped their items from the mirror).
+    mutating func hierarchyRefreshed(_ directory: FolderDirectory, now: Instant) -> [MailboxAction<Instant>] {
+        guard refreshing else { return [] }
+        refreshing = false
+        failures = 0
+        lastError = nil
+        let (added, removed, again) = tracker.apply(directory)
+        dirty.formUnion(added)
+        dirty.subtract(removed)
+        fullResync.subtract(removed)
+        if again { refreshDue = true }
+        return afterSlotFreed(now: now)
+    }
+
+    mutating func hierarchyRefreshFailed(_ failure: MailboxFailure, now: Instant) -> [MailboxAction<Instant>] {
+        guard refreshing else { return [] }
+        refreshing = false
+        refreshDue = true
+        switch failure.action {
+        case .resubscribe, .dropSubscription:
+            lastError = failure
+            return resubscribe()
+        default:
+            return handle(failure, retry: .sync, now: now)
+        }
+    }
+
+    /// List mode: EWS ids of distinguished folders (EWS id → folder key).
+    mutating func foldersResolved(_ ids: [String: String]) -> [MailboxAction<Instant>] {
+        resolving = false
+        tracker.resolved(ids)
+        return []
+    }
+
+    /// List mode: the resolution failed; unknown ids keep marking every folder, and the next
+    /// start or safety sync tries again.
+    mutating func folderResolutionFailed() -> [MailboxAction<Instant>] {
+        resolving = false
+        return []
+    }
+
+    private mutating func resolveIfNeeded() -> [MailboxAction<Instant>] {
+        let names = tracker.unresolved
+        guard !resolving, !names.isEmpty else { return [] }
+        resolving = true
+        return [.resolveFolders(names)]
+    }
+
+    private mutating func afterSlotFreed(now: Instant) -> [MailboxAction<Instant>] {
+        var actions: [MailboxAction<Instant>] = []
+        if !dirty.isEmpty || refreshDue { syncDueAt = syncDueAt ?? now }
+        actions += startSyncIfDue(now: now)
+        if syncing == nil, !refreshing, phase == .streaming { actions.append(.status(.streaming)) }
         return actions
     }
 
@@ -173,7 +278,7 @@ struct MailboxMachine<Instant: InstantProtocol<Duration>>: Sendable where Instan
         var candidates: [Instant] = []
         if let retryAt { candidates.append(retryAt) }
         if phase == .streaming {
-            if let syncDueAt, syncing == nil { candidates.append(syncDueAt) }
+            if let syncDueAt, syncing == nil, !refreshing { candidates.append(syncDueAt) }
             if let nextSafetySyncAt { candidates.append(nextSafetySyncAt) }
         }
         return candidates.min()
@@ -210,6 +315,7 @@ struct MailboxMachine<Instant: InstantProtocol<Duration>>: Sendable where Instan
     private mutating func resubscribe() -> [MailboxAction<Instant>] {
         subscriptionID = nil
         syncDueAt = nil
+        refreshing = false
         return [.leaveGroup, .persistSubscription(nil)] + beginSubscribe()
     }
 
@@ -217,18 +323,27 @@ struct MailboxMachine<Instant: InstantProtocol<Duration>>: Sendable where Instan
         phase = .streaming
         subscriptionID = id
         // Catch-up: whatever happened while no subscription listened is found by syncing every
-        // watched folder from its stored SyncState (or from scratch the first time).
-        dirty.formUnion(config.folders)
+        // watched folder from its stored SyncState (or from scratch the first time). In
+        // all-folders mode the hierarchy goes first: it says which folders there are.
+        dirty.formUnion(tracker.folders)
+        if config.allFolders { refreshDue = true }
         syncDueAt = now
         var actions: [MailboxAction<Instant>] = persist ? [.persistSubscription(id)] : []
         actions += [.joinGroup(id), .status(.streaming)]
+        actions += resolveIfNeeded()
         return actions + startSyncIfDue(now: now)
     }
 
     private mutating func startSyncIfDue(now: Instant) -> [MailboxAction<Instant>] {
-        guard phase == .streaming, syncing == nil, let due = syncDueAt, now >= due else { return [] }
+        guard phase == .streaming, syncing == nil, !refreshing, let due = syncDueAt, now >= due else { return [] }
+        if refreshDue {
+            refreshDue = false
+            refreshing = true
+            if dirty.isEmpty { syncDueAt = nil }
+            return [.status(.syncing), .refreshHierarchy]
+        }
         // Watched-folder order keeps the sync sequence deterministic.
-        guard let folder = config.folders.first(where: dirty.contains) else {
+        guard let folder = tracker.folders.first(where: dirty.contains) else {
             syncDueAt = nil
             return []
         }
@@ -288,28 +403,8 @@ struct MailboxMachine<Instant: InstantProtocol<Duration>>: Sendable where Instan
         syncDueAt = nil
         retryAt = nil
         retry = nil
+        refreshDue = false
+        refreshing = false
+        resolving = false
     }
-}
-
-/// A failure as the machine sees it: the action from the one action table, and what to report.
-struct MailboxFailure: Equatable, Sendable {
-    var action: EWSAction
-    var code: String
-    var message: String
-}
-
-enum MailboxStatusState: String, Sendable {
-    case idle, subscribing, streaming, syncing, backingOff = "backing_off", failed, paused
-}
-
-enum MailboxAction<Instant: InstantProtocol<Duration>>: Equatable, Sendable where Instant: Sendable {
-    case subscribe
-    case unsubscribe(String)
-    case joinGroup(String)
-    case leaveGroup
-    case persistSubscription(String?)
-    case sync(folder: String, fromScratch: Bool)
-    case dropSyncState(folder: String)
-    case refreshHierarchy
-    case status(MailboxStatusState, nextAttempt: Instant? = nil)
 }

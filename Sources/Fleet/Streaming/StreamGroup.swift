@@ -157,6 +157,7 @@ actor StreamGroup<C: Clock<Duration>> where C.Instant: Sendable {
         case .heartbeat:
             if catchUpPending {
                 catchUpPending = false
+                // Events may have been lost with the failed connection: every folder is suspect.
                 for member in members.values { member.owner.send(.notified(folders: nil)) }
             }
             onActivity(members.values.map(\.mailbox.id), [])
@@ -166,7 +167,8 @@ actor StreamGroup<C: Clock<Duration>> where C.Instant: Sendable {
             for notification in notifications {
                 guard let member = members[notification.subscriptionID] else { continue }
                 touched.append(member.mailbox.id)
-                member.owner.send(.notified(folders: nil))
+                // Only the folders the events name: the owner maps their EWS ids to its folders.
+                member.owner.send(.activity(FolderActivity(events: notification.events)))
             }
             onActivity([], touched)
             return false

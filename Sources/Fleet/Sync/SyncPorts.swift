@@ -38,3 +38,18 @@ struct PostgresSyncStore: SyncStore {
         try await CheckpointWriter(pool: pool).commit(checkpoint).changesInserted
     }
 }
+
+/// The EWS calls of a hierarchy sync. `TenantEWS` implements it.
+protocol HierarchyService: Sendable {
+    func syncFolderHierarchy(mailbox: String, syncState: String?) async throws -> SyncFolderHierarchyResponseMessage
+    func folderIDs(mailbox: String, distinguished names: [String]) async throws -> [String: String]
+}
+
+/// What a hierarchy sync reads and writes in PostgreSQL. `FolderRepository` implements it.
+protocol HierarchyStore: Sendable {
+    func hierarchy(mailboxID: Int64) async throws -> FolderRepository.Hierarchy
+    func commit(_ checkpoint: FolderRepository.HierarchyCheckpoint) async throws -> Int
+}
+
+extension FolderRepository: HierarchyStore {}
+extension TenantEWS: HierarchyService {}

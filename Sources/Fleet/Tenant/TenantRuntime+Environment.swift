@@ -66,7 +66,7 @@ extension TenantRuntime {
     }
 
     /// A 403 from EWS means the tenant (not the mailbox) is refused: tell the supervisor.
-    private func blockedAware<T>(_ body: () async throws -> T) async throws -> T {
+    func blockedAware<T>(_ body: () async throws -> T) async throws -> T {
         do {
             return try await body()
         } catch let error as EWSCallError where error.isTenantBlocked {

@@ -49,6 +49,8 @@ actor TenantRuntime<C: Clock<Duration>>: MailboxEnvironment where C.Instant: Sen
     /// Affinity keys from Autodiscover, by SMTP address.
     private(set) var affinityKeysByAddress: [String: String] = [:]
     private var persisted: [Int64: FleetStateRepository.SubscriptionRecord] = [:]
+    /// Persisted EWS folder ids by mailbox (EWS id → folder key), loaded once per tenant start.
+    var persistedFolderIDs: [Int64: [String: String]] = [:]
     private let commands: AsyncStream<Command>
     private let input: AsyncStream<Command>.Continuation
 
@@ -79,6 +81,7 @@ actor TenantRuntime<C: Clock<Duration>>: MailboxEnvironment where C.Instant: Sen
     func run(initial: [Mailbox]) async {
         await withDiscardingTaskGroup { group in
             await loadPersistedSubscriptions()
+            await loadFolderIDs()
             await discoverAffinity(initial.filter(\.enabled).map(\.smtpAddress))
             reconcile(initial)
             for await command in commands {
@@ -139,17 +142,18 @@ actor TenantRuntime<C: Clock<Duration>>: MailboxEnvironment where C.Instant: Sen
     }
 
     private func machineConfig(for mailbox: Mailbox) -> MailboxMachine<C.Instant>.Config {
+        // All-folders mode discovers its folders with SyncFolderHierarchy (see HierarchySyncer).
         let folders: [String] =
             switch mailbox.watch {
             case .folders(let list): list
-            // All-folders mode subscribes to every folder; until hierarchy sync lands it syncs the
-            // well-known mail folders.
-            case .allFolders: ["inbox", "sentitems", "deleteditems", "drafts", "junkemail"]
+            case .allFolders: []
             }
         return .init(folders: folders, coalescingWindow: settings.coalescingWindow,
                      safetySyncInterval: settings.safetySyncInterval,
                      backoff: RetryBackoff(initial: settings.backoffInitial, maximum: settings.backoffMax,
-                                           seed: UInt64(bitPattern: mailbox.id) &* 0x9E37_79B9))
+                                           seed: UInt64(bitPattern: mailbox.id) &* 0x9E37_79B9),
+                     allFolders: mailbox.watch == .allFolders,
+                     knownFolderIDs: persistedFolderIDs[mailbox.id] ?? [:])
     }
 
     // MARK: affinity

@@ -22,15 +22,7 @@ public struct CheckpointWriter: Sendable {
     /// The statements of one checkpoint, on a connection already inside a transaction.
     static func write(_ cp: Checkpoint, on conn: PostgresConnection) async throws -> Result {
         let mailboxID = PostgresValue(cp.mailboxID)
-        if let lease = cp.lease {
-            // FOR SHARE blocks a concurrent takeover (which updates the row) until we commit, and a
-            // takeover that already happened changed the epoch, so a stale instance stops here.
-            let held = try await conn.query(
-                "SELECT 1 FROM tenant_leases WHERE tenant_id = $1 AND instance_id = $2 AND epoch = $3 FOR SHARE",
-                [PostgresValue(lease.tenantID), PostgresValue(lease.instanceID), PostgresValue(lease.epoch)],
-                name: "checkpoint.lease")
-            guard !held.rows.isEmpty else { throw LeaseLostError(tenantID: lease.tenantID, epoch: lease.epoch) }
-        }
+        try await checkLease(cp.lease, on: conn)
         if !cp.upserts.isEmpty {
             let u = cp.upserts
             try await conn.query("""
@@ -101,6 +93,20 @@ public struct CheckpointWriter: Sendable {
                                  [mailboxID], name: "checkpoint.status")
         }
         return Result(changesInserted: inserted)
+    }
+}
+
+extension CheckpointWriter {
+    /// Inside a transaction: throws `LeaseLostError` unless this instance still holds the lease.
+    static func checkLease(_ lease: LeaseToken?, on conn: PostgresConnection) async throws {
+        guard let lease else { return }
+        // FOR SHARE blocks a concurrent takeover (which updates the row) until we commit, and a
+        // takeover that already happened changed the epoch, so a stale instance stops here.
+        let held = try await conn.query(
+            "SELECT 1 FROM tenant_leases WHERE tenant_id = $1 AND instance_id = $2 AND epoch = $3 FOR SHARE",
+            [PostgresValue(lease.tenantID), PostgresValue(lease.instanceID), PostgresValue(lease.epoch)],
+            name: "checkpoint.lease")
+        guard !held.rows.isEmpty else { throw LeaseLostError(tenantID: lease.tenantID, epoch: lease.epoch) }
     }
 }
 

@@ -1,0 +1,29 @@
+import EWS
+
+/// A failure as the machine sees it: the action from the one action table, and what to report.
+struct MailboxFailure: Equatable, Sendable {
+    var action: EWSAction
+    var code: String
+    var message: String
+}
+
+enum MailboxStatusState: String, Sendable {
+    case idle, subscribing, streaming, syncing, backingOff = "backing_off", failed, paused
+}
+
+enum MailboxAction<Instant: InstantProtocol<Duration>>: Equatable, Sendable where Instant: Sendable {
+    case subscribe
+    case unsubscribe(String)
+    case joinGroup(String)
+    case leaveGroup
+    case persistSubscription(String?)
+    case sync(folder: String, fromScratch: Bool)
+    case dropSyncState(folder: String)
+    /// All-folders mode: SyncFolderHierarchy, reported back as `hierarchyRefreshed`.
+    case refreshHierarchy
+    /// List mode: learn the EWS ids of these distinguished folders (GetFolder).
+    case resolveFolders([String])
+    /// All-folders mode: a folder vanished; its items leave the mirror with `deleted` rows.
+    case dropFolder(String)
+    case status(MailboxStatusState, nextAttempt: Instant? = nil)
+}

@@ -1,0 +1,34 @@
+import EWS
+
+/// Folder naming facts shared by the machine, the syncers and the EWS calls.
+enum FolderNames {
+    /// Distinguished folder names EWS accepts as DistinguishedFolderId (the rest are folder ids).
+    static let distinguished: Set<String> = [
+        "inbox", "sentitems", "deleteditems", "drafts", "outbox", "junkemail", "calendar", "contacts", "tasks",
+        "notes", "journal", "msgfolderroot", "root", "archiveinbox", "archivemsgfolderroot", "searchfolders",
+        "voicemail", "conversationhistory", "syncissues", "conflicts", "localfailures", "serverfailures",
+    ]
+
+    /// Mail folders an all-folders mailbox keeps under their distinguished name (as list mode and
+    /// earlier versions do), so their folder key, mirror rows and SyncStates stay the same. Every
+    /// other discovered folder is keyed by its EWS folder id. Also the sync order of those folders.
+    static let mail = ["inbox", "sentitems", "drafts", "deleteditems", "junkemail", "outbox"]
+
+    /// The one root every SyncFolderHierarchy uses (fact sheet §5.3: a null root and an explicit
+    /// root are different sync states). msgfolderroot is the top of the user-visible folder tree.
+    static let hierarchyRoot = EWSFolderID.msgFolderRoot
+
+    static func folderID(_ key: String) -> EWSFolderID {
+        distinguished.contains(key) ? .distinguished(key) : .id(key)
+    }
+
+    /// Whether a folder from SyncFolderHierarchy holds mail: a plain `Folder` whose class is a note
+    /// class (or unset, as for folders created by some clients). Search folders cannot be synced
+    /// with SyncFolderItems; calendars, contacts, tasks and notes are not mail and were never
+    /// watched by ewsfleet.
+    static func isMail(_ folder: EWSFolder) -> Bool {
+        guard folder.folderType == "Folder" else { return false }
+        guard let folderClass = folder.folderClass, !folderClass.isEmpty else { return true }
+        return folderClass == "IPF.Note" || folderClass.hasPrefix("IPF.Note.")
+    }
+}
