@@ -9,9 +9,14 @@ typealias Action = MailboxAction<Instant>
 
 func at(_ seconds: Double) -> Instant { Instant(offset: .milliseconds(Int(seconds * 1000))) }
 
-func machine(folders: [String] = ["inbox"], window: Duration = .seconds(2)) -> Machine {
-    Machine(config: .init(folders: folders, coalescingWindow: window, safetySyncInterval: .seconds(900),
-                          backoff: RetryBackoff(initial: .seconds(1), maximum: .seconds(60), seed: 7)))
+/// A list-mode machine whose folders' EWS ids are known (`ID-<name>`) unless `knownIDs` says otherwise;
+/// an all-folders machine discovers its folders.
+func machine(folders: [String] = ["inbox"], window: Duration = .seconds(2), allFolders: Bool = false,
+             knownIDs: [String: String]? = nil) -> Machine {
+    let ids = knownIDs ?? Dictionary(uniqueKeysWithValues: folders.map { ("ID-\($0)", $0) })
+    return Machine(config: .init(folders: folders, coalescingWindow: window, safetySyncInterval: .seconds(900),
+                                 backoff: RetryBackoff(initial: .seconds(1), maximum: .seconds(60), seed: 7),
+                                 allFolders: allFolders, knownFolderIDs: ids))
 }
 
 func failure(_ code: String, backOffMs: Int? = nil) -> MailboxFailure {
@@ -60,7 +65,7 @@ func failure(_ code: String, backOffMs: Int? = nil) -> MailboxFailure {
         #expect(m.notified(folders: nil, now: at(5)) == [.status(.syncing), .sync(folder: "inbox", fromScratch: false)])
     }
 
-    @Test func notificationsForUnwatchedFoldersStillTriggerAllWatchedFolders() {
+    @Test func notificationsNamingOneFolderSyncOnlyThatFolder() {
         var m = machine(folders: ["inbox", "sentitems"], window: .zero)
         _ = m.start(persistedSubscription: "S", now: at(0))
         _ = m.folderSynced("inbox", now: at(0))

@@ -1,0 +1,209 @@
+import EWS
+import Testing
+@testable import Fleet
+import TestSupport
+
+/// Folder ids in notifications, list-mode id resolution, and all-folders hierarchy discovery.
+@Suite struct MailboxMachineFolderTests {
+    static let directory = FolderDirectory(folders: ["inbox", "F1"], keysByID: ["ID-inbox": "inbox", "F1": "F1"],
+                                           ignoredIDs: ["ID-calendar"])
+
+    /// An all-folders machine that has streamed, discovered `directory` and synced every folder.
+    func discovered(window: Duration = .zero) -> Machine {
+        var m = machine(folders: [], window: window, allFolders: true)
+        _ = m.start(persistedSubscription: "S", now: at(0))
+        _ = m.hierarchyRefreshed(Self.directory, now: at(0))
+        _ = m.folderSynced("inbox", now: at(0))
+        _ = m.folderSynced("F1", now: at(0))
+        return m
+    }
+
+    func streaming(_ folders: [String], knownIDs: [String: String]? = nil) -> Machine {
+        var m = machine(folders: folders, window: .zero, knownIDs: knownIDs)
+        _ = m.start(persistedSubscription: "S", now: at(0))
+        for folder in folders { _ = m.folderSynced(folder, now: at(0)) }
+        return m
+    }
+
+    // MARK: list mode
+
+    @Test func aNotificationMarksOnlyTheFolderWhoseIdItNames() {
+        var m = streaming(["inbox", "sentitems"])
+        #expect(m.notified(FolderActivity(folderIDs: ["ID-sentitems"]), now: at(1))
+            == [.status(.syncing), .sync(folder: "sentitems", fromScratch: false)])
+        #expect(m.folderSynced("sentitems", now: at(1)) == [.status(.streaming)])
+        #expect(m.dirty.isEmpty)
+    }
+
+    @Test func anUnknownFolderIdIsNotWatchedOnceAllIdsAreKnown() {
+        var m = streaming(["inbox"])
+        #expect(m.notified(FolderActivity(folderIDs: ["ID-projects"]), now: at(1)) == [])
+        #expect(m.dirty.isEmpty)
+        #expect(m.nextDeadline == at(900))  // nothing scheduled but the safety sync
+    }
+
+    @Test func untilIdsAreResolvedAnUnknownIdMarksEveryFolder() {
+        var m = machine(folders: ["inbox", "sentitems"], window: .zero, knownIDs: [:])
+        let start = m.start(persistedSubscription: "S", now: at(0))
+        #expect(start.contains(.resolveFolders(["inbox", "sentitems"])))
+        _ = m.folderSynced("inbox", now: at(0))
+        _ = m.folderSynced("sentitems", now: at(0))
+        #expect(m.notified(FolderActivity(folderIDs: ["X"]), now: at(1)) == [.status(.syncing), .sync(folder: "inbox", fromScratch: false)])
+        #expect(m.dirty == ["sentitems"])
+        _ = m.folderSynced("inbox", now: at(1))
+        _ = m.folderSynced("sentitems", now: at(1))
+        _ = m.foldersResolved(["X": "inbox", "Y": "sentitems"])
+        #expect(m.notified(FolderActivity(folderIDs: ["Z"]), now: at(2)) == [])
+        #expect(m.notified(FolderActivity(folderIDs: ["Y"]), now: at(3)) == [.status(.syncing), .sync(folder: "sentitems", fromScratch: false)])
+    }
+
+    @Test func aFailedResolutionIsRetriedByTheSafetySync() {
+        var m = machine(folders: ["inbox"], window: .zero, knownIDs: [:])
+        #expect(m.start(persistedSubscription: "S", now: at(0)).contains(.resolveFolders(["inbox"])))
+        _ = m.folderSynced("inbox", now: at(0))
+        _ = m.folderResolutionFailed()
+        #expect(m.tick(now: at(900)).contains(.resolveFolders(["inbox"])))
+    }
+
+    @Test func listedFolderIdsNeedNoResolution() {
+        var m = machine(folders: ["AAMkProjects"], window: .zero, knownIDs: [:])
+        #expect(!m.start(persistedSubscription: "S", now: at(0)).contains { if case .resolveFolders = $0 { true } else { false } })
+        _ = m.folderSynced("AAMkProjects", now: at(0))
+        #expect(m.notified(FolderActivity(folderIDs: ["AAMkProjects"]), now: at(1))
+            == [.status(.syncing), .sync(folder: "AAMkProjects", fromScratch: false)])
+    }
+
+    @Test func folderEventsDoNotRefreshAnythingInListMode() {
+        var m = streaming(["inbox"])
+        #expect(m.notified(FolderActivity(hierarchyChanged: true), now: at(1)) == [])
+        #expect(!m.refreshDue)
+    }
+
+    @Test func aVanishedListedFolderResubscribes() {
+        var m = machine(folders: ["inbox"], window: .zero)
+        _ = m.start(persistedSubscription: "S", now: at(0))
+        #expect(m.folderSyncFailed("inbox", failure("ErrorSyncFolderNotFound"), now: at(1))
+            == [.leaveGroup, .persistSubscription(nil), .status(.subscribing), .subscribe])
+    }
+
+    // MARK: all-folders mode
+
+    @Test func allFoldersStartsWithTheHierarchyThenSyncsEveryFolderFound() {
+        var m = machine(folders: [], window: .zero, allFolders: true)
+        #expect(m.start(persistedSubscription: "S", now: at(0))
+            == [.joinGroup("S"), .status(.streaming), .status(.syncing), .refreshHierarchy])
+        #expect(m.nextDeadline == at(900))  // the slot is busy: no sync is started meanwhile
+        #expect(m.hierarchyRefreshed(Self.directory, now: at(1)) == [.status(.syncing), .sync(folder: "inbox", fromScratch: false)])
+        #expect(m.folderSynced("inbox", now: at(2)) == [.status(.syncing), .sync(folder: "F1", fromScratch: false)])
+        #expect(m.folderSynced("F1", now: at(3)) == [.status(.streaming)])
+        #expect(m.folders == ["inbox", "F1"])
+    }
+
+    @Test func anUnknownFolderIdRefreshesTheHierarchyAndSyncsTheNewFolder() {
+        var m = discovered()
+        #expect(m.notified(FolderActivity(folderIDs: ["F2"]), now: at(1)) == [.status(.syncing), .refreshHierarchy])
+        var grown = Self.directory
+        grown.folders.append("F2")
+        grown.keysByID["F2"] = "F2"
+        #expect(m.hierarchyRefreshed(grown, now: at(2)) == [.status(.syncing), .sync(folder: "F2", fromScratch: false)])
+        #expect(m.folderSynced("F2", now: at(3)) == [.status(.streaming)])
+        #expect(m.notified(FolderActivity(folderIDs: ["F2"]), now: at(4)) == [.status(.syncing), .sync(folder: "F2", fromScratch: false)])
+    }
+
+    @Test func knownAndIgnoredIdsNeedNoRefresh() {
+        var m = discovered()
+        #expect(m.notified(FolderActivity(folderIDs: ["ID-calendar"]), now: at(1)) == [])
+        #expect(m.notified(FolderActivity(folderIDs: ["F1", "ID-calendar"]), now: at(2))
+            == [.status(.syncing), .sync(folder: "F1", fromScratch: false)])
+        #expect(!m.refreshDue)
+    }
+
+    @Test func anIdStillUnknownAfterARefreshIsIgnoredFromThenOn() {
+        var m = discovered()
+        #expect(m.notified(FolderActivity(folderIDs: ["SEARCH"]), now: at(1)) == [.status(.syncing), .refreshHierarchy])
+        #expect(m.hierarchyRefreshed(Self.directory, now: at(2)) == [.status(.streaming)])
+        #expect(m.notified(FolderActivity(folderIDs: ["SEARCH"]), now: at(3)) == [])
+    }
+
+    @Test func anUnknownIdSeenDuringARefreshGetsAnotherOne() {
+        var m = discovered()
+        _ = m.notified(FolderActivity(folderIDs: ["A"]), now: at(1))
+        #expect(m.refreshing)
+        #expect(m.notified(FolderActivity(folderIDs: ["B"]), now: at(1.5)) == [])
+        // The running refresh may have started before B was created: B gets a second chance.
+        #expect(m.hierarchyRefreshed(Self.directory, now: at(2)) == [.status(.syncing), .refreshHierarchy])
+        #expect(m.hierarchyRefreshed(Self.directory, now: at(3)) == [.status(.streaming)])
+        #expect(m.notified(FolderActivity(folderIDs: ["A", "B"]), now: at(4)) == [])
+    }
+
+    @Test func folderEventsRefreshTheHierarchyAfterTheWindow() {
+        var m = discovered(window: .seconds(2))
+        #expect(m.notified(FolderActivity(hierarchyChanged: true), now: at(10)) == [])
+        #expect(m.nextDeadline == at(12))
+        #expect(m.tick(now: at(12)) == [.status(.syncing), .refreshHierarchy])
+    }
+
+    @Test func aDeletedFolderLeavesTheSyncList() {
+        var m = discovered()
+        _ = m.notified(FolderActivity(hierarchyChanged: true), now: at(1))
+        let shrunk = FolderDirectory(folders: ["inbox"], keysByID: ["ID-inbox": "inbox"])
+        #expect(m.hierarchyRefreshed(shrunk, now: at(2)) == [.status(.streaming)])
+        #expect(m.folders == ["inbox"])
+        #expect(m.notified(FolderActivity(folderIDs: ["ID-inbox"]), now: at(3)) == [.status(.syncing), .sync(folder: "inbox", fromScratch: false)])
+    }
+
+    @Test func aFolderThatVanishesMidSyncIsDroppedWithoutResubscribing() {
+        var m = discovered()
+        _ = m.notified(FolderActivity(folderIDs: ["F1"]), now: at(1))
+        let actions = m.folderSyncFailed("F1", failure("ErrorSyncFolderNotFound"), now: at(2))
+        #expect(actions == [.dropFolder("F1"), .status(.syncing), .refreshHierarchy])
+        #expect(m.folders == ["inbox"])
+        #expect(m.subscriptionID == "S")
+    }
+
+    @Test func theSafetySyncRefreshesTheHierarchyFirst() {
+        var m = discovered()
+        #expect(m.tick(now: at(900)) == [.status(.syncing), .refreshHierarchy])
+        #expect(m.hierarchyRefreshed(Self.directory, now: at(901)) == [.status(.syncing), .sync(folder: "inbox", fromScratch: false)])
+    }
+
+    @Test func aCatchUpAfterAStreamFailureRefreshesAndMarksEverything() {
+        var m = discovered()
+        #expect(m.notified(folders: nil, now: at(5)) == [.status(.syncing), .refreshHierarchy])
+        #expect(m.dirty == ["inbox", "F1"])
+    }
+
+    @Test func aFailedRefreshBacksOffAndIsRetried() {
+        var m = discovered()
+        _ = m.notified(FolderActivity(hierarchyChanged: true), now: at(1))
+        let actions = m.hierarchyRefreshFailed(failure("ErrorServerBusy", backOffMs: 5000), now: at(1))
+        #expect(m.phase == .backingOff)
+        #expect(actions.count == 1)
+        let retryAt = try! #require(m.nextDeadline)
+        #expect(retryAt >= at(6))
+        #expect(m.tick(now: retryAt) == [.status(.streaming), .status(.syncing), .refreshHierarchy])
+    }
+}
+
+@Suite struct FolderActivityTests {
+    @Test func itemEventsNameTheirParentAndOldParentFolders() {
+        let activity = FolderActivity(events: [
+            StreamingEvent(kind: .created, itemID: EWSItemID(id: "I1"), parentFolderID: EWSItemID(id: "P1")),
+            StreamingEvent(kind: .moved, itemID: EWSItemID(id: "I2"), parentFolderID: EWSItemID(id: "P2"),
+                           oldItemID: EWSItemID(id: "I0"), oldParentFolderID: EWSItemID(id: "P3")),
+            StreamingEvent(kind: .status),
+        ])
+        #expect(activity == FolderActivity(folderIDs: ["P1", "P2", "P3"], hierarchyChanged: false))
+    }
+
+    @Test func folderCreationIsAHierarchyChangeButAFolderModificationIsNot() {
+        let modified = FolderActivity(events: [
+            StreamingEvent(kind: .modified, folderID: EWSItemID(id: "F"), parentFolderID: EWSItemID(id: "ROOT"), unreadCount: 3),
+        ])
+        #expect(modified == FolderActivity())
+        let created = FolderActivity(events: [
+            StreamingEvent(kind: .created, folderID: EWSItemID(id: "F"), parentFolderID: EWSItemID(id: "ROOT")),
+        ])
+        #expect(created == FolderActivity(hierarchyChanged: true))
+    }
+}
