@@ -67,13 +67,13 @@ final class FleetFixture: @unchecked Sendable {  // set up once, then read-only 
     }
 
     /// Adds every simulator tenant (Basic auth, Autodiscover) and mailbox to the database.
-    func addAll(autodiscover: Bool = true) async throws {
+    func addAll(autodiscover: Bool = true, watch: (String) -> WatchMode = { _ in .default }) async throws {
         for t in tenants {
             try await TenantRepository(pool: pool).add(
                 NewTenant(name: t.name, ewsURL: t.ewsURL, autodiscoverURL: autodiscover ? t.autodiscoverURL : nil,
                           authKind: .basic, identity: t.username),
                 secret: TenantSecret(t.password), keyring: keyring)
-            for m in t.mailboxes { try await MailboxRepository(pool: pool).add(tenant: t.name, smtpAddress: m) }
+            for m in t.mailboxes { try await MailboxRepository(pool: pool).add(tenant: t.name, smtpAddress: m, watch: watch(m)) }
         }
     }
 
@@ -118,6 +118,21 @@ final class FleetFixture: @unchecked Sendable {  // set up once, then read-only 
                 SELECT i.item_id, i.change_key, i.is_read FROM items i JOIN mailboxes m ON m.id = i.mailbox_id
                  WHERE m.smtp_address = $1 AND i.folder_id = 'inbox'
                 """, [PostgresValue(mailbox)], name: "test.mirror").rows.map {
+                "\(try $0.decode("item_id", as: String.self))|\(try $0.decode("change_key", as: String.self))|\(try $0.decode("is_read", as: Bool.self))"
+            }
+        }
+        return truth == Set(mirror)
+    }
+
+    /// Whether the mirror of one folder (stored under `key`: a distinguished name or a folder id)
+    /// equals the simulator's ground truth of the folder named `folder`.
+    func converged(_ mailbox: String, folder: String, key: String) async throws -> Bool {
+        let truth = Set(try sim.world.items(mailbox: mailbox, folder: folder).map { "\($0.itemId)|\($0.changeKey)|\($0.isRead)" })
+        let mirror = try await pool.withConnection { conn in
+            try await conn.query("""
+                SELECT i.item_id, i.change_key, i.is_read FROM items i JOIN mailboxes m ON m.id = i.mailbox_id
+                 WHERE m.smtp_address = $1 AND i.folder_id = $2
+                """, [PostgresValue(mailbox), PostgresValue(key)], name: "test.mirror_folder").rows.map {
                 "\(try $0.decode("item_id", as: String.self))|\(try $0.decode("change_key", as: String.self))|\(try $0.decode("is_read", as: Bool.self))"
             }
         }
