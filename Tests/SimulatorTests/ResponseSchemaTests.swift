@@ -72,6 +72,34 @@ import Testing
         }
     }
 
+    /// A hard-deleted folder: SyncFolderHierarchy reports it as a valid t:Delete once, and syncing
+    /// its items fails as for any missing folder.
+    @Test func aDeletedFolderIsAHierarchyDelete() async throws {
+        try await SimFixture.with { sim in
+            let mailbox = "user1@tenant1.example"
+            let body = { (state: String?) in
+                Soap.envelope("<m:SyncFolderHierarchy><m:FolderShape><t:BaseShape>Default</t:BaseShape></m:FolderShape>"
+                              + "<m:SyncFolderId><t:DistinguishedFolderId Id=\"msgfolderroot\"/></m:SyncFolderId>"
+                              + (state.map { "<m:SyncState>\($0)</m:SyncState>" } ?? "") + "</m:SyncFolderHierarchy>",
+                              impersonate: mailbox)
+            }
+            let folderId = try sim.world.createFolder(mailbox: mailbox, name: "Old")
+            try sim.world.deliver(mailbox: mailbox, count: 2, folder: "Old")
+            let first = try Soap.messages(try await sim.ews(body(nil)).body)[0]
+            let state = try #require(first.child(NS.messages, "SyncState")?.trimmedText)
+            try sim.world.deleteFolder(mailbox: mailbox, folder: "Old")
+            let response = try await sim.ews(body(state)).body
+            try expectValid(response, "SyncFolderHierarchy delete")
+            let changes = try Soap.messages(response)[0].child(NS.messages, "Changes")?.children ?? []
+            #expect(changes.map(\.localName) == ["Delete"])
+            #expect(changes.first?.child(NS.types, "FolderId")?.attribute("Id") == folderId)
+            let next = try #require(try Soap.messages(response)[0].child(NS.messages, "SyncState")?.trimmedText)
+            #expect((try Soap.messages(try await sim.ews(body(next)).body)[0].child(NS.messages, "Changes")?.children.count ?? 0) == 0)
+            #expect(throws: SimError.self) { try sim.world.items(mailbox: mailbox, folder: "Old") }
+            #expect(throws: SimError.self) { try sim.world.deleteFolder(mailbox: mailbox, folder: "inbox") }
+        }
+    }
+
     @Test func streamingEnvelopesValidate() async throws {
         try await SimFixture.with({ $0.randomChunking = false }) { sim in
             let mailbox = "user1@tenant1.example"

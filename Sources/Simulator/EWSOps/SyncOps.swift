@@ -92,8 +92,12 @@ enum SyncOps {
                         w.element("m:IncludesLastFolderInRange", "true")
                         w.element("m:Changes") { w in
                             for change in result.changes {
+                                guard let folder = change.folder else {
+                                    w.element("t:Delete") { w in w.empty("t:FolderId", ["Id": change.deletedId]) }
+                                    continue
+                                }
                                 w.element(change.kind == .create ? "t:Create" : "t:Update") { w in
-                                    ItemXML.writeFolder(&w, world: world, mailbox: mailbox, folder: change.folder,
+                                    ItemXML.writeFolder(&w, world: world, mailbox: mailbox, folder: folder,
                                                         shape: shape == .idOnly ? .idOnly : .full)
                                 }
                             }

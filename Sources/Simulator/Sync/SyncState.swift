@@ -57,7 +57,9 @@ struct ItemChange {
 }
 
 struct FolderChange {
-    enum Kind { case create, update }
+    enum Kind { case create, update, delete }
     var kind: Kind
-    var folder: Folder
+    /// nil for `delete` (the folder is gone; `deletedId` names it).
+    var folder: Folder?
+    var deletedId = ""
 }

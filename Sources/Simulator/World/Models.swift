@@ -41,6 +41,8 @@ final class Mailbox {
     var subscriptionIds: [String] = []
     var ledger: [LedgerRecord] = []
     var ledgerDropped = 0
+    /// Folders hard-deleted, for SyncFolderHierarchy's Delete changes.
+    var folderTombstones: [FolderTombstone] = []
 
     init(tenantIndex: Int, index: Int, smtp: String, serverIndex: Int) {
         self.tenantIndex = tenantIndex
@@ -57,6 +59,20 @@ final class Mailbox {
     func folder(distinguished name: String) -> Folder? {
         folders.first { $0.distinguished == name }
     }
+
+    /// Never reuses a deleted folder's index (folder ids derive from it).
+    func nextFolderIndex() -> UInt32 {
+        max(folders.map(\.index).max() ?? 0, folderTombstones.map(\.index).max() ?? 0) + 1
+    }
+}
+
+/// A folder that was hard-deleted: enough to report it as a hierarchy Delete.
+struct FolderTombstone {
+    var index: UInt32
+    var parentIndex: UInt32?
+    var displayName: String
+    var createdSequence: UInt64
+    var deletedSequence: UInt64
 }
 
 /// A folder with its members and tombstones (items that left it), for net-change sync.

@@ -170,7 +170,7 @@ extension SimWorld {
     func createFolderLocked(_ mailbox: Mailbox, name: String) -> String {
         let parent = mailbox.folder(distinguished: "msgfolderroot")!
         let sequence = mailbox.nextSequence()
-        let folder = Folder(index: UInt32(mailbox.folders.count), distinguished: nil, displayName: name,
+        let folder = Folder(index: mailbox.nextFolderIndex(), distinguished: nil, displayName: name,
                             parentIndex: parent.index, folderClass: "IPF.Note", createdSequence: sequence)
         mailbox.folders.append(folder)
         let now = clock.date()

@@ -88,9 +88,26 @@ extension SimWorld {
                 changes.append(FolderChange(kind: .update, folder: folder))
             }
         }
+        if state != nil {
+            // Deleted since `base` and known to the client then (created at or before it).
+            for tombstone in mailbox.folderTombstones where tombstone.deletedSequence > base
+                && tombstone.createdSequence <= base && isBelow(mailbox, tombstone.parentIndex, scopeRoot) {
+                changes.append(FolderChange(kind: .delete, folder: nil,
+                                            deletedId: SimIds.folderId(tenant: mailbox.tenantIndex, mailbox: mailbox.index,
+                                                                       folder: tombstone.index)))
+            }
+        }
         let next = SyncState(kind: .hierarchy, tenant: mailbox.tenantIndex, mailbox: mailbox.index, folder: stateFolder,
                              base: mailbox.sequence, watermark: mailbox.sequence)
         return (changes, next.encode(key: syncStateKey))
+    }
+
+    /// Whether a folder whose parent is `parent` lies below `root`.
+    func isBelow(_ mailbox: Mailbox, _ parent: UInt32?, _ root: Folder) -> Bool {
+        guard let parent else { return false }
+        if parent == root.index { return true }
+        guard let folder = mailbox.folders.first(where: { $0.index == parent }) else { return false }
+        return isDescendant(mailbox, folder, of: root)
     }
 
     func isDescendant(_ mailbox: Mailbox, _ folder: Folder, of root: Folder) -> Bool {

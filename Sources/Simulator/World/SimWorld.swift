@@ -71,7 +71,9 @@ public final class SimWorld: @unchecked Sendable {
     }
 
     func folderName(_ mailbox: Mailbox, _ index: UInt32) -> String {
-        guard let folder = mailbox.folders.first(where: { $0.index == index }) else { return "?" }
+        guard let folder = mailbox.folders.first(where: { $0.index == index }) else {
+            return mailbox.folderTombstones.first { $0.index == index }?.displayName ?? "?"
+        }
         return folder.distinguished ?? folder.displayName
     }
 
