@@ -81,6 +81,26 @@ import Testing
         }
     }
 
+    @Test func aDeletedFolderLeavesTheMirrorWithADeletedRowPerItem() async throws {
+        try await FleetFixture.with("dropfolder", Self.single) { f in
+            try await f.addAll(watch: { _ in .allFolders })
+            let mailbox = f.allMailboxes[0]
+            let doomed = try f.sim.world.createFolder(mailbox: mailbox, name: "Doomed")
+            let items = try f.sim.world.deliver(mailbox: mailbox, count: 3, folder: "Doomed")
+            let fleet = f.startSupervisor()
+            try await f.waitUntil("the folder is mirrored") { try await f.changeCount(items) == 3 }
+            try f.sim.world.deleteFolder(mailbox: mailbox, folder: "Doomed")
+            try await f.waitUntil("the folder left the mirror") {
+                try await f.count("SELECT count(*) AS n FROM items WHERE folder_id = $1", [PostgresValue(doomed)]) == 0
+            }
+            #expect(try await f.count("SELECT count(*) AS n FROM changes WHERE kind = 'deleted' AND folder_id = $1 AND item_id = ANY($2::text[])",
+                                      [PostgresValue(doomed), .array(items)]) == 3)
+            #expect(try await f.count("SELECT count(*) AS n FROM folder_sync WHERE folder_id = $1", [PostgresValue(doomed)]) == 0)
+            #expect(try await f.converged(mailbox, folder: "inbox", key: "inbox"))
+            await fleet.stop()
+        }
+    }
+
     @Test func mailToAnotherWatchedFolderDoesNotSyncInbox() async throws {
         try await FleetFixture.with("listmode", Self.single) { f in
             try await f.addAll(watch: { _ in .folders(["inbox", "sentitems"]) })
