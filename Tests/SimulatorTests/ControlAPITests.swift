@@ -44,6 +44,23 @@ import Testing
         }
     }
 
+    @Test func foldersAreCreatedAndDeletedThroughTheControlAPI() async throws {
+        try await SimFixture.with({ $0.itemsPerMailbox = 0 }) { sim in
+            let created = try await sim.control(.POST, "/_sim/folders", json: #"{"mailbox":"user2@tenant1.example","name":"Tmp"}"#)
+            #expect(created["folder_id"] is String)
+            _ = try await sim.control(.POST, "/_sim/deliver", json: #"{"mailbox":"user2@tenant1.example","count":2,"folder":"Tmp"}"#)
+            let deleted = try await sim.control(.POST, "/_sim/folders/delete", json: #"{"mailbox":"user2@tenant1.example","folder":"Tmp"}"#)
+            #expect(deleted["ok"] as? Bool == true)
+            let gone = try await sim.control(.GET, "/_sim/mailboxes/user2@tenant1.example/items?folder=Tmp")
+            #expect(gone["error"] as? String == "unknownFolder")
+            let ledger = try await sim.control(.GET, "/_sim/ledger?mailbox=user2@tenant1.example")
+            let kinds = (ledger["entries"] as? [[String: Any]] ?? []).map { $0["kind"] as? String }
+            #expect(kinds == ["folder_created", "created", "created", "deleted", "deleted"])
+            let inbox = try await sim.control(.POST, "/_sim/folders/delete", json: #"{"mailbox":"user2@tenant1.example","folder":"inbox"}"#)
+            #expect(inbox["error"] as? String == "invalidArgument")
+        }
+    }
+
     @Test func statsCountRequestsByOperationAndCode() async throws {
         try await SimFixture.with { sim in
             _ = try await sim.ews(Soap.syncFolderItems("user1@tenant1.example"))

@@ -73,6 +73,9 @@ struct ControlAPI {
             case (.POST, ["folders"]):
                 let id = try world.createFolder(mailbox: try string(body, "mailbox"), name: try string(body, "name"))
                 return json(["folder_id": id])
+            case (.POST, ["folders", "delete"]):
+                try world.deleteFolder(mailbox: try string(body, "mailbox"), folder: try string(body, "folder"))
+                return json(["ok": true])
             default:
                 return json(["error": "not_found", "message": "no control endpoint \(request.method) \(request.path)"], status: .notFound)
             }
