@@ -36,7 +36,7 @@ import TestSupport
     }
 
     @Test func anUnknownFolderIdIsNotWatchedOnceAllIdsAreKnown() {
-        var m = streaming(["inbox"])
+        var m = streaming(["inbox", "sentitems"])
         #expect(m.notified(FolderActivity(folderIDs: ["ID-projects"]), now: at(1)) == [])
         #expect(m.dirty.isEmpty)
         #expect(m.nextDeadline == at(900))  // nothing scheduled but the safety sync
@@ -58,11 +58,21 @@ import TestSupport
     }
 
     @Test func aFailedResolutionIsRetriedByTheSafetySync() {
-        var m = machine(folders: ["inbox"], window: .zero, knownIDs: [:])
+        var m = machine(folders: ["inbox", "drafts"], window: .zero, knownIDs: ["ID-drafts": "drafts"])
         #expect(m.start(persistedSubscription: "S", now: at(0)).contains(.resolveFolders(["inbox"])))
         _ = m.folderSynced("inbox", now: at(0))
+        _ = m.folderSynced("drafts", now: at(0))
         _ = m.folderResolutionFailed()
         #expect(m.tick(now: at(900)).contains(.resolveFolders(["inbox"])))
+    }
+
+    @Test func aSingleWatchedFolderNeedsNoIdsEveryEventIsAboutIt() {
+        var m = machine(folders: ["inbox"], window: .zero, knownIDs: [:])
+        #expect(!m.start(persistedSubscription: "S", now: at(0)).contains { if case .resolveFolders = $0 { true } else { false } })
+        _ = m.folderSynced("inbox", now: at(0))
+        #expect(m.notified(FolderActivity(folderIDs: ["ANY"]), now: at(1)) == [.status(.syncing), .sync(folder: "inbox", fromScratch: false)])
+        _ = m.folderSynced("inbox", now: at(1))
+        #expect(m.notified(FolderActivity(), now: at(2)) == [])  // no folder named: a folder-level event only
     }
 
     @Test func listedFolderIdsNeedNoResolution() {

@@ -6,7 +6,9 @@ import EWS
 /// - List mode: the configured folders. Folder ids map to themselves; distinguished names need
 ///   their EWS id (persisted, or resolved with GetFolder). Until every watched folder's id is known
 ///   an unknown id could be one of ours, so it marks every folder dirty (safe); once all are known,
-///   an unknown id is simply a folder we do not watch.
+///   an unknown id is simply a folder we do not watch (the other end of a move or copy). With one
+///   watched folder there is nothing to tell apart: a folder-scoped subscription only reports
+///   events that touch that folder, so every event marks it and no id is ever resolved.
 /// - All-folders mode: the folders the last hierarchy sync found. An unknown id means the hierarchy
 ///   changed since: refresh it. Ids still unknown after a refresh that started after they were seen
 ///   are ignored from then on (folders ewsfleet does not sync, learned lazily after a restart).
@@ -44,9 +46,12 @@ struct FolderTracker: Sendable, Equatable {
         discovers ? hierarchyKnown : Set(keysByID.values).isSuperset(of: folders)
     }
 
+    /// List mode with one folder: every event is about it.
+    private var single: Bool { !discovers && folders.count == 1 }
+
     /// List mode: distinguished folders whose id is still unknown.
     var unresolved: [String] {
-        guard !discovers else { return [] }
+        guard !discovers, !single else { return [] }
         let known = Set(keysByID.values)
         return folders.filter { !known.contains($0) }
     }
@@ -54,6 +59,10 @@ struct FolderTracker: Sendable, Equatable {
     /// Maps a notification's folder ids to folders. `refreshing`: a hierarchy sync is in flight.
     mutating func map(_ activity: FolderActivity, refreshing: Bool) -> Outcome {
         var outcome = Outcome(refreshHierarchy: discovers && activity.hierarchyChanged)
+        if single {
+            if !activity.folderIDs.isEmpty { outcome.dirty = Set(folders) }
+            return outcome
+        }
         for id in activity.folderIDs {
             if let key = keysByID[id] {
                 outcome.dirty.insert(key)
