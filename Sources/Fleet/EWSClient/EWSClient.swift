@@ -57,9 +57,22 @@ final class EWSClient<C: Clock<Duration>>: Sendable where C.Instant: Sendable {
         }
     }
 
-    /// Opens a GetStreamingEvents connection. Streaming calls hold no permit: they count against
-    /// the hanging-connection limit, which the stream-group planner respects instead.
+    /// Opens a GetStreamingEvents connection. Streaming calls hold no concurrency permit: they
+    /// count against the hanging-connection limit, which the stream-group planner respects
+    /// instead. Opens of one identity go one at a time (`IdentityBudget.acquireStreamOpen`).
     func openStream(_ request: GetStreamingEventsRequest, route: Route) async throws -> HTTPStream {
+        try await budget.acquireStreamOpen(anchor: route.mailbox)
+        do {
+            let stream = try await sendStream(request, route: route)
+            await budget.releaseStreamOpen()
+            return stream
+        } catch {
+            await budget.releaseStreamOpen()
+            throw error
+        }
+    }
+
+    private func sendStream(_ request: GetStreamingEventsRequest, route: Route) async throws -> HTTPStream {
         let stream: HTTPStream
         do {
             stream = try await http.stream(httpRequest(request, route: route))

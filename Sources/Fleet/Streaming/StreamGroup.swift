@@ -8,7 +8,7 @@ import Store
 /// the owning mailbox actor, and keeps the connection open:
 ///
 /// - `Closed` → reopen at once (the server queued what happened in between), unless the identity's
-///   budget is paused by an advised back-off;
+///   budget is paused by an advised back-off (`EWSClient.openStream` waits it out);
 /// - no byte for the idle timeout (90 s, the transport's watchdog) → the connection is dead: reopen;
 /// - a member joins → reopen with the new id set (joins arriving together share one reopen);
 ///   a member leaving needs no reopen: events for ids we no longer own are ignored.
@@ -83,10 +83,6 @@ actor StreamGroup<C: Clock<Duration>> where C.Instant: Sendable {
                 } onCancel: {
                     Task { await self.wakeIdle() }
                 }
-                continue
-            }
-            if let until = await client.budget.identityPausedUntil() {
-                try? await clock.sleep(until: until, tolerance: nil)
                 continue
             }
             let outcome = await connectOnce()
