@@ -23,6 +23,13 @@ struct EWSContext {
     let impersonated: Mailbox?
     let headers: HTTPHeaders
 
+    /// The budget a streaming connection is charged to (fact sheet §8.1): with impersonation, the
+    /// target mailbox's copy shared by every service account impersonating it; otherwise the
+    /// caller's own. So connections impersonating different mailboxes do not share a limit.
+    var streamingBudget: String {
+        impersonated.map { "impersonated:" + $0.smtp.lowercased() } ?? identity.key
+    }
+
     /// The mailbox acted on when a request does not name one.
     func defaultMailbox() throws(EWSCodeError) -> Mailbox {
         if let impersonated { return impersonated }

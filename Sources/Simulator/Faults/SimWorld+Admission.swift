@@ -16,7 +16,7 @@ extension SimWorld {
     static let busyText = "The server cannot service this request right now. Try again later."
 
     func admit(tenant: Tenant, identity: SimIdentity, operation: String, mailbox: Mailbox?,
-               hasSyncState: Bool) -> Admission {
+               hasSyncState: Bool, streamingBudget: String) -> Admission {
         lock.withLock {
             let now = clock.now()
             let key = identity.key
@@ -72,7 +72,7 @@ extension SimWorld {
             }
             let isStream = operation == "GetStreamingEvents"
             if isStream, configuration.maxHangingConnections > 0,
-               connections.values.count(where: { $0.owner == key }) >= configuration.maxHangingConnections {
+               connections.values.count(where: { $0.budget == streamingBudget }) >= configuration.maxHangingConnections {
                 throttleBook.throttled["HangingConnectionLimit", default: 0] += 1
                 return .reject(Self.exceededConnections(operation, policy: "HangingConnectionLimit",
                                                         limit: configuration.maxHangingConnections))
