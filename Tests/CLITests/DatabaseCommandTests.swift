@@ -1,4 +1,5 @@
 import Foundation
+import Store
 import TestSupport
 import Testing
 
@@ -30,7 +31,8 @@ import Testing
             #expect(second.status == 0)
             #expect(second.stderr.contains("up to date"))
             let version = try CommandRunner.run("ewsfleet", ["db", "version", "--database-url", db.url])
-            #expect(version.stdout.hasPrefix("database 1 binary 1"))
+            let latest = try #require(Migration.bundled.last).version
+            #expect(version.stdout.hasPrefix("database \(latest) binary \(latest)"))
         }
     }
 }

@@ -9,8 +9,11 @@ struct TenantEWS<C: Clock<Duration>>: SyncService where C.Instant: Sendable {
     let client: EWSClient<C>
     let routeFor: @Sendable (String) -> EWSClient<C>.Route
 
-    static func folderID(_ name: String) -> EWSFolderID {
-        distinguishedFolders.contains(name) ? .distinguished(name) : .id(name)
+    /// A watched folder as EWS names it. Without impersonation the service account reaches the
+    /// mailbox by delegate access, so a distinguished folder must name its mailbox.
+    func folderID(_ name: String, mailbox: String) -> EWSFolderID {
+        guard Self.distinguishedFolders.contains(name) else { return .id(name) }
+        return .distinguished(name, mailbox: client.endpoint.impersonation ? nil : mailbox)
     }
 
     /// Distinguished folder names EWS accepts as DistinguishedFolderId (the rest are folder ids).
@@ -23,7 +26,7 @@ struct TenantEWS<C: Clock<Duration>>: SyncService where C.Instant: Sendable {
     func syncFolderItems(mailbox: String, folder: String, syncState: String?, maxChanges: Int) async throws
         -> SyncFolderItemsResponseMessage
     {
-        let request = try SyncFolderItemsRequest(folder: Self.folderID(folder), syncState: syncState,
+        let request = try SyncFolderItemsRequest(folder: folderID(folder, mailbox: mailbox), syncState: syncState,
                                                  maxChangesReturned: maxChanges)
         guard case .syncFolderItems(let messages) = try await client.call(request, route: routeFor(mailbox)),
               let message = messages.first
@@ -44,7 +47,7 @@ struct TenantEWS<C: Clock<Duration>>: SyncService where C.Instant: Sendable {
         let scope: SubscribeRequest.Scope =
             switch watch {
             case .allFolders: .allFolders
-            case .folders(let names): .folders(names.map(Self.folderID))
+            case .folders(let names): .folders(names.map { folderID($0, mailbox: mailbox) })
             }
         let route = routeFor(mailbox)
         guard case .subscribe(let messages) = try await client.call(try SubscribeRequest(scope: scope), route: route),

@@ -27,6 +27,8 @@ struct MailboxMachine<Instant: InstantProtocol<Duration>>: Sendable where Instan
         var folders: [String]
         var coalescingWindow: Duration
         var safetySyncInterval: Duration
+        /// Sync interval while no stream group has room for the mailbox (`polling`).
+        var pollInterval: Duration = .seconds(60)
         var backoff: RetryBackoff
     }
 
@@ -42,6 +44,10 @@ struct MailboxMachine<Instant: InstantProtocol<Duration>>: Sendable where Instan
     /// Consecutive failures, for backoff and for `retryBounded`.
     private(set) var failures = 0
     private(set) var lastError: MailboxFailure?
+    /// Subscribed but in no stream group (the identity's hanging-connection limit): no
+    /// notifications arrive, so every folder is synced each `pollInterval`, and each poll tries to
+    /// join a group again.
+    private(set) var polling = false
     let config: Config
     private var backoff: RetryBackoff
 
@@ -88,6 +94,22 @@ struct MailboxMachine<Instant: InstantProtocol<Duration>>: Sendable where Instan
         return startSyncIfDue(now: now)
     }
 
+    /// The answer to `.joinGroup`: refused (no room for another connection) starts polling;
+    /// joined after polling catches up on everything, as notifications were missed meanwhile.
+    mutating func joinedGroup(_ joined: Bool, now: Instant) -> [MailboxAction<Instant>] {
+        guard phase == .streaming || phase == .backingOff, subscriptionID != nil, joined == polling else { return [] }
+        polling = !joined
+        if polling {
+            let poll = now.advanced(by: config.pollInterval)
+            nextSafetySyncAt = min(nextSafetySyncAt ?? poll, poll)
+            return phase == .streaming && syncing == nil ? [.status(.polling)] : []
+        }
+        nextSafetySyncAt = now.advanced(by: config.safetySyncInterval)
+        dirty.formUnion(config.folders)
+        syncDueAt = syncDueAt ?? now
+        return (phase == .streaming && syncing == nil ? [.status(.streaming)] : []) + startSyncIfDue(now: now)
+    }
+
     /// An error about this mailbox's subscription, routed from its stream group.
     mutating func streamFailed(_ failure: MailboxFailure, now: Instant) -> [MailboxAction<Instant>] {
         guard phase == .streaming || phase == .backingOff else { return [] }
@@ -115,7 +137,7 @@ struct MailboxMachine<Instant: InstantProtocol<Duration>>: Sendable where Instan
         var actions: [MailboxAction<Instant>] = []
         if !dirty.isEmpty { syncDueAt = syncDueAt ?? now }
         actions += startSyncIfDue(now: now)
-        if syncing == nil { actions.append(.status(.streaming)) }
+        if syncing == nil { actions.append(.status(restingStatus)) }
         return actions
     }
 
@@ -156,13 +178,15 @@ struct MailboxMachine<Instant: InstantProtocol<Duration>>: Sendable where Instan
             case .sync?:
                 phase = .streaming
                 syncDueAt = now
-                actions.append(.status(.streaming))
+                actions.append(.status(restingStatus))
             }
         }
         if phase == .streaming, let safety = nextSafetySyncAt, now >= safety {
-            nextSafetySyncAt = now.advanced(by: config.safetySyncInterval)
+            nextSafetySyncAt = now.advanced(by: polling ? config.pollInterval : config.safetySyncInterval)
             dirty.formUnion(config.folders)
             syncDueAt = syncDueAt ?? now
+            // A polled mailbox asks for a group again: one may have room by now.
+            if polling, let id = subscriptionID { actions.append(.joinGroup(id)) }
         }
         actions += startSyncIfDue(now: now)
         return actions
@@ -202,8 +226,12 @@ struct MailboxMachine<Instant: InstantProtocol<Duration>>: Sendable where Instan
 
     // MARK: helpers
 
+    /// The status between syncs.
+    private var restingStatus: MailboxStatusState { polling ? .polling : .streaming }
+
     private mutating func beginSubscribe() -> [MailboxAction<Instant>] {
         phase = .subscribing
+        polling = false
         return [.status(.subscribing), .subscribe]
     }
 
@@ -282,6 +310,7 @@ struct MailboxMachine<Instant: InstantProtocol<Duration>>: Sendable where Instan
 
     private mutating func reset(to newPhase: Phase) {
         phase = newPhase
+        polling = false
         subscriptionID = nil
         dirty = []
         syncing = nil
@@ -299,7 +328,7 @@ struct MailboxFailure: Equatable, Sendable {
 }
 
 enum MailboxStatusState: String, Sendable {
-    case idle, subscribing, streaming, syncing, backingOff = "backing_off", failed, paused
+    case idle, subscribing, streaming, polling, syncing, backingOff = "backing_off", failed, paused
 }
 
 enum MailboxAction<Instant: InstantProtocol<Duration>>: Equatable, Sendable where Instant: Sendable {
