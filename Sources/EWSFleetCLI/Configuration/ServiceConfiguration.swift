@@ -24,6 +24,7 @@ struct ServiceConfiguration: Sendable {
     var backoffMax: Duration
     var coalescingWindow: Duration
     var safetySyncInterval: Duration
+    var pollInterval: Duration
     var streamIdleTimeout: Duration
 
     enum LogFormat: String, Sendable { case text, json }
@@ -112,6 +113,7 @@ struct ServiceConfiguration: Sendable {
             backoffMax: try duration(ms: "backoff.maxMs", default: 300_000),
             coalescingWindow: try duration(ms: "sync.coalescingWindowMs", default: 2_000),
             safetySyncInterval: .seconds(config.int(forKey: "sync.safetyIntervalSeconds", default: 900)),
+            pollInterval: .seconds(max(1, config.int(forKey: "sync.pollIntervalSeconds", default: 60))),
             streamIdleTimeout: try duration(ms: "stream.idleTimeoutMs", default: 90_000))
     }
 
