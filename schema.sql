@@ -244,6 +244,9 @@ ALTER TABLE mailbox_status DROP CONSTRAINT mailbox_status_state_check;
 ALTER TABLE mailbox_status ADD CONSTRAINT mailbox_status_state_check
     CHECK (state IN ('idle', 'subscribing', 'streaming', 'polling', 'syncing', 'backing_off', 'failed', 'paused'));
 
+-- `ewsfleet mailbox resync` stamps this, so a running instance resyncs the mailbox at once.
+ALTER TABLE mailboxes ADD COLUMN resync_requested_at timestamptz;
+
 -- As before, plus the polling count (new columns go last: CREATE OR REPLACE keeps the old ones).
 CREATE OR REPLACE VIEW tenant_summary AS
 SELECT t.name                                                        AS tenant,

@@ -31,6 +31,8 @@ actor MailboxActor<C: Clock<Duration>> where C.Instant: Sendable {
         case streamFailed(MailboxFailure)
         case pause
         case resume
+        /// `mailbox resync`: every folder from scratch, now.
+        case resync
         case stop
         case subscribed(String)
         case subscribeFailed(MailboxFailure)
@@ -89,6 +91,7 @@ actor MailboxActor<C: Clock<Duration>> where C.Instant: Sendable {
         case .streamFailed(let failure): return machine.streamFailed(failure, now: now)
         case .pause: return machine.pause()
         case .resume: return machine.resume(now: now)
+        case .resync: return machine.resyncRequested(now: now)
         case .stop: return machine.stop()
         case .subscribed(let id): return machine.subscribed(id: id, now: now)
         case .joined(let joined): return machine.joinedGroup(joined, now: now)

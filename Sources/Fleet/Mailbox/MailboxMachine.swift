@@ -110,6 +110,17 @@ struct MailboxMachine<Instant: InstantProtocol<Duration>>: Sendable where Instan
         return (phase == .streaming && syncing == nil ? [.status(.streaming)] : []) + startSyncIfDue(now: now)
     }
 
+    /// `mailbox resync` dropped the stored SyncStates: sync every folder from scratch now. A sync
+    /// running meanwhile may store a state again, so the resync ignores stored states. Other
+    /// phases need nothing: their next sync reads the (dropped) states.
+    mutating func resyncRequested(now: Instant) -> [MailboxAction<Instant>] {
+        guard phase == .streaming || phase == .backingOff else { return [] }
+        fullResync.formUnion(config.folders)
+        dirty.formUnion(config.folders)
+        syncDueAt = now
+        return startSyncIfDue(now: now)
+    }
+
     /// An error about this mailbox's subscription, routed from its stream group.
     mutating func streamFailed(_ failure: MailboxFailure, now: Instant) -> [MailboxAction<Instant>] {
         guard phase == .streaming || phase == .backingOff else { return [] }

@@ -128,6 +128,7 @@ actor TenantRuntime<C: Clock<Duration>>: MailboxEnvironment where C.Instant: Sen
                 mailboxes[mailbox.id] = mailbox
                 if was?.enabled == true, !mailbox.enabled { actor.send(.pause) }
                 if was?.enabled == false, mailbox.enabled { actor.send(.resume) }
+                if let requested = mailbox.resyncRequestedAt, requested != was?.resyncRequestedAt { actor.send(.resync) }
                 continue
             }
             mailboxes[mailbox.id] = mailbox
