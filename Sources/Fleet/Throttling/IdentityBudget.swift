@@ -5,8 +5,9 @@
 ///   limit, every `limit` successes add one back, up to the tenant's policy;
 /// - a request rate (token bucket);
 /// - concurrent sync calls per target mailbox (EWS ConcurrentSyncCalls, 5 in Exchange Online);
-/// - pauses after an advised back-off (ErrorServerBusy): for the whole identity, for one target
-///   mailbox, or for one mailbox's sync calls, as the server's policy part names;
+/// - pauses after an advised back-off (ErrorServerBusy): for one mailbox's sync calls when the
+///   policy part is ConcurrentSyncCalls, else for the budget the call was charged to (one target
+///   mailbox with impersonation, the whole identity without);
 /// - one GetStreamingEvents open at a time: when the server drops every connection of the identity
 ///   (or starts throttling it), the groups reopen one after another, so the first refusal's
 ///   advised back-off holds the others before they send, instead of them arriving during it.

@@ -59,7 +59,7 @@ struct EWSService {
         let hasState = !(operation.child(NS.messages, "SyncState")?.trimmedText.isEmpty ?? true)
         let ticket: SimWorld.AdmissionTicket
         switch world.admit(tenant: tenant, identity: identity, operation: name, mailbox: target, hasSyncState: hasState,
-                           streamingBudget: context.streamingBudget) {
+                           chargedBudget: context.chargedBudget) {
         case .pass(let admitted): ticket = admitted
         case .reject(let response): return (name, response)
         }

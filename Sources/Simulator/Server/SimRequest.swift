@@ -90,7 +90,7 @@ struct StreamPlan: Sendable {
     var tenantIndex: Int
     var serverIndex: Int
     var owner: String
-    /// `EWSContext.streamingBudget`: what the hanging-connection limit counts.
+    /// `EWSContext.chargedBudget`: what the hanging-connection limit counts.
     var budget: String
     var subscriptionIds: [String]
     var timeout: Duration

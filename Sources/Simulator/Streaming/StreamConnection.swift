@@ -15,7 +15,7 @@ final class StreamConnection: @unchecked Sendable {
     let tenantIndex: Int
     let serverIndex: Int
     let owner: String
-    /// The streaming budget it is charged to (`EWSContext.streamingBudget`).
+    /// The streaming budget it is charged to (`EWSContext.chargedBudget`).
     let budget: String
     let startedAt: Duration
     let timeout: Duration
