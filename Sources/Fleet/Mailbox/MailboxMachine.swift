@@ -97,6 +97,7 @@ struct MailboxMachine<Instant: InstantProtocol<Duration>>: Sendable where Instan
     /// The answer to `.joinGroup`: refused (no room for another connection) starts polling;
     /// joined after polling catches up on everything, as notifications were missed meanwhile.
     mutating func joinedGroup(_ joined: Bool, now: Instant) -> [MailboxAction<Instant>] {
+        // Only a change matters: refused while streaming, or joined while polling.
         guard phase == .streaming || phase == .backingOff, subscriptionID != nil, joined == polling else { return [] }
         polling = !joined
         if polling {
