@@ -232,7 +232,46 @@ SELECT t.name                                             AS tenant,
 HAVING coalesce(s.state, 'idle') <> 'streaming'
     OR coalesce(min(f.last_sync_at), m.created_at) < now() - interval '30 minutes';
 
--- migration: 2 folder_ids
+-- migration: 2 hanging_connection_limit
+-- Streaming (hanging) connections one identity may hold: EWS HangingConnectionLimit, 10 in
+-- Exchange Online and Exchange 2016/2019, 3 in Exchange 2013 (fact sheet §8.1). A tenant that
+-- impersonates charges each connection to its group's anchor mailbox instead, so the limit only
+-- caps tenants without impersonation; their mailboxes that find no connection are 'polling'.
+ALTER TABLE tenants ADD COLUMN hanging_connections integer NOT NULL DEFAULT 10
+    CHECK (hanging_connections BETWEEN 1 AND 1000);
+
+ALTER TABLE mailbox_status DROP CONSTRAINT mailbox_status_state_check;
+ALTER TABLE mailbox_status ADD CONSTRAINT mailbox_status_state_check
+    CHECK (state IN ('idle', 'subscribing', 'streaming', 'polling', 'syncing', 'backing_off', 'failed', 'paused'));
+
+-- `ewsfleet mailbox resync` stamps this, so a running instance resyncs the mailbox at once.
+ALTER TABLE mailboxes ADD COLUMN resync_requested_at timestamptz;
+
+-- As before, plus the polling count (new columns go last: CREATE OR REPLACE keeps the old ones).
+CREATE OR REPLACE VIEW tenant_summary AS
+SELECT t.name                                                        AS tenant,
+       t.state                                                       AS tenant_state,
+       count(m.id)                                                   AS mailboxes,
+       count(m.id) FILTER (WHERE NOT m.enabled)                      AS paused,
+       count(m.id) FILTER (WHERE m.enabled AND coalesce(s.state, 'idle') = 'idle')  AS idle,
+       count(m.id) FILTER (WHERE s.state = 'subscribing')            AS subscribing,
+       count(m.id) FILTER (WHERE s.state = 'streaming')              AS streaming,
+       count(m.id) FILTER (WHERE s.state = 'syncing')                AS syncing,
+       count(m.id) FILTER (WHERE s.state = 'backing_off')            AS backing_off,
+       count(m.id) FILTER (WHERE s.state = 'failed')                 AS failed,
+       count(m.id) FILTER (WHERE s.consecutive_failures > 0)         AS failing,
+       (SELECT count(*) FROM changes c
+         WHERE c.tenant = t.name AND c.committed_at > now() - interval '1 hour') AS changes_last_hour,
+       l.instance_id                                                 AS lease_instance,
+       l.expires_at                                                  AS lease_expires_at,
+       count(m.id) FILTER (WHERE s.state = 'polling')                AS polling
+  FROM tenants t
+  LEFT JOIN mailboxes m ON m.tenant_id = t.id
+  LEFT JOIN mailbox_status s ON s.mailbox_id = m.id
+  LEFT JOIN tenant_leases l ON l.tenant_id = t.id
+ GROUP BY t.id, t.name, t.state, l.instance_id, l.expires_at;
+
+-- migration: 3 folder_ids
 
 -- The EWS folder id of each synced folder. Notifications name folders by id (ParentFolderId), never
 -- by distinguished name, so this lets a notification mark only the folder it concerns. NULL until

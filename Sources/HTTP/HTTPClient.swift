@@ -28,6 +28,8 @@ public final class HTTPClient: Sendable {
         /// with Authorization, Proxy-Authorization, Cookie and Set-Cookie values redacted.
         /// Bodies are never logged.
         public var traceHeaders = false
+        /// The clock stream idle timeouts (`HTTPTimeouts.idleRead`) are measured on.
+        public var idleClock: any Clock<Duration> = ContinuousClock()
         /// How the loop thread waits for sockets.
         public var loopMechanism: LoopMechanism = .epoll
 
@@ -60,7 +62,7 @@ public final class HTTPClient: Sendable {
         self.metrics = HTTPMetrics(factory: configuration.metricsFactory)
         self.loop = CurlLoop(
             logger: logger, metrics: metrics, maxCachedConnections: configuration.maxCachedConnections,
-            useEpoll: configuration.loopMechanism == .epoll)
+            useEpoll: configuration.loopMechanism == .epoll, idleTime: IdleTime.of(configuration.idleClock))
         self.tokenClock = tokenClock
     }
 
@@ -68,6 +70,10 @@ public final class HTTPClient: Sendable {
 
     /// Fails every call in flight with `.shutdown`, then waits for the loop thread to exit.
     public func shutdown() async { await loop.shutdown() }
+
+    /// Checks stream idle timeouts now and returns once that is done (the loop also checks on its
+    /// own, at least once a second): for an injected `idleClock` that was just advanced.
+    public func recheckIdleStreams() async { await loop.recheckIdle() }
 
     // MARK: normal calls
 

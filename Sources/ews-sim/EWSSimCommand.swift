@@ -37,7 +37,7 @@ struct EWSSimCommand: AsyncParsableCommand {
     @Option(name: .customLong("ntlm-tenants"), help: "The first N tenants require NTLM (NTLMv2) instead of Basic.")
     var ntlmTenants: Int = 0
     @Option(name: .customLong("max-concurrency"), help: "EWSMaxConcurrency per identity (0 = off).") var maxConcurrency: Int = 27
-    @Option(name: .customLong("max-hanging-connections"), help: "Streaming connections per identity (0 = off).")
+    @Option(name: .customLong("max-hanging-connections"), help: "Streaming connections per identity, or per impersonated mailbox (0 = off).")
     var maxHangingConnections: Int = 10
     @Option(name: .customLong("max-subscriptions"), help: "Live subscriptions per mailbox (0 = off).") var maxSubscriptions: Int = 20
     @Option(name: .customLong("max-sync-calls"), help: "Concurrent sync calls per mailbox (0 = off).") var maxSyncCalls: Int = 5

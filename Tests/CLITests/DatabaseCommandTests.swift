@@ -31,7 +31,7 @@ import Testing
             #expect(second.status == 0)
             #expect(second.stderr.contains("up to date"))
             let version = try CommandRunner.run("ewsfleet", ["db", "version", "--database-url", db.url])
-            let latest = try #require(try Migration.bundled.last).version
+            let latest = try #require(Migration.bundled.last).version
             #expect(version.stdout.hasPrefix("database \(latest) binary \(latest)"))
         }
     }

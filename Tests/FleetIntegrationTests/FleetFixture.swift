@@ -67,11 +67,13 @@ final class FleetFixture: @unchecked Sendable {  // set up once, then read-only 
     }
 
     /// Adds every simulator tenant (Basic auth, Autodiscover) and mailbox to the database.
-    func addAll(autodiscover: Bool = true, watch: (String) -> WatchMode = { _ in .default }) async throws {
+    func addAll(autodiscover: Bool = true, impersonation: Bool = true, hangingConnections: Int = 10,
+                watch: (String) -> WatchMode = { _ in .default }) async throws {
         for t in tenants {
             try await TenantRepository(pool: pool).add(
                 NewTenant(name: t.name, ewsURL: t.ewsURL, autodiscoverURL: autodiscover ? t.autodiscoverURL : nil,
-                          authKind: .basic, identity: t.username),
+                          authKind: .basic, identity: t.username, impersonation: impersonation,
+                          throttling: ThrottlingPolicy(hangingConnections: hangingConnections)),
                 secret: TenantSecret(t.password), keyring: keyring)
             for m in t.mailboxes { try await MailboxRepository(pool: pool).add(tenant: t.name, smtpAddress: m, watch: watch(m)) }
         }
@@ -80,8 +82,9 @@ final class FleetFixture: @unchecked Sendable {  // set up once, then read-only 
     /// Starts a supervisor (a fleet instance) in a task; `stop()` cancels it and waits.
     func startSupervisor(_ instance: String = "test-a", leaseTTL: Duration = .seconds(30),
                          coalescing: Duration = .zero, idleTimeout: Duration = .seconds(90),
-                         blockedRetry: Duration = .seconds(3600)) -> RunningSupervisor {
+                         blockedRetry: Duration = .seconds(3600), pollInterval: Duration = .seconds(60)) -> RunningSupervisor {
         var settings = FleetSettings(instanceID: instance)
+        settings.pollInterval = pollInterval
         settings.streamIdleTimeout = idleTimeout
         settings.coalescingWindow = coalescing
         settings.leaseTTL = leaseTTL

@@ -72,4 +72,30 @@ import Testing
             await b.stop()
         }
     }
+
+    @Test func aResyncRequestedWhileRunningResyncsAtOnceAndEmitsNothingTwice() async throws {
+        try await FleetFixture.with("resync") { f in
+            try await f.addAll()
+            let fleet = f.startSupervisor()
+            let tenant = f.tenants[0], mailbox = f.tenants[0].mailboxes[0]
+            try await f.waitUntil("converged") {
+                guard try await f.streamingCount() == f.allMailboxes.count else { return false }
+                return try await f.converged(mailbox)
+            }
+            let before = try await f.count("SELECT count(*) AS n FROM changes WHERE mailbox = $1", [PostgresValue(mailbox)])
+            // What `ewsfleet mailbox resync` does; no notification follows it.
+            let dropped = try await MailboxRepository(pool: f.pool).resetSyncStates(tenant: tenant.name, smtpAddress: mailbox)
+            #expect(dropped >= 1)
+            try await f.waitUntil("the mailbox was resynced from scratch without a notification") {
+                try await f.count("""
+                    SELECT count(*) AS n FROM folder_sync s JOIN mailboxes m ON m.id = s.mailbox_id
+                     WHERE m.smtp_address = $1 AND s.last_full_sync_at IS NOT NULL
+                    """, [PostgresValue(mailbox)]) >= 1
+            }
+            #expect(try await f.converged(mailbox))
+            #expect(try await f.count("SELECT count(*) AS n FROM changes WHERE mailbox = $1", [PostgresValue(mailbox)]) == before,
+                    "the resync diffed against the mirror: nothing had changed")
+            await fleet.stop()
+        }
+    }
 }

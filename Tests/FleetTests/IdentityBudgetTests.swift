@@ -62,12 +62,45 @@ import TestSupport
         let clock = ManualClock()
         let budget = IdentityBudget(maxConcurrent: 10, rate: 1000, clock: clock)
         await budget.pause(.identity, for: .seconds(30))
-        #expect(await budget.identityPausedUntil() == clock.now.advanced(by: .seconds(30)))
         let call = Task { try await budget.acquire(.normal, mailbox: "x") }
-        #expect(await clock.waitForSleepers(1))
-        clock.advance(by: .seconds(30))
+        let open = Task { try await budget.acquireStreamOpen(anchor: "y") }
+        #expect(await clock.waitForSleepers(2))
+        clock.advance(by: .seconds(29))
+        #expect(clock.sleeperCount == 2)
+        clock.advance(by: .seconds(1))
         _ = try await call.value
-        #expect(await budget.identityPausedUntil() == nil)
+        try await open.value
+    }
+
+    @Test func streamOpensGoOneAtATimeAndWaitOutABackOffAdvisedMeanwhile() async throws {
+        let clock = ManualClock()
+        let budget = IdentityBudget(maxConcurrent: 10, rate: 1000, clock: clock)
+        try await budget.acquireStreamOpen(anchor: "a")
+        let second = Task { try await budget.acquireStreamOpen(anchor: "b") }
+        // The first open is refused with an advised back-off before it releases its slot.
+        await budget.pause(.identity, for: .seconds(3))
+        await budget.releaseStreamOpen()
+        // The second open now waits for the back-off, not for nothing.
+        #expect(await clock.waitForSleepers(1))
+        clock.advance(by: .milliseconds(2999))
+        #expect(clock.sleeperCount == 1)
+        clock.advance(by: .milliseconds(1))
+        try await second.value
+        // And while it holds the slot, a third waits for its release.
+        let third = Task { try await budget.acquireStreamOpen(anchor: "c") }
+        await budget.releaseStreamOpen()
+        try await third.value
+    }
+
+    @Test func aCancelledStreamOpenWaiterLeavesTheQueue() async throws {
+        let clock = ManualClock()
+        let budget = IdentityBudget(maxConcurrent: 10, rate: 1000, clock: clock)
+        try await budget.acquireStreamOpen(anchor: "a")
+        let waiter = Task { try await budget.acquireStreamOpen(anchor: "b") }
+        waiter.cancel()
+        await #expect(throws: CancellationError.self) { try await waiter.value }
+        await budget.releaseStreamOpen()
+        try await budget.acquireStreamOpen(anchor: "c")  // the slot is free again
     }
 
     @Test func rateLimitSpacesRequests() async throws {

@@ -179,4 +179,17 @@ func failure(_ code: String, backOffMs: Int? = nil) -> MailboxFailure {
         #expect(m.nextDeadline == at(900))
         #expect(m.tick(now: at(900)) == [.status(.syncing), .sync(folder: "inbox", fromScratch: false)])
     }
+
+    @Test func aRequestedResyncSyncsEveryFolderFromScratchAtOnce() {
+        var m = machine(folders: ["inbox", "sentitems"])
+        _ = m.start(persistedSubscription: "S", now: at(0))
+        _ = m.folderSynced("inbox", now: at(1))
+        _ = m.folderSynced("sentitems", now: at(1))
+        #expect(m.resyncRequested(now: at(5)) == [.status(.syncing), .sync(folder: "inbox", fromScratch: true)])
+        #expect(m.folderSynced("inbox", now: at(6)) == [.status(.syncing), .sync(folder: "sentitems", fromScratch: true)])
+        #expect(m.folderSynced("sentitems", now: at(7)) == [.status(.streaming)])
+        var paused = machine()
+        _ = paused.pause()
+        #expect(paused.resyncRequested(now: at(1)) == [], "a paused mailbox reads the dropped states when it resumes")
+    }
 }

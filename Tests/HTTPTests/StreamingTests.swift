@@ -3,6 +3,7 @@ import NIOCore
 import NIOHTTP1
 import Synchronization
 import Testing
+import TestSupport
 @testable import HTTP
 
 @Suite struct StreamingTests {
@@ -131,44 +132,50 @@ import Testing
         try await server.stop()
     }
 
-    @Test(arguments: mechanisms) func idleTimeoutFiresAfterSilenceInMilliseconds(mechanism: Mechanism) async throws {
+    // The idle tests run the watchdog on a manual clock: silence is advanced, then checked
+    // (`recheckIdleStreams` returns once the loop has looked), never waited for.
+
+    @Test(arguments: mechanisms) func idleTimeoutFiresAfterSilence(mechanism: Mechanism) async throws {
+        let clock = ManualClock()
         let server = try await TestServer.start { _, writer in
             writer.head()
             writer.chunk("<heartbeat/>")
         }
-        try await makeClient(mechanism).use { client in
-            let started = ContinuousClock.now
+        try await makeClient(mechanism) { $0.idleClock = clock }.use { client in
             let stream = try await client.stream(get(server.baseURL, timeouts: HTTPTimeouts(idleRead: .milliseconds(500))))
-            var received = ""
-            let error = await httpError {
-                for try await chunk in stream { received += String(decoding: chunk, as: UTF8.self) }
-            }
-            #expect(received == "<heartbeat/>")
+            var iterator = stream.makeAsyncIterator()
+            #expect(try await iterator.next() == Data("<heartbeat/>".utf8))
+            clock.advance(by: .milliseconds(499))
+            await client.recheckIdleStreams()
+            #expect(!stream.buffer.isFinished, "not yet: 1 ms short of the limit")
+            clock.advance(by: .milliseconds(1))
+            await client.recheckIdleStreams()
+            let error = await httpError { _ = try await iterator.next() }
             #expect(error?.code == .idleTimeout)
             #expect(error?.isRetryable == true)
-            #expect(ContinuousClock.now - started >= .milliseconds(500))
             await server.closed.wait(atLeast: 1)
         }
         try await server.stop()
     }
 
     @Test(arguments: mechanisms) func heartbeatsKeepAStreamAlive(mechanism: Mechanism) async throws {
+        let clock = ManualClock()
         let writerBox = Mutex<ResponseWriter?>(nil)
         let server = try await TestServer.start { _, writer in
             writerBox.withLock { $0 = writer }
             writer.head()
             writer.chunk("a")
         }
-        try await makeClient(mechanism).use { client in
-            // The loop's idle watchdog runs on the real clock, so margins are wide: the whole suite
-            // runs in parallel on two shared cores, and a gap is 1/8 of the limit.
+        try await makeClient(mechanism) { $0.idleClock = clock }.use { client in
             let stream = try await client.stream(get(server.baseURL, timeouts: HTTPTimeouts(idleRead: .seconds(4))))
             var iterator = stream.makeAsyncIterator()
             _ = try await iterator.next()
             let writer = try #require(writerBox.withLock { $0 })
-            // Sixteen heartbeats 500 ms apart span 8 s, twice the idle limit.
+            // Sixteen heartbeats 3 s apart span 48 s, twelve times the idle limit; each gap is
+            // checked before the next heartbeat is sent.
             for _ in 0..<16 {
-                try await Task.sleep(for: .milliseconds(500))
+                clock.advance(by: .seconds(3))
+                await client.recheckIdleStreams()
                 writer.chunk("h")
                 #expect(try await iterator.next() == Data("h".utf8))
             }
@@ -177,6 +184,7 @@ import Testing
     }
 
     @Test(arguments: mechanisms) func timePausedByOurOwnSlownessDoesNotCountAsIdle(mechanism: Mechanism) async throws {
+        let clock = ManualClock()
         let total = 2 * 1024 * 1024
         let server = try await TestServer.start { _, writer in
             writer.head()
@@ -185,18 +193,22 @@ import Testing
         try await makeClient(mechanism) {
             $0.streamHighWaterBytes = 32 * 1024
             $0.streamLowWaterBytes = 8 * 1024
+            $0.idleClock = clock
         }.use { client in
-            // 500 ms rather than less: tests share two cores and the idle clock runs from the start.
             let stream = try await client.stream(get(server.baseURL, timeouts: HTTPTimeouts(idleRead: .milliseconds(500))))
             await stream.buffer.waitUntilPaused()
-            // Stay paused for three idle periods; the watchdog must not fire meanwhile.
-            try await Task.sleep(for: .milliseconds(1500))
+            // Paused for three idle periods: the watchdog looks and must not fire.
+            clock.advance(by: .milliseconds(1500))
+            await client.recheckIdleStreams()
+            var iterator = stream.makeAsyncIterator()
             var count = 0
-            let error = await httpError {
-                for try await chunk in stream { count += chunk.count }
-            }
+            while count < total, let chunk = try await iterator.next() { count += chunk.count }
             #expect(count == total, "everything buffered in the kernel still arrives after the pause")
-            #expect(error?.code == .idleTimeout, "then the real silence is detected")
+            // Then the real silence is detected.
+            clock.advance(by: .milliseconds(500))
+            await client.recheckIdleStreams()
+            let error = await httpError { _ = try await iterator.next() }
+            #expect(error?.code == .idleTimeout)
         }
         try await server.stop()
     }

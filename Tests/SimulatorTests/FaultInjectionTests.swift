@@ -136,6 +136,23 @@ import Testing
         }
     }
 
+    @Test func anAdvisedBackOffHoldsTheImpersonatedMailboxesBudgetOnly() async throws {
+        try await SimFixture.with { sim in
+            var fault = SimFault(.throttle, scope: .identity(service))
+            fault.seconds = 30
+            try sim.world.injectFault(fault)
+            let other = "user2@tenant1.example"
+            #expect(Soap.faultCode(try await sim.ews(Soap.syncFolderItems(mailbox)).body) == "ErrorServerBusy")
+            // Another impersonated mailbox has its own budget: its first refusal is no violation.
+            #expect(Soap.faultCode(try await sim.ews(Soap.syncFolderItems(other)).body) == "ErrorServerBusy")
+            #expect(sim.world.statsSnapshot().violations(service) == 0)
+            // The same mailbox again inside its back-off is one.
+            let again = try await sim.ews(Soap.syncFolderItems(mailbox))
+            #expect(Soap.messageXmlValue(again.body, "BackOffMilliseconds") == "60000")
+            #expect(sim.world.statsSnapshot().violations(service) == 1)
+        }
+    }
+
     @Test func hardThrottleAsResponseMessageAndAWellBehavedClient() async throws {
         try await SimFixture.with { sim in
             let body = try await sim.control(.POST, "/_sim/faults",

@@ -65,6 +65,26 @@ import Testing
         }
     }
 
+    @Test func impersonatedStreamsAreChargedToTheTargetMailboxesBudget() async throws {
+        try await SimFixture.with({ $0.maxHangingConnections = 1 }) { sim in
+            let other = "user2@tenant1.example"
+            let (first, _) = try await sim.subscribe(mailbox)
+            let (second, _) = try await sim.subscribe(other)
+            // One connection impersonating each mailbox: two budgets, both within the limit of 1.
+            let a = try await sim.stream(Soap.getStreamingEvents([first], impersonate: mailbox))
+            _ = try await a.readHead()
+            let b = try await sim.stream(Soap.getStreamingEvents([second], impersonate: other))
+            _ = try await b.readHead()
+            #expect(sim.world.statsSnapshot().throttled["HangingConnectionLimit", default: 0] == 0)
+            // A second connection impersonating the same mailbox exceeds that mailbox's budget.
+            let refused = try await sim.ews(Soap.getStreamingEvents([first], impersonate: mailbox))
+            #expect(Soap.code(try Soap.messages(refused.body)[0]) == "ErrorExceededConnectionCount")
+            #expect(sim.world.statsSnapshot().throttled["HangingConnectionLimit"] == 1)
+            await a.close()
+            await b.close()
+        }
+    }
+
     @Test func subscriptionsPerMailbox() async throws {
         try await SimFixture.with({ $0.maxSubscriptionsPerMailbox = 2 }) { sim in
             let (first, _) = try await sim.subscribe(mailbox)

@@ -13,7 +13,8 @@ import Testing
                                 authKind: .oauth2, identity: "00000000-1111-2222-3333-444444444444",
                                 tokenURL: "https://login.example/fabrikam/oauth2/v2.0/token",
                                 scope: "https://outlook.office365.com/.default", impersonation: true,
-                                throttling: ThrottlingPolicy(maxConcurrentRequests: 7, requestRate: 3.5, subscriptionsPerConnection: 150),
+                                throttling: ThrottlingPolicy(maxConcurrentRequests: 7, requestRate: 3.5, subscriptionsPerConnection: 150,
+                                                             hangingConnections: 3),
                                 caBundle: "/etc/ssl/fabrikam.pem", insecureTLS: false)
             let added = try await repo.add(new, secret: TenantSecret("client-secret-value"), keyring: f.keyring)
             let found = try #require(try await repo.find(name: "fabrikam.eu-1"))

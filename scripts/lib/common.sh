@@ -53,11 +53,13 @@ pg_start() {
     pg_as_owner "$bin/initdb" -D "$EWSF_PG_DIR/data" -A trust -U postgres -E UTF8 --locale=C.UTF-8 >"$EWSF_PG_DIR/initdb.log" 2>&1 \
         || { cat "$EWSF_PG_DIR/initdb.log" >&2; die "initdb failed"; }
     # Default durability (fsync and synchronous_commit stay on): benchmarks must measure real commits.
+    # Connections: the test suites run in parallel, each fleet fixture with its own pool and
+    # listener, and child `ewsfleet` processes with theirs; 200 was once exceeded.
     cat >>"$EWSF_PG_DIR/data/postgresql.conf" <<CONF
 port = $EWSF_PG_PORT
 listen_addresses = '127.0.0.1'
 unix_socket_directories = '$EWSF_PG_DIR'
-max_connections = 200
+max_connections = 600
 CONF
     pg_as_owner "$bin/pg_ctl" -D "$EWSF_PG_DIR/data" -l "$EWSF_PG_DIR/server.log" -w -t 60 start >/dev/null \
         || { cat "$EWSF_PG_DIR/server.log" >&2; die "PostgreSQL did not start"; }

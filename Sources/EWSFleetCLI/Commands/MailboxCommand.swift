@@ -98,7 +98,7 @@ struct MailboxResyncCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "resync",
         abstract: "Drop the mailbox's sync states so each folder's next sync starts from scratch.",
-        discussion: "A running instance picks this up when the mailbox restarts (e.g. `mailbox pause` then `resume`).")
+        discussion: "A running instance resyncs the mailbox at once; the resync compares against the mirror, so only real differences reach the outbox.")
     @OptionGroup var target: MailboxTarget
 
     func run() async throws {

@@ -43,6 +43,7 @@ struct RunCommand: AsyncParsableCommand {
         var settings = FleetSettings(instanceID: config.instanceID)
         settings.coalescingWindow = config.coalescingWindow
         settings.safetySyncInterval = config.safetySyncInterval
+        settings.pollInterval = config.pollInterval
         settings.backoffInitial = config.backoffInitial
         settings.backoffMax = config.backoffMax
         settings.leaseTTL = config.leaseTTL

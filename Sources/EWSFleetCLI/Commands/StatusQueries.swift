@@ -17,7 +17,7 @@ struct StatusQueries {
                   FROM fleet_instances WHERE stopped_at IS NULL AND heartbeat_at > now() - interval '5 minutes' ORDER BY instance_id
                 """),
             try await section("tenants", """
-                SELECT tenant, tenant_state, mailboxes, streaming, syncing, subscribing, backing_off, failed, paused, idle,
+                SELECT tenant, tenant_state, mailboxes, streaming, polling, syncing, subscribing, backing_off, failed, paused, idle,
                        changes_last_hour, lease_instance
                   FROM tenant_summary ORDER BY tenant
                 """),
@@ -50,7 +50,7 @@ struct StatusQueries {
         _ = try await TenantRepository(pool: pool).require(name: name)
         return [
             try await section("tenant", """
-                SELECT tenant, tenant_state, mailboxes, streaming, syncing, subscribing, backing_off, failed, paused, idle,
+                SELECT tenant, tenant_state, mailboxes, streaming, polling, syncing, subscribing, backing_off, failed, paused, idle,
                        failing, changes_last_hour, lease_instance, lease_expires_at
                   FROM tenant_summary WHERE tenant = $1
                 """, [PostgresValue(name)]),

@@ -72,6 +72,9 @@ struct TenantAddCommand: AsyncParsableCommand {
     @Option(help: "Requests per second for this identity.") var rate: Double?
     @Option(name: .customLong("subscriptions-per-connection"), help: "Subscriptions per streaming connection (≤ 200).")
     var subscriptionsPerConnection: Int?
+    @Option(name: .customLong("hanging-connections"),
+            help: "Streaming connections this identity may hold (EWS HangingConnectionLimit: 10 online, 3 on Exchange 2013); binds only without impersonation.")
+    var hangingConnections: Int?
     @Option(name: .customLong("ca-bundle"), help: "CA bundle for this tenant's TLS.") var caBundle: String?
     @Flag(help: "Skip TLS verification (lab servers only).") var insecure = false
     @OptionGroup var secret: SecretSource
@@ -84,6 +87,7 @@ struct TenantAddCommand: AsyncParsableCommand {
         if let n = subscriptionsPerConnection, !(1...200).contains(n) {
             throw ValidationError("--subscriptions-per-connection must be 1...200")
         }
+        if let n = hangingConnections, !(1...1000).contains(n) { throw ValidationError("--hanging-connections must be 1...1000") }
     }
 
     func run() async throws {
@@ -92,10 +96,12 @@ struct TenantAddCommand: AsyncParsableCommand {
         try await withDatabase(global) { config, pool in
             var policy = ThrottlingPolicy(maxConcurrentRequests: config.throttling.maxConcurrentRequests,
                                           requestRate: config.throttling.requestRate,
-                                          subscriptionsPerConnection: config.throttling.subscriptionsPerConnection)
+                                          subscriptionsPerConnection: config.throttling.subscriptionsPerConnection,
+                                          hangingConnections: config.throttling.hangingConnections)
             if let maxConcurrent { policy.maxConcurrentRequests = maxConcurrent }
             if let rate { policy.requestRate = rate }
             if let subscriptionsPerConnection { policy.subscriptionsPerConnection = subscriptionsPerConnection }
+            if let hangingConnections { policy.hangingConnections = hangingConnections }
             let tenant = NewTenant(name: name, ewsURL: ewsURL, autodiscoverURL: autodiscoverURL, authKind: auth.kind,
                                    identity: identity, tokenURL: tokenURL, scope: auth == .oauth2 ? scope : nil,
                                    impersonation: impersonation, throttling: policy, caBundle: caBundle, insecureTLS: insecure)

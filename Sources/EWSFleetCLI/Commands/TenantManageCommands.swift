@@ -25,6 +25,7 @@ struct TenantShowCommand: AsyncParsableCommand {
             ("max_concurrent_requests", String(tenant.throttling.maxConcurrentRequests)),
             ("request_rate", String(tenant.throttling.requestRate)),
             ("subscriptions_per_connection", String(tenant.throttling.subscriptionsPerConnection)),
+            ("hanging_connections", String(tenant.throttling.hangingConnections)),
             ("ca_bundle", tenant.caBundle), ("insecure_tls", String(tenant.insecureTLS)), ("mailboxes", String(mailboxes)),
         ]
         TableOutput(columns: fields.map(\.0), rows: [fields.map(\.1)]).print(format, transposed: format == .table)
@@ -45,6 +46,7 @@ struct TenantUpdateCommand: AsyncParsableCommand {
     @Option(name: .customLong("max-concurrent")) var maxConcurrent: Int?
     @Option var rate: Double?
     @Option(name: .customLong("subscriptions-per-connection")) var subscriptionsPerConnection: Int?
+    @Option(name: .customLong("hanging-connections")) var hangingConnections: Int?
     @Option(help: "active or disabled (also clears a blocked state)") var state: StateOption?
     @OptionGroup var secret: SecretSource
 
@@ -58,6 +60,7 @@ struct TenantUpdateCommand: AsyncParsableCommand {
         if let n = subscriptionsPerConnection, !(1...200).contains(n) {
             throw ValidationError("--subscriptions-per-connection must be 1...200")
         }
+        if let n = hangingConnections, !(1...1000).contains(n) { throw ValidationError("--hanging-connections must be 1...1000") }
     }
 
     func run() async throws {
@@ -72,6 +75,7 @@ struct TenantUpdateCommand: AsyncParsableCommand {
         update.maxConcurrentRequests = maxConcurrent
         update.requestRate = rate
         update.subscriptionsPerConnection = subscriptionsPerConnection
+        update.hangingConnections = hangingConnections
         update.state = state.map { TenantState(rawValue: $0.rawValue)! }
         guard update != TenantUpdate() || newSecret != nil else { throw CLIError(.usage, "nothing to update: give at least one option") }
         try await withDatabase(global) { config, pool in

@@ -24,6 +24,7 @@ struct ServiceConfiguration: Sendable {
     var backoffMax: Duration
     var coalescingWindow: Duration
     var safetySyncInterval: Duration
+    var pollInterval: Duration
     var streamIdleTimeout: Duration
 
     enum LogFormat: String, Sendable { case text, json }
@@ -32,6 +33,7 @@ struct ServiceConfiguration: Sendable {
         var maxConcurrentRequests: Int
         var requestRate: Double
         var subscriptionsPerConnection: Int
+        var hangingConnections: Int
     }
 
     /// Keys whose values never reach an access log or error: the reader marks them secret.
@@ -105,11 +107,13 @@ struct ServiceConfiguration: Sendable {
             throttling: ThrottlingDefaults(
                 maxConcurrentRequests: config.int(forKey: "throttling.maxConcurrentRequests", default: 10),
                 requestRate: config.double(forKey: "throttling.requestRate", default: 20),
-                subscriptionsPerConnection: config.int(forKey: "throttling.subscriptionsPerConnection", default: 200)),
+                subscriptionsPerConnection: config.int(forKey: "throttling.subscriptionsPerConnection", default: 200),
+                hangingConnections: config.int(forKey: "throttling.hangingConnections", default: 10)),
             backoffInitial: try duration(ms: "backoff.initialMs", default: 1_000),
             backoffMax: try duration(ms: "backoff.maxMs", default: 300_000),
             coalescingWindow: try duration(ms: "sync.coalescingWindowMs", default: 2_000),
             safetySyncInterval: .seconds(config.int(forKey: "sync.safetyIntervalSeconds", default: 900)),
+            pollInterval: .seconds(max(1, config.int(forKey: "sync.pollIntervalSeconds", default: 60))),
             streamIdleTimeout: try duration(ms: "stream.idleTimeoutMs", default: 90_000))
     }
 

@@ -57,9 +57,22 @@ final class EWSClient<C: Clock<Duration>>: Sendable where C.Instant: Sendable {
         }
     }
 
-    /// Opens a GetStreamingEvents connection. Streaming calls hold no permit: they count against
-    /// the hanging-connection limit, which the stream-group planner respects instead.
+    /// Opens a GetStreamingEvents connection. Streaming calls hold no concurrency permit: they
+    /// count against the hanging-connection limit, which the stream-group planner respects
+    /// instead. Opens of one identity go one at a time (`IdentityBudget.acquireStreamOpen`).
     func openStream(_ request: GetStreamingEventsRequest, route: Route) async throws -> HTTPStream {
+        try await budget.acquireStreamOpen(anchor: route.mailbox)
+        do {
+            let stream = try await sendStream(request, route: route)
+            await budget.releaseStreamOpen()
+            return stream
+        } catch {
+            await budget.releaseStreamOpen()
+            throw error
+        }
+    }
+
+    private func sendStream(_ request: GetStreamingEventsRequest, route: Route) async throws -> HTTPStream {
         let stream: HTTPStream
         do {
             stream = try await http.stream(httpRequest(request, route: route))
@@ -71,7 +84,7 @@ final class EWSClient<C: Clock<Duration>>: Sendable where C.Instant: Sendable {
             let body = try? await stream.collect(maxBytes: 1 << 20)
             let error = classify(status: stream.status, headers: stream.head.headers, body: body ?? Data(),
                                  operation: .getStreamingEvents)
-            // An advised back-off holds every call of the identity, streams and syncs alike.
+            // An advised back-off holds every call charged to the same budget, streams and syncs alike.
             await pauseIfAdvised(error, mailbox: route.mailbox)
             throw error
         }
@@ -155,13 +168,15 @@ final class EWSClient<C: Clock<Duration>>: Sendable where C.Instant: Sendable {
     }
 
     /// ErrorServerBusy and friends: pause the budget the server named, for the advised time.
+    /// ConcurrentSyncCalls names the target mailbox's sync calls; anything else is the budget the
+    /// call was charged to: with impersonation the identity's budget for that target mailbox (EWS
+    /// charges a copy of the target's budget, fact sheet §8.1), else the identity's own.
     private func pauseIfAdvised(_ error: EWSCallError, mailbox: String) async {
         guard case .retryLater(let hint) = error.decision.action, let ms = hint.backOffMilliseconds, ms > 0 else { return }
         let scope: IdentityBudget<C>.PauseScope =
             switch hint.budget {
             case .mailboxSync: .mailboxSync(mailbox)
-            case .server: .identity
-            default: .mailbox(mailbox)
+            default: endpoint.impersonation ? .mailbox(mailbox) : .identity
             }
         logger.notice("EWS advised a back-off", metadata: [
             "mailbox": "\(mailbox)", "code": "\(error.decision.code)", "backoff_ms": "\(ms)", "budget": "\(hint.budget)",

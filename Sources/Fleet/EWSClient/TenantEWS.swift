@@ -9,12 +9,17 @@ struct TenantEWS<C: Clock<Duration>>: SyncService where C.Instant: Sendable {
     let client: EWSClient<C>
     let routeFor: @Sendable (String) -> EWSClient<C>.Route
 
-    static func folderID(_ name: String) -> EWSFolderID { FolderNames.folderID(name) }
+    /// A watched folder as EWS names it. Without impersonation the service account reaches the
+    /// mailbox by delegate access, so a distinguished folder must name its mailbox.
+    func folderID(_ name: String, mailbox: String) -> EWSFolderID {
+        guard FolderNames.distinguished.contains(name) else { return .id(name) }
+        return .distinguished(name, mailbox: client.endpoint.impersonation ? nil : mailbox)
+    }
 
     func syncFolderItems(mailbox: String, folder: String, syncState: String?, maxChanges: Int) async throws
         -> SyncFolderItemsResponseMessage
     {
-        let request = try SyncFolderItemsRequest(folder: Self.folderID(folder), syncState: syncState,
+        let request = try SyncFolderItemsRequest(folder: folderID(folder, mailbox: mailbox), syncState: syncState,
                                                  maxChangesReturned: maxChanges)
         guard case .syncFolderItems(let messages) = try await client.call(request, route: routeFor(mailbox)),
               let message = messages.first
@@ -32,7 +37,8 @@ struct TenantEWS<C: Clock<Duration>>: SyncService where C.Instant: Sendable {
 
     func syncFolderHierarchy(mailbox: String, syncState: String?) async throws -> SyncFolderHierarchyResponseMessage {
         // Default shape: the folder class and display name decide what is synced and how it is shown.
-        let request = SyncFolderHierarchyRequest(folder: FolderNames.hierarchyRoot, syncState: syncState, shape: .default)
+        let request = SyncFolderHierarchyRequest(folder: folderID(FolderNames.hierarchyRoot, mailbox: mailbox),
+                                                 syncState: syncState, shape: .default)
         guard case .syncFolderHierarchy(let messages) = try await client.call(request, route: routeFor(mailbox)),
               let message = messages.first
         else { throw Self.malformed("SyncFolderHierarchy") }
@@ -43,7 +49,7 @@ struct TenantEWS<C: Clock<Duration>>: SyncService where C.Instant: Sendable {
     /// is left out; any other per-folder error fails the call.
     func folderIDs(mailbox: String, distinguished names: [String]) async throws -> [String: String] {
         guard !names.isEmpty else { return [:] }
-        let request = try GetFolderRequest(folders: names.map { .distinguished($0) })
+        let request = try GetFolderRequest(folders: names.map { folderID($0, mailbox: mailbox) })
         guard case .getFolder(let messages) = try await client.call(request, route: routeFor(mailbox)),
               messages.count == names.count
         else { throw Self.malformed("GetFolder") }
@@ -63,7 +69,7 @@ struct TenantEWS<C: Clock<Duration>>: SyncService where C.Instant: Sendable {
         let scope: SubscribeRequest.Scope =
             switch watch {
             case .allFolders: .allFolders
-            case .folders(let names): .folders(names.map(Self.folderID))
+            case .folders(let names): .folders(names.map { folderID($0, mailbox: mailbox) })
             }
         let route = routeFor(mailbox)
         guard case .subscribe(let messages) = try await client.call(try SubscribeRequest(scope: scope), route: route),

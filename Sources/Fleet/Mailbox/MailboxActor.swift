@@ -18,7 +18,8 @@ protocol MailboxEnvironment<C>: Sendable {
     /// All-folders mode: a vanished folder's items leave the mirror, each with a `deleted` row.
     func dropFolder(_ mailbox: Mailbox, folder: String) async throws
     func persistSubscription(_ mailbox: Mailbox, subscriptionID: String?) async throws
-    func join(_ mailbox: Mailbox, subscriptionID: String, owner: MailboxActor<C>) async
+    /// Joins the mailbox's stream group; false when there is no room for one (it is then polled).
+    func join(_ mailbox: Mailbox, subscriptionID: String, owner: MailboxActor<C>) async -> Bool
     func leave(_ mailbox: Mailbox) async
     func status(_ mailbox: Mailbox, _ state: MailboxStatusState, failure: MailboxFailure?, failures: Int,
                 nextAttempt: C.Instant?)
@@ -40,9 +41,13 @@ actor MailboxActor<C: Clock<Duration>> where C.Instant: Sendable {
         case streamFailed(MailboxFailure)
         case pause
         case resume
+        /// `mailbox resync`: every folder from scratch, now.
+        case resync
         case stop
         case subscribed(String)
         case subscribeFailed(MailboxFailure)
+        /// Whether `.joinGroup` found a stream group.
+        case joined(Bool)
         case synced(String)
         case syncFailed(String, MailboxFailure)
         case tick(UInt64)
@@ -101,8 +106,10 @@ actor MailboxActor<C: Clock<Duration>> where C.Instant: Sendable {
         case .streamFailed(let failure): return machine.streamFailed(failure, now: now)
         case .pause: return machine.pause()
         case .resume: return machine.resume(now: now)
+        case .resync: return machine.resyncRequested(now: now)
         case .stop: return machine.stop()
         case .subscribed(let id): return machine.subscribed(id: id, now: now)
+        case .joined(let joined): return machine.joinedGroup(joined, now: now)
         case .subscribeFailed(let failure): return machine.subscribeFailed(failure, now: now)
         case .synced(let folder): return machine.folderSynced(folder, now: now)
         case .syncFailed(let folder, let failure): return machine.folderSyncFailed(folder, failure, now: now)
@@ -143,7 +150,9 @@ actor MailboxActor<C: Clock<Duration>> where C.Instant: Sendable {
         case .persistSubscription(let id):
             await persist("persist subscription") { try await env.persistSubscription(mailbox, subscriptionID: id) }
         case .joinGroup(let id):
-            await env.join(mailbox, subscriptionID: id, owner: self)
+            let joined = await env.join(mailbox, subscriptionID: id, owner: self)
+            // Only news is sent back: a refusal, or a slot after polling.
+            if !joined || machine.polling { input.yield(.joined(joined)) }
         case .leaveGroup:
             await env.leave(mailbox)
         case .refreshHierarchy:

@@ -28,6 +28,8 @@ struct MailboxMachine<Instant: InstantProtocol<Duration>>: Sendable where Instan
         var folders: [String]
         var coalescingWindow: Duration
         var safetySyncInterval: Duration
+        /// Sync interval while no stream group has room for the mailbox (`polling`).
+        var pollInterval: Duration = .seconds(60)
         var backoff: RetryBackoff
         var allFolders = false
         /// EWS folder id → folder key, as persisted (list mode), so a warm restart asks EWS for none.
@@ -54,6 +56,10 @@ struct MailboxMachine<Instant: InstantProtocol<Duration>>: Sendable where Instan
     private(set) var refreshing = false
     /// List mode: a GetFolder for unresolved distinguished folders is running (outside the slot).
     private(set) var resolving = false
+    /// Subscribed but in no stream group (the identity's hanging-connection limit): no
+    /// notifications arrive, so every folder is synced each `pollInterval`, and each poll tries to
+    /// join a group again.
+    private(set) var polling = false
     let config: Config
     private var backoff: RetryBackoff
 
@@ -117,6 +123,38 @@ struct MailboxMachine<Instant: InstantProtocol<Duration>>: Sendable where Instan
         if syncDueAt == nil {
             syncDueAt = now.advanced(by: config.coalescingWindow)
         }
+        return startSyncIfDue(now: now)
+    }
+
+    /// The answer to `.joinGroup`: refused (no room for another connection) starts polling;
+    /// joined after polling catches up on everything, as notifications were missed meanwhile.
+    mutating func joinedGroup(_ joined: Bool, now: Instant) -> [MailboxAction<Instant>] {
+        // Only a change matters: refused while streaming, or joined while polling.
+        guard phase == .streaming || phase == .backingOff, subscriptionID != nil, joined == polling else { return [] }
+        polling = !joined
+        if polling {
+            let poll = now.advanced(by: config.pollInterval)
+            nextSafetySyncAt = min(nextSafetySyncAt ?? poll, poll)
+            return phase == .streaming && syncing == nil ? [.status(.polling)] : []
+        }
+        nextSafetySyncAt = now.advanced(by: config.safetySyncInterval)
+        dirty.formUnion(tracker.folders)
+        // Notifications were missed meanwhile, folder events included.
+        if config.allFolders { refreshDue = true }
+        syncDueAt = syncDueAt ?? now
+        return (phase == .streaming && syncing == nil ? [.status(.streaming)] : []) + startSyncIfDue(now: now)
+    }
+
+    /// `mailbox resync` dropped the stored SyncStates: sync every folder from scratch now. A sync
+    /// running meanwhile may store a state again, so the resync ignores stored states. Other
+    /// phases need nothing: their next sync reads the (dropped) states.
+    mutating func resyncRequested(now: Instant) -> [MailboxAction<Instant>] {
+        guard phase == .streaming || phase == .backingOff else { return [] }
+        fullResync.formUnion(tracker.folders)
+        dirty.formUnion(tracker.folders)
+        // The hierarchy state went with the item states: list the folders from scratch too.
+        if config.allFolders { refreshDue = true }
+        syncDueAt = now
         return startSyncIfDue(now: now)
     }
 
@@ -198,16 +236,18 @@ struct MailboxMachine<Instant: InstantProtocol<Duration>>: Sendable where Instan
             case .sync?:
                 phase = .streaming
                 syncDueAt = now
-                actions.append(.status(.streaming))
+                actions.append(.status(restingStatus))
             }
         }
         if phase == .streaming, let safety = nextSafetySyncAt, now >= safety {
-            nextSafetySyncAt = now.advanced(by: config.safetySyncInterval)
+            nextSafetySyncAt = now.advanced(by: polling ? config.pollInterval : config.safetySyncInterval)
             dirty.formUnion(tracker.folders)
-            // The safety sync also catches folder changes whose events were lost.
+            // The safety sync (or poll) also catches folder changes whose events were lost.
             if config.allFolders { refreshDue = true }
             actions += resolveIfNeeded()
             syncDueAt = syncDueAt ?? now
+            // A polled mailbox asks for a group again: one may have room by now.
+            if polling, let id = subscriptionID { actions.append(.joinGroup(id)) }
         }
         actions += startSyncIfDue(now: now)
         return actions
@@ -269,7 +309,7 @@ struct MailboxMachine<Instant: InstantProtocol<Duration>>: Sendable where Instan
         var actions: [MailboxAction<Instant>] = []
         if !dirty.isEmpty || refreshDue { syncDueAt = syncDueAt ?? now }
         actions += startSyncIfDue(now: now)
-        if syncing == nil, !refreshing, phase == .streaming { actions.append(.status(.streaming)) }
+        if syncing == nil, !refreshing, phase == .streaming { actions.append(.status(restingStatus)) }
         return actions
     }
 
@@ -307,8 +347,12 @@ struct MailboxMachine<Instant: InstantProtocol<Duration>>: Sendable where Instan
 
     // MARK: helpers
 
+    /// The status between syncs.
+    private var restingStatus: MailboxStatusState { polling ? .polling : .streaming }
+
     private mutating func beginSubscribe() -> [MailboxAction<Instant>] {
         phase = .subscribing
+        polling = false
         return [.status(.subscribing), .subscribe]
     }
 
@@ -397,6 +441,7 @@ struct MailboxMachine<Instant: InstantProtocol<Duration>>: Sendable where Instan
 
     private mutating func reset(to newPhase: Phase) {
         phase = newPhase
+        polling = false
         subscriptionID = nil
         dirty = []
         syncing = nil

@@ -8,10 +8,11 @@ import Store
 /// the owning mailbox actor, and keeps the connection open:
 ///
 /// - `Closed` → reopen at once (the server queued what happened in between), unless the identity's
-///   budget is paused by an advised back-off;
+///   budget is paused by an advised back-off (`EWSClient.openStream` waits it out);
 /// - no byte for the idle timeout (90 s, the transport's watchdog) → the connection is dead: reopen;
 /// - a member joins → reopen with the new id set (joins arriving together share one reopen);
-///   a member leaving needs no reopen: events for ids we no longer own are ignored.
+///   a member leaving needs no reopen: events for ids we no longer own are ignored; the last member
+///   leaving closes the connection (it counts against the identity's hanging-connection limit).
 actor StreamGroup<C: Clock<Duration>> where C.Instant: Sendable {
     struct Member: Sendable {
         var mailbox: Mailbox
@@ -36,6 +37,7 @@ actor StreamGroup<C: Clock<Duration>> where C.Instant: Sendable {
     private var members: [String: Member] = [:]
     private var failures = 0
     private var catchUpPending = false
+    private var closed = false
     private(set) var opened = 0
 
     init(key: String, client: EWSClient<C>, clock: C, connectionTimeoutMinutes: Int = 30, backoff: RetryBackoff,
@@ -73,20 +75,28 @@ actor StreamGroup<C: Clock<Duration>> where C.Instant: Sendable {
 
     func leave(mailboxID: Int64) {
         members = members.filter { $0.value.mailbox.id != mailboxID }
+        if members.isEmpty, let connection, !reopenRequested {
+            reopenRequested = true
+            connection.cancel()
+        }
+    }
+
+    /// Ends `run()`: the group was dropped by its tenant.
+    func close() {
+        closed = true
+        members = [:]
+        connection?.cancel()
+        wakeIdle()
     }
 
     func run() async {
-        while !Task.isCancelled {
+        while !Task.isCancelled && !closed {
             if members.isEmpty {
                 await withTaskCancellationHandler {
                     await withCheckedContinuation { idleWaiter = $0 }
                 } onCancel: {
                     Task { await self.wakeIdle() }
                 }
-                continue
-            }
-            if let until = await client.budget.identityPausedUntil() {
-                try? await clock.sleep(until: until, tolerance: nil)
                 continue
             }
             let outcome = await connectOnce()

@@ -16,11 +16,7 @@ enum FolderNames {
 
     /// The one root every SyncFolderHierarchy uses (fact sheet §5.3: a null root and an explicit
     /// root are different sync states). msgfolderroot is the top of the user-visible folder tree.
-    static let hierarchyRoot = EWSFolderID.msgFolderRoot
-
-    static func folderID(_ key: String) -> EWSFolderID {
-        distinguished.contains(key) ? .distinguished(key) : .id(key)
-    }
+    static let hierarchyRoot = "msgfolderroot"
 
     /// Whether a folder from SyncFolderHierarchy holds mail: a plain `Folder` whose class is a note
     /// class (or unset, as for folders created by some clients). Search folders cannot be synced

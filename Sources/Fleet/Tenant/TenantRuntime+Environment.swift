@@ -9,10 +9,11 @@ extension TenantRuntime {
         let (id, cookie) = try await blockedAware { try await ews.subscribe(mailbox: mailbox.smtpAddress, watch: mailbox.watch) }
         // Autodiscover's group when known, else the server the cookie names (fact sheet §8.3).
         let key = affinityKeys(for: mailbox) ?? GroupPlanner.key(fromCookie: cookie)
-        let group = streamGroup(for: mailbox, key: key)
-        if let cookie, group.cookies.value(of: Self.cookieName) == nil { group.cookies.set(Self.cookieName, cookie) }
+        // No group (connection cap reached): the mailbox keeps its own cookie jar and is polled.
+        let cookies = streamGroup(for: mailbox, key: key)?.cookies ?? AffinityCookieStore()
+        if let cookie, cookies.value(of: Self.cookieName) == nil { cookies.set(Self.cookieName, cookie) }
         routes.set(mailbox.smtpAddress, EWSClient<C>.Route(mailbox: mailbox.smtpAddress, anchor: mailbox.smtpAddress,
-                                                           cookies: group.cookies))
+                                                           cookies: cookies))
         return id
     }
 
@@ -43,9 +44,13 @@ extension TenantRuntime {
                                                anchorMailbox: mailbox.smtpAddress, affinityCookie: cookie))
     }
 
-    func join(_ mailbox: Mailbox, subscriptionID: String, owner: MailboxActor<C>) async {
-        let group = groupKey(of: mailbox).flatMap { groups[$0] } ?? streamGroup(for: mailbox, key: "default")
+    /// False when the mailbox has no group and none can be opened (the identity's connection cap).
+    func join(_ mailbox: Mailbox, subscriptionID: String, owner: MailboxActor<C>) async -> Bool {
+        let group = groupKey(of: mailbox).flatMap { groups[$0] }
+            ?? streamGroup(for: mailbox, key: ungroupedKey(of: mailbox) ?? "default")
+        guard let group else { return false }
         await group.join(subscriptionID: subscriptionID, mailbox: mailbox, owner: owner)
+        return true
     }
 
     func leave(_ mailbox: Mailbox) async {

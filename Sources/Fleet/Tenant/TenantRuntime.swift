@@ -10,6 +10,8 @@ public struct FleetSettings: Sendable {
     public var instanceID: String
     public var coalescingWindow: Duration = .seconds(2)
     public var safetySyncInterval: Duration = .seconds(900)
+    /// How often a mailbox that found no streaming connection (hanging-connection limit) is synced.
+    public var pollInterval: Duration = .seconds(60)
     public var backoffInitial: Duration = .seconds(1)
     public var backoffMax: Duration = .seconds(300)
     /// No byte for this long means a streaming connection is dead (fact sheet §3.7: 90 s).
@@ -48,6 +50,8 @@ actor TenantRuntime<C: Clock<Duration>>: MailboxEnvironment where C.Instant: Sen
     private var mailboxes: [Int64: Mailbox] = [:]
     /// Affinity keys from Autodiscover, by SMTP address.
     private(set) var affinityKeysByAddress: [String: String] = [:]
+    /// Affinity keys of mailboxes that found no group (connection cap reached), for their next try.
+    private var ungroupedKeys: [Int64: String] = [:]
     private var persisted: [Int64: FleetStateRepository.SubscriptionRecord] = [:]
     /// Persisted EWS folder ids by mailbox (EWS id → folder key), loaded once per tenant start.
     var persistedFolderIDs: [Int64: [String: String]] = [:]
@@ -67,7 +71,8 @@ actor TenantRuntime<C: Clock<Duration>>: MailboxEnvironment where C.Instant: Sen
         var logger = logger
         logger[metadataKey: "tenant"] = "\(tenant.name)"
         self.logger = logger
-        planner = GroupPlanner(capacity: tenant.throttling.subscriptionsPerConnection)
+        planner = GroupPlanner(capacity: tenant.throttling.subscriptionsPerConnection,
+                               maxGroups: tenant.impersonation ? nil : tenant.throttling.hangingConnections)
         let routes = RouteTable<C>()
         self.routes = routes
         ews = TenantEWS(client: client, routeFor: { routes.route(for: $0) })
@@ -117,7 +122,8 @@ actor TenantRuntime<C: Clock<Duration>>: MailboxEnvironment where C.Instant: Sen
             actor.send(.stop)
             actors[id] = nil
             mailboxes[id] = nil
-            planner.remove(id)
+            ungroupedKeys[id] = nil
+            releaseGroup(of: id)
         }
         for mailbox in list {
             if let actor = actors[mailbox.id] {
@@ -125,6 +131,7 @@ actor TenantRuntime<C: Clock<Duration>>: MailboxEnvironment where C.Instant: Sen
                 mailboxes[mailbox.id] = mailbox
                 if was?.enabled == true, !mailbox.enabled { actor.send(.pause) }
                 if was?.enabled == false, mailbox.enabled { actor.send(.resume) }
+                if let requested = mailbox.resyncRequestedAt, requested != was?.resyncRequestedAt { actor.send(.resync) }
                 continue
             }
             mailboxes[mailbox.id] = mailbox
@@ -149,7 +156,7 @@ actor TenantRuntime<C: Clock<Duration>>: MailboxEnvironment where C.Instant: Sen
             case .allFolders: []
             }
         return .init(folders: folders, coalescingWindow: settings.coalescingWindow,
-                     safetySyncInterval: settings.safetySyncInterval,
+                     safetySyncInterval: settings.safetySyncInterval, pollInterval: settings.pollInterval,
                      backoff: RetryBackoff(initial: settings.backoffInitial, maximum: settings.backoffMax,
                                            seed: UInt64(bitPattern: mailbox.id) &* 0x9E37_79B9),
                      allFolders: mailbox.watch == .allFolders,
@@ -189,8 +196,8 @@ actor TenantRuntime<C: Clock<Duration>>: MailboxEnvironment where C.Instant: Sen
     /// Before its first subscribe a mailbox is routed by its Autodiscover group (anchor + shared
     /// cookie store) when known, by its persisted group after a restart, or else on its own.
     private func initialRoute(for mailbox: Mailbox) -> EWSClient<C>.Route {
-        if let key = affinityKeysByAddress[mailbox.smtpAddress] ?? persisted[mailbox.id]?.groupKey {
-            let group = streamGroup(for: mailbox, key: key)
+        if let key = affinityKeysByAddress[mailbox.smtpAddress] ?? persisted[mailbox.id]?.groupKey,
+           let group = streamGroup(for: mailbox, key: key) {
             if let cookie = persisted[mailbox.id]?.affinityCookie, group.cookies.value(of: Self.cookieName) == nil {
                 group.cookies.set(Self.cookieName, cookie)
             }
@@ -202,8 +209,14 @@ actor TenantRuntime<C: Clock<Duration>>: MailboxEnvironment where C.Instant: Sen
 
     static var cookieName: String { "X-BackEndOverrideCookie" }
 
-    func streamGroup(for mailbox: Mailbox, key: String) -> StreamGroup<C> {
-        let name = planner.group(for: mailbox.id, key: key)
+    /// The mailbox's stream group for this affinity key, created when new; nil when the tenant's
+    /// connection cap allows no new group (the key is kept for the mailbox's next try).
+    func streamGroup(for mailbox: Mailbox, key: String) -> StreamGroup<C>? {
+        guard let name = planner.group(for: mailbox.id, key: key) else {
+            ungroupedKeys[mailbox.id] = key
+            return nil
+        }
+        ungroupedKeys[mailbox.id] = nil
         if let existing = groups[name] { return existing }
         let tenantID = tenant.id
         let batcher = self.batcher
@@ -219,6 +232,19 @@ actor TenantRuntime<C: Clock<Duration>>: MailboxEnvironment where C.Instant: Sen
     }
 
     func groupKey(of mailbox: Mailbox) -> String? { planner.assignment[mailbox.id] }
+
+    /// The affinity key a mailbox without a group should try again with.
+    func ungroupedKey(of mailbox: Mailbox) -> String? { ungroupedKeys[mailbox.id] }
+
+    /// A removed mailbox frees its place; a group left empty is dropped, which closes its
+    /// connection and so frees a streaming connection of the identity for another group.
+    private func releaseGroup(of mailboxID: Int64) {
+        guard let name = planner.assignment[mailboxID] else { return }
+        planner.remove(mailboxID)
+        if planner.size(of: name) == 0, let group = groups.removeValue(forKey: name) {
+            Task { await group.close() }
+        }
+    }
 
     nonisolated func notifyBlocked(_ error: EWSCallError) { onBlocked(error) }
 }

@@ -5,8 +5,12 @@
 ///   limit, every `limit` successes add one back, up to the tenant's policy;
 /// - a request rate (token bucket);
 /// - concurrent sync calls per target mailbox (EWS ConcurrentSyncCalls, 5 in Exchange Online);
-/// - pauses after an advised back-off (ErrorServerBusy): for the whole identity, for one target
-///   mailbox, or for one mailbox's sync calls, as the server's policy part names.
+/// - pauses after an advised back-off (ErrorServerBusy): for one mailbox's sync calls when the
+///   policy part is ConcurrentSyncCalls, else for the budget the call was charged to (one target
+///   mailbox with impersonation, the whole identity without);
+/// - one GetStreamingEvents open at a time: when the server drops every connection of the identity
+///   (or starts throttling it), the groups reopen one after another, so the first refusal's
+///   advised back-off holds the others before they send, instead of them arriving during it.
 ///
 /// Each tenant has its own budget, so one tenant being throttled never slows another.
 actor IdentityBudget<C: Clock<Duration>> where C.Instant: Sendable {
@@ -42,6 +46,7 @@ actor IdentityBudget<C: Clock<Duration>> where C.Instant: Sendable {
     private var tokens: Double
     private var refilledAt: C.Instant
     private var pauses: [PauseScope: C.Instant] = [:]
+    private var streamOpening = false
     private var waiters: [(id: Int, continuation: CheckedContinuation<Void, any Error>)] = []
     private var nextWaiterID = 0
 
@@ -103,18 +108,35 @@ actor IdentityBudget<C: Clock<Duration>> where C.Instant: Sendable {
         wakeAll()
     }
 
+    /// Waits until no other stream of the identity is being opened and neither the identity nor
+    /// the group's anchor mailbox is paused, then takes the one opening slot. The caller releases
+    /// it once the open is answered (and any advised back-off recorded).
+    func acquireStreamOpen(anchor: String) async throws {
+        while true {
+            try Task.checkCancellation()
+            if let until = pauseDeadline(.normal, mailbox: anchor, now: clock.now) {
+                try await clock.sleep(until: until, tolerance: nil)
+                continue
+            }
+            if streamOpening {
+                try await waitForRelease()
+                continue
+            }
+            streamOpening = true
+            return
+        }
+    }
+
+    func releaseStreamOpen() {
+        streamOpening = false
+        wakeAll()
+    }
+
     /// Honours an advised back-off: nothing in `scope` is sent before it ends.
     func pause(_ scope: PauseScope, for duration: Duration) {
         let until = clock.now.advanced(by: duration)
         if let existing = pauses[scope], existing >= until { return }
         pauses[scope] = until
-    }
-
-    /// When the identity-wide pause ends (nil when not paused): stream groups use it to avoid
-    /// reopening connections during an advised back-off.
-    func identityPausedUntil() -> C.Instant? {
-        guard let until = pauses[.identity], until > clock.now else { return nil }
-        return until
     }
 
     private func pauseDeadline(_ kind: Kind, mailbox: String, now: C.Instant) -> C.Instant? {

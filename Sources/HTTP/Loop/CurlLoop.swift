@@ -18,6 +18,8 @@ final class CurlLoop: @unchecked Sendable {
         case add(Transfer)
         case cancel(Transfer)
         case resume(Transfer)
+        /// Check stream idle timeouts now, then resume the caller.
+        case recheckIdle(CheckedContinuation<Void, Never>)
         case shutdown
     }
 
@@ -34,15 +36,18 @@ final class CurlLoop: @unchecked Sendable {
     let metrics: HTTPMetrics
     /// Set in event-driven mode (Linux, `LoopMechanism.epoll`); nil means `curl_multi_poll`.
     private let epoll: EpollDriver?
+    /// The stream idle watchdog's clock (`lastActivity`, `nextIdleCheck` are on it).
+    let idleTime: IdleTime
 
     // MARK: loop thread only
     var active: [ObjectIdentifier: Transfer] = [:]
     var shares: [HTTPIdentity: UnsafeMutableRawPointer] = [:]
     private var nextIdleCheck: UInt64 = .max
 
-    init(logger: Logger, metrics: HTTPMetrics, maxCachedConnections: Int, useEpoll: Bool) {
+    init(logger: Logger, metrics: HTTPMetrics, maxCachedConnections: Int, useEpoll: Bool, idleTime: IdleTime) {
         _ = CurlLoop.globalInit
         self.multi = curl_multi_init()
+        self.idleTime = idleTime
         self.logger = logger
         self.metrics = metrics
         self.epoll = useEpoll ? EpollDriver() : nil
@@ -78,6 +83,13 @@ final class CurlLoop: @unchecked Sendable {
 
     func cancel(_ transfer: Transfer) { enqueue(.cancel(transfer)) }
     func resume(_ transfer: Transfer) { enqueue(.resume(transfer)) }
+
+    /// Returns once the loop has checked every stream against the idle clock's current time.
+    func recheckIdle() async {
+        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+            if !enqueue(.recheckIdle(c)) { c.resume() }
+        }
+    }
 
     /// Fails every in-flight call with `.shutdown` and returns once the loop thread has exited.
     func shutdown() async {
@@ -116,6 +128,9 @@ final class CurlLoop: @unchecked Sendable {
                 case .add(let t): start(t)
                 case .cancel(let t): remove(t, error: .cancelledCall)
                 case .resume(let t): unpause(t)
+                case .recheckIdle(let c):
+                    checkIdle(now: idleTime.now())
+                    c.resume()
                 case .shutdown:
                     stopEverything()
                     return
@@ -130,11 +145,11 @@ final class CurlLoop: @unchecked Sendable {
         var running: Int32 = 0
         curl_multi_perform(multi, &running)
         drainMessages()
-        let now = monotonicNanos()
-        if now >= nextIdleCheck { checkIdle(now: now) }
+        let idleNow = idleTime.now()
+        if idleNow >= nextIdleCheck { checkIdle(now: idleNow) }
         var curlTimeout = -1
         curl_multi_timeout(multi, &curlTimeout)
-        let wait = waitMillis(now: now, curlDeadline: curlTimeout < 0 ? .max : now + UInt64(curlTimeout) * 1_000_000)
+        let wait = waitMillis(idleNow: idleNow, curlMillis: curlTimeout < 0 ? nil : curlTimeout)
         curl_multi_poll(multi, nil, 0, wait, nil)
     }
 
@@ -142,18 +157,21 @@ final class CurlLoop: @unchecked Sendable {
     private func epollStep(_ epoll: EpollDriver) {
         epoll.fireTimerIfDue(multi: multi, now: monotonicNanos())
         drainMessages()
-        let now = monotonicNanos()
-        if now >= nextIdleCheck { checkIdle(now: now) }
-        epoll.wait(multi: multi, timeoutMs: waitMillis(now: now, curlDeadline: epoll.timerDeadline))
+        let idleNow = idleTime.now()
+        if idleNow >= nextIdleCheck { checkIdle(now: idleNow) }
+        epoll.wait(multi: multi, timeoutMs: waitMillis(idleNow: idleNow, curlMillis: epoll.timerMillis(now: monotonicNanos())))
         drainMessages()
     }
 
-    /// How long to block: until libcurl's next timeout or the next idle check, at most 1 s.
-    private func waitMillis(now: UInt64, curlDeadline: UInt64) -> Int32 {
-        let deadline = min(curlDeadline, nextIdleCheck)
-        if deadline == .max { return 1000 }
-        if deadline <= now { return 0 }
-        return Int32(min(1000, (deadline - now + 999_999) / 1_000_000))
+    /// How long to block: until libcurl's next timeout (real time) or the next idle check (on the
+    /// idle clock), at most 1 s.
+    private func waitMillis(idleNow: UInt64, curlMillis: Int?) -> Int32 {
+        var wait = 1000
+        if let curlMillis { wait = min(wait, max(0, curlMillis)) }
+        if nextIdleCheck != .max {
+            wait = min(wait, nextIdleCheck <= idleNow ? 0 : Int(min(1000, (nextIdleCheck - idleNow + 999_999) / 1_000_000)))
+        }
+        return Int32(wait)
     }
 
     private func start(_ t: Transfer) {
@@ -165,8 +183,8 @@ final class CurlLoop: @unchecked Sendable {
             t.fail(error)
             return
         }
-        let now = monotonicNanos()
-        t.startedAt = now
+        let now = idleTime.now()
+        t.startedAt = monotonicNanos()
         t.lastActivity = now
         active[ObjectIdentifier(t)] = t
         metrics.recordRequest(t.kind)
@@ -194,7 +212,7 @@ final class CurlLoop: @unchecked Sendable {
     private func unpause(_ t: Transfer) {
         guard active[ObjectIdentifier(t)] != nil, t.paused else { return }
         t.paused = false
-        t.lastActivity = monotonicNanos()
+        t.lastActivity = idleTime.now()
         if t.kind == .stream {
             nextIdleCheck = min(nextIdleCheck, t.lastActivity + t.request.timeouts.idleRead.nanoseconds)
         }
@@ -269,7 +287,11 @@ final class CurlLoop: @unchecked Sendable {
             return inbox.commands
         }
         for command in leftover {
-            if case .add(let t) = command { t.fail(.shutdownError) }
+            switch command {
+            case .add(let t): t.fail(.shutdownError)
+            case .recheckIdle(let c): c.resume()
+            default: break
+            }
         }
         for t in Array(active.values) { remove(t, error: .shutdownError) }
         for share in shares.values { curl_share_cleanup(share) }

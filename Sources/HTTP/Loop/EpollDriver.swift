@@ -14,6 +14,12 @@ final class EpollDriver: @unchecked Sendable {
     /// When libcurl wants `curl_multi_socket_action(CURL_SOCKET_TIMEOUT)`; `.max` = no timer.
     var timerDeadline: UInt64 = .max
 
+    /// Milliseconds until libcurl's timer is due (rounded up), nil when none is set.
+    func timerMillis(now: UInt64) -> Int? {
+        if timerDeadline == .max { return nil }
+        return timerDeadline <= now ? 0 : Int((timerDeadline - now + 999_999) / 1_000_000)
+    }
+
     init?() {
         #if os(Linux)
         epfd = ewsf_epoll_create()

@@ -21,7 +21,7 @@ let transferHeaderCallback: @convention(c) (UnsafeMutablePointer<CChar>?, Int, I
 extension Transfer {
     /// Loop thread.
     func receiveBody(_ bytes: UnsafeRawBufferPointer) -> Int {
-        lastActivity = monotonicNanos()
+        lastActivity = idleTime.now()
         switch kind {
         case .normal:
             body.append(contentsOf: bytes)
@@ -43,7 +43,7 @@ extension Transfer {
     /// Loop thread. libcurl passes every header line of every response (including 1xx and the
     /// 401s of an NTLM/Negotiate handshake), so a status line starts a fresh header block.
     func receiveHeaderLine(_ bytes: UnsafeRawBufferPointer) {
-        lastActivity = monotonicNanos()
+        lastActivity = idleTime.now()
         var line = String(decoding: bytes, as: UTF8.self)
         while line.last == "\n" || line.last == "\r" || line.last == "\r\n" { line.removeLast() }
         if line.hasPrefix("HTTP/") {

@@ -34,6 +34,8 @@ final class Transfer: @unchecked Sendable {
     private let shared = Mutex(Shared())
     private weak var loop: CurlLoop?
     let metrics: HTTPMetrics
+    /// The loop's idle clock, for `lastActivity`.
+    let idleTime: IdleTime
 
     // MARK: loop thread only
     var easy: UnsafeMutableRawPointer?
@@ -60,6 +62,7 @@ final class Transfer: @unchecked Sendable {
         self.request = request
         self.extraHeaders = extraHeaders
         self.loop = loop
+        self.idleTime = loop.idleTime
         self.metrics = metrics
         errorBuffer.initialize(repeating: 0, count: 256)
         if kind == .stream {

@@ -50,6 +50,9 @@ final class StreamBuffer: Sendable {
         state.withLock { ($0.pauseCount, $0.maxBufferedBytes, $0.bufferedBytes) }
     }
 
+    /// Whether the transfer has ended the body (completed, failed or timed out).
+    var isFinished: Bool { state.withLock { $0.isFinished } }
+
     /// Test hook: returns once the producer has been paused by a full buffer.
     func waitUntilPaused() async {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in

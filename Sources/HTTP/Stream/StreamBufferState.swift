@@ -26,6 +26,8 @@ struct StreamBufferState {
     private(set) var bufferedBytes = 0
     private(set) var producerPaused = false
     private var phase = Phase.open
+    /// Whether the producer has ended the body (with or without an error).
+    var isFinished: Bool { if case .open = phase { false } else { true } }
     private var waiter: CheckedContinuation<Data?, any Error>?
     private var pauseWaiters: [CheckedContinuation<Void, Never>] = []
     // Observations for tests and diagnostics.

@@ -23,6 +23,16 @@ struct EWSContext {
     let impersonated: Mailbox?
     let headers: HTTPHeaders
 
+    /// The throttling budget a request is charged to (fact sheet §8.1): with impersonation, the
+    /// target mailbox's copy shared by every service account impersonating it; otherwise the
+    /// caller's own (a user's own budget is separate from the service accounts' copy). So requests
+    /// impersonating different mailboxes share neither the hanging-connection limit, the
+    /// recharging budget nor an advised back-off.
+    var chargedBudget: String {
+        if case .user = identity.kind { return identity.key }
+        return impersonated.map { "impersonated:" + $0.smtp.lowercased() } ?? identity.key
+    }
+
     /// The mailbox acted on when a request does not name one.
     func defaultMailbox() throws(EWSCodeError) -> Mailbox {
         if let impersonated { return impersonated }

@@ -58,7 +58,8 @@ struct EWSService {
         let target = world.lock.withLock { Self.targetMailbox(context, operation) }
         let hasState = !(operation.child(NS.messages, "SyncState")?.trimmedText.isEmpty ?? true)
         let ticket: SimWorld.AdmissionTicket
-        switch world.admit(tenant: tenant, identity: identity, operation: name, mailbox: target, hasSyncState: hasState) {
+        switch world.admit(tenant: tenant, identity: identity, operation: name, mailbox: target, hasSyncState: hasState,
+                           chargedBudget: context.chargedBudget) {
         case .pass(let admitted): ticket = admitted
         case .reject(let response): return (name, response)
         }

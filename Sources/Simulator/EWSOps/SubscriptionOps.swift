@@ -115,6 +115,6 @@ enum SubscriptionOps {
             return 0
         }
         return .stream(StreamPlan(tenantIndex: context.tenant.index, serverIndex: server, owner: context.identity.key,
-                                  subscriptionIds: ids, timeout: .seconds(60 * minutes), headers: [:]))
+                                  budget: context.chargedBudget, subscriptionIds: ids, timeout: .seconds(60 * minutes), headers: [:]))
     }
 }

@@ -16,13 +16,14 @@ extension SimWorld {
     static let busyText = "The server cannot service this request right now. Try again later."
 
     func admit(tenant: Tenant, identity: SimIdentity, operation: String, mailbox: Mailbox?,
-               hasSyncState: Bool) -> Admission {
+               hasSyncState: Bool, chargedBudget: String) -> Admission {
         lock.withLock {
             let now = clock.now()
             let key = identity.key
             throttleBook.violations[key, default: 0] += 0
-            // An advised back-off still running: the request is a violation and extends it.
-            for backoffKey in [key, mailbox.map { key + "|" + $0.smtp.lowercased() }].compactMap({ $0 }) {
+            // An advised back-off still running on the budget this request is charged to (or, for
+            // ConcurrentSyncCalls, on its target mailbox): a violation, which extends it.
+            for backoffKey in [chargedBudget, mailbox.map { key + "|" + $0.smtp.lowercased() }].compactMap({ $0 }) {
                 guard let backoff = throttleBook.backoff[backoffKey], now < backoff.until else { continue }
                 throttleBook.violations[key, default: 0] += 1
                 let until = backoff.until + backoff.length
@@ -37,7 +38,7 @@ extension SimWorld {
                 case .throttle where fault.rate == nil && !isExpired(active, now: now):
                     let end = active.injectedAt + .milliseconds(Int64(fault.seconds * 1000))
                     let length = Self.wholeMilliseconds(end - now)
-                    throttleBook.backoff[key] = (now + length, length)
+                    throttleBook.backoff[chargedBudget] = (now + length, length)
                     faultBook.effect(.throttle)
                     return .reject(Self.serverBusy(operation, form: fault.form, backOff: length))
                 case .http500 where random.chance(fault.fraction):
@@ -58,21 +59,21 @@ extension SimWorld {
             }
             if let burst = configuration.budgetBurst {
                 let rate = configuration.budgetRechargePerSecond
-                let previous = throttleBook.budget[key] ?? (tokens: burst, at: now)
+                let previous = throttleBook.budget[chargedBudget] ?? (tokens: burst, at: now)
                 var tokens = min(burst, previous.tokens + (now - previous.at).seconds * rate)
                 if tokens < 1 {
                     let length = Self.wholeMilliseconds(.milliseconds(Int64((1 - tokens) / rate * 1000)))
-                    throttleBook.budget[key] = (tokens, now)
-                    throttleBook.backoff[key] = (now + length, length)
+                    throttleBook.budget[chargedBudget] = (tokens, now)
+                    throttleBook.backoff[chargedBudget] = (now + length, length)
                     throttleBook.throttled["Budget", default: 0] += 1
                     return .reject(Self.serverBusy(operation, form: .fault, backOff: length))
                 }
                 tokens -= 1
-                throttleBook.budget[key] = (tokens, now)
+                throttleBook.budget[chargedBudget] = (tokens, now)
             }
             let isStream = operation == "GetStreamingEvents"
             if isStream, configuration.maxHangingConnections > 0,
-               connections.values.count(where: { $0.owner == key }) >= configuration.maxHangingConnections {
+               connections.values.count(where: { $0.budget == chargedBudget }) >= configuration.maxHangingConnections {
                 throttleBook.throttled["HangingConnectionLimit", default: 0] += 1
                 return .reject(Self.exceededConnections(operation, policy: "HangingConnectionLimit",
                                                         limit: configuration.maxHangingConnections))

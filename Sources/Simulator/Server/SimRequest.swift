@@ -90,6 +90,8 @@ struct StreamPlan: Sendable {
     var tenantIndex: Int
     var serverIndex: Int
     var owner: String
+    /// `EWSContext.chargedBudget`: what the hanging-connection limit counts.
+    var budget: String
     var subscriptionIds: [String]
     var timeout: Duration
     var headers: HTTPHeaders

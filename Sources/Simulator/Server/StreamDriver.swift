@@ -29,7 +29,7 @@ final class StreamDriver: StreamSink, @unchecked Sendable {
     func start() {
         let connection = self.world.lock.withLock {
             self.world.openStream(tenant: self.world.tenants[self.plan.tenantIndex], serverIndex: self.plan.serverIndex, owner: self.plan.owner,
-                             ids: self.plan.subscriptionIds, timeout: self.plan.timeout, sink: self)
+                             budget: self.plan.budget, ids: self.plan.subscriptionIds, timeout: self.plan.timeout, sink: self)
         }
         lock.withLock { self.connection = connection }
         let world = self.world

@@ -15,17 +15,20 @@ final class StreamConnection: @unchecked Sendable {
     let tenantIndex: Int
     let serverIndex: Int
     let owner: String
+    /// The streaming budget it is charged to (`EWSContext.chargedBudget`).
+    let budget: String
     let startedAt: Duration
     let timeout: Duration
     var state = StreamConnectionState()
     let sink: any StreamSink
 
-    init(id: Int, tenantIndex: Int, serverIndex: Int, owner: String, startedAt: Duration, timeout: Duration,
-         sink: any StreamSink) {
+    init(id: Int, tenantIndex: Int, serverIndex: Int, owner: String, budget: String, startedAt: Duration,
+         timeout: Duration, sink: any StreamSink) {
         self.id = id
         self.tenantIndex = tenantIndex
         self.serverIndex = serverIndex
         self.owner = owner
+        self.budget = budget
         self.startedAt = startedAt
         self.timeout = timeout
         self.sink = sink

@@ -38,7 +38,8 @@ public struct SimConfiguration: Sendable {
     // Throttling (§8.1 defaults). Each limit ≤ 0 disables it.
     /// EWSMaxConcurrency: concurrent non-streaming requests per identity → ErrorExceededConnectionCount.
     public var maxConcurrency: Int = 27
-    /// HangingConnectionLimit: open GetStreamingEvents per identity → ErrorExceededConnectionCount.
+    /// HangingConnectionLimit: open GetStreamingEvents per streaming budget (the impersonated
+    /// mailbox's, else the identity's) → ErrorExceededConnectionCount.
     public var maxHangingConnections: Int = 10
     /// EWSMaxSubscriptions: live subscriptions per target mailbox → ErrorExceededSubscriptionCount.
     public var maxSubscriptionsPerMailbox: Int = 20

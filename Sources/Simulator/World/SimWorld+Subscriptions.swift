@@ -92,10 +92,10 @@ extension SimWorld {
     }
 
     /// Opens a stream on `serverIndex` of `tenant` for `ids`; per-id failures become error envelopes.
-    func openStream(tenant: Tenant, serverIndex: Int, owner: String, ids: [String], timeout: Duration,
+    func openStream(tenant: Tenant, serverIndex: Int, owner: String, budget: String, ids: [String], timeout: Duration,
                     sink: any StreamSink) -> StreamConnection {
         let connection = StreamConnection(
-            id: nextConnectionId, tenantIndex: tenant.index, serverIndex: serverIndex, owner: owner,
+            id: nextConnectionId, tenantIndex: tenant.index, serverIndex: serverIndex, owner: owner, budget: budget,
             startedAt: clock.now(), timeout: timeout, sink: sink)
         nextConnectionId += 1
         var errors: [String: [String]] = [:]

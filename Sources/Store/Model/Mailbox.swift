@@ -17,6 +17,8 @@ public struct Mailbox: Sendable, Equatable {
     public var watch: WatchMode
     /// false = paused.
     public var enabled: Bool
+    /// When `mailbox resync` last asked for a full resync; a change tells the running actor.
+    public var resyncRequestedAt: Date? = nil
 }
 
 /// Lower-cases and checks an SMTP address the way the schema's CHECK does, so the CLI reports a
@@ -34,4 +36,4 @@ public enum SMTPAddress {
     }
 }
 
-import Foundation
+public import Foundation

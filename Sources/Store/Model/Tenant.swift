@@ -18,11 +18,16 @@ public struct ThrottlingPolicy: Sendable, Equatable, Codable {
     public var maxConcurrentRequests: Int
     public var requestRate: Double
     public var subscriptionsPerConnection: Int
+    /// Streaming connections the identity may hold (EWS HangingConnectionLimit): binds only
+    /// without impersonation, where every connection is charged to the identity itself.
+    public var hangingConnections: Int
 
-    public init(maxConcurrentRequests: Int = 10, requestRate: Double = 20, subscriptionsPerConnection: Int = 200) {
+    public init(maxConcurrentRequests: Int = 10, requestRate: Double = 20, subscriptionsPerConnection: Int = 200,
+                hangingConnections: Int = 10) {
         self.maxConcurrentRequests = maxConcurrentRequests
         self.requestRate = requestRate
         self.subscriptionsPerConnection = subscriptionsPerConnection
+        self.hangingConnections = hangingConnections
     }
 }
 

@@ -12,8 +12,10 @@ extension MailboxRepository {
         return try await pool.withTransaction { conn in
             let dropped = try await conn.query("DELETE FROM folder_sync WHERE mailbox_id = $1", [PostgresValue(mailbox.id)],
                                                name: "mailbox.resync").affectedRows
-            // Touching the row wakes running instances through the control trigger.
-            try await conn.query("UPDATE mailboxes SET updated_at = now() WHERE id = $1", [PostgresValue(mailbox.id)],
+            // The stamp tells a running instance to resync now; touching the row wakes it through
+            // the control trigger.
+            try await conn.query("UPDATE mailboxes SET updated_at = now(), resync_requested_at = clock_timestamp() WHERE id = $1",
+                                 [PostgresValue(mailbox.id)],
                                  name: "mailbox.resync_touch")
             return dropped
         }

@@ -7,7 +7,7 @@ public struct MailboxRepository: Sendable {
     public init(pool: PostgresPool) { self.pool = pool }
 
     static let select = """
-        SELECT m.id, m.tenant_id, t.name AS tenant, m.smtp_address, m.watch_all, m.folders, m.enabled
+        SELECT m.id, m.tenant_id, t.name AS tenant, m.smtp_address, m.watch_all, m.folders, m.enabled, m.resync_requested_at
           FROM mailboxes m JOIN tenants t ON t.id = m.tenant_id
         """
 
@@ -22,7 +22,7 @@ public struct MailboxRepository: Sendable {
                 let r = try await conn.query("""
                     INSERT INTO mailboxes (tenant_id, smtp_address, watch_all, folders)
                     SELECT id, $2, $3, $4::text[] FROM tenants WHERE name = $1
-                    RETURNING id, tenant_id, smtp_address, watch_all, folders, enabled
+                    RETURNING id, tenant_id, smtp_address, watch_all, folders, enabled, resync_requested_at
                     """,
                     [PostgresValue(tenant), PostgresValue(address), PostgresValue(all), .array(folders)],
                     name: "mailbox.add")
@@ -91,6 +91,6 @@ extension Mailbox {
         self.init(id: try row.decode("id"), tenantID: try row.decode("tenant_id"), tenantName: tenantName,
                   smtpAddress: try row.decode("smtp_address"),
                   watch: try row.decode("watch_all", as: Bool.self) ? .allFolders : .folders(folders),
-                  enabled: try row.decode("enabled"))
+                  enabled: try row.decode("enabled"), resyncRequestedAt: try row.decode("resync_requested_at"))
     }
 }

@@ -9,6 +9,7 @@ public struct TenantUpdate: Sendable, Equatable {
     public var maxConcurrentRequests: Int?
     public var requestRate: Double?
     public var subscriptionsPerConnection: Int?
+    public var hangingConnections: Int?
     public var state: TenantState?
 
     public init() {}
@@ -30,6 +31,7 @@ extension TenantRepository {
         parameters.append(sealed.map { PostgresValue($0.ciphertext) } ?? .null)
         parameters.append(PostgresValue(sealed?.keyID))
         parameters.append(PostgresValue(update.state?.rawValue))
+        parameters.append(update.hangingConnections.map { PostgresValue($0) } ?? .null)
         return try await StoreError.translating("tenant \(name)") {
             try await pool.withConnection { conn in
                 let result = try await conn.query("""
@@ -43,6 +45,7 @@ extension TenantRepository {
                         secret_ciphertext = coalesce($11::bytea, secret_ciphertext),
                         secret_key_id = coalesce($12, secret_key_id),
                         state = coalesce($13, state),
+                        hanging_connections = coalesce($14::integer, hanging_connections),
                         state_reason = CASE WHEN $13::text IS NULL THEN state_reason ELSE NULL END,
                         updated_at = now()
                      WHERE name = $1

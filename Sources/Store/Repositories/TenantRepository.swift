@@ -9,7 +9,7 @@ public struct TenantRepository: Sendable {
     static let columns = """
         id, name, ews_url, autodiscover_url, auth_kind, identity, token_url, scope, secret_ciphertext,
         secret_key_id, impersonation, max_concurrent_requests, request_rate, subscriptions_per_connection,
-        ca_bundle, insecure_tls, state, state_reason, created_at, updated_at
+        hanging_connections, ca_bundle, insecure_tls, state, state_reason, created_at, updated_at
         """
 
     @discardableResult
@@ -20,8 +20,8 @@ public struct TenantRepository: Sendable {
                 let result = try await conn.query("""
                     INSERT INTO tenants (name, ews_url, autodiscover_url, auth_kind, identity, token_url, scope,
                         secret_ciphertext, secret_key_id, impersonation, max_concurrent_requests, request_rate,
-                        subscriptions_per_connection, ca_bundle, insecure_tls)
-                    VALUES ($1, $2, $3, $4, $5, $6, $7, $8::bytea, $9, $10, $11, $12, $13, $14, $15)
+                        subscriptions_per_connection, ca_bundle, insecure_tls, hanging_connections)
+                    VALUES ($1, $2, $3, $4, $5, $6, $7, $8::bytea, $9, $10, $11, $12, $13, $14, $15, $16)
                     RETURNING \(Self.columns)
                     """,
                     [PostgresValue(new.name), PostgresValue(new.ewsURL), PostgresValue(new.autodiscoverURL),
@@ -30,7 +30,7 @@ public struct TenantRepository: Sendable {
                      PostgresValue(sealed?.keyID), PostgresValue(new.impersonation),
                      PostgresValue(new.throttling.maxConcurrentRequests), PostgresValue(new.throttling.requestRate),
                      PostgresValue(new.throttling.subscriptionsPerConnection), PostgresValue(new.caBundle),
-                     PostgresValue(new.insecureTLS)],
+                     PostgresValue(new.insecureTLS), PostgresValue(new.throttling.hangingConnections)],
                     name: "tenant.add")
                 return try Tenant(row: result.rows[0])
             }
@@ -93,7 +93,8 @@ extension Tenant {
             throttling: ThrottlingPolicy(
                 maxConcurrentRequests: try row.decode("max_concurrent_requests"),
                 requestRate: try row.decode("request_rate"),
-                subscriptionsPerConnection: try row.decode("subscriptions_per_connection")),
+                subscriptionsPerConnection: try row.decode("subscriptions_per_connection"),
+                hangingConnections: try row.decode("hanging_connections")),
             caBundle: try row.decode("ca_bundle"), insecureTLS: try row.decode("insecure_tls"), state: state,
             stateReason: try row.decode("state_reason"), createdAt: try row.decode("created_at"),
             updatedAt: try row.decode("updated_at"))
