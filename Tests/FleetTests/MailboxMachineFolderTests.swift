@@ -183,6 +183,24 @@ import TestSupport
         #expect(m.dirty == ["inbox", "F1"])
     }
 
+    @Test func aResyncRequestListsTheHierarchyAgainThenEveryFolderFromScratch() {
+        var m = discovered()
+        #expect(m.resyncRequested(now: at(5)) == [.status(.syncing), .refreshHierarchy])
+        #expect(m.hierarchyRefreshed(Self.directory, now: at(6)) == [.status(.syncing), .sync(folder: "inbox", fromScratch: true)])
+        #expect(m.folderSynced("inbox", now: at(7)) == [.status(.syncing), .sync(folder: "F1", fromScratch: true)])
+    }
+
+    @Test func aPolledMailboxListsTheHierarchyOnEachPoll() {
+        var m = discovered()
+        #expect(m.joinedGroup(false, now: at(1)) == [.status(.polling)])
+        #expect(m.tick(now: at(61)) == [.joinGroup("S"), .status(.syncing), .refreshHierarchy])
+        _ = m.hierarchyRefreshed(Self.directory, now: at(62))
+        _ = m.folderSynced("inbox", now: at(62))
+        #expect(m.folderSynced("F1", now: at(62)) == [.status(.polling)])
+        // Joining a group after polling: notifications (folder events too) were missed.
+        #expect(m.joinedGroup(true, now: at(70)) == [.status(.streaming), .status(.syncing), .refreshHierarchy])
+    }
+
     @Test func aFailedRefreshBacksOffAndIsRetried() {
         var m = discovered()
         _ = m.notified(FolderActivity(hierarchyChanged: true), now: at(1))
