@@ -86,7 +86,7 @@ struct HierarchySyncer: Sendable {
         checkpoint.upserts = known.values.filter { before[$0.key] != $0 }.sorted { $0.key < $1.key }
         checkpoint.drops = drops.sorted()
         _ = try await store.commit(checkpoint)
-        return Self.directory(known.values, ignored: ignored.union(distinguishedKeys.keys.filter { known[$0] == nil }))
+        return Self.directory(known.values, ignored: ignored)
     }
 
     /// Sync order: the well-known mail folders first, then the rest by name (then id).
