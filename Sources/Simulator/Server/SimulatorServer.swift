@@ -12,7 +12,7 @@ import NIOSSL
 /// `POST /t/{t}/autodiscover/autodiscover.svc` (GetUserSettings), `POST /t/{t}/oauth2/v2.0/token`
 /// (client credentials). Control and ground truth under `/_sim/`: `GET tenants`, `POST deliver`,
 /// `POST traffic`, `GET mailboxes/{smtp}/items?folder=`, `GET ledger?mailbox=&since=`, `GET stats`,
-/// and `POST read|update|move|delete|folders`; faults: `POST|GET|DELETE faults`, `POST faults/release`
+/// and `POST read|update|move|delete|folders|folders/delete`; faults: `POST|GET|DELETE faults`, `POST faults/release`
 /// (see `SimFault`). The same operations are library calls on `world`.
 public final class SimulatorServer: Sendable {
     public let world: SimWorld
