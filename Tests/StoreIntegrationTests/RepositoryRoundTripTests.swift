@@ -64,6 +64,18 @@ import Testing
             await #expect(throws: StoreError(.notFound, "unknown tenant nope")) {
                 try await repo.add(tenant: "nope", smtpAddress: "x@y.example")
             }
+            await #expect(throws: StoreError(.notFound, "unknown tenant nope")) {
+                try await repo.add(tenant: "nope", smtpAddress: "x@y.example", watch: .allFolders)
+            }
+            // All-folders mode needs impersonation (SubscribeToAllFolders cannot name a mailbox).
+            var update = TenantUpdate()
+            update.impersonation = false
+            try await TenantRepository(pool: f.pool).update(name: "contoso", update, secret: nil, keyring: f.keyring)
+            let refused = await #expect(throws: StoreError.self) {
+                try await repo.add(tenant: "contoso", smtpAddress: "dave@contoso.example", watch: .allFolders)
+            }
+            #expect(refused?.code == .invalidInput)
+            #expect(try await repo.find(tenant: "contoso", smtpAddress: "dave@contoso.example") == nil)
             try await repo.setEnabled(tenant: "contoso", smtpAddress: "bob@contoso.example", false)
             #expect(try await repo.find(tenant: "contoso", smtpAddress: "bob@contoso.example")?.enabled == false)
             #expect(try await repo.list(tenant: "contoso").count == 3)

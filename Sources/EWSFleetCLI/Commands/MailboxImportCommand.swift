@@ -31,10 +31,16 @@ struct MailboxImportCommand: AsyncParsableCommand {
         var parsed = MailboxCSV.parse(String(decoding: data, as: UTF8.self))
         var report = ImportReport(rejected: parsed.rejected)
         try await withDatabase(global) { _, pool in
-            let known = Set(try await TenantRepository(pool: pool).list().map(\.name))
+            let tenants = try await TenantRepository(pool: pool).list()
+            let known = Set(tenants.map(\.name))
+            let delegating = Set(tenants.filter { !$0.impersonation }.map(\.name))
             parsed.rows.removeAll { row in
                 guard known.contains(row.row.tenant) else {
                     report.rejected.append(.init(line: row.line, reason: "unknown tenant \(row.row.tenant)"))
+                    return true
+                }
+                if row.row.watch == .allFolders, delegating.contains(row.row.tenant) {
+                    report.rejected.append(.init(line: row.line, reason: "all folders (*) needs a tenant that impersonates"))
                     return true
                 }
                 return false

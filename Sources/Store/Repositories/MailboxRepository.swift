@@ -19,14 +19,24 @@ public struct MailboxRepository: Sendable {
         let (all, folders) = Self.columns(for: watch)
         return try await StoreError.translating("mailbox \(address) in tenant \(tenant)") {
             try await pool.withConnection { conn in
+                // All-folders mode needs impersonation: SubscribeToAllFolders cannot name a mailbox,
+                // so with delegate access it would watch the service account's own.
                 let r = try await conn.query("""
                     INSERT INTO mailboxes (tenant_id, smtp_address, watch_all, folders)
-                    SELECT id, $2, $3, $4::text[] FROM tenants WHERE name = $1
+                    SELECT id, $2, $3, $4::text[] FROM tenants WHERE name = $1 AND (impersonation OR NOT $3)
                     RETURNING id, tenant_id, smtp_address, watch_all, folders, enabled, resync_requested_at
                     """,
                     [PostgresValue(tenant), PostgresValue(address), PostgresValue(all), .array(folders)],
                     name: "mailbox.add")
-                guard let row = r.rows.first else { throw StoreError(.notFound, "unknown tenant \(tenant)") }
+                guard let row = r.rows.first else {
+                    let exists = try await conn.query("SELECT 1 FROM tenants WHERE name = $1", [PostgresValue(tenant)],
+                                                      name: "mailbox.add_tenant").rows.count == 1
+                    guard all, exists else {
+                        throw StoreError(.notFound, "unknown tenant \(tenant)")
+                    }
+                    throw StoreError(.invalidInput, "tenant \(tenant) does not impersonate; all-folders mode needs impersonation "
+                                     + "(SubscribeToAllFolders cannot name another mailbox): watch a list of folders instead")
+                }
                 return try Mailbox(row: row, tenantName: tenant)
             }
         }
