@@ -178,7 +178,7 @@ actor MailboxActor<C: Clock<Duration>> where C.Instant: Sendable {
             logger.notice("folder vanished; dropping it from the mirror", metadata: ["folder": "\(folder)"])
             await persist("drop vanished folder") { try await env.dropFolder(mailbox, folder: folder) }
         case .status(let state, let next):
-            env.status(mailbox, state, failure: state == .streaming || state == .syncing ? nil : machine.lastError,
+            env.status(mailbox, state, failure: [.streaming, .polling, .syncing].contains(state) ? nil : machine.lastError,
                        failures: machine.failures, nextAttempt: next)
         }
     }
