@@ -155,9 +155,11 @@ let package = Package(
             path: "Benchmarks/EWSSimBench", swiftSettings: swiftSettings),
 
         // MARK: tests
+        // posix_spawn's GNU file actions for TestSupport's `SpawnedProcess` (tests only).
+        .target(name: "CSpawn", path: "Sources/CSpawn"),
         .target(
             name: "TestSupport",
-            dependencies: ["Store", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["Store", "CSpawn", .product(name: "Logging", package: "swift-log")],
             path: "Sources/TestSupport", swiftSettings: swiftSettings),
         .testTarget(
             name: "EWSTests", dependencies: ["EWS", "TestSupport"], resources: [.copy("Fixtures")],

@@ -8,14 +8,6 @@ public struct CommandResult: Sendable {
 }
 
 public enum CommandRunner {
-    /// swift-corelibs-foundation's `Process.run()` has crashed here (a bad read while copying the
-    /// environment) when many tests launched children at once; launches are serialised.
-    private static let launchLock = NSLock()
-
-    public static func launch(_ process: Process) throws {
-        try launchLock.withLock { try process.run() }
-    }
-
     /// The directory holding the package's built products (where the test bundle lives).
     public static var productsDirectory: URL {
         URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
@@ -29,7 +21,7 @@ public enum CommandRunner {
     /// Runs any executable by path (e.g. /usr/bin/curl) the same way.
     public static func runTool(_ path: String, _ arguments: [String], environment: [String: String] = [:],
                                stdin: Data? = nil) throws -> CommandResult {
-        let process = Process()
+        let process = SpawnedProcess()
         process.executableURL = URL(fileURLWithPath: path)
         process.arguments = arguments
         var env = ProcessInfo.processInfo.environment
@@ -39,7 +31,7 @@ public enum CommandRunner {
         process.standardOutput = out
         process.standardError = err
         process.standardInput = input
-        try launch(process)
+        try process.run()
         if let stdin { input.fileHandleForWriting.write(stdin) }
         try input.fileHandleForWriting.close()
         // Read both pipes to the end before waiting, so a chatty child cannot block on a full pipe.

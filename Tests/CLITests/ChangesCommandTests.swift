@@ -93,7 +93,7 @@ import Testing
         try await CLIFixture.with("follow") { fx in
             let pool = fx.db.pool()
             try await fx.insertChanges(pool: pool, tenant: "contoso", mailbox: "a@contoso.com", count: 2)
-            let process = Process()
+            let process = SpawnedProcess()
             process.executableURL = CommandRunner.productsDirectory.appendingPathComponent("ewsfleet")
             process.arguments = ["changes", "tail", "--follow", "--consumer", "live", "--format", "json"]
             var env = ProcessInfo.processInfo.environment
@@ -102,7 +102,7 @@ import Testing
             let out = Pipe()
             process.standardOutput = out
             process.standardError = FileHandle.nullDevice
-            try CommandRunner.launch(process)
+            try process.run()
             var items: [String] = []
             func next() async throws {
                 let line = try #require(await Self.readLine(out.fileHandleForReading))

@@ -59,7 +59,7 @@ import Testing
     @Test(.requiresDatabase, .timeLimit(.minutes(2))) func watchRedrawsInPlaceUntilInterrupted() async throws {
         try await CLIFixture.with("watch") { fx in
             #expect(try fx.addTenant("contoso").status == 0)
-            let process = Process()
+            let process = SpawnedProcess()
             process.executableURL = CommandRunner.productsDirectory.appendingPathComponent("ewsfleet")
             process.arguments = ["status", "--watch", "--interval", "1"]
             var env = ProcessInfo.processInfo.environment
@@ -68,7 +68,7 @@ import Testing
             let out = Pipe()
             process.standardOutput = out
             process.standardError = FileHandle.nullDevice
-            try CommandRunner.launch(process)
+            try process.run()
             // Two redraws: each starts with cursor-home + clear-screen and shows the tenants table.
             let output: String = await withCheckedContinuation { continuation in
                 DispatchQueue.global().async {

@@ -33,7 +33,7 @@ enum SchemaValidator {
         defer { try? FileManager.default.removeItem(at: directory) }
         let file = directory.appendingPathComponent("envelope.xml")
         try xml.write(to: file)
-        let process = Process()
+        let process = SpawnedProcess()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/xmllint")
         process.arguments = [
             "--noout", "--schema", TestPaths.schemaDirectory.appendingPathComponent(schema).path, file.path,
@@ -41,7 +41,7 @@ enum SchemaValidator {
         let pipe = Pipe()
         process.standardError = pipe
         process.standardOutput = pipe
-        try CommandRunner.launch(process)
+        try process.run()
         let output = pipe.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         return Outcome(passed: process.terminationStatus == 0, output: String(decoding: output, as: UTF8.self))

@@ -77,7 +77,7 @@ import Testing
 
 /// A child process of this package's products whose stdout can be read line by line.
 final class ChildProcess: @unchecked Sendable {  // used from one test task at a time
-    let process = Process()
+    let process = SpawnedProcess()
     private let output = Pipe()
     private var buffer = Data()
 
@@ -87,7 +87,7 @@ final class ChildProcess: @unchecked Sendable {  // used from one test task at a
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         process.standardOutput = output
         process.standardError = FileHandle.nullDevice
-        try CommandRunner.launch(process)
+        try process.run()
     }
 
     /// The next line the child writes to stdout (its readiness line).

@@ -29,13 +29,13 @@ struct TestPKI {
     }
 
     private static func run(_ args: [String], in dir: URL) throws {
-        let p = Process()
+        let p = SpawnedProcess()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
         p.arguments = args
         p.currentDirectoryURL = dir
         p.standardOutput = FileHandle.nullDevice
         p.standardError = FileHandle.nullDevice
-        try CommandRunner.launch(p)
+        try p.run()
         p.waitUntilExit()
         guard p.terminationStatus == 0 else { throw HTTPError(code: .tls, message: "openssl \(args.first!) failed") }
     }

@@ -13,14 +13,14 @@ import Testing
 
     @Test(.enabled(if: binary != nil, "ews-sim binary not built next to the tests"), .timeLimit(.minutes(1)))
     func printsOneReadyLineServesAndStopsOnSIGTERM() async throws {
-        let process = Process()
+        let process = SpawnedProcess()
         process.executableURL = URL(fileURLWithPath: Self.binary!)
         process.arguments = ["--port", "0", "--tenants", "1", "--mailboxes", "2", "--items-per-mailbox", "1",
                              "--seed", "3", "--heartbeat", "5", "--schema-dir", SimFixture.schemaDirectory]
         let stdout = Pipe()
         process.standardOutput = stdout
         process.standardError = FileHandle.nullDevice
-        try CommandRunner.launch(process)
+        try process.run()
         let line = await Self.readLine(stdout.fileHandleForReading)
         let ready = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
         let url = try #require(ready["url"] as? String)
@@ -42,12 +42,12 @@ import Testing
     @Test(.enabled(if: binary != nil, "ews-sim binary not built next to the tests"), .timeLimit(.minutes(1)),
           arguments: [["--budget-burst", "0"], ["--budget-burst", "5", "--budget-recharge", "0"]])
     func refusesAnInvalidBudget(arguments: [String]) async throws {
-        let process = Process()
+        let process = SpawnedProcess()
         process.executableURL = URL(fileURLWithPath: Self.binary!)
         process.arguments = ["--port", "0", "--max-concurrency", "3", "--max-sync-calls", "1"] + arguments
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
-        try CommandRunner.launch(process)
+        try process.run()
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             DispatchQueue.global().async {
                 process.waitUntilExit()

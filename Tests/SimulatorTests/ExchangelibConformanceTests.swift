@@ -35,13 +35,13 @@ import Testing
 
     /// Runs a child process to completion on a Dispatch thread (not the cooperative pool).
     static func run(_ executable: String, _ arguments: [String]) async throws -> (Int32, String) {
-        let process = Process()
+        let process = SpawnedProcess()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
         let pipe = Pipe()
         process.standardOutput = pipe
         process.standardError = pipe
-        try CommandRunner.launch(process)
+        try process.run()
         return await withCheckedContinuation { continuation in
             DispatchQueue.global().async {
                 let data = pipe.fileHandleForReading.readDataToEndOfFile()

@@ -11,14 +11,14 @@ import Testing
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("ews-sim-cli-tls-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: directory) }
         let caPath = directory.appendingPathComponent("ca.pem").path
-        let process = Process()
+        let process = SpawnedProcess()
         process.executableURL = URL(fileURLWithPath: EWSSimCLITests.binary!)
         process.arguments = ["--port", "0", "--tenants", "2", "--mailboxes", "1", "--items-per-mailbox", "1",
                              "--tls", "--tls-ca-out", caPath, "--ntlm-tenants", "1"]
         let stdout = Pipe()
         process.standardOutput = stdout
         process.standardError = FileHandle.nullDevice
-        try CommandRunner.launch(process)
+        try process.run()
         defer { if process.isRunning { process.terminate() } }
         let line = await EWSSimCLITests.readLine(stdout.fileHandleForReading)
         let ready = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
