@@ -15,7 +15,7 @@ extension StreamingEnvelope {
     private static func decode(message: EWSXMLElement, into result: inout [StreamingEnvelope]) throws(EWSDecodingError) {
         let status = try EWSResponseStatus(element: message)
         var notifications: [SubscriptionNotification] = []
-        var errorIDs: [String]?
+        var errorIDs: [String] = []
         var connectionStatus: String?
         for child in message.children {
             switch child.localName {
@@ -24,7 +24,7 @@ extension StreamingEnvelope {
                     notifications.append(try decode(notification: notification))
                 }
             case "ErrorSubscriptionIds":
-                errorIDs = child.children.filter { $0.localName == "SubscriptionId" }.map(\.trimmedText)
+                errorIDs += child.children.filter { $0.localName == "SubscriptionId" }.map(\.trimmedText)
             case "ConnectionStatus":
                 connectionStatus = child.trimmedText
             default:
@@ -32,8 +32,10 @@ extension StreamingEnvelope {
             }
         }
         if !notifications.isEmpty { result.append(.notifications(notifications)) }
-        if !status.isSuccess || errorIDs != nil {
-            result.append(.error(StreamingSubscriptionError(status: status, subscriptionIDs: errorIDs ?? [])))
+        // What the server says makes a message an error, never which elements are present: gromox
+        // sends an empty ErrorSubscriptionIds in every successful message (fact sheet §3.3).
+        if !status.isSuccess {
+            result.append(.error(StreamingSubscriptionError(status: status, subscriptionIDs: errorIDs)))
         }
         switch connectionStatus {
         case "OK": result.append(.heartbeat)

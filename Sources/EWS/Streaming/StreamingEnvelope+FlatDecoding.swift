@@ -46,7 +46,7 @@ struct FlatStreamingDecoder {
         var messageText: String?
         var messageXML: [String: String] = [:]
         var notifications: [SubscriptionNotification] = []
-        var errorIDs: [String]?
+        var errorIDs: [String] = []
         var connectionStatus: String?
         try document.forEachChild(of: message) { (child) throws(EWSDecodingError) in
             switch document.known(child) {
@@ -60,11 +60,9 @@ struct FlatStreamingDecoder {
                     }
                 }
             case .errorSubscriptionIds:
-                var ids: [String] = []
                 try document.forEachChild(of: child) { (id) throws(EWSDecodingError) in
-                    if document.known(id) == .subscriptionId { ids.append(document.trimmedText(id)) }
+                    if document.known(id) == .subscriptionId { errorIDs.append(document.trimmedText(id)) }
                 }
-                errorIDs = ids
             case .connectionStatus: connectionStatus = document.trimmedText(child)
             default: break
             }
@@ -73,8 +71,9 @@ struct FlatStreamingDecoder {
         let status = EWSResponseStatus(responseClass: responseClass, responseCode: code, messageText: messageText,
             messageXML: messageXML)
         if !notifications.isEmpty { output.append(.notifications(notifications)) }
-        if !status.isSuccess || errorIDs != nil {
-            output.append(.error(StreamingSubscriptionError(status: status, subscriptionIDs: errorIDs ?? [])))
+        // An error only when ResponseClass/ResponseCode say so (see StreamingEnvelope.decode(message:)).
+        if !status.isSuccess {
+            output.append(.error(StreamingSubscriptionError(status: status, subscriptionIDs: errorIDs)))
         }
         switch connectionStatus {
         case "OK": output.append(.heartbeat)
