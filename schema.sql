@@ -281,3 +281,81 @@ SELECT t.name                                                        AS tenant,
 -- the reserved folder_id '#hierarchy' (EWS folder ids are base64 and distinguished names are
 -- lower-case words, so '#' can never collide), and the folders it discovered are the other rows.
 ALTER TABLE folder_sync ADD COLUMN ews_folder_id text;
+
+-- migration: 4 grouping_and_stale_status
+
+-- How a tenant's mailboxes share streaming connections. 'auto': up to 200 subscriptions of one
+-- mailbox server on one connection (Exchange, fact sheet §8.3). 'per_mailbox': one connection per
+-- mailbox, for a server that binds a subscription to the impersonated user and so refuses the
+-- other members of a grouped connection (gromox). ewsfleet switches a tenant to 'per_mailbox' by
+-- itself when the server refuses grouped subscriptions, saying why in grouping_reason;
+-- `ewsfleet tenant update --grouping auto` resets it.
+ALTER TABLE tenants ADD COLUMN grouping text NOT NULL DEFAULT 'auto'
+    CHECK (grouping IN ('auto', 'per_mailbox'));
+ALTER TABLE tenants ADD COLUMN grouping_reason text;
+
+-- After how long without a heartbeat an instance counts as gone: its mailboxes' status rows are
+-- then shown as 'stale' (their state is what a dead process last said). Each instance sets it from
+-- its own heartbeat interval.
+ALTER TABLE fleet_instances ADD COLUMN stale_after_seconds integer NOT NULL DEFAULT 90
+    CHECK (stale_after_seconds > 0);
+
+-- Each status row as it should be read: 'stale' when the instance that wrote it has stopped or
+-- missed its heartbeats (a crash, a lost host), else the stored state.
+CREATE VIEW mailbox_status_now AS
+SELECT s.mailbox_id,
+       CASE WHEN s.state IN ('idle', 'paused') THEN s.state
+            WHEN i.instance_id IS NULL OR i.stopped_at IS NOT NULL
+                 OR i.heartbeat_at < now() - make_interval(secs => i.stale_after_seconds) THEN 'stale'
+            ELSE s.state END                                           AS state,
+       s.state AS stored_state, s.state_since, s.last_error_code, s.last_error_message, s.consecutive_failures,
+       s.next_attempt_at, s.last_change_at, s.instance_id, s.updated_at
+  FROM mailbox_status s
+  LEFT JOIN fleet_instances i ON i.instance_id = s.instance_id;
+
+-- As before, reading mailbox_status_now, plus the stale count and the grouping mode.
+CREATE OR REPLACE VIEW tenant_summary AS
+SELECT t.name                                                        AS tenant,
+       t.state                                                       AS tenant_state,
+       count(m.id)                                                   AS mailboxes,
+       count(m.id) FILTER (WHERE NOT m.enabled)                      AS paused,
+       count(m.id) FILTER (WHERE m.enabled AND coalesce(s.state, 'idle') = 'idle')  AS idle,
+       count(m.id) FILTER (WHERE s.state = 'subscribing')            AS subscribing,
+       count(m.id) FILTER (WHERE s.state = 'streaming')              AS streaming,
+       count(m.id) FILTER (WHERE s.state = 'syncing')                AS syncing,
+       count(m.id) FILTER (WHERE s.state = 'backing_off')            AS backing_off,
+       count(m.id) FILTER (WHERE s.state = 'failed')                 AS failed,
+       count(m.id) FILTER (WHERE s.consecutive_failures > 0)         AS failing,
+       (SELECT count(*) FROM changes c
+         WHERE c.tenant = t.name AND c.committed_at > now() - interval '1 hour') AS changes_last_hour,
+       l.instance_id                                                 AS lease_instance,
+       l.expires_at                                                  AS lease_expires_at,
+       count(m.id) FILTER (WHERE s.state = 'polling')                AS polling,
+       count(m.id) FILTER (WHERE m.enabled AND s.state = 'stale')    AS stale,
+       t.grouping                                                    AS grouping
+  FROM tenants t
+  LEFT JOIN mailboxes m ON m.tenant_id = t.id
+  LEFT JOIN mailbox_status_now s ON s.mailbox_id = m.id
+  LEFT JOIN tenant_leases l ON l.tenant_id = t.id
+ GROUP BY t.id, t.name, t.state, t.grouping, l.instance_id, l.expires_at;
+
+-- As before, reading mailbox_status_now: a stale mailbox is lagging whatever it last said.
+CREATE OR REPLACE VIEW lagging_mailboxes AS
+SELECT t.name                                             AS tenant,
+       m.smtp_address                                     AS mailbox,
+       coalesce(s.state, 'idle')                          AS state,
+       s.state_since,
+       min(f.last_sync_at)                                AS oldest_sync_at,
+       extract(epoch FROM now() - coalesce(min(f.last_sync_at), m.created_at))::bigint AS lag_seconds,
+       s.last_error_code,
+       s.consecutive_failures,
+       s.next_attempt_at
+  FROM mailboxes m
+  JOIN tenants t ON t.id = m.tenant_id
+  LEFT JOIN mailbox_status_now s ON s.mailbox_id = m.id
+  LEFT JOIN folder_sync f ON f.mailbox_id = m.id
+ WHERE m.enabled AND t.state = 'active'
+ GROUP BY t.name, m.smtp_address, m.created_at, s.state, s.state_since, s.last_error_code,
+          s.consecutive_failures, s.next_attempt_at
+HAVING coalesce(s.state, 'idle') <> 'streaming'
+    OR coalesce(min(f.last_sync_at), m.created_at) < now() - interval '30 minutes';

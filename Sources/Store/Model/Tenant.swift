@@ -13,6 +13,16 @@ public enum TenantState: String, Sendable, CaseIterable, Codable {
     case disabled
 }
 
+/// How a tenant's mailboxes share streaming connections (`tenants.grouping`).
+public enum StreamGrouping: String, Sendable, CaseIterable, Codable {
+    /// Up to 200 subscriptions of one mailbox server per connection (Exchange's way).
+    case auto
+    /// One connection per mailbox: for a server that binds a subscription to the impersonated
+    /// user and refuses other members on a grouped connection (gromox). Set by ewsfleet when it
+    /// sees that; reset with `tenant update --grouping auto`.
+    case perMailbox = "per_mailbox"
+}
+
 /// Per-tenant throttling policy: mirrors the EWS budget of the tenant's service identity.
 public struct ThrottlingPolicy: Sendable, Equatable, Codable {
     public var maxConcurrentRequests: Int
@@ -49,6 +59,9 @@ public struct Tenant: Sendable, Equatable {
     public var insecureTLS: Bool
     public var state: TenantState
     public var stateReason: String?
+    public var grouping: StreamGrouping = .auto
+    /// Why ewsfleet chose `per_mailbox` grouping.
+    public var groupingReason: String?
     public var createdAt: Date
     public var updatedAt: Date
 }

@@ -109,6 +109,26 @@ public struct FleetStateRepository: Sendable {
         }
     }
 
+    /// The mirror's rows of some items of a mailbox (whatever folder they are in).
+    public func mirrorItems(mailboxID: Int64, itemIDs: [String]) async throws -> [String: MirrorItem] {
+        try await pool.withConnection { conn in
+            var items: [String: MirrorItem] = [:]
+            for row in try await conn.query("""
+                SELECT folder_id, item_id, change_key, is_read, subject, sender, received_at, size_bytes, has_attachments
+                  FROM items WHERE mailbox_id = $1 AND item_id = ANY($2::text[])
+                """, [PostgresValue(mailboxID), .array(itemIDs)], name: "items.by_id") {
+                let item = MirrorItem(
+                    folderID: try row.decode("folder_id"), itemID: try row.decode("item_id"),
+                    changeKey: try row.decode("change_key"), isRead: try row.decode("is_read"),
+                    subject: try row.decode("subject"), sender: try row.decode("sender"),
+                    receivedAt: try row.decode("received_at"), size: try row.decode("size_bytes"),
+                    hasAttachments: try row.decode("has_attachments"))
+                items[item.itemID] = item
+            }
+            return items
+        }
+    }
+
     public struct MirrorEntry: Sendable, Equatable {
         public var changeKey: String
         public var isRead: Bool?
@@ -171,14 +191,31 @@ public struct FleetStateRepository: Sendable {
 
     // MARK: instances
 
-    public func heartbeat(instanceID: String, hostname: String, pid: Int, version: String) async throws {
+    /// `staleAfter`: how long without a heartbeat before this instance's status rows read `stale`.
+    public func heartbeat(instanceID: String, hostname: String, pid: Int, version: String,
+                          staleAfter: Duration = .seconds(90)) async throws {
+        let seconds = max(1, Int(staleAfter.components.seconds))
         try await pool.withConnection { conn in
             try await conn.query("""
-                INSERT INTO fleet_instances (instance_id, hostname, pid, version) VALUES ($1, $2, $3, $4)
+                INSERT INTO fleet_instances (instance_id, hostname, pid, version, stale_after_seconds)
+                VALUES ($1, $2, $3, $4, $5)
                 ON CONFLICT (instance_id) DO UPDATE SET heartbeat_at = now(), hostname = EXCLUDED.hostname,
-                    pid = EXCLUDED.pid, version = EXCLUDED.version, stopped_at = NULL
-                """, [PostgresValue(instanceID), PostgresValue(hostname), PostgresValue(pid), PostgresValue(version)],
+                    pid = EXCLUDED.pid, version = EXCLUDED.version, stopped_at = NULL,
+                    stale_after_seconds = EXCLUDED.stale_after_seconds
+                """, [PostgresValue(instanceID), PostgresValue(hostname), PostgresValue(pid), PostgresValue(version),
+                      PostgresValue(seconds)],
                 name: "instance.heartbeat")
+        }
+    }
+
+    /// A clean shutdown: this instance's mailboxes are no longer watched by anyone (until another
+    /// instance takes their tenants and writes its own status).
+    public func markIdle(instanceID: String) async throws {
+        try await pool.withConnection { conn in
+            try await conn.query("""
+                UPDATE mailbox_status SET state = 'idle', state_since = now(), next_attempt_at = NULL, updated_at = now()
+                 WHERE instance_id = $1 AND state NOT IN ('idle', 'paused')
+                """, [PostgresValue(instanceID)], name: "status.mark_idle")
         }
     }
 

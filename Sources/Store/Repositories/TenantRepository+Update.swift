@@ -11,6 +11,7 @@ public struct TenantUpdate: Sendable, Equatable {
     public var subscriptionsPerConnection: Int?
     public var hangingConnections: Int?
     public var state: TenantState?
+    public var grouping: StreamGrouping?
 
     public init() {}
 }
@@ -32,6 +33,7 @@ extension TenantRepository {
         parameters.append(PostgresValue(sealed?.keyID))
         parameters.append(PostgresValue(update.state?.rawValue))
         parameters.append(update.hangingConnections.map { PostgresValue($0) } ?? .null)
+        parameters.append(PostgresValue(update.grouping?.rawValue))
         return try await StoreError.translating("tenant \(name)") {
             try await pool.withConnection { conn in
                 let result = try await conn.query("""
@@ -47,6 +49,8 @@ extension TenantRepository {
                         state = coalesce($13, state),
                         hanging_connections = coalesce($14::integer, hanging_connections),
                         state_reason = CASE WHEN $13::text IS NULL THEN state_reason ELSE NULL END,
+                        grouping = coalesce($15, grouping),
+                        grouping_reason = CASE WHEN $15::text IS NULL THEN grouping_reason ELSE NULL END,
                         updated_at = now()
                      WHERE name = $1
                     RETURNING \(Self.columns)

@@ -9,7 +9,8 @@ public struct TenantRepository: Sendable {
     static let columns = """
         id, name, ews_url, autodiscover_url, auth_kind, identity, token_url, scope, secret_ciphertext,
         secret_key_id, impersonation, max_concurrent_requests, request_rate, subscriptions_per_connection,
-        hanging_connections, ca_bundle, insecure_tls, state, state_reason, created_at, updated_at
+        hanging_connections, ca_bundle, insecure_tls, state, state_reason, grouping, grouping_reason, created_at,
+        updated_at
         """
 
     @discardableResult
@@ -68,6 +69,17 @@ public struct TenantRepository: Sendable {
         }
     }
 
+    /// Records how the tenant's mailboxes share streaming connections, and why (nil: an operator's
+    /// choice).
+    public func setGrouping(name: String, _ grouping: StreamGrouping, reason: String?) async throws {
+        try await pool.withConnection { conn in
+            let r = try await conn.query(
+                "UPDATE tenants SET grouping = $2, grouping_reason = $3, updated_at = now() WHERE name = $1",
+                [PostgresValue(name), PostgresValue(grouping.rawValue), PostgresValue(reason)], name: "tenant.set_grouping")
+            guard r.affectedRows == 1 else { throw StoreError(.notFound, "unknown tenant \(name)") }
+        }
+    }
+
     /// Removes the tenant with its mailboxes, mirror and status; `changes` history stays.
     public func remove(name: String) async throws {
         try await pool.withConnection { conn in
@@ -82,8 +94,9 @@ extension Tenant {
         let ciphertext = try row.decode("secret_ciphertext", as: Data?.self)
         let keyID = try row.decode("secret_key_id", as: String?.self)
         guard let authKind = AuthKind(rawValue: try row.decode("auth_kind")),
-              let state = TenantState(rawValue: try row.decode("state"))
-        else { throw StoreError(.invalidInput, "tenant row has an unknown auth kind or state") }
+              let state = TenantState(rawValue: try row.decode("state")),
+              let grouping = StreamGrouping(rawValue: try row.decode("grouping"))
+        else { throw StoreError(.invalidInput, "tenant row has an unknown auth kind, state or grouping") }
         self.init(
             id: try row.decode("id"), name: try row.decode("name"), ewsURL: try row.decode("ews_url"),
             autodiscoverURL: try row.decode("autodiscover_url"), authKind: authKind,
@@ -96,7 +109,8 @@ extension Tenant {
                 subscriptionsPerConnection: try row.decode("subscriptions_per_connection"),
                 hangingConnections: try row.decode("hanging_connections")),
             caBundle: try row.decode("ca_bundle"), insecureTLS: try row.decode("insecure_tls"), state: state,
-            stateReason: try row.decode("state_reason"), createdAt: try row.decode("created_at"),
+            stateReason: try row.decode("state_reason"), grouping: grouping,
+            groupingReason: try row.decode("grouping_reason"), createdAt: try row.decode("created_at"),
             updatedAt: try row.decode("updated_at"))
     }
 }
