@@ -7,15 +7,25 @@ import Testing
     @Test(.requiresDatabase) func summaryTenantLaggingAndErrorsViews() async throws {
         try await CLIFixture.with("status") { fx in
             #expect(try fx.addTenant("contoso").status == 0)
-            for address in ["a@contoso.com", "b@contoso.com"] {
+            for address in ["a@contoso.com", "b@contoso.com", "c@contoso.com"] {
                 #expect(try fx.run(["mailbox", "add", "contoso", address]).status == 0)
             }
             let pool = fx.db.pool()
+            // b's status comes from a live instance; c's from one whose heartbeats stopped.
+            try await FleetStateRepository(pool: pool).heartbeat(instanceID: "live", hostname: "h", pid: 1, version: "v")
+            try await FleetStateRepository(pool: pool).heartbeat(instanceID: "gone", hostname: "h", pid: 2, version: "v",
+                                                                 staleAfter: .seconds(1))
             _ = try await pool.withConnection { conn in
                 try await conn.query("""
-                    INSERT INTO mailbox_status (mailbox_id, state, last_error_code, last_error_message, consecutive_failures)
-                    SELECT id, 'backing_off', 'ErrorServerBusy', 'The server is busy', 3 FROM mailboxes WHERE smtp_address = 'b@contoso.com'
+                    INSERT INTO mailbox_status (mailbox_id, state, last_error_code, last_error_message, consecutive_failures, instance_id)
+                    SELECT id, 'backing_off', 'ErrorServerBusy', 'The server is busy', 3, 'live' FROM mailboxes WHERE smtp_address = 'b@contoso.com'
                     """, name: "test.status")
+                try await conn.query("""
+                    INSERT INTO mailbox_status (mailbox_id, state, instance_id)
+                    SELECT id, 'streaming', 'gone' FROM mailboxes WHERE smtp_address = 'c@contoso.com'
+                    """, name: "test.status_stale")
+                try await conn.query("UPDATE fleet_instances SET heartbeat_at = now() - interval '10 seconds' WHERE instance_id = 'gone'",
+                                     name: "test.age")
             }
             await pool.shutdown()
 
@@ -24,9 +34,11 @@ import Testing
             let object = try #require(try JSONSerialization.jsonObject(with: Data(summary.stdout.utf8)) as? [String: Any])
             let tenants = try #require(object["tenants"] as? [[String: Any]])
             #expect(tenants.first?["tenant"] as? String == "contoso")
-            #expect(tenants.first?["mailboxes"] as? String == "2")
+            #expect(tenants.first?["mailboxes"] as? String == "3")
+            #expect(tenants.first?["stale"] as? String == "1")
+            #expect(tenants.first?["streaming"] as? String == "0", "a dead instance's 'streaming' is not believed")
             let byState = try #require(object["mailboxes_by_state"] as? [[String: Any]])
-            #expect(Set(byState.compactMap { $0["state"] as? String }) == ["idle", "backing_off"])
+            #expect(Set(byState.compactMap { $0["state"] as? String }) == ["idle", "backing_off", "stale"])
             let throttled = try #require(object["throttled_or_blocked"] as? [[String: Any]])
             #expect(throttled.first?["throttled_mailboxes"] as? String == "1")
 
@@ -37,6 +49,7 @@ import Testing
             let detail = try fx.run(["status", "--tenant", "contoso"])
             #expect(detail.stdout.contains("a@contoso.com"))
             #expect(detail.stdout.contains("backing_off"))
+            #expect(detail.stdout.contains("stale"))
 
             let errors = try fx.run(["status", "--errors", "--format", "json"])
             let errorRows = try #require((try JSONSerialization.jsonObject(with: Data(errors.stdout.utf8)) as? [String: Any])?["errors"] as? [[String: Any]])

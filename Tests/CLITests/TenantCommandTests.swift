@@ -33,7 +33,7 @@ import Testing
                 #expect(ok.status == 0, "\(ok.stderr)")
                 let steps = try #require(try JSONSerialization.jsonObject(with: Data(ok.stdout.utf8)) as? [[String: Any]])
                 #expect(steps.compactMap { $0["step"] as? String }
-                        == ["credentials", "reachable", "authentication", "impersonation", "subscribe", "unsubscribe"])
+                        == ["credentials", "reachable", "authentication", "impersonation", "subscribe", "stream", "unsubscribe"])
                 #expect(steps.allSatisfy { $0["result"] as? String == "ok" })
 
                 // Wrong secret: authentication refused, exit 77, one line on stderr.

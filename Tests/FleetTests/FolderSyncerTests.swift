@@ -43,6 +43,8 @@ final class MemoryStore: SyncStore {
     struct State {
         var syncStates: [String: String] = [:]
         var mirror: [String: FleetStateRepository.MirrorEntry] = [:]
+        /// Full rows, for items whose properties a test cares about (else derived from `mirror`).
+        var rows: [String: MirrorItem] = [:]
         var outbox: [ChangeRecord] = []
         var keys: Set<String> = []
         var failCommitNumber: Int?
@@ -56,14 +58,33 @@ final class MemoryStore: SyncStore {
     func mirror(mailboxID: Int64, folder: String) async throws -> [String: FleetStateRepository.MirrorEntry] {
         state.withLock { $0.mirror }
     }
+    func mirrorItems(mailboxID: Int64, itemIDs: [String]) async throws -> [String: MirrorItem] {
+        state.withLock { s in
+            var found: [String: MirrorItem] = [:]
+            for id in itemIDs {
+                if let row = s.rows[id] {
+                    found[id] = row
+                } else if let entry = s.mirror[id] {
+                    found[id] = MirrorItem(folderID: "inbox", itemID: id, changeKey: entry.changeKey, isRead: entry.isRead)
+                }
+            }
+            return found
+        }
+    }
     func resetSyncState(mailboxID: Int64, folder: String) async throws { state.withLock { $0.syncStates[folder] = "" } }
     func commit(_ cp: Checkpoint) async throws -> Int {
         try state.withLock { s in
             s.commits += 1
             if s.failCommitNumber == s.commits { throw CancellationError() }
-            for u in cp.upserts { s.mirror[u.itemID] = .init(changeKey: u.changeKey, isRead: u.isRead) }
+            for u in cp.upserts {
+                s.mirror[u.itemID] = .init(changeKey: u.changeKey, isRead: u.isRead)
+                s.rows[u.itemID] = u
+            }
             for r in cp.readFlags where s.mirror[r.itemID] != nil { s.mirror[r.itemID] = .init(changeKey: r.changeKey, isRead: r.isRead) }
-            for d in cp.deletes { s.mirror[d] = nil }
+            for d in cp.deletes {
+                s.mirror[d] = nil
+                s.rows[d] = nil
+            }
             var inserted = 0
             for c in cp.changes where s.keys.insert("\(c.itemID)|\(c.changeKey)|\(c.kind)").inserted {
                 s.outbox.append(c)
@@ -83,6 +104,13 @@ func item(_ id: String, _ key: String, read: Bool = false, subject: String = "s"
 
 func change(_ kind: EWSItemChange.Kind, _ id: String, _ key: String? = nil, read: Bool? = nil) -> EWSItemChange {
     EWSItemChange(kind: kind, itemID: EWSItemID(id: id, changeKey: key), itemType: "Message", isRead: read)
+}
+
+/// The mirror row an item becomes.
+func mirrored(_ item: EWSItem, folder: String = "inbox") -> MirrorItem {
+    MirrorItem(folderID: folder, itemID: item.itemID.id, changeKey: item.itemID.changeKey ?? "", isRead: item.isRead,
+               subject: item.subject, sender: item.sender?.emailAddress, receivedAt: item.dateTimeReceived.flatMap(FolderSyncer.parseDate),
+               size: item.size.map(Int64.init), hasAttachments: item.hasAttachments)
 }
 
 let target = FolderSyncer.Target(tenant: "t", mailboxID: 1, mailbox: "a@t.example", lease: nil)
@@ -127,6 +155,7 @@ let target = FolderSyncer.Target(tenant: "t", mailboxID: 1, mailbox: "a@t.exampl
             s.syncStates["inbox"] = "garbage"
             s.mirror = ["same": .init(changeKey: "k1", isRead: false), "edited": .init(changeKey: "k1", isRead: false),
                         "readnow": .init(changeKey: "k1", isRead: false), "gone": .init(changeKey: "k1", isRead: false)]
+            s.rows["readnow"] = mirrored(item("readnow", "k1", read: false))
         }
         let current = [item("same", "k1"), item("edited", "k2", subject: "new"), item("readnow", "k2", read: true), item("new", "k1")]
         let service = ScriptedService(pages: [.init(changes: current.map { change(.create, $0.itemID.id, $0.itemID.changeKey) }, last: true)],
@@ -173,5 +202,33 @@ let target = FolderSyncer.Target(tenant: "t", mailboxID: 1, mailbox: "a@t.exampl
         await #expect(performing: {
             try await FolderSyncer(service: Failing(), store: MemoryStore()).sync(target, folder: "inbox", fromScratch: false)
         }, throws: { ($0 as? EWSCallError)?.decision.action == .fullResync })
+    }
+
+    @Test func anUpdateThatOnlyFlipsIsReadIsAReadStateChange() async throws {
+        // gromox reports reads as t:Update with a new ChangeKey, not as t:ReadFlagChange.
+        let store = MemoryStore()
+        store.state.withLock { s in
+            s.syncStates["inbox"] = "s1"
+            for it in [item("a", "k1"), item("b", "k1")] {
+                s.mirror[it.itemID.id] = .init(changeKey: "k1", isRead: false)
+                s.rows[it.itemID.id] = mirrored(it)
+            }
+        }
+        let pages = [ScriptedService.Page(changes: [], last: true),
+                     ScriptedService.Page(changes: [change(.update, "a", "k2"), change(.update, "b", "k2")], last: true),
+                     ScriptedService.Page(changes: [change(.update, "a", "k3")], last: true)]
+        let service = ScriptedService(pages: pages, items: [item("a", "k2", read: true), item("b", "k2", subject: "edited")])
+        _ = try await FolderSyncer(service: service, store: store).sync(target, folder: "inbox", fromScratch: false)
+        store.state.withLock { s in
+            #expect(s.outbox.map(\.kind) == [.readFlag, .updated], "a: only IsRead changed; b: its subject changed")
+            #expect(s.outbox.first?.isRead == true)
+        }
+        // Unread again: another read-state row with the new state.
+        service.items.withLock { $0["a"] = item("a", "k3", read: false) }
+        _ = try await FolderSyncer(service: service, store: store).sync(target, folder: "inbox", fromScratch: false)
+        store.state.withLock { s in
+            #expect(s.outbox.map(\.kind) == [.readFlag, .updated, .readFlag])
+            #expect(s.outbox.last?.isRead == false)
+        }
     }
 }

@@ -11,7 +11,7 @@ import TestSupport
     /// An all-folders machine that has streamed, discovered `directory` and synced every folder.
     func discovered(window: Duration = .zero) -> Machine {
         var m = machine(folders: [], window: window, allFolders: true)
-        _ = m.start(persistedSubscription: "S", now: at(0))
+        _ = m.startListening("S", now: at(0))
         _ = m.hierarchyRefreshed(Self.directory, now: at(0))
         _ = m.folderSynced("inbox", now: at(0))
         _ = m.folderSynced("F1", now: at(0))
@@ -20,7 +20,7 @@ import TestSupport
 
     func streaming(_ folders: [String], knownIDs: [String: String]? = nil) -> Machine {
         var m = machine(folders: folders, window: .zero, knownIDs: knownIDs)
-        _ = m.start(persistedSubscription: "S", now: at(0))
+        _ = m.startListening("S", now: at(0))
         for folder in folders { _ = m.folderSynced(folder, now: at(0)) }
         return m
     }
@@ -37,14 +37,41 @@ import TestSupport
 
     @Test func anUnknownFolderIdIsNotWatchedOnceAllIdsAreKnown() {
         var m = streaming(["inbox", "sentitems"])
-        #expect(m.notified(FolderActivity(folderIDs: ["ID-projects"]), now: at(1)) == [])
+        // A move from inbox to a folder we do not watch: only inbox is synced.
+        #expect(m.notified(FolderActivity(folderIDs: ["ID-projects", "ID-inbox"]), now: at(1))
+            == [.status(.syncing), .sync(folder: "inbox", fromScratch: false)])
+        _ = m.folderSynced("inbox", now: at(1))
         #expect(m.dirty.isEmpty)
         #expect(m.nextDeadline == at(900))  // nothing scheduled but the safety sync
     }
 
+    @Test func eventsNamingNoWatchedFolderMeanTheIdIsNotOurs() {
+        // After a server restart the stored id may name another subscription (gromox reuses ids).
+        var m = streaming(["inbox", "sentitems"])
+        #expect(m.notified(FolderActivity(folderIDs: ["ID-projects"]), now: at(1))
+            == [.reportForeignEvents("S"), .leaveGroup, .persistSubscription(nil), .countResubscribe(reason: "suspect"),
+                .status(.subscribing), .subscribe])
+        #expect(m.phase == .subscribing)
+        #expect(m.lastError?.code == "SubscriptionSuspect")
+    }
+
+    @Test func aFolderLevelModifiedOfAWatchedFolderSyncsIt() {
+        // gromox reports reads, moves out and deletes on a one-folder subscription only this way.
+        var m = streaming(["inbox", "sentitems"])
+        #expect(m.notified(FolderActivity(modifiedFolderIDs: ["ID-sentitems"], namedFolderIDs: ["ID-sentitems", "ROOT"]),
+                           now: at(1)) == [.status(.syncing), .sync(folder: "sentitems", fromScratch: false)])
+        _ = m.folderSynced("sentitems", now: at(1))
+        // Of a folder we do not watch (with a watched one named): noise.
+        #expect(m.notified(FolderActivity(modifiedFolderIDs: ["ID-projects"], namedFolderIDs: ["ID-projects", "ID-inbox"]),
+                           now: at(2)) == [])
+        var single = streaming(["inbox"])
+        #expect(single.notified(FolderActivity(modifiedFolderIDs: ["ID-inbox"], namedFolderIDs: ["ID-inbox", "ROOT"]),
+                                now: at(1)) == [.status(.syncing), .sync(folder: "inbox", fromScratch: false)])
+    }
+
     @Test func untilIdsAreResolvedAnUnknownIdMarksEveryFolder() {
         var m = machine(folders: ["inbox", "sentitems"], window: .zero, knownIDs: [:])
-        let start = m.start(persistedSubscription: "S", now: at(0))
+        let start = m.startListening("S", now: at(0))
         #expect(start.contains(.resolveFolders(["inbox", "sentitems"])))
         _ = m.folderSynced("inbox", now: at(0))
         _ = m.folderSynced("sentitems", now: at(0))
@@ -53,31 +80,38 @@ import TestSupport
         _ = m.folderSynced("inbox", now: at(1))
         _ = m.folderSynced("sentitems", now: at(1))
         _ = m.foldersResolved(["X": "inbox", "Y": "sentitems"])
-        #expect(m.notified(FolderActivity(folderIDs: ["Z"]), now: at(2)) == [])
+        #expect(m.notified(FolderActivity(folderIDs: ["Z", "X"]), now: at(2)) == [.status(.syncing), .sync(folder: "inbox", fromScratch: false)])
+        _ = m.folderSynced("inbox", now: at(2))
         #expect(m.notified(FolderActivity(folderIDs: ["Y"]), now: at(3)) == [.status(.syncing), .sync(folder: "sentitems", fromScratch: false)])
     }
 
     @Test func aFailedResolutionIsRetriedByTheSafetySync() {
         var m = machine(folders: ["inbox", "drafts"], window: .zero, knownIDs: ["ID-drafts": "drafts"])
-        #expect(m.start(persistedSubscription: "S", now: at(0)).contains(.resolveFolders(["inbox"])))
+        #expect(m.startListening("S", now: at(0)).contains(.resolveFolders(["inbox"])))
         _ = m.folderSynced("inbox", now: at(0))
         _ = m.folderSynced("drafts", now: at(0))
         _ = m.folderResolutionFailed()
         #expect(m.tick(now: at(900)).contains(.resolveFolders(["inbox"])))
     }
 
-    @Test func aSingleWatchedFolderNeedsNoIdsEveryEventIsAboutIt() {
+    @Test func aSingleWatchedFolderIsMarkedByEveryEventUntilItsIdIsKnown() {
         var m = machine(folders: ["inbox"], window: .zero, knownIDs: [:])
-        #expect(!m.start(persistedSubscription: "S", now: at(0)).contains { if case .resolveFolders = $0 { true } else { false } })
+        // Its id is resolved once: it tells a foreign subscription's events apart.
+        #expect(m.startListening("S", now: at(0)).contains(.resolveFolders(["inbox"])))
         _ = m.folderSynced("inbox", now: at(0))
         #expect(m.notified(FolderActivity(folderIDs: ["ANY"]), now: at(1)) == [.status(.syncing), .sync(folder: "inbox", fromScratch: false)])
         _ = m.folderSynced("inbox", now: at(1))
-        #expect(m.notified(FolderActivity(), now: at(2)) == [])  // no folder named: a folder-level event only
+        #expect(m.notified(FolderActivity(modifiedFolderIDs: ["ANY"]), now: at(2))
+            == [.status(.syncing), .sync(folder: "inbox", fromScratch: false)], "a folder-level Modified is about it too")
+        _ = m.folderSynced("inbox", now: at(2))
+        #expect(m.notified(FolderActivity(), now: at(3)) == [])  // no folder named at all
+        _ = m.foldersResolved(["ID-inbox": "inbox"])
+        #expect(m.notified(FolderActivity(folderIDs: ["ANY"]), now: at(4)).contains(.reportForeignEvents("S")))
     }
 
     @Test func listedFolderIdsNeedNoResolution() {
         var m = machine(folders: ["AAMkProjects"], window: .zero, knownIDs: [:])
-        #expect(!m.start(persistedSubscription: "S", now: at(0)).contains { if case .resolveFolders = $0 { true } else { false } })
+        #expect(!m.startListening("S", now: at(0)).contains { if case .resolveFolders = $0 { true } else { false } })
         _ = m.folderSynced("AAMkProjects", now: at(0))
         #expect(m.notified(FolderActivity(folderIDs: ["AAMkProjects"]), now: at(1))
             == [.status(.syncing), .sync(folder: "AAMkProjects", fromScratch: false)])
@@ -89,19 +123,23 @@ import TestSupport
         #expect(!m.refreshDue)
     }
 
-    @Test func aVanishedListedFolderResubscribes() {
+    @Test func aVanishedListedFolderResubscribesAfterABackOff() {
         var m = machine(folders: ["inbox"], window: .zero)
-        _ = m.start(persistedSubscription: "S", now: at(0))
-        #expect(m.folderSyncFailed("inbox", failure("ErrorSyncFolderNotFound"), now: at(1))
-            == [.leaveGroup, .persistSubscription(nil), .status(.subscribing), .subscribe])
+        _ = m.startListening("S", now: at(0))
+        let actions = m.folderSyncFailed("inbox", failure("ErrorSyncFolderNotFound"), now: at(1))
+        #expect(actions.prefix(3) == [.leaveGroup, .persistSubscription(nil), .countResubscribe(reason: "folder_missing")])
+        let retry = try! #require(m.retryAt)
+        #expect(actions.last == .status(.backingOff, nextAttempt: retry))
+        #expect(retry >= at(1.5) && retry <= at(2), "attempt 1 of the resubscribe pacer: 0.5–1 s")
+        #expect(m.tick(now: retry) == [.status(.subscribing), .subscribe])
     }
 
     // MARK: all-folders mode
 
     @Test func allFoldersStartsWithTheHierarchyThenSyncsEveryFolderFound() {
         var m = machine(folders: [], window: .zero, allFolders: true)
-        #expect(m.start(persistedSubscription: "S", now: at(0))
-            == [.joinGroup("S"), .status(.streaming), .status(.syncing), .refreshHierarchy])
+        #expect(m.startListening("S", now: at(0))
+            == [.joinGroup("S", established: true), .status(.subscribing), .status(.syncing), .refreshHierarchy])
         #expect(m.nextDeadline == at(900))  // the slot is busy: no sync is started meanwhile
         #expect(m.hierarchyRefreshed(Self.directory, now: at(1)) == [.status(.syncing), .sync(folder: "inbox", fromScratch: false)])
         #expect(m.folderSynced("inbox", now: at(2)) == [.status(.syncing), .sync(folder: "F1", fromScratch: false)])
@@ -193,12 +231,14 @@ import TestSupport
     @Test func aPolledMailboxListsTheHierarchyOnEachPoll() {
         var m = discovered()
         #expect(m.joinedGroup(false, now: at(1)) == [.status(.polling)])
-        #expect(m.tick(now: at(61)) == [.joinGroup("S"), .status(.syncing), .refreshHierarchy])
+        #expect(m.tick(now: at(61)) == [.joinGroup("S", established: true), .status(.syncing), .refreshHierarchy])
         _ = m.hierarchyRefreshed(Self.directory, now: at(62))
         _ = m.folderSynced("inbox", now: at(62))
         #expect(m.folderSynced("F1", now: at(62)) == [.status(.polling)])
-        // Joining a group after polling: notifications (folder events too) were missed.
-        #expect(m.joinedGroup(true, now: at(70)) == [.status(.streaming), .status(.syncing), .refreshHierarchy])
+        // Joining a group after polling: notifications (folder events too) were missed; the
+        // catch-up runs once the stream is up.
+        #expect(m.joinedGroup(true, now: at(70)) == [.status(.subscribing)])
+        #expect(m.streamUp(now: at(71)) == [.status(.syncing), .refreshHierarchy])
     }
 
     @Test func aFailedRefreshBacksOffAndIsRetried() {
@@ -222,16 +262,17 @@ import TestSupport
             StreamingEvent(kind: .status),
         ])
         #expect(activity == FolderActivity(folderIDs: ["P1", "P2", "P3"], hierarchyChanged: false))
+        #expect(activity.namedFolderIDs == ["P1", "P2", "P3"])
     }
 
     @Test func folderCreationIsAHierarchyChangeButAFolderModificationIsNot() {
         let modified = FolderActivity(events: [
             StreamingEvent(kind: .modified, folderID: EWSItemID(id: "F"), parentFolderID: EWSItemID(id: "ROOT"), unreadCount: 3),
         ])
-        #expect(modified == FolderActivity())
+        #expect(modified == FolderActivity(modifiedFolderIDs: ["F"], namedFolderIDs: ["F", "ROOT"]))
         let created = FolderActivity(events: [
             StreamingEvent(kind: .created, folderID: EWSItemID(id: "F"), parentFolderID: EWSItemID(id: "ROOT")),
         ])
-        #expect(created == FolderActivity(hierarchyChanged: true))
+        #expect(created == FolderActivity(namedFolderIDs: ["F", "ROOT"], hierarchyChanged: true))
     }
 }

@@ -25,27 +25,38 @@ func failure(_ code: String, backOffMs: Int? = nil) -> MailboxFailure {
 }
 
 @Suite struct MailboxMachineTests {
-    @Test func coldStartSubscribesThenCatchesUpWithASync() {
+    @Test func coldStartSubscribesThenCatchesUpOnceTheStreamIsUp() {
         var m = machine()
         #expect(m.start(persistedSubscription: nil, now: at(0)) == [.status(.subscribing), .subscribe])
-        let actions = m.subscribed(id: "S1", now: at(1))
-        #expect(actions == [.persistSubscription("S1"), .joinGroup("S1"), .status(.streaming),
-                            .status(.syncing), .sync(folder: "inbox", fromScratch: false)])
-        #expect(m.folderSynced("inbox", now: at(2)) == [.status(.streaming)])
+        // Not streaming until the group's connection carrying the new id brings a message.
+        #expect(m.subscribed(id: "S1", now: at(1)) == [.persistSubscription("S1"), .joinGroup("S1", established: false),
+                                                        .status(.subscribing)])
+        #expect(m.streamUp(now: at(2)) == [.status(.syncing), .sync(folder: "inbox", fromScratch: false)])
+        #expect(m.folderSynced("inbox", now: at(3)) == [.status(.streaming)])
         #expect(m.phase == .streaming)
+    }
+
+    @Test func aStreamThatNeverComesUpStillGetsItsCatchUpAfterTheAttachTimeout() {
+        var m = machine()
+        _ = m.start(persistedSubscription: nil, now: at(0))
+        _ = m.subscribed(id: "S1", now: at(1))
+        #expect(m.nextDeadline == at(61))
+        #expect(m.tick(now: at(60)) == [])
+        #expect(m.tick(now: at(61)) == [.status(.syncing), .sync(folder: "inbox", fromScratch: false)])
+        #expect(m.folderSynced("inbox", now: at(62)) == [.status(.subscribing)], "still not hearing: not streaming")
     }
 
     @Test func warmRestartReusesThePersistedSubscription() {
         var m = machine()
-        let actions = m.start(persistedSubscription: "S9", now: at(0))
+        let actions = m.startListening("S9", now: at(0))
         #expect(!actions.contains(.subscribe))
-        #expect(actions.contains(.joinGroup("S9")))
+        #expect(actions.contains(.joinGroup("S9", established: true)))
         #expect(actions.contains(.sync(folder: "inbox", fromScratch: false)))
     }
 
     @Test func notificationsCoalesceIntoOneSyncAfterTheWindow() {
         var m = machine(window: .seconds(2))
-        _ = m.start(persistedSubscription: "S", now: at(0))
+        _ = m.startListening("S", now: at(0))
         _ = m.folderSynced("inbox", now: at(0))
         #expect(m.notified(folders: ["inbox"], now: at(10)) == [])
         #expect(m.notified(folders: ["inbox"], now: at(11)) == [])
@@ -60,14 +71,14 @@ func failure(_ code: String, backOffMs: Int? = nil) -> MailboxFailure {
 
     @Test func zeroWindowSyncsImmediately() {
         var m = machine(window: .zero)
-        _ = m.start(persistedSubscription: "S", now: at(0))
+        _ = m.startListening("S", now: at(0))
         _ = m.folderSynced("inbox", now: at(0))
         #expect(m.notified(folders: nil, now: at(5)) == [.status(.syncing), .sync(folder: "inbox", fromScratch: false)])
     }
 
     @Test func notificationsNamingOneFolderSyncOnlyThatFolder() {
         var m = machine(folders: ["inbox", "sentitems"], window: .zero)
-        _ = m.start(persistedSubscription: "S", now: at(0))
+        _ = m.startListening("S", now: at(0))
         _ = m.folderSynced("inbox", now: at(0))
         _ = m.folderSynced("sentitems", now: at(0))
         #expect(m.notified(folders: ["sentitems"], now: at(1)) == [.status(.syncing), .sync(folder: "sentitems", fromScratch: false)])
@@ -75,17 +86,19 @@ func failure(_ code: String, backOffMs: Int? = nil) -> MailboxFailure {
 
     @Test func lostSubscriptionResubscribesAndCatchesUp() {
         var m = machine()
-        _ = m.start(persistedSubscription: "S1", now: at(0))
+        _ = m.startListening("S1", now: at(0))
         _ = m.folderSynced("inbox", now: at(0))
         let actions = m.streamFailed(failure("ErrorSubscriptionNotFound"), now: at(5))
-        #expect(actions == [.leaveGroup, .persistSubscription(nil), .status(.subscribing), .subscribe])
-        let after = m.subscribed(id: "S2", now: at(6))
+        #expect(actions.prefix(3) == [.leaveGroup, .persistSubscription(nil), .countResubscribe(reason: "refused")])
+        #expect(m.phase == .backingOff)
+        #expect(m.tick(now: m.retryAt!) == [.status(.subscribing), .subscribe])
+        let after = m.subscribedListening("S2", now: at(7))
         #expect(after.contains(.sync(folder: "inbox", fromScratch: false)))  // catch-up from kept state
     }
 
     @Test func missedEventsResyncWithKeptState() {
         var m = machine()
-        _ = m.start(persistedSubscription: "S1", now: at(0))
+        _ = m.startListening("S1", now: at(0))
         _ = m.folderSynced("inbox", now: at(0))
         #expect(m.streamFailed(failure("ErrorMissedNotificationEvents"), now: at(3))
                 == [.status(.syncing), .sync(folder: "inbox", fromScratch: false)])
@@ -94,13 +107,13 @@ func failure(_ code: String, backOffMs: Int? = nil) -> MailboxFailure {
 
     @Test func anotherConnectionOwningTheIdIsIgnored() {
         var m = machine()
-        _ = m.start(persistedSubscription: "S1", now: at(0))
+        _ = m.startListening("S1", now: at(0))
         #expect(m.streamFailed(failure("ErrorNewEventStreamConnectionOpened"), now: at(1)) == [])
     }
 
     @Test func invalidSyncStateTriggersAFullResyncOfThatFolder() {
         var m = machine()
-        _ = m.start(persistedSubscription: "S1", now: at(0))
+        _ = m.startListening("S1", now: at(0))
         let actions = m.folderSyncFailed("inbox", failure("ErrorInvalidSyncStateData"), now: at(1))
         #expect(actions == [.dropSyncState(folder: "inbox"), .status(.syncing), .sync(folder: "inbox", fromScratch: true)])
         _ = m.folderSynced("inbox", now: at(2))
@@ -110,7 +123,7 @@ func failure(_ code: String, backOffMs: Int? = nil) -> MailboxFailure {
 
     @Test func serverBusyBacksOffAtLeastTheAdvisedTime() {
         var m = machine()
-        _ = m.start(persistedSubscription: "S1", now: at(0))
+        _ = m.startListening("S1", now: at(0))
         let actions = m.folderSyncFailed("inbox", failure("ErrorServerBusy", backOffMs: 178_510), now: at(1))
         #expect(actions == [.status(.backingOff, nextAttempt: at(179.510))])
         #expect(m.tick(now: at(179)) == [])
@@ -158,23 +171,29 @@ func failure(_ code: String, backOffMs: Int? = nil) -> MailboxFailure {
         #expect(m.phase == .failed)
     }
 
-    @Test func pauseUnsubscribesAndResumeStartsFresh() {
+    @Test func pauseUnsubscribesOnlyItsOwnIdAndResumeStartsFresh() {
         var m = machine()
-        _ = m.start(persistedSubscription: "S1", now: at(0))
+        _ = m.start(persistedSubscription: nil, now: at(0))
+        _ = m.subscribedListening("S1", now: at(0))
         #expect(m.pause() == [.leaveGroup, .unsubscribe("S1"), .persistSubscription(nil), .status(.paused)])
         #expect(m.notified(folders: nil, now: at(1)) == [])
         #expect(m.resume(now: at(2)) == [.status(.subscribing), .subscribe])
+        // A stored id may name another mailbox's subscription after a server restart: never
+        // unsubscribe it, let it expire.
+        var stored = machine()
+        _ = stored.startListening("S9", now: at(0))
+        #expect(stored.pause() == [.leaveGroup, .persistSubscription(nil), .status(.paused)])
     }
 
     @Test func stopKeepsTheSubscriptionForAWarmRestart() {
         var m = machine()
-        _ = m.start(persistedSubscription: "S1", now: at(0))
+        _ = m.startListening("S1", now: at(0))
         #expect(m.stop() == [.leaveGroup])
     }
 
     @Test func safetySyncRunsWithoutNotifications() {
         var m = machine()
-        _ = m.start(persistedSubscription: "S1", now: at(0))
+        _ = m.startListening("S1", now: at(0))
         _ = m.folderSynced("inbox", now: at(1))
         #expect(m.nextDeadline == at(900))
         #expect(m.tick(now: at(900)) == [.status(.syncing), .sync(folder: "inbox", fromScratch: false)])
@@ -182,7 +201,7 @@ func failure(_ code: String, backOffMs: Int? = nil) -> MailboxFailure {
 
     @Test func aRequestedResyncSyncsEveryFolderFromScratchAtOnce() {
         var m = machine(folders: ["inbox", "sentitems"])
-        _ = m.start(persistedSubscription: "S", now: at(0))
+        _ = m.startListening("S", now: at(0))
         _ = m.folderSynced("inbox", now: at(1))
         _ = m.folderSynced("sentitems", now: at(1))
         #expect(m.resyncRequested(now: at(5)) == [.status(.syncing), .sync(folder: "inbox", fromScratch: true)])
@@ -191,5 +210,18 @@ func failure(_ code: String, backOffMs: Int? = nil) -> MailboxFailure {
         var paused = machine()
         _ = paused.pause()
         #expect(paused.resyncRequested(now: at(1)) == [], "a paused mailbox reads the dropped states when it resumes")
+    }
+}
+
+extension MailboxMachine {
+    /// Test shorthand: start with a stored subscription id and hear from the stream group at once
+    /// (the catch-up sync waits for that).
+    mutating func startListening(_ id: String = "S", now: Instant) -> [MailboxAction<Instant>] {
+        start(persistedSubscription: id, now: now) + streamUp(now: now)
+    }
+
+    /// Test shorthand: a new subscription whose stream comes up at once.
+    mutating func subscribedListening(_ id: String, now: Instant) -> [MailboxAction<Instant>] {
+        subscribed(id: id, now: now) + streamUp(now: now)
     }
 }

@@ -149,7 +149,9 @@ import Testing
             cp.upserts = [item]
             cp.changes = [change]
             try await CheckpointWriter(pool: f.pool).commit(cp)
-            try await FleetStateRepository(pool: f.pool).saveStatus([.init(mailboxID: f.mailbox.id, state: "streaming")])
+            let state = FleetStateRepository(pool: f.pool)
+            try await state.heartbeat(instanceID: "i1", hostname: "h", pid: 1, version: "v")
+            try await state.saveStatus([.init(mailboxID: f.mailbox.id, state: "streaming", instanceID: "i1")])
             let row = try await f.pool.withConnection {
                 try await $0.query("SELECT * FROM tenant_summary WHERE tenant = 'contoso'", name: "t").rows[0]
             }
@@ -158,9 +160,18 @@ import Testing
             #expect(try row.decode("changes_last_hour", as: Int.self) == 1)
             let lagging: Int = try await f.scalar("SELECT count(*) AS v FROM lagging_mailboxes")
             #expect(lagging == 0)  // streaming and freshly synced
-            try await FleetStateRepository(pool: f.pool).saveStatus([.init(mailboxID: f.mailbox.id, state: "failed")])
+            try await state.saveStatus([.init(mailboxID: f.mailbox.id, state: "failed", instanceID: "i1")])
             let nowLagging: Int = try await f.scalar("SELECT count(*) AS v FROM lagging_mailboxes")
             #expect(nowLagging == 1)
+            // An instance that stopped: its rows read 'stale' (a crash) or, after a clean stop, 'idle'.
+            try await state.saveStatus([.init(mailboxID: f.mailbox.id, state: "streaming", instanceID: "i1")])
+            try await state.markStopped(instanceID: "i1")
+            let stale: String = try await f.scalar("SELECT state AS v FROM mailbox_status_now")
+            #expect(stale == "stale")
+            #expect(try await f.scalar("SELECT count(*) AS v FROM lagging_mailboxes") as Int == 1)
+            try await state.markIdle(instanceID: "i1")
+            let idle: String = try await f.scalar("SELECT state AS v FROM mailbox_status_now")
+            #expect(idle == "idle")
         }
     }
 }

@@ -18,12 +18,12 @@ struct StatusQueries {
                 """),
             try await section("tenants", """
                 SELECT tenant, tenant_state, mailboxes, streaming, polling, syncing, subscribing, backing_off, failed, paused, idle,
-                       changes_last_hour, lease_instance
+                       stale, changes_last_hour, lease_instance
                   FROM tenant_summary ORDER BY tenant
                 """),
             try await section("mailboxes_by_state", """
                 SELECT CASE WHEN NOT m.enabled THEN 'paused' ELSE coalesce(s.state, 'idle') END AS state, count(*) AS mailboxes
-                  FROM mailboxes m LEFT JOIN mailbox_status s ON s.mailbox_id = m.id GROUP BY 1 ORDER BY 1
+                  FROM mailboxes m LEFT JOIN mailbox_status_now s ON s.mailbox_id = m.id GROUP BY 1 ORDER BY 1
                 """),
             try await section("changes", """
                 SELECT (SELECT count(*) FROM changes WHERE committed_at > now() - interval '1 minute') AS last_minute,
@@ -31,6 +31,7 @@ struct StatusQueries {
                        (SELECT count(*) FROM changes WHERE committed_at > now() - interval '1 hour') AS last_hour
                 """),
             // Throttled: mailboxes backing off on an EWS throttling code; blocked: tenants EWS refuses (HTTP 403).
+            // (The stored state, as the instance that throttled them said it.)
             try await section("throttled_or_blocked", """
                 WITH throttled AS (
                     SELECT m.tenant_id, count(*) AS n FROM mailbox_status s JOIN mailboxes m ON m.id = s.mailbox_id
@@ -50,15 +51,15 @@ struct StatusQueries {
         _ = try await TenantRepository(pool: pool).require(name: name)
         return [
             try await section("tenant", """
-                SELECT tenant, tenant_state, mailboxes, streaming, polling, syncing, subscribing, backing_off, failed, paused, idle,
-                       failing, changes_last_hour, lease_instance, lease_expires_at
+                SELECT tenant, tenant_state, grouping, mailboxes, streaming, polling, syncing, subscribing, backing_off, failed,
+                       paused, idle, stale, failing, changes_last_hour, lease_instance, lease_expires_at
                   FROM tenant_summary WHERE tenant = $1
                 """, [PostgresValue(name)]),
             try await section("mailboxes", """
                 SELECT m.smtp_address AS mailbox, CASE WHEN NOT m.enabled THEN 'paused' ELSE coalesce(s.state, 'idle') END AS state,
                        s.state_since AS state_since, s.consecutive_failures AS failures, s.last_error_code AS last_error,
                        s.last_change_at AS last_change_at, s.instance_id AS instance
-                  FROM mailboxes m JOIN tenants t ON t.id = m.tenant_id LEFT JOIN mailbox_status s ON s.mailbox_id = m.id
+                  FROM mailboxes m JOIN tenants t ON t.id = m.tenant_id LEFT JOIN mailbox_status_now s ON s.mailbox_id = m.id
                  WHERE t.name = $1 ORDER BY m.smtp_address
                 """, [PostgresValue(name)]),
         ]
@@ -75,7 +76,7 @@ struct StatusQueries {
         try await section("errors", """
             SELECT t.name AS tenant, m.smtp_address AS mailbox, s.state AS state, s.consecutive_failures AS failures,
                    s.last_error_code AS code, s.last_error_message AS message, s.next_attempt_at AS next_attempt_at
-              FROM mailbox_status s JOIN mailboxes m ON m.id = s.mailbox_id JOIN tenants t ON t.id = m.tenant_id
+              FROM mailbox_status_now s JOIN mailboxes m ON m.id = s.mailbox_id JOIN tenants t ON t.id = m.tenant_id
              WHERE s.consecutive_failures > 0 ORDER BY s.consecutive_failures DESC, t.name, m.smtp_address
             """)
     }

@@ -26,6 +26,7 @@ struct TenantShowCommand: AsyncParsableCommand {
             ("request_rate", String(tenant.throttling.requestRate)),
             ("subscriptions_per_connection", String(tenant.throttling.subscriptionsPerConnection)),
             ("hanging_connections", String(tenant.throttling.hangingConnections)),
+            ("grouping", tenant.grouping.rawValue), ("grouping_reason", tenant.groupingReason),
             ("ca_bundle", tenant.caBundle), ("insecure_tls", String(tenant.insecureTLS)), ("mailboxes", String(mailboxes)),
         ]
         TableOutput(columns: fields.map(\.0), rows: [fields.map(\.1)]).print(format, transposed: format == .table)
@@ -48,10 +49,19 @@ struct TenantUpdateCommand: AsyncParsableCommand {
     @Option(name: .customLong("subscriptions-per-connection")) var subscriptionsPerConnection: Int?
     @Option(name: .customLong("hanging-connections")) var hangingConnections: Int?
     @Option(help: "active or disabled (also clears a blocked state)") var state: StateOption?
+    @Option(help: ArgumentHelp(
+        "How mailboxes share streaming connections: auto (up to 200 per connection, Exchange's way) or per_mailbox "
+            + "(one each). ewsfleet switches to per_mailbox by itself when the server refuses grouped subscriptions; "
+            + "auto resets that."))
+    var grouping: GroupingOption?
     @OptionGroup var secret: SecretSource
 
     enum OnOff: String, ExpressibleByArgument { case on, off }
     enum StateOption: String, ExpressibleByArgument { case active, disabled }
+    enum GroupingOption: String, ExpressibleByArgument, CaseIterable {
+        case auto
+        case perMailbox = "per_mailbox"
+    }
 
     func validate() throws {
         if let ewsURL, !(ewsURL.hasPrefix("https://") || ewsURL.hasPrefix("http://")) {
@@ -77,6 +87,7 @@ struct TenantUpdateCommand: AsyncParsableCommand {
         update.subscriptionsPerConnection = subscriptionsPerConnection
         update.hangingConnections = hangingConnections
         update.state = state.map { TenantState(rawValue: $0.rawValue)! }
+        update.grouping = grouping.map { StreamGrouping(rawValue: $0.rawValue)! }
         guard update != TenantUpdate() || newSecret != nil else { throw CLIError(.usage, "nothing to update: give at least one option") }
         try await withDatabase(global) { config, pool in
             try await TenantRepository(pool: pool).update(name: name, update, secret: newSecret, keyring: config.keyring)
@@ -103,32 +114,38 @@ struct TenantRemoveCommand: AsyncParsableCommand {
 struct TenantTestCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "test",
-        abstract: "Check reachability, authentication, impersonation and a subscribe/unsubscribe round trip for one mailbox.")
+        abstract: "Check reachability, authentication, mailbox access, a subscription and its stream for one mailbox "
+            + "(and a grouped stream when given a second one).")
 
     @OptionGroup var global: GlobalOptions
     @Argument(help: "Tenant name.") var name: String
     @Argument(help: "A mailbox of the tenant to test with.") var mailbox: String
-    @Option(help: "Seconds to wait for each request.") var timeout = 15
+    @Argument(help: "A second mailbox: also test one stream carrying both subscriptions (grouping).") var second: String?
+    @Option(help: "Seconds to wait for each request (and for a stream's first heartbeat).") var timeout = 15
     @Option(help: "table or json") var format: OutputFormat = .table
 
     func run() async throws {
         guard let address = SMTPAddress.normalize(mailbox) else { throw CLIError(.invalidInput, "invalid email address \(mailbox)") }
+        let other = try second.map { raw in
+            guard let address = SMTPAddress.normalize(raw) else { throw CLIError(.invalidInput, "invalid email address \(raw)") }
+            return address
+        }
         let report = try await withDatabase(global) { config, pool in
             let tenant = try await TenantRepository(pool: pool).require(name: name)
             let http = HTTPClient(logger: GlobalOptions.quietLogger)
-            let report = await TenantProbe.run(tenant: tenant, mailbox: address, keyring: config.keyring, http: http,
-                                               logger: GlobalOptions.quietLogger, timeout: .seconds(timeout))
+            let report = await TenantProbe.run(tenant: tenant, mailbox: address, second: other, keyring: config.keyring,
+                                               http: http, logger: GlobalOptions.quietLogger, timeout: .seconds(timeout))
             await http.shutdown()
             return report
         }
         TableOutput(columns: ["step", "result", "detail"],
-                    rows: report.steps.map { [$0.name.rawValue, $0.ok ? "ok" : "FAILED", $0.detail] }).print(format)
+                    rows: report.steps.map { [$0.name.rawValue, $0.outcome.rawValue, $0.detail] }).print(format)
         if let failed = report.failed {
             let kind: CLIError.Kind =
                 switch failed.name {
                 case .reachable: .unavailable
                 case .credentials, .authentication, .impersonation: .permission
-                case .subscribe, .unsubscribe: .failure
+                case .subscribe, .stream, .groupedStream, .unsubscribe: .failure
                 }
             throw CLIError(kind, "tenant \(name): \(failed.name.rawValue) failed: \(failed.detail)")
         }

@@ -10,7 +10,7 @@ import Synchronization
 /// The same query refreshes the `ewsf_mailboxes{state}` gauges, so a scrape never waits on more
 /// than one cheap query.
 final class FleetHealth: Sendable {
-    static let states = ["idle", "subscribing", "streaming", "polling", "syncing", "backing_off", "failed", "paused"]
+    static let states = ["idle", "subscribing", "streaming", "polling", "syncing", "backing_off", "failed", "paused", "stale"]
 
     private let pool: PostgresPool
     private let running = Atomic<Bool>(false)
@@ -54,7 +54,7 @@ final class FleetHealth: Sendable {
                     SELECT CASE WHEN NOT m.enabled THEN 'paused' ELSE coalesce(s.state, 'idle') END AS state,
                            count(*)::bigint AS n,
                            (SELECT count(*) FROM changes WHERE committed_at > now() - interval '1 minute')::bigint AS recent
-                      FROM mailboxes m LEFT JOIN mailbox_status s ON s.mailbox_id = m.id
+                      FROM mailboxes m LEFT JOIN mailbox_status_now s ON s.mailbox_id = m.id
                      GROUP BY 1
                     """, name: "healthz").rows
             }

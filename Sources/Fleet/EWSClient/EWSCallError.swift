@@ -14,6 +14,8 @@ struct EWSCallError: Error, CustomStringConvertible, Sendable, Equatable {
     /// EWS refused this tenant outright (Exchange Online blocks EWS for apps not allowed).
     var isTenantBlocked: Bool { httpStatus == 403 }
 
+    static let connectFailedCode = "ConnectFailed"
+
     var failure: MailboxFailure { MailboxFailure(action: decision.action, code: decision.code, message: message) }
 
     init(decision: EWSActionDecision, message: String, httpStatus: Int? = nil) {
@@ -46,7 +48,11 @@ struct EWSCallError: Error, CustomStringConvertible, Sendable, Equatable {
             self.init(decision: EWSActionDecision(action: .giveUp, code: "TLSFailed"), message: error.description)
         default:
             let kind: EWSHTTPFailure.Kind = error.code == .idleTimeout || error.code == .timeout ? .timedOut : .connectionReset
-            self.init(decision: EWSActionTable.action(for: EWSHTTPFailure(kind: kind)), message: error.description)
+            var decision = EWSActionTable.action(for: EWSHTTPFailure(kind: kind))
+            // Nothing listened (or the name did not resolve): a server that comes back after this
+            // has restarted and forgotten its subscriptions (`SubscriptionTrust`).
+            if error.code == .connectFailed { decision.code = Self.connectFailedCode }
+            self.init(decision: decision, message: error.description)
         }
     }
 

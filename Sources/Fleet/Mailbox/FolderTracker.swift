@@ -6,9 +6,11 @@ import EWS
 /// - List mode: the configured folders. Folder ids map to themselves; distinguished names need
 ///   their EWS id (persisted, or resolved with GetFolder). Until every watched folder's id is known
 ///   an unknown id could be one of ours, so it marks every folder dirty (safe); once all are known,
-///   an unknown id is simply a folder we do not watch (the other end of a move or copy). With one
-///   watched folder there is nothing to tell apart: a folder-scoped subscription only reports
-///   events that touch that folder, so every event marks it and no id is ever resolved.
+///   an unknown id is simply a folder we do not watch (the other end of a move or copy), and a
+///   notification whose events name no watched folder at all is not ours: after a server restart
+///   the id names somebody else's subscription. With one watched folder every event marks it
+///   (a folder-scoped subscription only reports events that touch that folder); its id is still
+///   resolved, for that check.
 /// - All-folders mode: the folders the last hierarchy sync found. An unknown id means the hierarchy
 ///   changed since: refresh it. Ids still unknown after a refresh that started after they were seen
 ///   are ignored from then on (folders ewsfleet does not sync, learned lazily after a restart).
@@ -17,6 +19,8 @@ struct FolderTracker: Sendable, Equatable {
     struct Outcome: Equatable {
         var dirty: Set<String> = []
         var refreshHierarchy = false
+        /// The events name none of the watched folders (list mode, ids known).
+        var foreign = false
     }
 
     let discovers: Bool
@@ -51,7 +55,7 @@ struct FolderTracker: Sendable, Equatable {
 
     /// List mode: distinguished folders whose id is still unknown.
     var unresolved: [String] {
-        guard !discovers, !single else { return [] }
+        guard !discovers else { return [] }
         let known = Set(keysByID.values)
         return folders.filter { !known.contains($0) }
     }
@@ -59,8 +63,13 @@ struct FolderTracker: Sendable, Equatable {
     /// Maps a notification's folder ids to folders. `refreshing`: a hierarchy sync is in flight.
     mutating func map(_ activity: FolderActivity, refreshing: Bool) -> Outcome {
         var outcome = Outcome(refreshHierarchy: discovers && activity.hierarchyChanged)
+        if !discovers, idsComplete, !activity.namedFolderIDs.isEmpty,
+           !activity.namedFolderIDs.contains(where: { keysByID[$0] != nil }) {
+            outcome.foreign = true
+            return outcome
+        }
         if single {
-            if !activity.folderIDs.isEmpty { outcome.dirty = Set(folders) }
+            if !activity.folderIDs.isEmpty || !activity.modifiedFolderIDs.isEmpty { outcome.dirty = Set(folders) }
             return outcome
         }
         for id in activity.folderIDs {
@@ -75,6 +84,10 @@ struct FolderTracker: Sendable, Equatable {
                 // Could be a watched folder whose id we have not learned yet.
                 outcome.dirty.formUnion(folders)
             }
+        }
+        // A folder-level Modified of a folder we sync; of any other folder it is noise.
+        for id in activity.modifiedFolderIDs {
+            if let key = keysByID[id] { outcome.dirty.insert(key) }
         }
         return outcome
     }

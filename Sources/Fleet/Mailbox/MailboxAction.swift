@@ -14,7 +14,9 @@ enum MailboxStatusState: String, Sendable {
 enum MailboxAction<Instant: InstantProtocol<Duration>>: Equatable, Sendable where Instant: Sendable {
     case subscribe
     case unsubscribe(String)
-    case joinGroup(String)
+    /// `established`: a stored id (from before this process, or a polled mailbox's), not one the
+    /// server just handed out: if the server refuses it, it forgot it.
+    case joinGroup(String, established: Bool)
     case leaveGroup
     case persistSubscription(String?)
     case sync(folder: String, fromScratch: Bool)
@@ -25,5 +27,10 @@ enum MailboxAction<Instant: InstantProtocol<Duration>>: Equatable, Sendable wher
     case resolveFolders([String])
     /// All-folders mode: a folder vanished; its items leave the mirror with `deleted` rows.
     case dropFolder(String)
+    /// For `ewsf_resubscribes_total{reason}` and the log.
+    case countResubscribe(reason: String)
+    /// Events named folders this subscription does not watch: evidence for the tenant that the
+    /// server reuses ids (it restarted).
+    case reportForeignEvents(String)
     case status(MailboxStatusState, nextAttempt: Instant? = nil)
 }

@@ -19,8 +19,11 @@ protocol MailboxEnvironment<C>: Sendable {
     func dropFolder(_ mailbox: Mailbox, folder: String) async throws
     func persistSubscription(_ mailbox: Mailbox, subscriptionID: String?) async throws
     /// Joins the mailbox's stream group; false when there is no room for one (it is then polled).
-    func join(_ mailbox: Mailbox, subscriptionID: String, owner: MailboxActor<C>) async -> Bool
+    /// `established`: a stored id, not one the server just handed out.
+    func join(_ mailbox: Mailbox, subscriptionID: String, established: Bool, owner: MailboxActor<C>) async -> Bool
     func leave(_ mailbox: Mailbox) async
+    /// Events named folders the subscription does not watch (evidence of a restarted server).
+    func foreignEvents(_ mailbox: Mailbox, subscriptionID: String) async
     func status(_ mailbox: Mailbox, _ state: MailboxStatusState, failure: MailboxFailure?, failures: Int,
                 nextAttempt: C.Instant?)
 }
@@ -39,6 +42,16 @@ actor MailboxActor<C: Clock<Duration>> where C.Instant: Sendable {
         case hierarchyFailed(MailboxFailure)
         case foldersResolved([String: String]?)
         case streamFailed(MailboxFailure)
+        /// The group's connection carrying this subscription brought its first message.
+        case streamUp
+        /// ... and lived long enough: the subscription works.
+        case streamHealthy
+        /// The group's connection failed; it reopens at `retryAt`.
+        case streamDown(MailboxFailure, failures: Int, retryAt: C.Instant, wasHealthy: Bool)
+        /// The tenant no longer trusts this mailbox's subscription id (reason).
+        case subscriptionSuspect(String)
+        /// The tenant changed its grouping: join a group again.
+        case regroup
         case pause
         case resume
         /// `mailbox resync`: every folder from scratch, now.
@@ -60,6 +73,7 @@ actor MailboxActor<C: Clock<Duration>> where C.Instant: Sendable {
     private let input: AsyncStream<Event>.Continuation
     private let logger: Logger
     private var timerDeadline: C.Instant?
+    private var logs = LogThrottle<C.Instant>(interval: .seconds(60))
     private var timerGeneration: UInt64 = 0
 
     init(mailbox: Mailbox, config: MailboxMachine<C.Instant>.Config, environment: any MailboxEnvironment<C>, logger: Logger) {
@@ -104,6 +118,12 @@ actor MailboxActor<C: Clock<Duration>> where C.Instant: Sendable {
         case .foldersResolved(let ids?): return machine.foldersResolved(ids)
         case .foldersResolved(nil): return machine.folderResolutionFailed()
         case .streamFailed(let failure): return machine.streamFailed(failure, now: now)
+        case .streamUp: return machine.streamUp(now: now)
+        case .streamHealthy: return machine.streamHealthy(now: now)
+        case .streamDown(let failure, let failures, let retryAt, let wasHealthy):
+            return machine.streamDown(failure, failures: failures, retryAt: retryAt, wasHealthy: wasHealthy, now: now)
+        case .subscriptionSuspect(let reason): return machine.subscriptionSuspect(reason, now: now)
+        case .regroup: return machine.regroup(now: now)
         case .pause: return machine.pause()
         case .resume: return machine.resume(now: now)
         case .resync: return machine.resyncRequested(now: now)
@@ -149,8 +169,8 @@ actor MailboxActor<C: Clock<Duration>> where C.Instant: Sendable {
             await persist("reset sync state") { try await env.resetSyncState(mailbox, folder: folder) }
         case .persistSubscription(let id):
             await persist("persist subscription") { try await env.persistSubscription(mailbox, subscriptionID: id) }
-        case .joinGroup(let id):
-            let joined = await env.join(mailbox, subscriptionID: id, owner: self)
+        case .joinGroup(let id, let established):
+            let joined = await env.join(mailbox, subscriptionID: id, established: established, owner: self)
             // Only news is sent back: a refusal, or a slot after polling.
             if !joined || machine.polling { input.yield(.joined(joined)) }
         case .leaveGroup:
@@ -177,6 +197,17 @@ actor MailboxActor<C: Clock<Duration>> where C.Instant: Sendable {
         case .dropFolder(let folder):
             logger.notice("folder vanished; dropping it from the mirror", metadata: ["folder": "\(folder)"])
             await persist("drop vanished folder") { try await env.dropFolder(mailbox, folder: folder) }
+        case .countResubscribe(let reason):
+            FleetMetrics.resubscribe(reason: reason)
+            let now = env.clock.now
+            if let suppressed = logs.allow(reason, now: now) {
+                logger.notice("resubscribing", metadata: [
+                    "reason": "\(reason)", "error": "\(machine.lastError.map { "\($0.code): \($0.message)" } ?? "-")",
+                    "attempt": "\(machine.resubscribes.failures)", "suppressed": "\(suppressed)",
+                ])
+            }
+        case .reportForeignEvents(let id):
+            await env.foreignEvents(mailbox, subscriptionID: id)
         case .status(let state, let next):
             env.status(mailbox, state, failure: [.streaming, .polling, .syncing].contains(state) ? nil : machine.lastError,
                        failures: machine.failures, nextAttempt: next)

@@ -6,6 +6,11 @@ import EWS
 ///
 /// Notifications only say *when*: they mark folders dirty, and after the coalescing window the
 /// actor syncs each dirty folder from its stored SyncState until the server has nothing more.
+///
+/// A subscription is only trusted to listen once its stream group says so (`streamUp`): the
+/// catch-up sync that follows every (re)subscription waits for it (or for `attachTimeout`), so a
+/// subscription the server refuses costs no sync, and whatever happened before the stream came up
+/// is found by that sync. The status says `streaming` only while the stream is up.
 struct MailboxMachine<Instant: InstantProtocol<Duration>>: Sendable where Instant: Sendable {
     enum Phase: Equatable, Sendable {
         case idle
@@ -23,6 +28,15 @@ struct MailboxMachine<Instant: InstantProtocol<Duration>>: Sendable where Instan
         case sync
     }
 
+    /// The mailbox's stream, as its group reports it (phase `streaming`, not polling).
+    enum Link: Equatable, Sendable {
+        /// Subscribed; the group has not yet brought a message on a connection carrying the id.
+        case waiting
+        case up
+        /// The group's connection failed; it reopens at `retryAt`.
+        case down(MailboxFailure, failures: Int, retryAt: Instant)
+    }
+
     struct Config: Sendable {
         /// List mode: the watched folders. All-folders mode discovers them (SyncFolderHierarchy).
         var folders: [String]
@@ -34,45 +48,80 @@ struct MailboxMachine<Instant: InstantProtocol<Duration>>: Sendable where Instan
         var allFolders = false
         /// EWS folder id → folder key, as persisted (list mode), so a warm restart asks EWS for none.
         var knownFolderIDs: [String: String] = [:]
+        /// How long the catch-up sync after a (re)subscription waits for the stream to come up.
+        var attachTimeout: Duration = .seconds(60)
+        /// Catch-ups after stream failures run at most this often (a flapping server would
+        /// otherwise cost a sync of every folder per reconnect).
+        var catchUpInterval: Duration = .seconds(30)
+        /// Consecutive resubscribes without a healthy stream before the mailbox is `failed`.
+        var maxResubscribes = 3
     }
 
-    private(set) var phase: Phase = .idle
-    private(set) var subscriptionID: String?
-    private(set) var dirty: Set<String> = []
-    private(set) var fullResync: Set<String> = []
-    private(set) var syncing: String?
-    private(set) var syncDueAt: Instant?
-    private(set) var retryAt: Instant?
-    private(set) var retry: Retry?
-    private(set) var nextSafetySyncAt: Instant?
-    /// Consecutive failures, for backoff and for `retryBounded`.
-    private(set) var failures = 0
-    private(set) var lastError: MailboxFailure?
+    var phase: Phase = .idle
+    var subscriptionID: String?
+    /// The id came from our own Subscribe in this process and no server restart was seen since:
+    /// only such an id is ever unsubscribed (a stale id may name another mailbox's subscription).
+    var subscribedHere = false
+    var link: Link = .waiting
+    var dirty: Set<String> = []
+    var fullResync: Set<String> = []
+    var syncing: String?
+    var syncDueAt: Instant?
+    /// Syncs wait for the stream until then (the catch-up after a (re)subscription).
+    var holdUntil: Instant?
+    var retryAt: Instant?
+    var retry: Retry?
+    var nextSafetySyncAt: Instant?
+    /// A stream failure may have lost events: catch up once the stream is back (paced).
+    var catchUpPending = false
+    /// ... but only once it is healthy again: the failed connection was short-lived (a storm).
+    var catchUpWhenHealthy = false
+    var catchUpAt: Instant?
+    var lastCatchUpAt: Instant?
+    var lastError: MailboxFailure?
     /// The folders synced and how notification folder ids map to them.
-    private(set) var tracker: FolderTracker
+    var tracker: FolderTracker
     /// A hierarchy sync (all-folders mode) is wanted; it runs in the sync slot, before folders.
-    private(set) var refreshDue = false
+    var refreshDue = false
     /// A hierarchy sync is running (it holds the sync slot).
-    private(set) var refreshing = false
+    var refreshing = false
     /// List mode: a GetFolder for unresolved distinguished folders is running (outside the slot).
-    private(set) var resolving = false
+    var resolving = false
     /// Subscribed but in no stream group (the identity's hanging-connection limit): no
     /// notifications arrive, so every folder is synced each `pollInterval`, and each poll tries to
     /// join a group again.
-    private(set) var polling = false
+    var polling = false
     let config: Config
-    private var backoff: RetryBackoff
+    // The state above is `internal` (not `private(set)`) only because the transitions are split
+    // over `MailboxMachine+*.swift`; nothing outside this type and its tests writes it.
+    /// Subscribe and sync calls that fail.
+    var pacer: RetryPacer
+    /// Resubscribes: reset only by a healthy stream, so a server that refuses every id makes the
+    /// mailbox `failed` after `maxResubscribes`, however well its syncs go meanwhile.
+    var resubscribes: RetryPacer
 
     init(config: Config) {
         self.config = config
-        backoff = config.backoff
+        let backoff = config.backoff
+        pacer = RetryPacer(.init(initial: backoff.initial, maximum: backoff.maximum, failedInitial: backoff.failedInitial,
+                                 failedMaximum: backoff.failedMaximum), seed: backoff.seed)
+        resubscribes = RetryPacer(.init(initial: backoff.initial, maximum: backoff.maximum, failedInitial: backoff.failedInitial,
+                                        failedMaximum: backoff.failedMaximum, maxAttempts: config.maxResubscribes),
+                                  seed: backoff.seed &+ 1)
         tracker = FolderTracker(folders: config.folders, discovers: config.allFolders, knownIDs: config.knownFolderIDs)
     }
 
     /// The folders synced now: the configured list, or what the last hierarchy sync found.
     var folders: [String] { tracker.folders }
 
-    // MARK: events
+    /// Consecutive failures, for status: of the stream while it is down, else of calls and
+    /// resubscribes.
+    var failures: Int {
+        if case .down(_, let failures, _) = link, phase == .streaming { return failures }
+        return max(pacer.failures, resubscribes.failures)
+    }
+
+    // MARK: lifecycle
 
     /// Starts the mailbox, reusing a persisted subscription id when there is one: a warm restart
     /// does not resubscribe, only runs a catch-up sync from the stored SyncStates.
@@ -86,8 +135,8 @@ struct MailboxMachine<Instant: InstantProtocol<Duration>>: Sendable where Instan
 
     mutating func subscribed(id: String, now: Instant) -> [MailboxAction<Instant>] {
         guard phase == .subscribing else { return [] }
-        failures = 0
-        lastError = nil
+        pacer.succeeded()
+        subscribedHere = true
         return becomeStreaming(id: id, persist: true, now: now)
     }
 
@@ -96,53 +145,32 @@ struct MailboxMachine<Instant: InstantProtocol<Duration>>: Sendable where Instan
         return handle(failure, retry: .subscribe, now: now)
     }
 
-    /// Folders to sync, by key. `folders` nil means "anything may have changed" (the catch-up after
-    /// a stream failure): every folder is marked dirty and, in all-folders mode, the hierarchy too.
-    mutating func notified(folders: Set<String>?, now: Instant) -> [MailboxAction<Instant>] {
-        guard phase == .streaming || phase == .backingOff && retry == .sync else { return [] }
-        let targets = folders.map { $0.intersection(tracker.folders) }.flatMap { $0.isEmpty ? nil : $0 }
-            ?? Set(tracker.folders)
-        if folders == nil, config.allFolders { refreshDue = true }
-        return markDirty(targets, now: now)
-    }
-
-    /// A notification's folder activity (EWS folder ids), mapped by the tracker: known ids mark
-    /// their folder; an unknown id is ignored (list mode, ids known), marks everything (list mode,
-    /// ids not yet known) or refreshes the hierarchy (all-folders mode), as do folder events.
-    mutating func notified(_ activity: FolderActivity, now: Instant) -> [MailboxAction<Instant>] {
-        guard phase == .streaming || phase == .backingOff && retry == .sync else { return [] }
-        let outcome = tracker.map(activity, refreshing: refreshing)
-        if outcome.refreshHierarchy { refreshDue = true }
-        guard !outcome.dirty.isEmpty || outcome.refreshHierarchy else { return [] }
-        return markDirty(outcome.dirty, now: now)
-    }
-
-    private mutating func markDirty(_ targets: Set<String>, now: Instant) -> [MailboxAction<Instant>] {
-        dirty.formUnion(targets)
-        guard phase == .streaming else { return [] }
-        if syncDueAt == nil {
-            syncDueAt = now.advanced(by: config.coalescingWindow)
+    mutating func pause() -> [MailboxAction<Instant>] {
+        guard phase != .paused, phase != .stopped else { return [] }
+        let id = subscriptionID
+        let ours = subscribedHere
+        reset(to: .paused)
+        var actions: [MailboxAction<Instant>] = [.leaveGroup]
+        if let id {
+            // Only an id this process subscribed is unsubscribed: a stored id may name another
+            // mailbox's subscription after a server restart. An id left alone expires by itself.
+            if ours { actions.append(.unsubscribe(id)) }
+            actions.append(.persistSubscription(nil))
         }
-        return startSyncIfDue(now: now)
+        return actions + [.status(.paused)]
     }
 
-    /// The answer to `.joinGroup`: refused (no room for another connection) starts polling;
-    /// joined after polling catches up on everything, as notifications were missed meanwhile.
-    mutating func joinedGroup(_ joined: Bool, now: Instant) -> [MailboxAction<Instant>] {
-        // Only a change matters: refused while streaming, or joined while polling.
-        guard phase == .streaming || phase == .backingOff, subscriptionID != nil, joined == polling else { return [] }
-        polling = !joined
-        if polling {
-            let poll = now.advanced(by: config.pollInterval)
-            nextSafetySyncAt = min(nextSafetySyncAt ?? poll, poll)
-            return phase == .streaming && syncing == nil ? [.status(.polling)] : []
-        }
-        nextSafetySyncAt = now.advanced(by: config.safetySyncInterval)
-        dirty.formUnion(tracker.folders)
-        // Notifications were missed meanwhile, folder events included.
-        if config.allFolders { refreshDue = true }
-        syncDueAt = syncDueAt ?? now
-        return (phase == .streaming && syncing == nil ? [.status(.streaming)] : []) + startSyncIfDue(now: now)
+    mutating func resume(now: Instant) -> [MailboxAction<Instant>] {
+        guard phase == .paused else { return [] }
+        return start(persistedSubscription: nil, now: now)
+    }
+
+    /// Shutdown: stop streaming but keep the subscription persisted, for a warm restart.
+    mutating func stop() -> [MailboxAction<Instant>] {
+        guard phase != .stopped else { return [] }
+        reset(to: .stopped)
+        // The supervisor marks its mailboxes `idle` in one statement once everything stopped.
+        return [.leaveGroup]
     }
 
     /// `mailbox resync` dropped the stored SyncStates: sync every folder from scratch now. A sync
@@ -154,73 +182,9 @@ struct MailboxMachine<Instant: InstantProtocol<Duration>>: Sendable where Instan
         dirty.formUnion(tracker.folders)
         // The hierarchy state went with the item states: list the folders from scratch too.
         if config.allFolders { refreshDue = true }
+        holdUntil = nil
         syncDueAt = now
         return startSyncIfDue(now: now)
-    }
-
-    /// An error about this mailbox's subscription, routed from its stream group.
-    mutating func streamFailed(_ failure: MailboxFailure, now: Instant) -> [MailboxAction<Instant>] {
-        guard phase == .streaming || phase == .backingOff else { return [] }
-        switch failure.action {
-        case .ignore, .proceed, .skipItem:
-            return []
-        case .resyncFolder:
-            // Missed events: any folder may have changed, the folder tree included.
-            dirty.formUnion(tracker.folders)
-            if config.allFolders { refreshDue = true }
-            syncDueAt = now
-            return startSyncIfDue(now: now)
-        case .resubscribe, .dropSubscription:
-            lastError = failure
-            return resubscribe()
-        default:
-            return handle(failure, retry: .subscribe, now: now, dropSubscription: true)
-        }
-    }
-
-    mutating func folderSynced(_ folder: String, now: Instant) -> [MailboxAction<Instant>] {
-        guard syncing == folder else { return [] }
-        syncing = nil
-        fullResync.remove(folder)
-        failures = 0
-        lastError = nil
-        return afterSlotFreed(now: now)
-    }
-
-    mutating func folderSyncFailed(_ folder: String, _ failure: MailboxFailure, now: Instant) -> [MailboxAction<Instant>] {
-        guard syncing == folder else { return [] }
-        syncing = nil
-        dirty.insert(folder)
-        switch failure.action {
-        case .fullResync:
-            // The SyncState is unusable: start that folder from scratch at once; the resync diffs
-            // against the mirror, so it emits only real differences.
-            lastError = failure
-            fullResync.insert(folder)
-            syncDueAt = now
-            return [.dropSyncState(folder: folder)] + startSyncIfDue(now: now)
-        case .refreshFolderHierarchy where config.allFolders:
-            // The folder is gone: its items leave the mirror; the hierarchy sync learns the rest.
-            // SubscribeToAllFolders does not name it, so the subscription stays.
-            lastError = failure
-            dirty.remove(folder)
-            fullResync.remove(folder)
-            tracker.remove(folder)
-            refreshDue = true
-            syncDueAt = now
-            return [.dropFolder(folder)] + startSyncIfDue(now: now)
-        case .refreshFolderHierarchy:
-            // A watched folder of the list vanished: the subscription names it, so resubscribe
-            // (which reports the failure if the folder is really gone).
-            lastError = failure
-            dirty.remove(folder)
-            return resubscribe()
-        case .resubscribe, .dropSubscription:
-            lastError = failure
-            return resubscribe()
-        default:
-            return handle(failure, retry: .sync, now: now)
-        }
     }
 
     /// The actor's single timer fired (or any time passed): runs whatever is due.
@@ -236,80 +200,23 @@ struct MailboxMachine<Instant: InstantProtocol<Duration>>: Sendable where Instan
             case .sync?:
                 phase = .streaming
                 syncDueAt = now
-                actions.append(.status(restingStatus))
+                actions.append(.status(restingStatus, nextAttempt: restingRetryAt))
             }
         }
+        if let hold = holdUntil, now >= hold { holdUntil = nil }
+        if let due = catchUpAt, now >= due, phase == .streaming { actions += catchUp(now: now) }
         if phase == .streaming, let safety = nextSafetySyncAt, now >= safety {
             nextSafetySyncAt = now.advanced(by: polling ? config.pollInterval : config.safetySyncInterval)
             dirty.formUnion(tracker.folders)
             // The safety sync (or poll) also catches folder changes whose events were lost.
             if config.allFolders { refreshDue = true }
+            holdUntil = nil
             actions += resolveIfNeeded()
             syncDueAt = syncDueAt ?? now
             // A polled mailbox asks for a group again: one may have room by now.
-            if polling, let id = subscriptionID { actions.append(.joinGroup(id)) }
+            if polling, let id = subscriptionID { actions.append(.joinGroup(id, established: !subscribedHere)) }
         }
         actions += startSyncIfDue(now: now)
-        return actions
-    }
-
-    // MARK: folder directory
-
-    /// All-folders mode: a hierarchy sync finished. New folders are synced (from their stored
-    /// SyncState, or from scratch); vanished ones are no longer synced (the hierarchy sync already
-    /// dropped their items from the mirror).
-    mutating func hierarchyRefreshed(_ directory: FolderDirectory, now: Instant) -> [MailboxAction<Instant>] {
-        guard refreshing else { return [] }
-        refreshing = false
-        failures = 0
-        lastError = nil
-        let (added, removed, again) = tracker.apply(directory)
-        dirty.formUnion(added)
-        dirty.subtract(removed)
-        fullResync.subtract(removed)
-        if again { refreshDue = true }
-        return afterSlotFreed(now: now)
-    }
-
-    mutating func hierarchyRefreshFailed(_ failure: MailboxFailure, now: Instant) -> [MailboxAction<Instant>] {
-        guard refreshing else { return [] }
-        refreshing = false
-        refreshDue = true
-        switch failure.action {
-        case .resubscribe, .dropSubscription:
-            lastError = failure
-            return resubscribe()
-        default:
-            return handle(failure, retry: .sync, now: now)
-        }
-    }
-
-    /// List mode: EWS ids of distinguished folders (EWS id → folder key).
-    mutating func foldersResolved(_ ids: [String: String]) -> [MailboxAction<Instant>] {
-        resolving = false
-        tracker.resolved(ids)
-        return []
-    }
-
-    /// List mode: the resolution failed; unknown ids keep marking every folder, and the next
-    /// start or safety sync tries again.
-    mutating func folderResolutionFailed() -> [MailboxAction<Instant>] {
-        resolving = false
-        return []
-    }
-
-    private mutating func resolveIfNeeded() -> [MailboxAction<Instant>] {
-        let names = tracker.unresolved
-        guard !resolving, !names.isEmpty else { return [] }
-        resolving = true
-        return [.resolveFolders(names)]
-    }
-
-    private mutating func afterSlotFreed(now: Instant) -> [MailboxAction<Instant>] {
-        var actions: [MailboxAction<Instant>] = []
-        if !dirty.isEmpty || refreshDue { syncDueAt = syncDueAt ?? now }
-        actions += startSyncIfDue(now: now)
-        if syncing == nil, !refreshing, phase == .streaming { actions.append(.status(restingStatus)) }
         return actions
     }
 
@@ -318,68 +225,75 @@ struct MailboxMachine<Instant: InstantProtocol<Duration>>: Sendable where Instan
         var candidates: [Instant] = []
         if let retryAt { candidates.append(retryAt) }
         if phase == .streaming {
-            if let syncDueAt, syncing == nil, !refreshing { candidates.append(syncDueAt) }
+            if let syncDueAt, syncing == nil, !refreshing { candidates.append(max(syncDueAt, holdUntil ?? syncDueAt)) }
             if let nextSafetySyncAt { candidates.append(nextSafetySyncAt) }
+            if let catchUpAt { candidates.append(catchUpAt) }
         }
         return candidates.min()
-    }
-
-    mutating func pause() -> [MailboxAction<Instant>] {
-        guard phase != .paused, phase != .stopped else { return [] }
-        let id = subscriptionID
-        reset(to: .paused)
-        var actions: [MailboxAction<Instant>] = [.leaveGroup]
-        if let id { actions += [.unsubscribe(id), .persistSubscription(nil)] }
-        return actions + [.status(.paused)]
-    }
-
-    mutating func resume(now: Instant) -> [MailboxAction<Instant>] {
-        guard phase == .paused else { return [] }
-        return start(persistedSubscription: nil, now: now)
-    }
-
-    /// Shutdown: stop streaming but keep the subscription persisted, for a warm restart.
-    mutating func stop() -> [MailboxAction<Instant>] {
-        guard phase != .stopped else { return [] }
-        reset(to: .stopped)
-        return [.leaveGroup]
     }
 
     // MARK: helpers
 
     /// The status between syncs.
-    private var restingStatus: MailboxStatusState { polling ? .polling : .streaming }
+    var restingStatus: MailboxStatusState {
+        if polling { return .polling }
+        switch link {
+        case .up: return .streaming
+        case .waiting: return .subscribing
+        case .down: return .backingOff
+        }
+    }
 
-    private mutating func beginSubscribe() -> [MailboxAction<Instant>] {
+    /// When the stream is down: when its group tries again.
+    var restingRetryAt: Instant? {
+        if case .down(_, _, let at) = link, !polling { return at }
+        return nil
+    }
+
+    mutating func beginSubscribe() -> [MailboxAction<Instant>] {
         phase = .subscribing
         polling = false
+        link = .waiting
         return [.status(.subscribing), .subscribe]
     }
 
-    private mutating func resubscribe() -> [MailboxAction<Instant>] {
-        subscriptionID = nil
-        syncDueAt = nil
-        refreshing = false
-        return [.leaveGroup, .persistSubscription(nil)] + beginSubscribe()
-    }
-
-    private mutating func becomeStreaming(id: String, persist: Bool, now: Instant) -> [MailboxAction<Instant>] {
+    mutating func becomeStreaming(id: String, persist: Bool, now: Instant) -> [MailboxAction<Instant>] {
         phase = .streaming
         subscriptionID = id
+        link = .waiting
         // Catch-up: whatever happened while no subscription listened is found by syncing every
-        // watched folder from its stored SyncState (or from scratch the first time). In
-        // all-folders mode the hierarchy goes first: it says which folders there are.
+        // watched folder from its stored SyncState (or from scratch the first time), once the
+        // subscription listens (or `attachTimeout` passed). In all-folders mode the hierarchy
+        // goes first: it says which folders there are.
         dirty.formUnion(tracker.folders)
         if config.allFolders { refreshDue = true }
+        catchUpPending = false
+        catchUpWhenHealthy = false
+        catchUpAt = nil
+        lastCatchUpAt = now
+        holdUntil = now.advanced(by: config.attachTimeout)
         syncDueAt = now
         var actions: [MailboxAction<Instant>] = persist ? [.persistSubscription(id)] : []
-        actions += [.joinGroup(id), .status(.streaming)]
+        actions += [.joinGroup(id, established: !persist), .status(.subscribing)]
         actions += resolveIfNeeded()
         return actions + startSyncIfDue(now: now)
     }
 
-    private mutating func startSyncIfDue(now: Instant) -> [MailboxAction<Instant>] {
+    /// Syncs every folder (and the hierarchy) now: events may have been lost.
+    mutating func catchUp(now: Instant) -> [MailboxAction<Instant>] {
+        catchUpPending = false
+        catchUpWhenHealthy = false
+        catchUpAt = nil
+        lastCatchUpAt = now
+        dirty.formUnion(tracker.folders)
+        if config.allFolders { refreshDue = true }
+        syncDueAt = syncDueAt ?? now
+        return startSyncIfDue(now: now)
+    }
+
+    mutating func startSyncIfDue(now: Instant) -> [MailboxAction<Instant>] {
         guard phase == .streaming, syncing == nil, !refreshing, let due = syncDueAt, now >= due else { return [] }
+        if let hold = holdUntil, now < hold, link != .up, !polling { return [] }
         if refreshDue {
             refreshDue = false
             refreshing = true
@@ -397,59 +311,88 @@ struct MailboxMachine<Instant: InstantProtocol<Duration>>: Sendable where Instan
         return [.status(.syncing), .sync(folder: folder, fromScratch: fullResync.contains(folder))]
     }
 
-    /// Back off (or give up) after a failure; `retry` is the step to take afterwards.
-    private mutating func handle(
+    mutating func afterSlotFreed(now: Instant) -> [MailboxAction<Instant>] {
+        var actions: [MailboxAction<Instant>] = []
+        if !dirty.isEmpty || refreshDue { syncDueAt = syncDueAt ?? now }
+        actions += startSyncIfDue(now: now)
+        if syncing == nil, !refreshing, phase == .streaming {
+            actions.append(.status(restingStatus, nextAttempt: restingRetryAt))
+        }
+        return actions
+    }
+
+    /// Back off (or give up) after a failed call; `retry` is the step to take afterwards.
+    mutating func handle(
         _ failure: MailboxFailure, retry step: Retry, now: Instant, dropSubscription: Bool = false
     ) -> [MailboxAction<Instant>] {
-        failures += 1
         lastError = failure
         var actions: [MailboxAction<Instant>] = []
-        if dropSubscription {
-            actions += [.leaveGroup, .persistSubscription(nil)]
-            subscriptionID = nil
-        }
-        var next = step
-        let delay: Duration
-        let failedState: Bool
+        if dropSubscription { actions += dropSubscriptionActions() }
+        let verdict: RetryPacer.Verdict
         switch failure.action {
         case .retryLater(let hint), .reduceConcurrency(let hint):
-            delay = backoff.delay(attempt: failures, serverHint: hint.backOffMilliseconds.map { .milliseconds($0) })
-            failedState = false
-        case .retryBounded(let max, let fallback) where failures > max:
-            if fallback == .resubscribe { failures = 0; return actions + resubscribe() }
-            delay = backoff.failedDelay(attempt: failures)
-            failedState = true
-            next = .subscribe
+            verdict = pacer.failed(hint: hint.backOffMilliseconds.map { .milliseconds($0) })
+        case .retryBounded(let max, let fallback):
+            verdict = pacer.failed(maxAttempts: max)
+            if case .gaveUp = verdict, fallback == .resubscribe {
+                pacer.succeeded()
+                return actions + resubscribe(failure, reason: "retries_exhausted", now: now)
+            }
         case .giveUp, .refreshCredentialsOnce:
-            delay = backoff.failedDelay(attempt: failures)
+            verdict = pacer.gaveUp()
+        default:
+            verdict = pacer.failed()
+        }
+        var next = step
+        let failedState: Bool
+        if case .gaveUp = verdict {
             failedState = true
             next = .subscribe
-        default:
-            delay = backoff.delay(attempt: failures, serverHint: nil)
+            if subscriptionID != nil { actions += dropSubscriptionActions() }
+        } else {
             failedState = false
-        }
-        if next == .subscribe && subscriptionID != nil && failedState {
-            actions += [.leaveGroup, .persistSubscription(nil)]
-            subscriptionID = nil
         }
         phase = failedState ? .failed : .backingOff
         retry = next == .sync && subscriptionID == nil ? .subscribe : next
-        let at = now.advanced(by: delay)
+        let at = now.advanced(by: verdict.delay)
         retryAt = at
         return actions + [.status(failedState ? .failed : .backingOff, nextAttempt: at)]
     }
 
-    private mutating func reset(to newPhase: Phase) {
+    /// Forgets the subscription (leaving its group) without unsubscribing it.
+    mutating func dropSubscriptionActions() -> [MailboxAction<Instant>] {
+        subscriptionID = nil
+        subscribedHere = false
+        syncDueAt = nil
+        holdUntil = nil
+        refreshing = false
+        return [.leaveGroup, .persistSubscription(nil)]
+    }
+
+    mutating func reset(to newPhase: Phase) {
         phase = newPhase
         polling = false
         subscriptionID = nil
+        subscribedHere = false
+        link = .waiting
         dirty = []
         syncing = nil
         syncDueAt = nil
+        holdUntil = nil
         retryAt = nil
         retry = nil
+        catchUpPending = false
+        catchUpWhenHealthy = false
+        catchUpAt = nil
         refreshDue = false
         refreshing = false
         resolving = false
+    }
+
+    mutating func resolveIfNeeded() -> [MailboxAction<Instant>] {
+        let names = tracker.unresolved
+        guard !resolving, !names.isEmpty else { return [] }
+        resolving = true
+        return [.resolveFolders(names)]
     }
 }

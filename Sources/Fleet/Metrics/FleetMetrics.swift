@@ -21,3 +21,16 @@ enum FleetMetrics {
         Counter(label: "ewsf_stream_failures_total").increment()
     }
 }
+
+extension FleetMetrics {
+    /// Why a stream group opens its connection again (`membership`, `server_closed`, `short_lived`,
+    /// `ended`, `open_failed`): a storm shows up here first.
+    static func streamReopen(reason: String) {
+        Counter(label: "ewsf_stream_reopens_total", dimensions: [("reason", reason)]).increment()
+    }
+
+    /// Why a mailbox subscribes again (`refused`, `suspect`, `folder_missing`, ...).
+    static func resubscribe(reason: String) {
+        Counter(label: "ewsf_resubscribes_total", dimensions: [("reason", reason)]).increment()
+    }
+}

@@ -1,12 +1,14 @@
-/// Reconnect and retry delays: exponential with jitter, capped, and never shorter than what the
-/// server advised (BackOffMilliseconds, Retry-After). Deterministic for a given seed, so tests can
-/// assert exact delays.
+/// The delay arithmetic behind `RetryPacer`: exponential with jitter, capped, and never shorter
+/// than what the server advised (BackOffMilliseconds, Retry-After). Deterministic for a given seed,
+/// so tests can assert exact delays.
 struct RetryBackoff: Sendable {
     var initial: Duration
     var maximum: Duration
     /// Mailboxes in state `failed` (given up: permissions, configuration) are retried rarely.
     var failedInitial: Duration
     var failedMaximum: Duration
+    /// The jitter's seed, so a machine can derive its pacers' generators from its configuration.
+    let seed: UInt64
     private var rng: SplitMix64
 
     init(initial: Duration = .seconds(1), maximum: Duration = .seconds(300),
@@ -15,6 +17,7 @@ struct RetryBackoff: Sendable {
         self.maximum = maximum
         self.failedInitial = failedInitial
         self.failedMaximum = failedMaximum
+        self.seed = seed
         rng = SplitMix64(seed: seed)
     }
 

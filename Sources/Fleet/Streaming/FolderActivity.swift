@@ -6,11 +6,22 @@ import EWS
 struct FolderActivity: Sendable, Equatable {
     /// ParentFolderId of item events, plus OldParentFolderId of item moves and copies.
     var folderIDs: Set<String> = []
+    /// Folders whose folder-level ModifiedEvent arrived. On a subscription to one folder, gromox
+    /// reports reads, moves out and deletes only this way (for Exchange it is the unread-count
+    /// echo of item events, which name the folder themselves): a watched folder listed here is
+    /// synced.
+    var modifiedFolderIDs: Set<String> = []
+    /// Every folder id any event named (parents, old parents, folders): a subscription to
+    /// specific folders whose events name none of them is not ours.
+    var namedFolderIDs: Set<String> = []
     /// A folder was created, deleted, moved or copied.
     var hierarchyChanged = false
 
-    init(folderIDs: Set<String> = [], hierarchyChanged: Bool = false) {
+    init(folderIDs: Set<String> = [], modifiedFolderIDs: Set<String> = [], namedFolderIDs: Set<String>? = nil,
+         hierarchyChanged: Bool = false) {
         self.folderIDs = folderIDs
+        self.modifiedFolderIDs = modifiedFolderIDs
+        self.namedFolderIDs = namedFolderIDs ?? folderIDs.union(modifiedFolderIDs)
         self.hierarchyChanged = hierarchyChanged
     }
 
@@ -23,10 +34,13 @@ struct FolderActivity: Sendable, Equatable {
             default:
                 break
             }
-            if event.folderID != nil || event.oldFolderID != nil {
-                // A folder-level Modified event is the unread-count noise of item events (which
-                // name the folder themselves) or a rename: neither changes what we sync.
-                if event.kind != .modified { hierarchyChanged = true }
+            for id in [event.parentFolderID, event.oldParentFolderID, event.folderID, event.oldFolderID] {
+                if let id = id?.id { namedFolderIDs.insert(id) }
+            }
+            if let folder = event.folderID?.id ?? event.oldFolderID?.id {
+                // A folder-level event: Modified is about the folder's content (or a rename);
+                // anything else changes the tree.
+                if event.kind == .modified { modifiedFolderIDs.insert(folder) } else { hierarchyChanged = true }
                 continue
             }
             if let parent = event.parentFolderID?.id { folderIDs.insert(parent) }

@@ -4,212 +4,227 @@ import Logging
 import Store
 
 /// One GetStreamingEvents connection shared by up to 200 subscriptions of mailboxes that live on
-/// the same mailbox server (same affinity group). It routes every notification and per-id error to
-/// the owning mailbox actor, and keeps the connection open:
-///
-/// - `Closed` → reopen at once (the server queued what happened in between), unless the identity's
-///   budget is paused by an advised back-off (`EWSClient.openStream` waits it out);
-/// - no byte for the idle timeout (90 s, the transport's watchdog) → the connection is dead: reopen;
-/// - a member joins → reopen with the new id set (joins arriving together share one reopen);
-///   a member leaving needs no reopen: events for ids we no longer own are ignored; the last member
-///   leaving closes the connection (it counts against the identity's hanging-connection limit).
+/// the same mailbox server (same affinity group): a thin actor around `StreamGroupMachine`, which
+/// decides when to open, reopen and back off. This actor executes its actions: it opens the HTTP
+/// stream, decodes envelopes, routes events and per-id errors to the owning mailbox actors, tells
+/// them when their stream is up, healthy or down, and reports refused ids to the tenant.
 actor StreamGroup<C: Clock<Duration>> where C.Instant: Sendable {
-    struct Member: Sendable {
-        var mailbox: Mailbox
-        var owner: MailboxActor<C>
+    typealias Machine = StreamGroupMachine<C.Instant>
+
+    enum Event: Sendable {
+        case join(id: String, member: Machine.Member, owner: MailboxActor<C>)
+        case leave(Int64)
+        case openGate
+        case close
+        case opened(generation: Int, stream: HTTPStream)
+        case envelope(generation: Int, StreamingEnvelope)
+        case ended(generation: Int, Machine.Ending)
+        case tick(UInt64)
     }
 
-    enum Outcome: Sendable {
-        case closed
-        case membershipChanged
-        case failed(any Error)
+    struct Callbacks: Sendable {
+        var tenantBlocked: @Sendable (EWSCallError) -> Void
+        var activity: @Sendable (_ heartbeat: [Int64], _ events: [Int64]) -> Void
+        /// Refused ids, for the tenant's restart and grouping detectors.
+        var refusals: @Sendable (_ group: String, Machine.Refusals) -> Void
+        /// Mailboxes whose ids lived on a healthy connection.
+        var established: @Sendable ([Int64]) -> Void
+        /// Whether the server could be reached at all (connection refused or not).
+        var reachability: @Sendable (_ group: String, _ reachable: Bool) -> Void
     }
 
     let key: String
-    let cookies: AffinityCookieStore
+    nonisolated let cookies: AffinityCookieStore
     private let client: EWSClient<C>
     private let clock: C
     private let connectionTimeoutMinutes: Int
-    private var backoff: RetryBackoff
-    private let logger: Logger
-    private let onTenantBlocked: @Sendable (EWSCallError) -> Void
-    private let onActivity: @Sendable (_ heartbeat: [Int64], _ events: [Int64]) -> Void
-    private var members: [String: Member] = [:]
-    private var failures = 0
-    private var catchUpPending = false
-    private var closed = false
+    private let callbacks: Callbacks
+    private var logger: Logger
+    private var machine: Machine
+    private var owners: [Int64: MailboxActor<C>] = [:]
+    private var streams: [Int: HTTPStream] = [:]
+    /// The connection tasks, by generation. Unstructured because one must be cancelled on its own
+    /// (a membership reopen) while the group lives on; `run()` cancels them all when it ends.
+    private var connections: [Int: Task<Void, Never>] = [:]
+    private var logs = LogThrottle<C.Instant>(interval: .seconds(30))
+    private let events: AsyncStream<Event>
+    private let input: AsyncStream<Event>.Continuation
+    private var timerDeadline: C.Instant?
+    private var timerGeneration: UInt64 = 0
     private(set) var opened = 0
 
-    init(key: String, client: EWSClient<C>, clock: C, connectionTimeoutMinutes: Int = 30, backoff: RetryBackoff,
-         logger: Logger, onTenantBlocked: @escaping @Sendable (EWSCallError) -> Void,
-         onActivity: @escaping @Sendable ([Int64], [Int64]) -> Void) {
+    init(key: String, client: EWSClient<C>, clock: C, connectionTimeoutMinutes: Int = 30, config: Machine.Config,
+         gateOpen: Bool, seed: UInt64, logger: Logger, callbacks: Callbacks) {
         self.key = key
         self.client = client
         self.clock = clock
         self.connectionTimeoutMinutes = connectionTimeoutMinutes
-        self.backoff = backoff
-        self.onTenantBlocked = onTenantBlocked
-        self.onActivity = onActivity
+        self.callbacks = callbacks
+        machine = Machine(config: config, gateOpen: gateOpen, seed: seed)
         cookies = AffinityCookieStore()
         var logger = logger
         logger[metadataKey: "group"] = "\(key)"
         self.logger = logger
+        (events, input) = AsyncStream.makeStream(of: Event.self)
     }
 
-    var memberCount: Int { members.count }
+    // MARK: commands (callable from anywhere)
 
-    /// The group's anchor: its alphabetically first member (fact sheet §8.3).
-    var anchor: String? { members.values.map(\.mailbox.smtpAddress).min() }
-
-    func join(subscriptionID: String, mailbox: Mailbox, owner: MailboxActor<C>) {
-        members[subscriptionID] = Member(mailbox: mailbox, owner: owner)
-        // The new id must be attached: end the current connection (the run loop reopens it with
-        // every member), or wake the idle loop. Joins landing before the reopen share it.
-        if let connection, !reopenRequested {
-            reopenRequested = true
-            connection.cancel()
-        }
-        idleWaiter?.resume()
-        idleWaiter = nil
+    /// `established`: the id was stored before this process started (or accepted before).
+    nonisolated func join(subscriptionID: String, mailbox: Mailbox, owner: MailboxActor<C>, established: Bool) {
+        input.yield(.join(id: subscriptionID, member: Machine.Member(
+            mailboxID: mailbox.id, smtpAddress: mailbox.smtpAddress, established: established), owner: owner))
     }
 
-    func leave(mailboxID: Int64) {
-        members = members.filter { $0.value.mailbox.id != mailboxID }
-        if members.isEmpty, let connection, !reopenRequested {
-            reopenRequested = true
-            connection.cancel()
-        }
-    }
+    nonisolated func leave(mailboxID: Int64) { input.yield(.leave(mailboxID)) }
+
+    /// The tenant's start-up gate: every starting mailbox has joined or failed.
+    nonisolated func openGate() { input.yield(.openGate) }
 
     /// Ends `run()`: the group was dropped by its tenant.
-    func close() {
-        closed = true
-        members = [:]
-        connection?.cancel()
-        wakeIdle()
-    }
+    nonisolated func close() { input.yield(.close) }
+
+    var memberCount: Int { machine.memberCount }
+
+    // MARK: run loop
 
     func run() async {
-        while !Task.isCancelled && !closed {
-            if members.isEmpty {
-                await withTaskCancellationHandler {
-                    await withCheckedContinuation { idleWaiter = $0 }
-                } onCancel: {
-                    Task { await self.wakeIdle() }
-                }
-                continue
+        await withDiscardingTaskGroup { group in
+            for await event in events {
+                for action in apply(event) { execute(action) }
+                armTimer(group: &group)
+                if machine.closed { break }
             }
-            let outcome = await connectOnce()
-            switch outcome {
-            case .closed, .membershipChanged:
-                failures = 0
-            case .failed(let error):
-                if Task.isCancelled { return }
-                // Events may have gone into the dead connection: once a new one is attached,
-                // every member catches up from its stored SyncState.
-                catchUpPending = true
-                failures += 1
-                FleetMetrics.streamFailed()
-                let delay = delay(after: error)
-                logger.notice("stream failed; reopening", metadata: ["error": "\(error)", "retry_in": "\(delay)"])
-                try? await clock.sleep(until: clock.now.advanced(by: delay), tolerance: nil)
+            group.cancelAll()
+        }
+        for task in connections.values { task.cancel() }
+        connections = [:]
+        input.finish()
+    }
+
+    private func apply(_ event: Event) -> [Machine.Action] {
+        let now = clock.now
+        switch event {
+        case .join(let id, let member, let owner):
+            owners[member.mailboxID] = owner
+            return machine.join(id: id, member: member, now: now)
+        case .leave(let mailboxID):
+            owners[mailboxID] = nil
+            return machine.leave(mailboxID: mailboxID, now: now)
+        case .openGate:
+            return machine.openGate(now: now)
+        case .close:
+            owners = [:]
+            return machine.close()
+        case .opened(let generation, let stream):
+            guard connections[generation] != nil else {
+                stream.cancel()
+                return []
             }
+            streams[generation] = stream
+            callbacks.reachability(key, true)
+            return machine.opened(generation: generation, now: now)
+        case .envelope(let generation, let envelope):
+            if case .fault(let fault) = envelope {
+                logger.warning("fault on stream", metadata: ["code": "\(fault.responseCode ?? fault.faultCode)"])
+            }
+            return machine.received(envelope, generation: generation, now: now)
+        case .ended(let generation, let ending):
+            streams[generation] = nil
+            connections[generation] = nil
+            if case .failed(let failure) = ending, failure.code == EWSCallError.connectFailedCode {
+                callbacks.reachability(key, false)
+            }
+            return machine.ended(generation: generation, ending, now: now)
+        case .tick(let generation):
+            guard generation == timerGeneration else { return [] }
+            timerDeadline = nil
+            return machine.tick(now: now)
         }
     }
 
-    private var connection: Task<Outcome, Never>?
-    private var reopenRequested = false
-    private var idleWaiter: CheckedContinuation<Void, Never>?
-
-    private func wakeIdle() {
-        idleWaiter?.resume()
-        idleWaiter = nil
+    private func execute(_ action: Machine.Action) {
+        switch action {
+        case .open(let generation, let ids, let anchor):
+            open(generation: generation, ids: ids, anchor: anchor)
+        case .cancel(let generation):
+            streams[generation]?.cancel()
+            connections[generation]?.cancel()
+        case .activity(let mailboxID, let events):
+            // Only the folders the events name: the owner maps their EWS ids to its folders.
+            owners[mailboxID]?.send(.activity(FolderActivity(events: events)))
+        case .subscriptionError(let mailboxID, let failure):
+            owners[mailboxID]?.send(.streamFailed(failure))
+            if failure.action != .resyncFolder { owners[mailboxID] = nil }
+        case .up(let mailboxIDs):
+            for id in mailboxIDs { owners[id]?.send(.streamUp) }
+        case .healthy(let mailboxIDs):
+            for id in mailboxIDs { owners[id]?.send(.streamHealthy) }
+            callbacks.established(mailboxIDs)
+        case .down(let mailboxIDs, let failure, let failures, let retryAt, let wasHealthy):
+            for id in mailboxIDs {
+                owners[id]?.send(.streamDown(failure, failures: failures, retryAt: retryAt, wasHealthy: wasHealthy))
+            }
+        case .refusals(let refusals):
+            callbacks.refusals(key, refusals)
+        case .touch(let heartbeat, let events):
+            callbacks.activity(heartbeat, events)
+        case .reopening(let reason, let failure, let delay):
+            FleetMetrics.streamReopen(reason: reason.rawValue)
+            guard let failure else { return }
+            FleetMetrics.streamFailed()
+            let now = clock.now
+            guard let suppressed = logs.allow(reason.rawValue, now: now) else { return }
+            logger.notice("stream ended; reopening after a back-off", metadata: [
+                "reason": "\(reason.rawValue)", "error": "\(failure.code): \(failure.message)", "retry_in": "\(delay)",
+                "failures": "\(machine.failures)", "suppressed": "\(suppressed)",
+            ])
+        }
     }
 
-    /// Holds one connection until it closes, fails, or the membership changes.
-    private func connectOnce() async -> Outcome {
-        let ids = Array(members.keys.sorted().prefix(GetStreamingEventsRequest.maxSubscriptionIDs))
-        let route = EWSClient<C>.Route(mailbox: anchor ?? "", anchor: anchor, cookies: cookies)
+    private func open(generation: Int, ids: [String], anchor: String?) {
         let request: GetStreamingEventsRequest
         do {
             request = try GetStreamingEventsRequest(subscriptionIDs: ids, connectionTimeoutMinutes: connectionTimeoutMinutes)
         } catch {
-            return .failed(error)
+            input.yield(.ended(generation: generation, .failed(MailboxActor<C>.failure(error))))
+            return
         }
         opened += 1
         FleetMetrics.streamOpened()
-        reopenRequested = false
+        let route = EWSClient<C>.Route(mailbox: anchor ?? "", anchor: anchor, cookies: cookies)
         let client = self.client
-        let task = Task<Outcome, Never> {
+        let input = self.input
+        let blocked = callbacks.tenantBlocked
+        connections[generation] = Task {
             do {
                 let stream = try await client.openStream(request, route: route)
+                input.yield(.opened(generation: generation, stream: stream))
                 let decoder = StreamingEventDecoder()
                 for try await chunk in stream {
-                    for envelope in try decoder.feed(chunk) where await self.dispatch(envelope) {
-                        stream.cancel()
-                        return .closed
-                    }
+                    for envelope in try decoder.feed(chunk) { input.yield(.envelope(generation: generation, envelope)) }
                 }
-                return .failed(EWSCallError(http: EWSHTTPFailure(kind: .connectionReset)))
+                input.yield(.ended(generation: generation, Task.isCancelled ? .cancelled : .endOfStream))
             } catch {
-                return .failed(error)
+                if let call = error as? EWSCallError, call.isTenantBlocked { blocked(call) }
+                let cancelled = Task.isCancelled || error is CancellationError
+                input.yield(.ended(generation: generation, cancelled ? .cancelled : .failed(MailboxActor<C>.failure(error))))
             }
-        }
-        connection = task
-        let outcome = await withTaskCancellationHandler { await task.value } onCancel: { task.cancel() }
-        connection = nil
-        return reopenRequested ? .membershipChanged : outcome
-    }
-
-    /// Routes one envelope; returns true when the server closed the connection.
-    private func dispatch(_ envelope: StreamingEnvelope) -> Bool {
-        switch envelope {
-        case .heartbeat:
-            if catchUpPending {
-                catchUpPending = false
-                // Events may have been lost with the failed connection: every folder is suspect.
-                for member in members.values { member.owner.send(.notified(folders: nil)) }
-            }
-            onActivity(members.values.map(\.mailbox.id), [])
-            return false
-        case .notifications(let notifications):
-            var touched: [Int64] = []
-            for notification in notifications {
-                guard let member = members[notification.subscriptionID] else { continue }
-                touched.append(member.mailbox.id)
-                // Only the folders the events name: the owner maps their EWS ids to its folders.
-                member.owner.send(.activity(FolderActivity(events: notification.events)))
-            }
-            onActivity([], touched)
-            return false
-        case .error(let error):
-            let failure = EWSCallError(status: error.status)
-            if error.isConnectionLevel { return true }
-            for id in error.subscriptionIDs {
-                guard let member = members[id] else { continue }
-                member.owner.send(.streamFailed(failure.failure))
-                // The server drops every failed id from the connection except on missed events.
-                if failure.decision.action != .resyncFolder { members[id] = nil }
-            }
-            return false
-        case .closed:
-            return true
-        case .fault(let fault):
-            logger.warning("fault on stream", metadata: ["code": "\(fault.responseCode ?? fault.faultCode)"])
-            return true
         }
     }
 
-    private func delay(after error: any Error) -> Duration {
-        guard let call = error as? EWSCallError else { return backoff.delay(attempt: failures, serverHint: nil) }
-        if call.isTenantBlocked { onTenantBlocked(call) }
-        switch call.decision.action {
-        case .retryLater(let hint), .reduceConcurrency(let hint):
-            return backoff.delay(attempt: failures, serverHint: hint.backOffMilliseconds.map { .milliseconds($0) })
-        case .giveUp, .refreshCredentialsOnce:
-            return backoff.failedDelay(attempt: failures)
-        default:
-            return backoff.delay(attempt: failures, serverHint: nil)
+    /// Schedules one tick at the machine's next deadline (see `MailboxActor.armTimer`).
+    private func armTimer(group: inout DiscardingTaskGroup) {
+        guard let deadline = machine.nextDeadline else { return }
+        if let armed = timerDeadline, armed <= deadline { return }
+        timerGeneration &+= 1
+        timerDeadline = deadline
+        let generation = timerGeneration
+        let clock = self.clock
+        let input = self.input
+        group.addTask {
+            guard (try? await clock.sleep(until: deadline, tolerance: nil)) != nil else { return }
+            input.yield(.tick(generation))
         }
     }
 }

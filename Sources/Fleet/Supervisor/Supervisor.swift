@@ -96,6 +96,7 @@ public final class Supervisor<C: Clock<Duration>>: Service, Sendable where C.Ins
             || (tenant.state == .blocked && state.blockedRetryDue(tenant.id, now: now, interval: blockedRetryInterval))
         {
             if let runtime = state.runtime(tenant.id) {
+                runtime.send(.tenantChanged(tenant))
                 if let mailboxes = try? await MailboxRepository(pool: deps.pool).list(tenant: tenant.name) {
                     runtime.send(.reconcile(mailboxes))
                 }
@@ -114,7 +115,8 @@ public final class Supervisor<C: Clock<Duration>>: Service, Sendable where C.Ins
                 group.addTask { await runtime.run(initial: mailboxes) }
                 state.clearFailures(tenant.id)
             } catch {
-                let delay = state.recordFailure(tenant.id, now: now, initial: settings.backoffInitial, max: settings.backoffMax)
+                let delay = state.recordFailure(tenant.id, now: now,
+                                                policy: RetryPacer.Policy(initial: settings.backoffInitial, maximum: settings.backoffMax))
                 deps.logger.error("cannot start tenant", metadata: ["tenant": "\(tenant.name)", "error": "\(error)", "retry_in": "\(delay)"])
             }
         }
@@ -154,13 +156,20 @@ public final class Supervisor<C: Clock<Duration>>: Service, Sendable where C.Ins
     }
 
     private func heartbeat() async throws {
+        // Six missed heartbeats (one per reconcile, every third of the lease) make it stale.
         try await FleetStateRepository(pool: deps.pool).heartbeat(
             instanceID: settings.instanceID, hostname: ProcessInfo.processInfo.hostName,
-            pid: Int(ProcessInfo.processInfo.processIdentifier), version: "0.1.0")
+            pid: Int(ProcessInfo.processInfo.processIdentifier), version: "0.1.0", staleAfter: settings.leaseTTL * 2)
     }
 
     private func shutdown() async {
         await batcher.flush()
+        // Nothing watches these mailboxes any more: say so rather than leave `streaming` behind.
+        do {
+            try await FleetStateRepository(pool: deps.pool).markIdle(instanceID: settings.instanceID)
+        } catch {
+            deps.logger.warning("could not mark this instance's mailboxes idle", metadata: ["error": "\(error)"])
+        }
         let leases = LeaseRepository(pool: deps.pool)
         for runtime in state.runtimes { try? await leases.release(runtime.lease) }
         try? await FleetStateRepository(pool: deps.pool).markStopped(instanceID: settings.instanceID)

@@ -5,7 +5,7 @@ import Synchronization
 final class SupervisorState<C: Clock<Duration>>: Sendable where C.Instant: Sendable {
     private struct State {
         var runtimes: [Int64: TenantRuntime<C>] = [:]
-        var failures: [Int64: (count: Int, retryAt: C.Instant)] = [:]
+        var failures: [Int64: (pacer: RetryPacer, retryAt: C.Instant)] = [:]
         var blockedRetryAt: [Int64: C.Instant] = [:]
         var waiter: CheckedContinuation<Void, Never>?
         var pendingWake = false
@@ -26,11 +26,12 @@ final class SupervisorState<C: Clock<Duration>>: Sendable where C.Instant: Senda
         state.withLock { s in s.failures[tenantID].map { now >= $0.retryAt } ?? true }
     }
 
-    func recordFailure(_ tenantID: Int64, now: C.Instant, initial: Duration, max: Duration) -> Duration {
+    /// A tenant failed to start: when it may be tried again, paced like every other retry.
+    func recordFailure(_ tenantID: Int64, now: C.Instant, policy: RetryPacer.Policy) -> Duration {
         state.withLock { s in
-            let count = (s.failures[tenantID]?.count ?? 0) + 1
-            let delay = RetryBackoff.exponential(initial, attempt: count, cap: max)
-            s.failures[tenantID] = (count, now.advanced(by: delay))
+            var pacer = s.failures[tenantID]?.pacer ?? RetryPacer(policy, seed: UInt64(bitPattern: tenantID))
+            let delay = pacer.failed().delay
+            s.failures[tenantID] = (pacer, now.advanced(by: delay))
             return delay
         }
     }

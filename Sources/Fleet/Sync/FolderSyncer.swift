@@ -69,9 +69,9 @@ struct FolderSyncer: Sendable {
     private func apply(_ changes: [EWSItemChange], to cp: inout Checkpoint,
                        mirror: inout [String: FleetStateRepository.MirrorEntry], scratch: Bool,
                        target: Target) async throws -> Int {
-        // What each fetched item was before: nil = new. Incremental pages say it (Create/Update);
-        // from-scratch pages report everything as Create, so the mirror decides.
-        var toFetch: [(id: EWSItemID, before: FleetStateRepository.MirrorEntry?)] = []
+        // Items to fetch, and whether the mirror had them. Incremental pages say it (Create or
+        // Update); from-scratch pages report everything as Create, so the mirror decides.
+        var toFetch: [(id: EWSItemID, known: Bool)] = []
         for change in changes {
             let id = change.itemID.id
             let key = change.itemID.changeKey ?? ""
@@ -80,10 +80,9 @@ struct FolderSyncer: Sendable {
                 if scratch {
                     let known = mirror.removeValue(forKey: id)
                     if let known, known.changeKey == key, !key.isEmpty { continue }  // unchanged
-                    toFetch.append((change.itemID, known))
+                    toFetch.append((change.itemID, known != nil))
                 } else {
-                    let before = change.kind == .update ? FleetStateRepository.MirrorEntry(changeKey: "", isRead: nil) : nil
-                    toFetch.append((change.itemID, before))
+                    toFetch.append((change.itemID, change.kind == .update))
                 }
             case .readFlagChange:
                 let isRead = change.isRead ?? false
@@ -97,6 +96,10 @@ struct FolderSyncer: Sendable {
                 cp.changes.append(ChangeRecord(folderID: cp.folderID, itemID: id, changeKey: "", kind: .deleted))
             }
         }
+        // What the mirror holds of the items that changed: an Update that only flips IsRead is a
+        // read-state change (gromox reports reads this way, not as ReadFlagChange).
+        let knownIDs = toFetch.filter(\.known).map(\.id.id)
+        let before = knownIDs.isEmpty ? [:] : try await store.mirrorItems(mailboxID: target.mailboxID, itemIDs: knownIDs)
         var fetched = 0
         for start in stride(from: 0, to: toFetch.count, by: getItemBatch) {
             let batch = toFetch[start..<min(start + getItemBatch, toFetch.count)]
@@ -109,13 +112,13 @@ struct FolderSyncer: Sendable {
                     throw failure
                 }
                 fetched += 1
-                record(item, into: &cp, before: wanted.before)
+                record(item, into: &cp, known: wanted.known, before: before[wanted.id.id])
             }
         }
         return fetched
     }
 
-    private func record(_ item: EWSItem, into cp: inout Checkpoint, before: FleetStateRepository.MirrorEntry?) {
+    private func record(_ item: EWSItem, into cp: inout Checkpoint, known: Bool, before: MirrorItem?) {
         let key = item.itemID.changeKey ?? ""
         let mirrored = MirrorItem(
             folderID: cp.folderID, itemID: item.itemID.id, changeKey: key, isRead: item.isRead, subject: item.subject,
@@ -123,11 +126,12 @@ struct FolderSyncer: Sendable {
             size: item.size.map(Int64.init), hasAttachments: item.hasAttachments)
         cp.upserts.append(mirrored)
         let kind: ChangeKind
-        switch before {
-        case nil: kind = .created
-        // A full resync found a new change key but only the read state differs from the mirror.
-        case let known? where !known.changeKey.isEmpty && known.isRead != nil && known.isRead != item.isRead: kind = .readFlag
-        default: kind = .updated
+        if !known {
+            kind = .created
+        } else if let before, mirrored.differsOnlyInReadState(from: before) {
+            kind = .readFlag
+        } else {
+            kind = .updated
         }
         cp.changes.append(ChangeRecord(folderID: cp.folderID, itemID: mirrored.itemID, changeKey: key, kind: kind,
                                        isRead: item.isRead, properties: Self.properties(of: mirrored)))
@@ -148,5 +152,21 @@ struct FolderSyncer: Sendable {
     static func parseDate(_ text: String) -> Date? {
         (try? Date(text, strategy: .iso8601))
             ?? (try? Date(text, strategy: Date.ISO8601FormatStyle(includingFractionalSeconds: true)))
+    }
+}
+
+extension MirrorItem {
+    /// True when only the read state differs from `before` (the mirror's row): what a server that
+    /// reports reads as a plain Update (gromox) means by it.
+    func differsOnlyInReadState(from before: MirrorItem) -> Bool {
+        guard let isRead, let wasRead = before.isRead, isRead != wasRead else { return false }
+        let sameTime: Bool
+        switch (receivedAt, before.receivedAt) {
+        case (nil, nil): sameTime = true
+        case (let a?, let b?): sameTime = abs(a.timeIntervalSince(b)) < 1  // the mirror keeps microseconds
+        default: sameTime = false
+        }
+        return sameTime && subject == before.subject && sender == before.sender && size == before.size
+            && hasAttachments == before.hasAttachments
     }
 }

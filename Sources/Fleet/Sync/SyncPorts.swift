@@ -13,6 +13,8 @@ protocol SyncService: Sendable {
 protocol SyncStore: Sendable {
     func syncState(mailboxID: Int64, folder: String) async throws -> String?
     func mirror(mailboxID: Int64, folder: String) async throws -> [String: FleetStateRepository.MirrorEntry]
+    /// The mirror's rows of these items (those it has).
+    func mirrorItems(mailboxID: Int64, itemIDs: [String]) async throws -> [String: MirrorItem]
     func resetSyncState(mailboxID: Int64, folder: String) async throws
     /// Commits one page; returns the outbox rows inserted.
     func commit(_ checkpoint: Checkpoint) async throws -> Int
@@ -28,6 +30,10 @@ struct PostgresSyncStore: SyncStore {
 
     func mirror(mailboxID: Int64, folder: String) async throws -> [String: FleetStateRepository.MirrorEntry] {
         try await FleetStateRepository(pool: pool).mirror(mailboxID: mailboxID, folderID: folder)
+    }
+
+    func mirrorItems(mailboxID: Int64, itemIDs: [String]) async throws -> [String: MirrorItem] {
+        try await FleetStateRepository(pool: pool).mirrorItems(mailboxID: mailboxID, itemIDs: itemIDs)
     }
 
     func resetSyncState(mailboxID: Int64, folder: String) async throws {

@@ -6,7 +6,15 @@ import Store
 /// What mailbox actors ask of their tenant.
 extension TenantRuntime {
     func subscribe(_ mailbox: Mailbox) async throws -> String {
-        let (id, cookie) = try await blockedAware { try await ews.subscribe(mailbox: mailbox.smtpAddress, watch: mailbox.watch) }
+        let (id, cookie): (String, String?)
+        do {
+            (id, cookie) = try await blockedAware { try await ews.subscribe(mailbox: mailbox.smtpAddress, watch: mailbox.watch) }
+        } catch {
+            // A failed first subscribe must not hold the start-up gate.
+            arrived(mailbox.id)
+            throw error
+        }
+        recordSubscribed(mailbox, id: id)
         // Autodiscover's group when known, else the server the cookie names (fact sheet §8.3).
         let key = affinityKeys(for: mailbox) ?? GroupPlanner.key(fromCookie: cookie)
         // No group (connection cap reached): the mailbox keeps its own cookie jar and is polled.
@@ -34,6 +42,7 @@ extension TenantRuntime {
     func persistSubscription(_ mailbox: Mailbox, subscriptionID: String?) async throws {
         let state = FleetStateRepository(pool: pool)
         guard let subscriptionID else {
+            trust.drop(mailbox.id)
             try await state.deleteSubscription(mailboxID: mailbox.id)
             return
         }
@@ -45,17 +54,19 @@ extension TenantRuntime {
     }
 
     /// False when the mailbox has no group and none can be opened (the identity's connection cap).
-    func join(_ mailbox: Mailbox, subscriptionID: String, owner: MailboxActor<C>) async -> Bool {
+    func join(_ mailbox: Mailbox, subscriptionID: String, established: Bool, owner: MailboxActor<C>) async -> Bool {
+        defer { arrived(mailbox.id) }
         let group = groupKey(of: mailbox).flatMap { groups[$0] }
-            ?? streamGroup(for: mailbox, key: ungroupedKey(of: mailbox) ?? "default")
+            ?? streamGroup(for: mailbox, key: ungroupedKey(of: mailbox) ?? affinityKeysByAddress[mailbox.smtpAddress] ?? "default")
         guard let group else { return false }
-        await group.join(subscriptionID: subscriptionID, mailbox: mailbox, owner: owner)
+        trust.joined(mailboxID: mailbox.id, server: Self.server(ofGroup: group.key))
+        group.join(subscriptionID: subscriptionID, mailbox: mailbox, owner: owner, established: established)
         return true
     }
 
     func leave(_ mailbox: Mailbox) async {
         guard let name = groupKey(of: mailbox), let group = groups[name] else { return }
-        await group.leave(mailboxID: mailbox.id)
+        group.leave(mailboxID: mailbox.id)
     }
 
     nonisolated func status(_ mailbox: Mailbox, _ state: MailboxStatusState, failure: MailboxFailure?, failures: Int,

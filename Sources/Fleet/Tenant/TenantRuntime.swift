@@ -5,25 +5,6 @@ import Logging
 import Store
 import Synchronization
 
-/// Settings every tenant runtime shares (from the service configuration).
-public struct FleetSettings: Sendable {
-    public var instanceID: String
-    public var coalescingWindow: Duration = .seconds(2)
-    public var safetySyncInterval: Duration = .seconds(900)
-    /// How often a mailbox that found no streaming connection (hanging-connection limit) is synced.
-    public var pollInterval: Duration = .seconds(60)
-    public var backoffInitial: Duration = .seconds(1)
-    public var backoffMax: Duration = .seconds(300)
-    /// No byte for this long means a streaming connection is dead (fact sheet §3.7: 90 s).
-    public var streamIdleTimeout: Duration = .seconds(90)
-    public var connectionTimeoutMinutes = 30
-    public var statusFlushInterval: Duration = .seconds(1)
-    public var leaseTTL: Duration = .seconds(30)
-    public var serverVersion: EWSServerVersion = .exchange2013SP1
-
-    public init(instanceID: String) { self.instanceID = instanceID }
-}
-
 /// All mailboxes of one tenant on this instance, under the tenant's lease: one `EWSClient` and
 /// throttling budget for the tenant identity, stream groups by affinity, one actor per mailbox.
 actor TenantRuntime<C: Clock<Duration>>: MailboxEnvironment where C.Instant: Sendable {
@@ -31,6 +12,14 @@ actor TenantRuntime<C: Clock<Duration>>: MailboxEnvironment where C.Instant: Sen
         case reconcile([Mailbox])
         case startGroup(StreamGroup<C>)
         case startMailbox(MailboxActor<C>)
+        /// The tenant row as the supervisor read it (an operator may have reset its grouping).
+        case tenantChanged(Tenant)
+        /// From stream groups: refused ids, ids proven on a healthy connection, server reachability.
+        case refusals(group: String, StreamGroupMachine<C.Instant>.Refusals)
+        case established([Int64])
+        case reachability(group: String, reachable: Bool)
+        /// The start-up gate's deadline passed.
+        case openGate
     }
 
     nonisolated let clock: C
@@ -44,19 +33,27 @@ actor TenantRuntime<C: Clock<Duration>>: MailboxEnvironment where C.Instant: Sen
     let logger: Logger
     nonisolated let routes: RouteTable<C>
     let onBlocked: @Sendable (EWSCallError) -> Void
-    private var planner: GroupPlanner
-    private(set) var groups: [String: StreamGroup<C>] = [:]
-    private var actors: [Int64: MailboxActor<C>] = [:]
+    var planner: GroupPlanner
+    var groups: [String: StreamGroup<C>] = [:]
+    private(set) var actors: [Int64: MailboxActor<C>] = [:]
     private var mailboxes: [Int64: Mailbox] = [:]
     /// Affinity keys from Autodiscover, by SMTP address.
     private(set) var affinityKeysByAddress: [String: String] = [:]
     /// Affinity keys of mailboxes that found no group (connection cap reached), for their next try.
-    private var ungroupedKeys: [Int64: String] = [:]
+    var ungroupedKeys: [Int64: String] = [:]
     private var persisted: [Int64: FleetStateRepository.SubscriptionRecord] = [:]
     /// Persisted EWS folder ids by mailbox (EWS id → folder key), loaded once per tenant start.
     var persistedFolderIDs: [Int64: [String: String]] = [:]
+    /// Which subscription ids can be trusted; what refusals say about the server.
+    var trust = SubscriptionTrust<C.Instant>()
+    /// How mailboxes share streaming connections (the tenant row's, or what the server forced).
+    var grouping: StreamGrouping
+    /// Mailboxes of the first reconcile that have not yet joined a group or failed to subscribe:
+    /// until none is left (or the gate's deadline), groups do not open, so each opens about once.
+    var startupPending: Set<Int64> = []
+    var gateOpen = false
     private let commands: AsyncStream<Command>
-    private let input: AsyncStream<Command>.Continuation
+    let input: AsyncStream<Command>.Continuation
 
     init(tenant: Tenant, lease: LeaseToken, client: EWSClient<C>, clock: C, settings: FleetSettings, pool: PostgresPool,
          batcher: StatusBatcher, logger: Logger, onBlocked: @escaping @Sendable (EWSCallError) -> Void) {
@@ -73,6 +70,7 @@ actor TenantRuntime<C: Clock<Duration>>: MailboxEnvironment where C.Instant: Sen
         self.logger = logger
         planner = GroupPlanner(capacity: tenant.throttling.subscriptionsPerConnection,
                                maxGroups: tenant.impersonation ? nil : tenant.throttling.hangingConnections)
+        grouping = tenant.grouping
         let routes = RouteTable<C>()
         self.routes = routes
         ews = TenantEWS(client: client, routeFor: { routes.route(for: $0) })
@@ -88,6 +86,7 @@ actor TenantRuntime<C: Clock<Duration>>: MailboxEnvironment where C.Instant: Sen
             await loadPersistedSubscriptions()
             await loadFolderIDs()
             await discoverAffinity(initial.filter(\.enabled).map(\.smtpAddress))
+            startGate(initial, group: &group)
             reconcile(initial)
             for await command in commands {
                 switch command {
@@ -99,12 +98,23 @@ actor TenantRuntime<C: Clock<Duration>>: MailboxEnvironment where C.Instant: Sen
                     group.addTask { await streamGroup.run() }
                 case .startMailbox(let actor):
                     group.addTask { await actor.run() }
+                case .tenantChanged(let row):
+                    if row.grouping != grouping { await regroup(row.grouping, reason: nil) }
+                case .refusals(let key, let refusals):
+                    await handle(refusals, group: key)
+                case .established(let ids):
+                    trust.established(ids)
+                case .reachability(let key, let reachable):
+                    handleReachability(group: key, reachable: reachable)
+                case .openGate:
+                    openGate()
                 }
             }
             // Finished (lease lost, tenant stopped, shutdown): actors stop where they are and keep
             // their subscriptions persisted; stream groups close. A commit already running completes
             // or rolls back as a whole.
             for actor in actors.values { actor.send(.stop) }
+            for streamGroup in groups.values { streamGroup.close() }
             group.cancelAll()
         }
     }
@@ -123,13 +133,18 @@ actor TenantRuntime<C: Clock<Duration>>: MailboxEnvironment where C.Instant: Sen
             actors[id] = nil
             mailboxes[id] = nil
             ungroupedKeys[id] = nil
+            trust.drop(id)
             releaseGroup(of: id)
+            arrived(id)
         }
         for mailbox in list {
             if let actor = actors[mailbox.id] {
                 let was = mailboxes[mailbox.id]
                 mailboxes[mailbox.id] = mailbox
-                if was?.enabled == true, !mailbox.enabled { actor.send(.pause) }
+                if was?.enabled == true, !mailbox.enabled {
+                    trust.drop(mailbox.id)
+                    actor.send(.pause)
+                }
                 if was?.enabled == false, mailbox.enabled { actor.send(.resume) }
                 if let requested = mailbox.resyncRequestedAt, requested != was?.resyncRequestedAt { actor.send(.resync) }
                 continue
@@ -155,12 +170,15 @@ actor TenantRuntime<C: Clock<Duration>>: MailboxEnvironment where C.Instant: Sen
             case .folders(let list): list
             case .allFolders: []
             }
-        return .init(folders: folders, coalescingWindow: settings.coalescingWindow,
-                     safetySyncInterval: settings.safetySyncInterval, pollInterval: settings.pollInterval,
-                     backoff: RetryBackoff(initial: settings.backoffInitial, maximum: settings.backoffMax,
-                                           seed: UInt64(bitPattern: mailbox.id) &* 0x9E37_79B9),
-                     allFolders: mailbox.watch == .allFolders,
-                     knownFolderIDs: persistedFolderIDs[mailbox.id] ?? [:])
+        var config = MailboxMachine<C.Instant>.Config(
+            folders: folders, coalescingWindow: settings.coalescingWindow,
+            safetySyncInterval: settings.safetySyncInterval, pollInterval: settings.pollInterval,
+            backoff: RetryBackoff(initial: settings.backoffInitial, maximum: settings.backoffMax,
+                                  seed: UInt64(bitPattern: mailbox.id) &* 0x9E37_79B9),
+            allFolders: mailbox.watch == .allFolders,
+            knownFolderIDs: persistedFolderIDs[mailbox.id] ?? [:])
+        config.maxResubscribes = settings.maxResubscribes
+        return config
     }
 
     // MARK: affinity
@@ -169,6 +187,7 @@ actor TenantRuntime<C: Clock<Duration>>: MailboxEnvironment where C.Instant: Sen
         do {
             for record in try await FleetStateRepository(pool: pool).subscriptions(tenantID: tenant.id) {
                 persisted[record.mailboxID] = record
+                trust.loaded(mailboxID: record.mailboxID, id: record.subscriptionID, server: nil)
             }
         } catch {
             logger.warning("could not load persisted subscriptions; mailboxes will resubscribe", metadata: ["error": "\(error)"])
@@ -210,28 +229,38 @@ actor TenantRuntime<C: Clock<Duration>>: MailboxEnvironment where C.Instant: Sen
     static var cookieName: String { "X-BackEndOverrideCookie" }
 
     /// The mailbox's stream group for this affinity key, created when new; nil when the tenant's
-    /// connection cap allows no new group (the key is kept for the mailbox's next try).
+    /// connection cap allows no new group (the key is kept for the mailbox's next try). With
+    /// per-mailbox grouping every mailbox is a group of its own.
     func streamGroup(for mailbox: Mailbox, key: String) -> StreamGroup<C>? {
+        let key = grouping == .perMailbox ? "mailbox:\(mailbox.smtpAddress)" : key
         guard let name = planner.group(for: mailbox.id, key: key) else {
             ungroupedKeys[mailbox.id] = key
             return nil
         }
         ungroupedKeys[mailbox.id] = nil
         if let existing = groups[name] { return existing }
-        let tenantID = tenant.id
         let batcher = self.batcher
         let onBlocked = self.onBlocked
+        let input = self.input
         let group = StreamGroup(
             key: name, client: client, clock: clock, connectionTimeoutMinutes: settings.connectionTimeoutMinutes,
-            backoff: RetryBackoff(initial: settings.backoffInitial, maximum: settings.backoffMax, seed: UInt64(name.hashValue.magnitude) ^ UInt64(tenantID)),
-            logger: logger, onTenantBlocked: onBlocked,
-            onActivity: { batcher.recordActivity(heartbeat: $0, events: $1) })
+            config: settings.streamGroupConfig(C.Instant.self), gateOpen: gateOpen,
+            seed: UInt64(truncatingIfNeeded: name.utf8.reduce(5381) { ($0 &* 33) &+ Int($1) }) ^ UInt64(bitPattern: tenant.id),
+            logger: logger,
+            callbacks: .init(
+                tenantBlocked: onBlocked,
+                activity: { batcher.recordActivity(heartbeat: $0, events: $1) },
+                refusals: { input.yield(.refusals(group: $0, $1)) },
+                established: { input.yield(.established($0)) },
+                reachability: { input.yield(.reachability(group: $0, reachable: $1)) }))
         groups[name] = group
         input.yield(.startGroup(group))
         return group
     }
 
     func groupKey(of mailbox: Mailbox) -> String? { planner.assignment[mailbox.id] }
+
+    func persistedSubscriptionID(_ mailboxID: Int64) -> String? { persisted[mailboxID]?.subscriptionID }
 
     /// The affinity key a mailbox without a group should try again with.
     func ungroupedKey(of mailbox: Mailbox) -> String? { ungroupedKeys[mailbox.id] }
@@ -241,9 +270,7 @@ actor TenantRuntime<C: Clock<Duration>>: MailboxEnvironment where C.Instant: Sen
     private func releaseGroup(of mailboxID: Int64) {
         guard let name = planner.assignment[mailboxID] else { return }
         planner.remove(mailboxID)
-        if planner.size(of: name) == 0, let group = groups.removeValue(forKey: name) {
-            Task { await group.close() }
-        }
+        if planner.size(of: name) == 0, let group = groups.removeValue(forKey: name) { group.close() }
     }
 
     nonisolated func notifyBlocked(_ error: EWSCallError) { onBlocked(error) }

@@ -8,7 +8,7 @@
 /// - pauses after an advised back-off (ErrorServerBusy): for one mailbox's sync calls when the
 ///   policy part is ConcurrentSyncCalls, else for the budget the call was charged to (one target
 ///   mailbox with impersonation, the whole identity without);
-/// - one GetStreamingEvents open at a time: when the server drops every connection of the identity
+/// - one GetStreamingEvents open at a time, each taking a request-rate token like any call: when the server drops every connection of the identity
 ///   (or starts throttling it), the groups reopen one after another, so the first refusal's
 ///   advised back-off holds the others before they send, instead of them arriving during it.
 ///
@@ -75,8 +75,7 @@ actor IdentityBudget<C: Clock<Duration>> where C.Instant: Sendable {
                 continue
             }
             if tokens < 1 {
-                let wait = Duration.milliseconds(Int(((1 - tokens) / rate * 1000).rounded(.up)))
-                try await clock.sleep(until: now.advanced(by: max(wait, .milliseconds(1))), tolerance: nil)
+                try await clock.sleep(until: now.advanced(by: tokenWait), tolerance: nil)
                 continue
             }
             tokens -= 1
@@ -108,13 +107,16 @@ actor IdentityBudget<C: Clock<Duration>> where C.Instant: Sendable {
         wakeAll()
     }
 
-    /// Waits until no other stream of the identity is being opened and neither the identity nor
-    /// the group's anchor mailbox is paused, then takes the one opening slot. The caller releases
-    /// it once the open is answered (and any advised back-off recorded).
+    /// Waits until no other stream of the identity is being opened, neither the identity nor the
+    /// group's anchor mailbox is paused, and the request rate has a token to spare, then takes the
+    /// one opening slot (and the token: a stream open is a request like any other, so no path can
+    /// exceed the rate). The caller releases the slot once the open is answered (and any advised
+    /// back-off recorded).
     func acquireStreamOpen(anchor: String) async throws {
         while true {
             try Task.checkCancellation()
-            if let until = pauseDeadline(.normal, mailbox: anchor, now: clock.now) {
+            let now = clock.now
+            if let until = pauseDeadline(.normal, mailbox: anchor, now: now) {
                 try await clock.sleep(until: until, tolerance: nil)
                 continue
             }
@@ -122,9 +124,20 @@ actor IdentityBudget<C: Clock<Duration>> where C.Instant: Sendable {
                 try await waitForRelease()
                 continue
             }
+            refill(now: now)
+            if tokens < 1 {
+                try await clock.sleep(until: now.advanced(by: tokenWait), tolerance: nil)
+                continue
+            }
+            tokens -= 1
             streamOpening = true
             return
         }
+    }
+
+    /// How long until the bucket holds one whole token again.
+    private var tokenWait: Duration {
+        max(.milliseconds(Int(((1 - tokens) / rate * 1000).rounded(.up))), .milliseconds(1))
     }
 
     func releaseStreamOpen() {
