@@ -26,6 +26,18 @@ import Testing
         #expect(fileOnly.databaseURL == "postgres://file/db")
     }
 
+    @Test func streamPacingHasDefaultsAndEveryKeyIsRead() async throws {
+        let defaults = try await ServiceConfiguration.load(environment: [:])
+        #expect(defaults.stream == .init(healthyAfter: .seconds(30), backoffInitial: .seconds(2), joinQuiet: .seconds(1),
+                                         joinMaxDelay: .seconds(10), startupGateMax: .seconds(120), maxResubscribes: 3))
+        let env = ["EWSFLEET_STREAM_HEALTHY_AFTER_SECONDS": "45", "EWSFLEET_STREAM_BACKOFF_INITIAL_MS": "5000",
+                   "EWSFLEET_STREAM_JOIN_QUIET_MS": "250", "EWSFLEET_STREAM_JOIN_MAX_DELAY_MS": "3000",
+                   "EWSFLEET_STREAM_STARTUP_GATE_MAX_SECONDS": "30", "EWSFLEET_STREAM_MAX_RESUBSCRIBES": "5"]
+        let set = try await ServiceConfiguration.load(environment: env)
+        #expect(set.stream == .init(healthyAfter: .seconds(45), backoffInitial: .seconds(5), joinQuiet: .milliseconds(250),
+                                    joinMaxDelay: .seconds(3), startupGateMax: .seconds(30), maxResubscribes: 5))
+    }
+
     @Test func secretKeyComesFromEnvironmentOrKeyFile() async throws {
         let (key, base64) = SecretKey.generate()
         let fromEnv = try await ServiceConfiguration.load(environment: ["EWSFLEET_SECRET_KEY": base64])

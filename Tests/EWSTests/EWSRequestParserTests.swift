@@ -17,6 +17,8 @@ import Testing
                 ignore: [EWSItemID(id: "i", changeKey: "c")], maxChangesReturned: 100, scope: .normalItems)),
             .syncFolderHierarchy(SyncFolderHierarchyRequest(folder: .msgFolderRoot, syncState: "S")),
             .syncFolderHierarchy(SyncFolderHierarchyRequest()),
+            .syncFolderHierarchy(SyncFolderHierarchyRequest(folder: .msgFolderRoot, shape: .default,
+                                                            additionalProperties: ["folder:FolderClass"])),
             .getItem(try GetItemRequest(itemIDs: [EWSItemID(id: "x", changeKey: "y"), EWSItemID(id: "z")])),
             .getFolder(try GetFolderRequest(folders: [.inbox, .root])),
         ]

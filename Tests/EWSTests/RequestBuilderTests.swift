@@ -27,6 +27,8 @@ import Testing
                 maxChangesReturned: 1, scope: .normalAndAssociatedItems).envelope(headers: impersonated)),
             ("sfh", SyncFolderHierarchyRequest().envelope()),
             ("sfh-root", SyncFolderHierarchyRequest(folder: .msgFolderRoot, syncState: "H4s=").envelope()),
+            ("sfh-class", SyncFolderHierarchyRequest(folder: .msgFolderRoot, shape: .default,
+                                                     additionalProperties: ["folder:FolderClass"]).envelope()),
             ("getitem", try GetItemRequest(itemIDs: [EWSItemID(id: "Er5c", changeKey: "CQAA"), EWSItemID(id: "x")])
                 .envelope(headers: impersonated)),
             ("getfolder", try GetFolderRequest(folders: [.inbox, .msgFolderRoot]).envelope()),

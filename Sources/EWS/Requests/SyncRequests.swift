@@ -51,18 +51,28 @@ public struct SyncFolderHierarchyRequest: EWSOperationRequest, Hashable {
     public var folder: EWSFolderID?
     public var syncState: String?
     public var shape: EWSBaseShape
+    /// FieldURIs asked for besides the shape. gromox leaves `folder:FolderClass` out of the Default
+    /// shape unless it is asked for by name (Exchange includes it either way).
+    public var additionalProperties: [String]
     public var operation: EWSOperation { .syncFolderHierarchy }
 
-    public init(folder: EWSFolderID? = nil, syncState: String? = nil, shape: EWSBaseShape = .idOnly) {
+    public init(folder: EWSFolderID? = nil, syncState: String? = nil, shape: EWSBaseShape = .idOnly,
+                additionalProperties: [String] = []) {
         self.folder = folder
         self.syncState = syncState
         self.shape = shape
+        self.additionalProperties = additionalProperties
     }
 
     public func writeBody(to writer: inout XMLWriter) {
         writer.open("m:SyncFolderHierarchy")
         writer.open("m:FolderShape")
         writer.element("t:BaseShape", shape.rawValue)
+        if !additionalProperties.isEmpty {
+            writer.open("t:AdditionalProperties")
+            for property in additionalProperties { writer.empty("t:FieldURI", ["FieldURI": property]) }
+            writer.close("t:AdditionalProperties")
+        }
         writer.close("m:FolderShape")
         if let folder {
             writer.open("m:SyncFolderId")

@@ -64,9 +64,12 @@ public enum EWSRequestParser {
                     scope: body.ewsText("SyncScope").flatMap(EWSSyncScope.init(rawValue:)),
                     shape: try shape(body.ewsChild("ItemShape"))))
             case (EWSNamespace.messages, "SyncFolderHierarchy"):
+                let folderShape = body.ewsChild("FolderShape")
                 return .syncFolderHierarchy(SyncFolderHierarchyRequest(
                     folder: try folderIDs(in: body.ewsChild("SyncFolderId")).first,
-                    syncState: body.ewsText("SyncState"), shape: try shape(body.ewsChild("FolderShape"))))
+                    syncState: body.ewsText("SyncState"), shape: try shape(folderShape),
+                    additionalProperties: folderShape?.ewsChild("AdditionalProperties")?.ewsChildren("FieldURI")
+                        .compactMap { $0.attribute("FieldURI") } ?? []))
             case (EWSNamespace.messages, "GetItem"):
                 let itemShape = body.ewsChild("ItemShape")
                 let properties = itemShape?.ewsChild("AdditionalProperties")?.ewsChildren("FieldURI")

@@ -48,6 +48,12 @@ struct RunCommand: AsyncParsableCommand {
         settings.backoffMax = config.backoffMax
         settings.leaseTTL = config.leaseTTL
         settings.streamIdleTimeout = config.streamIdleTimeout
+        settings.streamHealthyAfter = config.stream.healthyAfter
+        settings.streamBackoffInitial = config.stream.backoffInitial
+        settings.joinQuiet = config.stream.joinQuiet
+        settings.joinMaxDelay = config.stream.joinMaxDelay
+        settings.startupGateMax = config.stream.startupGateMax
+        settings.maxResubscribes = config.stream.maxResubscribes
         let supervisor = Supervisor(
             dependencies: .init(pool: pool, http: http, keyring: config.keyring, clock: ContinuousClock(), logger: logger),
             settings: settings)

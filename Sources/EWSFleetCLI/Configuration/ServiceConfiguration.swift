@@ -26,6 +26,17 @@ struct ServiceConfiguration: Sendable {
     var safetySyncInterval: Duration
     var pollInterval: Duration
     var streamIdleTimeout: Duration
+    var stream: StreamPacing
+
+    /// How stream groups and resubscribes are paced (FleetSettings has the meaning of each).
+    struct StreamPacing: Sendable, Equatable {
+        var healthyAfter: Duration
+        var backoffInitial: Duration
+        var joinQuiet: Duration
+        var joinMaxDelay: Duration
+        var startupGateMax: Duration
+        var maxResubscribes: Int
+    }
 
     enum LogFormat: String, Sendable { case text, json }
 
@@ -114,7 +125,14 @@ struct ServiceConfiguration: Sendable {
             coalescingWindow: try duration(ms: "sync.coalescingWindowMs", default: 2_000),
             safetySyncInterval: .seconds(config.int(forKey: "sync.safetyIntervalSeconds", default: 900)),
             pollInterval: .seconds(max(1, config.int(forKey: "sync.pollIntervalSeconds", default: 60))),
-            streamIdleTimeout: try duration(ms: "stream.idleTimeoutMs", default: 90_000))
+            streamIdleTimeout: try duration(ms: "stream.idleTimeoutMs", default: 90_000),
+            stream: StreamPacing(
+                healthyAfter: .seconds(max(1, config.int(forKey: "stream.healthyAfterSeconds", default: 30))),
+                backoffInitial: try duration(ms: "stream.backoffInitialMs", default: 2_000),
+                joinQuiet: try duration(ms: "stream.joinQuietMs", default: 1_000),
+                joinMaxDelay: try duration(ms: "stream.joinMaxDelayMs", default: 10_000),
+                startupGateMax: .seconds(max(0, config.int(forKey: "stream.startupGateMaxSeconds", default: 120))),
+                maxResubscribes: max(1, config.int(forKey: "stream.maxResubscribes", default: 3))))
     }
 
     /// The current key comes from `secret.key` (EWSFLEET_SECRET_KEY) or `secret.keyFile`; keys still

@@ -37,8 +37,11 @@ struct TenantEWS<C: Clock<Duration>>: SyncService where C.Instant: Sendable {
 
     func syncFolderHierarchy(mailbox: String, syncState: String?) async throws -> SyncFolderHierarchyResponseMessage {
         // Default shape: the folder class and display name decide what is synced and how it is shown.
+        // FolderClass is named too: gromox's Default shape leaves it out, and then notes, journal
+        // and sync-issue folders would look like mail folders.
         let request = SyncFolderHierarchyRequest(folder: folderID(FolderNames.hierarchyRoot, mailbox: mailbox),
-                                                 syncState: syncState, shape: .default)
+                                                 syncState: syncState, shape: .default,
+                                                 additionalProperties: ["folder:FolderClass"])
         guard case .syncFolderHierarchy(let messages) = try await client.call(request, route: routeFor(mailbox)),
               let message = messages.first
         else { throw Self.malformed("SyncFolderHierarchy") }
