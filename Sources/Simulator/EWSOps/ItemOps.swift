@@ -6,7 +6,7 @@ enum ItemOps {
         let shape = ItemXML.shape(operation.child(NS.messages, "ItemShape"))
         let ids = operation.child(NS.messages, "ItemIds")?.children.filter { $0.namespace == NS.types } ?? []
         let body: String = world.lock.withLock {
-            EWSEnvelope.response("GetItem") { w in
+            EWSEnvelope.response("GetItem", dialect: context.dialect) { w in
                 for node in ids {
                     do throws(EWSCodeError) {
                         guard node.localName == "ItemId" else { throw EWSCodeError.itemNotFound }
@@ -34,7 +34,7 @@ enum ItemOps {
         let folders = EWSContext.folderIdNodes(operation.child(NS.messages, "ParentFolderIds"))
         let traversal = operation.attribute("Traversal") ?? "Shallow"
         let body: String = world.lock.withLock {
-            EWSEnvelope.response("FindItem") { w in
+            EWSEnvelope.response("FindItem", dialect: context.dialect) { w in
                 for node in folders {
                     do throws(EWSCodeError) {
                         guard traversal == "Shallow" else {
@@ -71,7 +71,7 @@ enum ItemOps {
         let shape = ItemXML.shape(operation.child(NS.messages, "FolderShape"))
         let folders = EWSContext.folderIdNodes(operation.child(NS.messages, "FolderIds"))
         let body: String = world.lock.withLock {
-            EWSEnvelope.response("GetFolder") { w in
+            EWSEnvelope.response("GetFolder", dialect: context.dialect) { w in
                 for node in folders {
                     do throws(EWSCodeError) {
                         let (mailbox, folder) = try context.resolveFolder(node)
@@ -95,7 +95,7 @@ enum ItemOps {
     static func convertId(_ context: EWSContext, _ operation: SimXMLNode) -> SimResponse {
         let destination = operation.attribute("DestinationFormat") ?? "EwsId"
         let sources = operation.child(NS.messages, "SourceIds")?.children.filter { $0.namespace == NS.types } ?? []
-        let body = EWSEnvelope.response("ConvertId") { w in
+        let body = EWSEnvelope.response("ConvertId", dialect: context.dialect) { w in
             for source in sources {
                 let id = source.attribute("Id") ?? ""
                 let known = context.world.lock.withLock {
@@ -115,7 +115,7 @@ enum ItemOps {
     }
 
     static func resolveNames(_ context: EWSContext, _ operation: SimXMLNode) -> SimResponse {
-        .xml(.ok, EWSEnvelope.response("ResolveNames") { w in
+        .xml(.ok, EWSEnvelope.response("ResolveNames", dialect: context.dialect) { w in
             EWSEnvelope.message(&w, "ResolveNames", error: ("ErrorNameResolutionNoResults", "No results were found."))
         })
     }

@@ -12,7 +12,7 @@ enum SyncOps {
             return EWSService.schemaFault("The 'MaxChangesReturned' element is invalid - the value must be between 1 and 512.")
         }
         let body: String = world.lock.withLock {
-            EWSEnvelope.response("SyncFolderItems") { w in
+            EWSEnvelope.response("SyncFolderItems", dialect: context.dialect) { w in
                 do throws(EWSCodeError) {
                     guard let folderNode else { throw EWSCodeError.folderNotFound }
                     let (mailbox, folder): (Mailbox, Folder)
@@ -36,7 +36,7 @@ enum SyncOps {
                         w.element("m:SyncState", result.syncState)
                         w.element("m:IncludesLastItemInRange", result.includesLastItemInRange ? "true" : "false")
                         w.element("m:Changes") { w in
-                            for change in result.changes { writeChange(&w, world, mailbox, change, shape) }
+                            for change in result.changes { writeChange(&w, world, mailbox, change, shape, context.dialect) }
                         }
                     }
                 } catch {
@@ -48,8 +48,11 @@ enum SyncOps {
     }
 
     private static func writeChange(_ w: inout XMLWriter, _ world: SimWorld, _ mailbox: Mailbox, _ change: ItemChange,
-                                    _ shape: ItemXML.Shape) {
+                                    _ shape: ItemXML.Shape, _ dialect: SimDialect) {
         switch change.kind {
+        case .readFlag where dialect == .gromox:
+            // gromox reports a read-state change as an update of the item, with its new ChangeKey.
+            w.element("t:Update") { w in ItemXML.writeItem(&w, world: world, mailbox: mailbox, item: change.item!, shape: shape) }
         case .create, .update:
             let name = change.kind == .create ? "t:Create" : "t:Update"
             w.element(name) { w in ItemXML.writeItem(&w, world: world, mailbox: mailbox, item: change.item!, shape: shape) }
@@ -69,7 +72,7 @@ enum SyncOps {
         let folderNode = EWSContext.folderIdNodes(operation.child(NS.messages, "SyncFolderId")).first
         let state = operation.child(NS.messages, "SyncState")?.trimmedText
         let body: String = world.lock.withLock {
-            EWSEnvelope.response("SyncFolderHierarchy") { w in
+            EWSEnvelope.response("SyncFolderHierarchy", dialect: context.dialect) { w in
                 do throws(EWSCodeError) {
                     let mailbox: Mailbox
                     var root: Folder?
@@ -97,8 +100,10 @@ enum SyncOps {
                                     continue
                                 }
                                 w.element(change.kind == .create ? "t:Create" : "t:Update") { w in
+                                    // gromox lists folders without FolderClass, so every folder looks like mail.
                                     ItemXML.writeFolder(&w, world: world, mailbox: mailbox, folder: folder,
-                                                        shape: shape == .idOnly ? .idOnly : .full)
+                                                        shape: shape == .idOnly ? .idOnly : .full,
+                                                        folderClass: context.dialect != .gromox)
                                 }
                             }
                         }

@@ -89,7 +89,10 @@ enum SimResponse: Sendable {
 struct StreamPlan: Sendable {
     var tenantIndex: Int
     var serverIndex: Int
+    /// The ownership key the named subscriptions must carry (`EWSContext.subscriptionOwner`).
     var owner: String
+    /// The caller's identity key.
+    var identity: String
     /// `EWSContext.chargedBudget`: what the hanging-connection limit counts.
     var budget: String
     var subscriptionIds: [String]

@@ -57,7 +57,12 @@ final class SimRouter: Sendable {
         guard parts.count >= 3, parts[0] == "t", let tenant = world.lock.withLock({ world.tenantByName[parts[1]] }) else {
             return ("NotFound", .text(.notFound, "Not found."))
         }
-        let rest = parts[2...].joined(separator: "/").lowercased()
+        let (label, response) = route(request, tenant: tenant, rest: parts[2...].joined(separator: "/").lowercased())
+        world.countTenantRequest(tenant, label)
+        return (label, response)
+    }
+
+    private func route(_ request: SimRequest, tenant: Tenant, rest: String) -> (String, SimResponse) {
         if rest != "oauth2/v2.0/token", world.tenantBlocked(tenant) {
             // Exchange Online refuses EWS (and Autodiscover) to a tenant that has not allowed the app.
             return ("Blocked", .text(.forbidden, "403 Forbidden"))

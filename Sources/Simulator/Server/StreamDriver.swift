@@ -27,12 +27,13 @@ final class StreamDriver: StreamSink, @unchecked Sendable {
     }
 
     func start() {
-        let connection = self.world.lock.withLock {
-            self.world.openStream(tenant: self.world.tenants[self.plan.tenantIndex], serverIndex: self.plan.serverIndex, owner: self.plan.owner,
-                             budget: self.plan.budget, ids: self.plan.subscriptionIds, timeout: self.plan.timeout, sink: self)
+        let (world, plan) = (self.world, self.plan)
+        let connection = world.lock.withLock {
+            world.openStream(SimWorld.StreamRequest(
+                tenant: world.tenants[plan.tenantIndex], serverIndex: plan.serverIndex, owner: plan.owner,
+                identity: plan.identity, budget: plan.budget, ids: plan.subscriptionIds, timeout: plan.timeout), sink: self)
         }
         lock.withLock { self.connection = connection }
-        let world = self.world
         let heartbeat = world.configuration.heartbeat
         let start = connection.startedAt
         let end = start + plan.timeout

@@ -7,6 +7,9 @@ struct StreamConnectionState {
         case closed
         case events(subscriptionId: String, events: [SimEvent])
         case error(code: String, message: String, subscriptionIds: [String])
+        /// Success with empty Notifications and ErrorSubscriptionIds, as gromox writes every
+        /// message (the `end_streams` fault's `empty_lists` form).
+        case emptyLists
     }
 
     enum Phase: Equatable { case open, finishing, finished }
@@ -67,6 +70,27 @@ struct StreamConnectionState {
         let released = attached
         attached = []
         outbox.append(.closed)
+        phase = .finishing
+        return (requestFlush(), released)
+    }
+
+    /// Fault (`end_streams`): the body ends now, in one of the ways a misbehaving server ends it,
+    /// and never with an error. Returns the ids released (their subscriptions stay valid).
+    mutating func end(_ form: SimFault.StreamEnd) -> (flush: Bool, released: [String]) {
+        guard phase == .open else { return (false, []) }
+        let released = attached
+        attached = []
+        switch form {
+        case .ok:
+            if outbox.last != .heartbeat { outbox.append(.heartbeat) }
+        case .closed:
+            outbox.removeAll { $0 == .heartbeat }
+            outbox.append(.closed)
+        case .emptyLists(let count, let thenClosed):
+            outbox.removeAll { $0 == .heartbeat }
+            outbox += Array(repeating: .emptyLists, count: max(1, count))
+            if thenClosed { outbox.append(.closed) }
+        }
         phase = .finishing
         return (requestFlush(), released)
     }

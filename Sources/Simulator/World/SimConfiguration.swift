@@ -21,6 +21,8 @@ public struct SimConfiguration: Sendable {
     public var recordDirectory: String?
     public var host: String = "127.0.0.1"
     public var port: Int = 0
+    /// The dialect every tenant starts with (`POST /_sim/tenants` changes one tenant's at run time).
+    public var dialect: SimDialect = .exchange
     /// Split envelopes across chunks and merge several into one chunk at random (seeded).
     public var randomChunking: Bool = true
     /// Per-folder tombstone cap; older sync states become invalid once their tombstones are pruned.

@@ -29,9 +29,20 @@ extension SimWorld {
 
     /// Renders everything queued on the connection. `finish` = end the body afterwards.
     func drainStream(_ connection: StreamConnection, envelopePerSubscription: Bool = false) -> (envelopes: [String], finish: Bool) {
-        let (envelopes, finish) = lock.withLock { connection.state.drain() }
-        return (StreamEnvelopeRenderer.render(envelopes, maxEvents: configuration.maxEventsPerEnvelope,
-                                              envelopePerSubscription: envelopePerSubscription), finish)
+        let (envelopes, finish, first) = lock.withLock {
+            let (envelopes, finish) = connection.state.drain()
+            let first = connection.envelopesRendered == 0
+            connection.envelopesRendered += envelopes.count
+            return (envelopes, finish, first)
+        }
+        switch connection.dialect {
+        case .exchange:
+            return (StreamEnvelopeRenderer.render(envelopes, maxEvents: configuration.maxEventsPerEnvelope,
+                                                  envelopePerSubscription: envelopePerSubscription), finish)
+        case .gromox:
+            return (GromoxStreamRenderer.render(envelopes, maxEvents: configuration.maxEventsPerEnvelope,
+                                                declarationFirst: first), finish)
+        }
     }
 }
 
