@@ -21,6 +21,13 @@ enum GromoxIds {
         return SimIds.read(Array(data), 0, UInt32.self)
     }
 
+    /// gromox cannot even read an id that is not its own 12-character form: the whole request is
+    /// a `SOAP:Client` fault (HTTP 200, not a stream), as captured from 3.10.
+    static func malformedFault(_ ids: [String]) -> SimResponse? {
+        guard ids.contains(where: { counter($0) == nil }) else { return nil }
+        return .xml(.ok, GromoxEnvelope.fault(code: "SOAP:Client", message: "E-3201: invalid subscription ID"))
+    }
+
     /// The id under which the subscription an id names is stored (timeout half normalised).
     static func canonical(_ id: String) -> String? {
         counter(id).map { subscriptionId($0) }

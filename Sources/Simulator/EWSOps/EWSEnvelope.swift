@@ -8,9 +8,9 @@ enum EWSEnvelope {
 
     /// `<s:Envelope>` with ServerVersionInfo and `<m:{operation}Response>` around `messages`, or
     /// gromox's pretty-printed `<SOAP:Envelope>` for a gromox tenant.
-    static func response(_ operation: String, dialect: SimDialect = .exchange,
+    static func response(_ operation: String, dialect: SimDialect = .exchange, pretty: Bool = false,
                          _ messages: (inout XMLWriter) -> Void) -> String {
-        if dialect == .gromox { return GromoxEnvelope.response(operation, messages) }
+        if dialect == .gromox { return GromoxEnvelope.response(operation, pretty: pretty, messages) }
         var w = XMLWriter(capacity: 2048)
         w.raw("<?xml version=\"1.0\" encoding=\"utf-8\"?>")
         w.raw("<s:Envelope xmlns:s=\"http://schemas.xmlsoap.org/soap/envelope/\"><s:Header>")
@@ -20,6 +20,11 @@ enum EWSEnvelope {
         messages(&w)
         w.raw("</m:ResponseMessages></m:\(operation)Response></s:Body></s:Envelope>")
         return w.output
+    }
+
+    /// `response` in the dialect (and gromox print style) of the request's tenant.
+    static func response(_ operation: String, for context: EWSContext, _ messages: (inout XMLWriter) -> Void) -> String {
+        response(operation, dialect: context.dialect, pretty: context.world.configuration.gromoxPrettyPrint, messages)
     }
 
     /// One `m:{operation}ResponseMessage`; `error` = (code, text) makes it ResponseClass="Error".

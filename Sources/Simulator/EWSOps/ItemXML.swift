@@ -65,8 +65,7 @@ enum ItemXML {
         }
     }
 
-    static func writeFolder(_ w: inout XMLWriter, world: SimWorld, mailbox: Mailbox, folder: Folder, shape: Shape,
-                            folderClass: Bool = true) {
+    static func writeFolder(_ w: inout XMLWriter, world: SimWorld, mailbox: Mailbox, folder: Folder, shape: Shape) {
         let element = folder.folderClass == "IPF.Appointment" ? "t:CalendarFolder" : "t:Folder"
         w.open(element)
         w.empty("t:FolderId", ["Id": world.folderId(mailbox, folder), "ChangeKey": SimIds.folderChangeKey(folder.changeSequence)])
@@ -75,7 +74,7 @@ enum ItemXML {
                 w.empty("t:ParentFolderId", ["Id": world.folderId(mailbox, parentFolder),
                                              "ChangeKey": SimIds.folderChangeKey(parentFolder.changeSequence)])
             }
-            if folderClass, !folder.folderClass.isEmpty { w.element("t:FolderClass", folder.folderClass) }
+            if !folder.folderClass.isEmpty { w.element("t:FolderClass", folder.folderClass) }
             w.element("t:DisplayName", folder.displayName)
             w.element("t:TotalCount", String(folder.itemKeys.count))
             w.element("t:ChildFolderCount", String(mailbox.folders.filter { $0.parentIndex == folder.index }.count))

@@ -6,7 +6,7 @@ enum SubscriptionOps {
         let world = context.world
         let gromox = context.dialect == .gromox
         guard let request = operation.child(NS.messages, "StreamingSubscriptionRequest") else {
-            return .xml(.ok, EWSEnvelope.response("Subscribe", dialect: context.dialect) { w in
+            return .xml(.ok, EWSEnvelope.response("Subscribe", for: context) { w in
                 EWSEnvelope.message(&w, "Subscribe", error: ("ErrorInvalidSubscriptionRequest",
                     "Only streaming subscriptions are supported by this server."))
             })
@@ -57,7 +57,7 @@ enum SubscriptionOps {
         if let server = cookieServer {
             headers.add(name: "Set-Cookie", value: "X-BackEndOverrideCookie=\(server)~\(cookieNumber(server)); path=/; HttpOnly")
         }
-        return .xml(.ok, EWSEnvelope.response("Subscribe", dialect: context.dialect) { w in
+        return .xml(.ok, EWSEnvelope.response("Subscribe", for: context) { w in
             switch result {
             case .success(let id):
                 EWSEnvelope.message(&w, "Subscribe") { w in w.element("m:SubscriptionId", id) }
@@ -77,6 +77,7 @@ enum SubscriptionOps {
     static func unsubscribe(_ context: EWSContext, _ operation: SimXMLNode) -> SimResponse {
         var id = operation.child(NS.messages, "SubscriptionId")?.trimmedText ?? ""
         let gromox = context.dialect == .gromox
+        if gromox, let fault = GromoxIds.malformedFault([id]) { return fault }
         if gromox { id = GromoxIds.canonical(id) ?? id }
         let failure: String? = context.world.lock.withLock {
             // Unsubscribe must reach the server holding the subscription (routing), like GetStreamingEvents.
@@ -86,7 +87,7 @@ enum SubscriptionOps {
             }
             return context.world.unsubscribe(id, tenant: context.tenant.index, owner: context.subscriptionOwner)
         }
-        return .xml(.ok, EWSEnvelope.response("Unsubscribe", dialect: context.dialect) { w in
+        return .xml(.ok, EWSEnvelope.response("Unsubscribe", for: context) { w in
             if let code = failure {
                 let text = gromox ? GromoxErrors.subscriptionNotFound : SimWorld.messages[code] ?? code
                 EWSEnvelope.message(&w, "Unsubscribe", error: (code, text))
@@ -100,7 +101,7 @@ enum SubscriptionOps {
         let ids = EWSService.subscriptionIds(operation)
         let minutes = Int(operation.child(NS.messages, "ConnectionTimeout")?.trimmedText ?? "") ?? 0
         func failure(_ code: String, _ message: String) -> SimResponse {
-            .xml(.ok, EWSEnvelope.response("GetStreamingEvents", dialect: context.dialect) { w in
+            .xml(.ok, EWSEnvelope.response("GetStreamingEvents", for: context) { w in
                 EWSEnvelope.message(&w, "GetStreamingEvents", error: (code, message))
             })
         }
@@ -109,6 +110,7 @@ enum SubscriptionOps {
             // when ews-sim runs without --schema-dir.
             return EWSService.schemaFault("The 'ConnectionTimeout' element is invalid - the value must be between 1 and 30.")
         }
+        if context.dialect == .gromox, let fault = GromoxIds.malformedFault(ids) { return fault }
         guard !ids.isEmpty else { return failure("ErrorInvalidArgument", "No subscription ids were specified.") }
         guard ids.count <= context.world.configuration.maxIdsPerConnection else {
             return failure("ErrorInvalidArgument",

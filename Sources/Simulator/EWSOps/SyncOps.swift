@@ -12,7 +12,7 @@ enum SyncOps {
             return EWSService.schemaFault("The 'MaxChangesReturned' element is invalid - the value must be between 1 and 512.")
         }
         let body: String = world.lock.withLock {
-            EWSEnvelope.response("SyncFolderItems", dialect: context.dialect) { w in
+            EWSEnvelope.response("SyncFolderItems", for: context) { w in
                 do throws(EWSCodeError) {
                     guard let folderNode else { throw EWSCodeError.folderNotFound }
                     let (mailbox, folder): (Mailbox, Folder)
@@ -69,10 +69,11 @@ enum SyncOps {
     static func syncFolderHierarchy(_ context: EWSContext, _ operation: SimXMLNode) -> SimResponse {
         let world = context.world
         let shape = ItemXML.shape(operation.child(NS.messages, "FolderShape"))
+        let gromoxShape = context.dialect == .gromox ? GromoxFolderShape(operation.child(NS.messages, "FolderShape")) : nil
         let folderNode = EWSContext.folderIdNodes(operation.child(NS.messages, "SyncFolderId")).first
         let state = operation.child(NS.messages, "SyncState")?.trimmedText
         let body: String = world.lock.withLock {
-            EWSEnvelope.response("SyncFolderHierarchy", dialect: context.dialect) { w in
+            EWSEnvelope.response("SyncFolderHierarchy", for: context) { w in
                 do throws(EWSCodeError) {
                     let mailbox: Mailbox
                     var root: Folder?
@@ -100,10 +101,12 @@ enum SyncOps {
                                     continue
                                 }
                                 w.element(change.kind == .create ? "t:Create" : "t:Update") { w in
-                                    // gromox lists folders without FolderClass, so every folder looks like mail.
-                                    ItemXML.writeFolder(&w, world: world, mailbox: mailbox, folder: folder,
-                                                        shape: shape == .idOnly ? .idOnly : .full,
-                                                        folderClass: context.dialect != .gromox)
+                                    if let gromoxShape {
+                                        gromoxShape.write(&w, world: world, mailbox: mailbox, folder: folder)
+                                    } else {
+                                        ItemXML.writeFolder(&w, world: world, mailbox: mailbox, folder: folder,
+                                                            shape: shape == .idOnly ? .idOnly : .full)
+                                    }
                                 }
                             }
                         }

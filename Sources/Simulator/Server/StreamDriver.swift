@@ -36,7 +36,10 @@ final class StreamDriver: StreamSink, @unchecked Sendable {
         lock.withLock { self.connection = connection }
         let heartbeat = world.configuration.heartbeat
         let start = connection.startedAt
-        let end = start + plan.timeout
+        // gromox notices its ConnectionTimeout only when it wakes up for a heartbeat tick, so its
+        // streams end at the first tick at or after the timeout (90 s for 1 minute, as captured).
+        let ticks = (plan.timeout / heartbeat).rounded(.up)
+        let end = connection.dialect == .gromox ? start + heartbeat * Int(ticks) : start + plan.timeout
         timer = Task {
             var beat = 1
             while !Task.isCancelled {

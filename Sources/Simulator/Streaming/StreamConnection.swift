@@ -24,7 +24,7 @@ final class StreamConnection: @unchecked Sendable {
     let dialect: SimDialect
     let startedAt: Duration
     let timeout: Duration
-    var state = StreamConnectionState()
+    var state: StreamConnectionState
     /// Envelopes rendered so far (gromox writes an XML declaration on the first one only).
     var envelopesRendered = 0
     let sink: any StreamSink
@@ -41,5 +41,6 @@ final class StreamConnection: @unchecked Sendable {
         self.startedAt = startedAt
         self.timeout = timeout
         self.sink = sink
+        self.state = StreamConnectionState(gromox: dialect == .gromox)
     }
 }

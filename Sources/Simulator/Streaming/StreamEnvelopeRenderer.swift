@@ -39,6 +39,14 @@ enum StreamEnvelopeRenderer {
             case .emptyLists:
                 flushBatch()
                 output.append(emptyLists())
+            case .tick:
+                // gromox-only facts; written the Exchange way should one ever get here.
+                flushBatch()
+                output.append(status("OK"))
+            case .refusal(let code, let message, let ids):
+                flushBatch()
+                output.append(error(code: code, message: message, ids: ids))
+                output.append(status("Closed"))
             case .error(let code, let message, let ids):
                 flushBatch()
                 output.append(error(code: code, message: message, ids: ids))

@@ -23,6 +23,9 @@ public struct SimConfiguration: Sendable {
     public var port: Int = 0
     /// The dialect every tenant starts with (`POST /_sim/tenants` changes one tenant's at run time).
     public var dialect: SimDialect = .exchange
+    /// gromox writes compact XML unless its `ews_pretty_response` is set; this turns on that
+    /// pretty-printed form (newlines, four-space indentation) for gromox tenants.
+    public var gromoxPrettyPrint: Bool = false
     /// Split envelopes across chunks and merge several into one chunk at random (seeded).
     public var randomChunking: Bool = true
     /// Per-folder tombstone cap; older sync states become invalid once their tombstones are pruned.

@@ -36,12 +36,10 @@ extension SimWorld {
                 }
             }
         }
-        // gromox answers a request naming any bad id with one Error message that also says
-        // Closed (EWSContext's GetStreamingEvents); it attaches nothing this client can use.
-        if tenant.dialect == .gromox && !failures.isEmpty { accepted = [] }
         for subscription in accepted { take(subscription, for: connection) }
         if connection.state.start(attached: accepted.map(\.id), errors: failures.list) { sink.scheduleFlush() }
-        if !accepted.isEmpty { connections[connection.id] = connection }
+        // A gromox stream that refused every id stays open until its next tick, like any other.
+        if !accepted.isEmpty || connection.state.phase == .lingering { connections[connection.id] = connection }
         if !accepted.isEmpty, let form = endingFault(connection) {
             // end_streams: the stream ends right after it opened; queued events stay queued.
             let (flush, released) = connection.state.end(form)
@@ -79,9 +77,15 @@ extension SimWorld {
         return .success(subscription)
     }
 
-    /// Moves a subscription onto `connection`, telling its previous connection.
+    /// Moves a subscription onto `connection`, telling its previous connection: Exchange with
+    /// ErrorNewEventStreamConnectionOpened for that id; gromox by closing the previous connection
+    /// outright (its other subscriptions stay valid, detached).
     private func take(_ subscription: Subscription, for connection: StreamConnection) {
-        if let previous = subscription.connection {
+        if let previous = subscription.connection, previous.dialect == .gromox {
+            let (flush, released) = previous.state.closeNow()
+            release(released, from: previous)
+            if flush { previous.sink.scheduleFlush() }
+        } else if let previous = subscription.connection {
             if previous.state.detach(subscription.id, code: "ErrorNewEventStreamConnectionOpened",
                                      message: Self.messages["ErrorNewEventStreamConnectionOpened"]!) {
                 previous.sink.scheduleFlush()

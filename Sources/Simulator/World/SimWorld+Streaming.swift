@@ -3,7 +3,7 @@ extension SimWorld {
     /// Time for a heartbeat. Returns false once the connection is over.
     func streamHeartbeat(_ connection: StreamConnection) -> Bool {
         lock.withLock {
-            guard connection.state.phase == .open else { return false }
+            guard connection.state.phase == .open || connection.state.phase == .lingering else { return false }
             if connection.state.heartbeat() { connection.sink.scheduleFlush() }
             stats.heartbeats += 1
             return true
@@ -29,19 +29,19 @@ extension SimWorld {
 
     /// Renders everything queued on the connection. `finish` = end the body afterwards.
     func drainStream(_ connection: StreamConnection, envelopePerSubscription: Bool = false) -> (envelopes: [String], finish: Bool) {
-        let (envelopes, finish, first) = lock.withLock {
+        let (envelopes, finish, first, attached) = lock.withLock {
             let (envelopes, finish) = connection.state.drain()
             let first = connection.envelopesRendered == 0
             connection.envelopesRendered += envelopes.count
-            return (envelopes, finish, first)
+            return (envelopes, finish, first, connection.state.attached)
         }
         switch connection.dialect {
         case .exchange:
             return (StreamEnvelopeRenderer.render(envelopes, maxEvents: configuration.maxEventsPerEnvelope,
                                                   envelopePerSubscription: envelopePerSubscription), finish)
         case .gromox:
-            return (GromoxStreamRenderer.render(envelopes, maxEvents: configuration.maxEventsPerEnvelope,
-                                                declarationFirst: first), finish)
+            return (GromoxStreamRenderer.render(envelopes, attached: attached, declarationFirst: first,
+                                                pretty: configuration.gromoxPrettyPrint), finish)
         }
     }
 }

@@ -1,16 +1,16 @@
 /// A tiny append-only XML writer. ews-sim builds every response with it instead of the codec's
 /// builders, so the simulator cannot share a serialisation mistake with the client under test.
 ///
-/// `.compact` writes exactly what it is told (Exchange's one-line responses). `.pretty` writes
-/// what gromox's tinyxml2 `XMLPrinter` writes: a newline and four spaces per level before every
-/// start tag, text kept on the line of its element, `<a/>` for an element without content, and a
-/// newline after the root element.
+/// `.compact` writes exactly what it is told (Exchange's one-line responses). `.tinyxml` writes
+/// what gromox's tinyxml2 `XMLPrinter` writes: `<a/>` for an element without content and, when
+/// pretty, a newline and four spaces per level before every start tag (text stays on the line of
+/// its element) and a newline after the root element.
 struct XMLWriter: Sendable {
-    enum Style: Sendable { case compact, pretty }
+    enum Style: Sendable, Equatable { case compact, tinyxml(pretty: Bool) }
 
     private(set) var output: String = ""
     let style: Style
-    // tinyxml2's printer state (pretty only).
+    // tinyxml2's printer state (tinyxml only).
     private var depth = 0
     private var elementJustOpened = false
     private var firstElement = true
@@ -22,7 +22,7 @@ struct XMLWriter: Sendable {
         output.reserveCapacity(capacity)
     }
 
-    /// `<?xml version="1.0" encoding="UTF-8"?>` as tinyxml2 writes it (pretty only).
+    /// `<?xml version="1.0" encoding="UTF-8"?>` as tinyxml2 writes it (tinyxml only).
     mutating func declaration() {
         sealIfJustOpened()
         if textDepth < 0 && !firstElement { newline(depth) }
@@ -32,7 +32,7 @@ struct XMLWriter: Sendable {
 
     /// `<name a="v">` — attribute values are escaped.
     mutating func open(_ name: String, _ attributes: KeyValuePairs<String, String> = [:]) {
-        guard style == .pretty else {
+        guard case .tinyxml = style else {
             output += "<" + name
             appendAttributes(attributes)
             output += ">"
@@ -49,7 +49,7 @@ struct XMLWriter: Sendable {
     }
 
     mutating func close(_ name: String) {
-        guard style == .pretty else {
+        guard case .tinyxml = style else {
             output += "</" + name + ">"
             return
         }
@@ -62,13 +62,13 @@ struct XMLWriter: Sendable {
             output += "</" + open + ">"
         }
         if textDepth == depth { textDepth = -1 }
-        if depth == 0 { output += "\n" }
+        if depth == 0 && pretty { output += "\n" }
         elementJustOpened = false
     }
 
     /// `<name a="v"/>`
     mutating func empty(_ name: String, _ attributes: KeyValuePairs<String, String> = [:]) {
-        guard style == .pretty else {
+        guard case .tinyxml = style else {
             output += "<" + name
             appendAttributes(attributes)
             output += "/>"
@@ -92,7 +92,7 @@ struct XMLWriter: Sendable {
     }
 
     mutating func text(_ text: String) {
-        if style == .pretty {
+        if case .tinyxml = style {
             textDepth = depth - 1
             sealIfJustOpened()
         }
@@ -111,7 +111,10 @@ struct XMLWriter: Sendable {
         output += ">"
     }
 
+    private var pretty: Bool { style == .tinyxml(pretty: true) }
+
     private mutating func newline(_ level: Int) {
+        guard pretty else { return }
         output += "\n" + String(repeating: "    ", count: level)
     }
 
@@ -119,7 +122,7 @@ struct XMLWriter: Sendable {
         for (key, value) in attributes {
             var escaped = XMLWriter.escape(value, attribute: true)
             // tinyxml2 also escapes apostrophes in attribute values.
-            if style == .pretty, escaped.contains("'") { escaped = escaped.replacingOccurrences(of: "'", with: "&apos;") }
+            if style != .compact, escaped.contains("'") { escaped = escaped.replacingOccurrences(of: "'", with: "&apos;") }
             output += " " + key + "=\"" + escaped + "\""
         }
     }

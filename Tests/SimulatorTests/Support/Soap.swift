@@ -92,6 +92,12 @@ enum Soap {
         message.child(NS.messages, "ErrorSubscriptionIds")?.children(NS.messages, "SubscriptionId").map(\.trimmedText) ?? []
     }
 
+    /// gromox's ErrorSubscriptionIds children, which are in no namespace at all.
+    static func unqualifiedErrorIds(_ message: SimXMLNode) -> [String] {
+        message.child(NS.messages, "ErrorSubscriptionIds")?.children.filter { $0.namespace == nil && $0.localName == "SubscriptionId" }
+            .map(\.trimmedText) ?? []
+    }
+
     /// (subscription id, event local names) per m:Notification.
     static func notifications(_ message: SimXMLNode) -> [(String, [String])] {
         message.child(NS.messages, "Notifications")?.children(NS.messages, "Notification").map { notification in
