@@ -1,3 +1,5 @@
+import NIOHTTP1
+
 /// Normal responses and SOAP faults as gromox writes them: tinyxml2 documents with the `SOAP:`
 /// prefix, its own ServerVersionInfo, `xmlns:m`/`xmlns:t` on the operation's response element,
 /// `<a/>` for empty elements, compact by default (as captured from gromox 3.10) or pretty-printed
@@ -28,6 +30,13 @@ enum GromoxEnvelope {
                 w.element("m:ResponseMessages") { w in messages(&w) }
             }
         }
+    }
+
+    /// gromox's HTTP layer refusing credentials (captured: 05f).
+    static var unauthorized: SimResponse {
+        var headers: HTTPHeaders = [:]
+        headers.add(name: "WWW-Authenticate", value: "Basic realm=\"msrpc realm\", charset=\"utf-8\"")
+        return .text(.unauthorized, "Unauthorized\r\n", headers: headers)
     }
 
     /// A request-level error (thrown before the operation ran, e.g. by impersonation, or a

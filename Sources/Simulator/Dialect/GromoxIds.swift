@@ -16,6 +16,11 @@ enum GromoxIds {
 
     /// The counter an id names, or nil when it is not a gromox id. gromox looks subscriptions up
     /// by the counter alone; the timeout half is not compared.
+    /// Whole minutes of a lifetime, as the id's second word carries it (at least 1).
+    static func minutes(_ duration: Duration) -> UInt32 {
+        UInt32(max(1, (duration / .seconds(60)).rounded(.up)))
+    }
+
     static func counter(_ id: String) -> UInt32? {
         guard id.utf8.count == 12, let data = Data(base64Encoded: id), data.count == 8 else { return nil }
         return SimIds.read(Array(data), 0, UInt32.self)
@@ -29,7 +34,7 @@ enum GromoxIds {
     }
 
     /// The id under which the subscription an id names is stored (timeout half normalised).
-    static func canonical(_ id: String) -> String? {
-        counter(id).map { subscriptionId($0) }
+    static func canonical(_ id: String, timeoutMinutes: UInt32 = streamingTimeoutMinutes) -> String? {
+        counter(id).map { subscriptionId($0, timeoutMinutes: timeoutMinutes) }
     }
 }

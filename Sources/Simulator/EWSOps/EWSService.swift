@@ -23,7 +23,9 @@ struct EWSService {
         let identity: SimIdentity
         switch world.authorize(tenant, request: request) {
         case .pass(let who): identity = who
-        case .deny(let response): return ("Unauthorized", response)
+        case .deny(let response):
+            let gromox = world.lock.withLock { tenant.dialect } == .gromox && response.status == 401
+            return ("Unauthorized", gromox ? GromoxEnvelope.unauthorized : response)
         }
         guard request.method == .POST else {
             return ("GET", .text(.methodNotAllowed, "Use POST with a SOAP envelope."))

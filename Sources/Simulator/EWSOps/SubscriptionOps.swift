@@ -78,7 +78,7 @@ enum SubscriptionOps {
         var id = operation.child(NS.messages, "SubscriptionId")?.trimmedText ?? ""
         let gromox = context.dialect == .gromox
         if gromox, let fault = GromoxIds.malformedFault([id]) { return fault }
-        if gromox { id = GromoxIds.canonical(id) ?? id }
+        if gromox { id = context.world.lock.withLock { context.world.gromoxKey(id) } }
         let failure: String? = context.world.lock.withLock {
             // Unsubscribe must reach the server holding the subscription (routing), like GetStreamingEvents.
             if !gromox, let routed = context.routedServer(), let embedded = SimIds.subscriptionServer(id),

@@ -29,7 +29,7 @@ extension SimWorld {
         var seen = Set<ObjectIdentifier>()
         var result: [Mailbox] = []
         for id in ids {
-            let key = Subscription.Key(tenant: tenant.index, id: tenant.dialect == .gromox ? GromoxIds.canonical(id) ?? id : id)
+            let key = Subscription.Key(tenant: tenant.index, id: tenant.dialect == .gromox ? gromoxKey(id) : id)
             guard let mailbox = subscriptions[key]?.mailbox, seen.insert(ObjectIdentifier(mailbox)).inserted else { continue }
             result.append(mailbox)
         }

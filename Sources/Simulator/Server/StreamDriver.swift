@@ -34,13 +34,18 @@ final class StreamDriver: StreamSink, @unchecked Sendable {
                 identity: plan.identity, budget: plan.budget, ids: plan.subscriptionIds, timeout: plan.timeout), sink: self)
         }
         lock.withLock { self.connection = connection }
+        let task = connection.dialect == .gromox
+            ? Self.gromoxTimer(world, connection) : Self.exchangeTimer(world, connection)
+        lock.withLock { timer = task }
+    }
+
+    /// Exchange: a heartbeat every interval from the start, none within a second of the
+    /// ConnectionTimeout, Closed at the timeout.
+    private static func exchangeTimer(_ world: SimWorld, _ connection: StreamConnection) -> Task<Void, Never> {
         let heartbeat = world.configuration.heartbeat
         let start = connection.startedAt
-        // gromox notices its ConnectionTimeout only when it wakes up for a heartbeat tick, so its
-        // streams end at the first tick at or after the timeout (90 s for 1 minute, as captured).
-        let ticks = (plan.timeout / heartbeat).rounded(.up)
-        let end = connection.dialect == .gromox ? start + heartbeat * Int(ticks) : start + plan.timeout
-        timer = Task {
+        let end = start + connection.timeout
+        return Task {
             var beat = 1
             while !Task.isCancelled {
                 let nextBeat = start + heartbeat * beat
@@ -53,6 +58,25 @@ final class StreamDriver: StreamSink, @unchecked Sendable {
                 beat += 1
                 // No heartbeat within a second of expiry; Closed follows anyway.
                 if end - nextBeat < .seconds(1) { continue }
+                if !world.streamHeartbeat(connection) { return }
+            }
+        }
+    }
+
+    /// gromox: wakes an interval after its last message (any message pushes the tick back) and
+    /// notices the ConnectionTimeout only then, so a 1-minute stream ends at 90 s, as captured.
+    private static func gromoxTimer(_ world: SimWorld, _ connection: StreamConnection) -> Task<Void, Never> {
+        let heartbeat = world.configuration.heartbeat
+        let end = connection.startedAt + connection.timeout
+        return Task {
+            while !Task.isCancelled {
+                do { try await world.clock.sleep(untilOffset: world.lastMessage(connection) + heartbeat) } catch { return }
+                let now = world.clock.now()
+                guard world.lastMessage(connection) + heartbeat <= now else { continue }  // written meanwhile
+                if now >= end {
+                    world.streamTimedOut(connection)
+                    return
+                }
                 if !world.streamHeartbeat(connection) { return }
             }
         }

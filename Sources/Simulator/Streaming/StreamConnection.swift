@@ -27,6 +27,8 @@ final class StreamConnection: @unchecked Sendable {
     var state: StreamConnectionState
     /// Envelopes rendered so far (gromox writes an XML declaration on the first one only).
     var envelopesRendered = 0
+    /// When it last wrote (or decided to write) a message: gromox's next tick is an interval later.
+    var lastMessageAt: Duration
     let sink: any StreamSink
 
     init(id: Int, tenantIndex: Int, serverIndex: Int, owner: String, identity: String, budget: String,
@@ -39,6 +41,7 @@ final class StreamConnection: @unchecked Sendable {
         self.budget = budget
         self.dialect = dialect
         self.startedAt = startedAt
+        self.lastMessageAt = startedAt
         self.timeout = timeout
         self.sink = sink
         self.state = StreamConnectionState(gromox: dialect == .gromox)

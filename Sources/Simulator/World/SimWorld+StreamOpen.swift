@@ -48,7 +48,8 @@ extension SimWorld {
             faultBook.effect(.endStreams)
             return connection
         }
-        deliverQueued(accepted, to: connection)
+        // gromox keeps what queued up until the first wake-up (see `wakeQueued`).
+        if tenant.dialect == .exchange { deliverQueued(accepted, to: connection) }
         return connection
     }
 
@@ -72,7 +73,7 @@ extension SimWorld {
     /// gromox: one server, ids are counters, and the only check is that the effective user owns
     /// the subscription the counter names now (after a restart that may be a newer one).
     private func gromoxLookup(_ id: String, tenant: Tenant, owner: String) -> Result<Subscription, StreamFailure> {
-        guard let subscription = liveSubscription(GromoxIds.canonical(id) ?? id, tenant: tenant.index),
+        guard let subscription = liveSubscription(gromoxKey(id), tenant: tenant.index),
               subscription.owner == owner else { return .failure("ErrorInvalidSubscription") }
         return .success(subscription)
     }

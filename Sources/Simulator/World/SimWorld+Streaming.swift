@@ -4,6 +4,10 @@ extension SimWorld {
     func streamHeartbeat(_ connection: StreamConnection) -> Bool {
         lock.withLock {
             guard connection.state.phase == .open || connection.state.phase == .lingering else { return false }
+            if connection.dialect == .gromox {
+                connection.lastMessageAt = clock.now()
+                wakeQueued(connection)
+            }
             if connection.state.heartbeat() { connection.sink.scheduleFlush() }
             stats.heartbeats += 1
             return true
@@ -31,6 +35,7 @@ extension SimWorld {
     func drainStream(_ connection: StreamConnection, envelopePerSubscription: Bool = false) -> (envelopes: [String], finish: Bool) {
         let (envelopes, finish, first, attached) = lock.withLock {
             let (envelopes, finish) = connection.state.drain()
+            if !envelopes.isEmpty { connection.lastMessageAt = max(connection.lastMessageAt, clock.now()) }
             let first = connection.envelopesRendered == 0
             connection.envelopesRendered += envelopes.count
             return (envelopes, finish, first, connection.state.attached)
@@ -47,6 +52,23 @@ extension SimWorld {
 }
 
 extension SimWorld {
+    /// When the connection last wrote: gromox's heartbeat timer counts from it.
+    func lastMessage(_ connection: StreamConnection) -> Duration {
+        lock.withLock { connection.lastMessageAt }
+    }
+
+    /// gromox hands a connection what its subscriptions queued while detached only when it
+    /// wakes up (a new event or a tick), never with the opening message (lock held).
+    func wakeQueued(_ connection: StreamConnection) {
+        for id in connection.state.attached {
+            guard let subscription = subscriptions[Subscription.Key(tenant: connection.tenantIndex, id: id)],
+                  !subscription.queue.isEmpty else { continue }
+            let queued = subscription.queue
+            subscription.queue = []
+            if connection.state.events(id, queued) { connection.sink.scheduleFlush() }
+        }
+    }
+
     /// Shutdown: every open stream gets Closed and ends; its subscriptions start their TTL.
     public func closeAllStreams() {
         lock.withLock {

@@ -27,15 +27,21 @@ extension SimWorld {
             id = SimIds.subscriptionId(server: serverName(mailbox), random: &random, ticks: ticks)
         case .gromox:
             tenant.subscriptionCounter += 1
-            id = GromoxIds.subscriptionId(tenant.subscriptionCounter)
+            id = GromoxIds.subscriptionId(tenant.subscriptionCounter, timeoutMinutes: GromoxIds.minutes(configuration.gromoxSubscriptionTTL))
         }
         let subscription = Subscription(
             id: id, mailbox: mailbox, owner: owner, identity: identity, allFolders: allFolders, folders: folders,
-            eventTypes: eventTypes, deaf: deaf, expiresAt: now + configuration.subscriptionTTL)
+            eventTypes: eventTypes, deaf: deaf, expiresAt: now + subscriptionTTL(tenant))
         subscriptions[subscription.key] = subscription
         mailbox.subscriptionIds.append(id)
         stats.subscriptionsCreated += 1
         return id
+    }
+
+    /// The id a gromox subscription is stored under: gromox finds subscriptions by the counter
+    /// alone, whatever lifetime the id's second word claims.
+    func gromoxKey(_ id: String) -> String {
+        GromoxIds.canonical(id, timeoutMinutes: GromoxIds.minutes(configuration.gromoxSubscriptionTTL)) ?? id
     }
 
     /// A live (not expired) subscription, dropping it if its TTL has passed without a connection.
@@ -91,6 +97,7 @@ extension SimWorld {
             guard !matching.isEmpty else { continue }
             stats.eventsPublished += matching.count
             if let connection = subscription.connection {
+                if connection.dialect == .gromox { wakeQueued(connection) }
                 if connection.state.events(id, matching) { connection.sink.scheduleFlush() }
             } else {
                 subscription.queue += matching
@@ -108,9 +115,15 @@ extension SimWorld {
         if connection.state.attached.isEmpty { connections[connection.id] = nil }
     }
 
+    /// How long a subscription lives without a connection: Exchange's 30 minutes, gromox's 5
+    /// (`ews_streaming_subscription_timeout`, the second word of its ids), from the last use.
+    func subscriptionTTL(_ tenant: Tenant) -> Duration {
+        tenant.dialect == .gromox ? configuration.gromoxSubscriptionTTL : configuration.subscriptionTTL
+    }
+
     /// Detached subscriptions start their TTL now.
     func release(_ ids: [String], from connection: StreamConnection) {
-        let expiry = clock.now() + configuration.subscriptionTTL
+        let expiry = clock.now() + subscriptionTTL(tenants[connection.tenantIndex])
         for id in ids {
             guard let subscription = subscriptions[Subscription.Key(tenant: connection.tenantIndex, id: id)],
                   subscription.connection === connection else { continue }
