@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import Simulator
 
@@ -52,6 +53,10 @@ import Testing
                 .first { $0.child(NS.types, "DisplayName")?.trimmedText == "Inbox" })
             #expect(inbox.children.map(\.localName) == ["FolderId", "FolderClass", "DisplayName"])
             #expect(inbox.child(NS.types, "FolderClass")?.trimmedText == "IPF.Note")
+            // AllProperties adds the parent, by id only (01b of the capture).
+            let all = try await sim.ews(Self.hierarchy("<t:BaseShape>AllProperties</t:BaseShape>")).body
+            #expect(all.contains("<t:DisplayName>Inbox</t:DisplayName>") && all.contains("<t:FolderClass>IPF.Note</t:FolderClass>"))
+            #expect(all.range(of: #"<t:ParentFolderId Id="[^"]*"/><t:FolderClass>"#, options: .regularExpression) != nil)
         }
     }
 

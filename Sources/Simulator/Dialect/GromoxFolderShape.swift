@@ -32,8 +32,7 @@ struct GromoxFolderShape {
                 switch property {
                 case .parentFolderId:
                     guard let parent = folder.parentIndex.flatMap({ p in mailbox.folders.first { $0.index == p } }) else { continue }
-                    w.empty("t:ParentFolderId", ["Id": world.folderId(mailbox, parent),
-                                                 "ChangeKey": SimIds.folderChangeKey(parent.changeSequence)])
+                    w.empty("t:ParentFolderId", ["Id": world.folderId(mailbox, parent)])  // no ChangeKey, as captured
                 case .folderClass:
                     if !folder.folderClass.isEmpty { w.element("t:FolderClass", folder.folderClass) }
                 case .displayName:

@@ -87,7 +87,9 @@ enum ItemOps {
                             }
                         }
                     } catch {
-                        EWSEnvelope.message(&w, "GetFolder", error: (error.code, error.message))
+                        EWSEnvelope.message(&w, "GetFolder", error: (error.code, error.message)) { w in
+                            if context.dialect == .gromox { w.empty("m:Folders") }
+                        }
                     }
                 }
             }

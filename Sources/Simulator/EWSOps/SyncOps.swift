@@ -40,7 +40,10 @@ enum SyncOps {
                         }
                     }
                 } catch {
-                    EWSEnvelope.message(&w, "SyncFolderItems", error: (error.code, error.message))
+                    // gromox always writes its (empty) change list, errors included.
+                    EWSEnvelope.message(&w, "SyncFolderItems", error: (error.code, error.message)) { w in
+                        if context.dialect == .gromox { w.empty("m:Changes") }
+                    }
                 }
             }
         }
