@@ -3,7 +3,7 @@ import Testing
 @testable import Simulator
 
 /// `POST /_sim/restart`: what a server restart looks like to clients, per dialect.
-@Suite struct RestartTests {
+@Suite struct SimRestartTests {
     let mailbox = "user1@tenant1.example"
 
     @Test func streamsEndWithoutClosedAndExchangeIdsAreGoneForGood() async throws {
