@@ -46,6 +46,8 @@ struct EWSSimCommand: AsyncParsableCommand {
     @Option(name: .customLong("budget-recharge"), help: "Recharging budget: requests per second regained.")
     var budgetRecharge: Double = 10
     @Option(name: .customLong("log-level"), help: "trace|debug|info|notice|warning|error|critical") var logLevel: String = "info"
+    @Option(help: "Wire dialect of every tenant at start: exchange|gromox (POST /_sim/tenants changes one tenant's).")
+    var dialect: String = "exchange"
 
     func validate() throws {
         guard tenants >= 1, mailboxes >= 1, servers >= 1 else { throw ValidationError("tenants, mailboxes and servers must be ≥ 1") }
@@ -56,6 +58,7 @@ struct EWSSimCommand: AsyncParsableCommand {
             throw ValidationError("--budget-burst must be ≥ 1 and --budget-recharge > 0")
         }
         guard tls || tlsCAOut == nil else { throw ValidationError("--tls-ca-out needs --tls") }
+        guard SimDialect(rawValue: dialect) != nil else { throw ValidationError("--dialect must be exchange or gromox") }
     }
 
     func run() async throws {
@@ -89,12 +92,13 @@ struct EWSSimCommand: AsyncParsableCommand {
         configuration.maxConcurrentSyncCalls = maxSyncCalls
         configuration.budgetBurst = budgetBurst
         configuration.budgetRechargePerSecond = budgetRecharge
+        configuration.dialect = SimDialect(rawValue: dialect) ?? .exchange
         let server = try SimulatorServer(configuration: configuration)
         let boundPort = try await server.start()
         if trafficRate > 0 { server.traffic.set(rate: trafficRate) }
         var ready: [String: Any] = [
             "url": server.baseURL, "port": boundPort, "control_url": server.baseURL + "/_sim/",
-            "tenants": tenants, "mailboxes_per_tenant": mailboxes,
+            "tenants": tenants, "mailboxes_per_tenant": mailboxes, "dialect": dialect,
         ]
         if let caFile = server.caFile { ready["ca_file"] = caFile }
         let line = try JSONSerialization.data(withJSONObject: ready, options: [.sortedKeys, .withoutEscapingSlashes])

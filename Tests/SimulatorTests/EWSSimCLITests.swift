@@ -57,6 +57,48 @@ import Testing
         #expect(process.terminationStatus != 0)
     }
 
+    @Test(.enabled(if: binary != nil, "ews-sim binary not built next to the tests"), .timeLimit(.minutes(1)))
+    func dialectFlagSetsEveryTenantsDialect() async throws {
+        let process = SpawnedProcess()
+        process.executableURL = URL(fileURLWithPath: Self.binary!)
+        process.arguments = ["--port", "0", "--tenants", "2", "--mailboxes", "1", "--dialect", "gromox"]
+        let stdout = Pipe()
+        process.standardOutput = stdout
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let line = await Self.readLine(stdout.fileHandleForReading)
+        let ready = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+        #expect(ready["dialect"] as? String == "gromox")
+        let port = try #require(ready["port"] as? Int)
+        let tenants = try await RawHTTP.send(port: port, method: .GET, path: "/_sim/tenants")
+        #expect(tenants.body.components(separatedBy: "\"dialect\":\"gromox\"").count == 3)
+        process.terminate()
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            DispatchQueue.global().async {
+                process.waitUntilExit()
+                continuation.resume()
+            }
+        }
+        #expect(process.terminationStatus == 0)
+    }
+
+    @Test(.enabled(if: binary != nil, "ews-sim binary not built next to the tests"), .timeLimit(.minutes(1)))
+    func refusesAnUnknownDialect() async throws {
+        let process = SpawnedProcess()
+        process.executableURL = URL(fileURLWithPath: Self.binary!)
+        process.arguments = ["--port", "0", "--dialect", "lotus"]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            DispatchQueue.global().async {
+                process.waitUntilExit()
+                continuation.resume()
+            }
+        }
+        #expect(process.terminationStatus != 0)
+    }
+
     /// Reads up to the first newline on a Dispatch thread (blocking read, off the cooperative pool).
     static func readLine(_ handle: FileHandle) async -> String {
         await withCheckedContinuation { continuation in

@@ -17,6 +17,17 @@ struct ControlAPI {
                 encoder.outputFormatting = [.withoutEscapingSlashes, .sortedKeys]
                 let data = try? encoder.encode(world.tenantInfos(baseURL: baseURL))
                 return .json(.ok, Array(data ?? Data()))
+            case (.POST, ["tenants"]):
+                return json(try setTenant(body))
+            case (.POST, ["access"]):
+                return json(try setAccess(body))
+            case (.GET, ["access"]):
+                return json(["rules": world.accessRules().map(Self.accessJSON)])
+            case (.DELETE, ["access"]):
+                world.resetAccess(mailbox: request.query["mailbox"])
+                return json(["ok": true])
+            case (.POST, ["restart"]):
+                return json(try restart(body))
             case (.POST, ["deliver"]):
                 guard let mailbox = body["mailbox"] as? String else { throw SimError(.invalidArgument, "mailbox required") }
                 let ids = try world.deliver(mailbox: mailbox, count: body["count"] as? Int ?? 1,
@@ -98,7 +109,7 @@ struct ControlAPI {
         return ["faults": faults, "held": held]
     }
 
-    private func string(_ body: [String: Any], _ key: String) throws(SimError) -> String {
+    func string(_ body: [String: Any], _ key: String) throws(SimError) -> String {
         guard let value = body[key] as? String else { throw SimError(.invalidArgument, "\(key) required") }
         return value
     }

@@ -14,11 +14,13 @@ extension SimWorld {
         public var mailboxes: [String]
         /// "basic" (Basic or OAuth2) or "ntlm" (NTLM required; Basic refused).
         public var auth: String
+        /// How the tenant speaks on the wire ("exchange" or "gromox" in JSON).
+        public var dialect: SimDialect
 
         enum CodingKeys: String, CodingKey {
             case name, ewsURL = "ews_url", autodiscoverURL = "autodiscover_url", tokenURL = "token_url"
             case username, password, clientId = "client_id", clientSecret = "client_secret"
-            case userPassword = "user_password", servers, mailboxes, auth
+            case userPassword = "user_password", servers, mailboxes, auth, dialect
         }
     }
 
@@ -42,7 +44,8 @@ extension SimWorld {
                     autodiscoverURL: prefix + "/autodiscover/autodiscover.svc", tokenURL: prefix + "/oauth2/v2.0/token",
                     username: tenant.username, password: tenant.password, clientId: tenant.clientId,
                     clientSecret: tenant.clientSecret, userPassword: tenant.userPassword, servers: tenant.servers,
-                    mailboxes: tenant.mailboxes.map(\.smtp), auth: requiresNTLM(tenant) ? "ntlm" : "basic")
+                    mailboxes: tenant.mailboxes.map(\.smtp), auth: requiresNTLM(tenant) ? "ntlm" : "basic",
+                    dialect: tenant.dialect)
             }
         }
     }

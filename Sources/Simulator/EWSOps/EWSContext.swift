@@ -22,6 +22,24 @@ struct EWSContext {
     /// The impersonated mailbox (ExchangeImpersonation header), if any.
     let impersonated: Mailbox?
     let headers: HTTPHeaders
+    /// The tenant's dialect when the request arrived.
+    let dialect: SimDialect
+    /// The operation being served (gromox words its access errors per operation).
+    let operation: String
+
+    /// Who the request acts as: the impersonated mailbox's user, else the caller.
+    var effectiveUser: String { impersonated.map { "user:" + $0.smtp.lowercased() } ?? identity.key }
+
+    /// The ownership key of subscriptions this request creates or opens: Exchange ties them to
+    /// the calling account (so one service account can carry impersonated mailboxes'
+    /// subscriptions on one connection); gromox to the effective user.
+    var subscriptionOwner: String { dialect == .gromox ? effectiveUser : identity.key }
+
+    /// ErrorAccessDenied in the dialect's words (gromox numbers its messages per call site).
+    var accessDenied: EWSCodeError {
+        guard dialect == .gromox else { return .accessDenied }
+        return EWSCodeError(code: "ErrorAccessDenied", message: GromoxErrors.accessDenied(operation))
+    }
 
     /// The throttling budget a request is charged to (fact sheet §8.1): with impersonation, the
     /// target mailbox's copy shared by every service account impersonating it; otherwise the
@@ -40,25 +58,27 @@ struct EWSContext {
         throw .noMailbox
     }
 
-    /// May this caller (as itself, or as the impersonated user) open `mailbox`?
+    /// May this caller (as itself, or as the impersonated user) open `mailbox`? Without
+    /// impersonation that takes delegate rights (`/_sim/access`) on anything but its own.
     func checkAccess(_ mailbox: Mailbox) throws(EWSCodeError) {
-        guard mailbox.tenantIndex == tenant.index else { throw .accessDenied }
+        guard mailbox.tenantIndex == tenant.index else { throw accessDenied }
         if let impersonated {
-            guard impersonated === mailbox else { throw .accessDenied }
+            guard impersonated === mailbox else { throw accessDenied }
             return
         }
-        if case .user(let index) = identity.kind, index != mailbox.index { throw .accessDenied }
+        guard world.accessBook.allows(.delegate, identity: identity, mailbox: mailbox) else { throw accessDenied }
     }
 
-    /// Resolves `t:FolderId` or `t:DistinguishedFolderId` (optionally with `t:Mailbox/t:EmailAddress`).
-    func resolveFolder(_ node: SimXMLNode) throws(EWSCodeError) -> (Mailbox, Folder) {
+    /// Resolves `t:FolderId` or `t:DistinguishedFolderId` (optionally with `t:Mailbox/t:EmailAddress`);
+    /// `checked: false` skips the rights check (gromox's Subscribe makes none).
+    func resolveFolder(_ node: SimXMLNode, checked: Bool = true) throws(EWSCodeError) -> (Mailbox, Folder) {
         switch node.localName {
         case "FolderId":
             guard let id = node.attribute("Id"), SimIds.parseFolder(id) != nil else { throw .malformedId }
             guard let (mailbox, folder) = world.resolveFolder(id), mailbox.tenantIndex == tenant.index else {
                 throw .folderNotFound
             }
-            try checkAccess(mailbox)
+            if checked { try checkAccess(mailbox) }
             return (mailbox, folder)
         case "DistinguishedFolderId":
             let mailbox: Mailbox
@@ -70,7 +90,7 @@ struct EWSContext {
             } else {
                 mailbox = try defaultMailbox()
             }
-            try checkAccess(mailbox)
+            if checked { try checkAccess(mailbox) }
             guard let name = node.attribute("Id"), let folder = mailbox.folder(distinguished: name) else {
                 throw .folderNotFound
             }

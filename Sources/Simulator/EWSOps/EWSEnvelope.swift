@@ -6,8 +6,11 @@ enum EWSEnvelope {
         + "xmlns=\"http://schemas.microsoft.com/exchange/services/2006/types\" "
         + "xmlns:xsd=\"http://www.w3.org/2001/XMLSchema\" xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\"/>"
 
-    /// `<s:Envelope>` with ServerVersionInfo and `<m:{operation}Response>` around `messages`.
-    static func response(_ operation: String, _ messages: (inout XMLWriter) -> Void) -> String {
+    /// `<s:Envelope>` with ServerVersionInfo and `<m:{operation}Response>` around `messages`, or
+    /// gromox's pretty-printed `<SOAP:Envelope>` for a gromox tenant.
+    static func response(_ operation: String, dialect: SimDialect = .exchange, pretty: Bool = false,
+                         _ messages: (inout XMLWriter) -> Void) -> String {
+        if dialect == .gromox { return GromoxEnvelope.response(operation, pretty: pretty, messages) }
         var w = XMLWriter(capacity: 2048)
         w.raw("<?xml version=\"1.0\" encoding=\"utf-8\"?>")
         w.raw("<s:Envelope xmlns:s=\"http://schemas.xmlsoap.org/soap/envelope/\"><s:Header>")
@@ -17,6 +20,11 @@ enum EWSEnvelope {
         messages(&w)
         w.raw("</m:ResponseMessages></m:\(operation)Response></s:Body></s:Envelope>")
         return w.output
+    }
+
+    /// `response` in the dialect (and gromox print style) of the request's tenant.
+    static func response(_ operation: String, for context: EWSContext, _ messages: (inout XMLWriter) -> Void) -> String {
+        response(operation, dialect: context.dialect, pretty: context.world.configuration.gromoxPrettyPrint, messages)
     }
 
     /// One `m:{operation}ResponseMessage`; `error` = (code, text) makes it ResponseClass="Error".
@@ -29,9 +37,9 @@ enum EWSEnvelope {
             w.element("m:ResponseCode", code)
             w.element("m:DescriptiveLinkKey", "0")
             if !values.isEmpty {
-                w.raw("<m:MessageXml>")
-                for (key, value) in values { w.element("t:Value", value, ["Name": key]) }
-                w.raw("</m:MessageXml>")
+                w.element("m:MessageXml") { w in
+                    for (key, value) in values { w.element("t:Value", value, ["Name": key]) }
+                }
             }
         } else {
             w.open(name, ["ResponseClass": "Success"])

@@ -23,7 +23,9 @@ struct EWSService {
         let identity: SimIdentity
         switch world.authorize(tenant, request: request) {
         case .pass(let who): identity = who
-        case .deny(let response): return ("Unauthorized", response)
+        case .deny(let response):
+            let gromox = world.lock.withLock { tenant.dialect } == .gromox && response.status == 401
+            return ("Unauthorized", gromox ? GromoxEnvelope.unauthorized : response)
         }
         guard request.method == .POST else {
             return ("GET", .text(.methodNotAllowed, "Use POST with a SOAP envelope."))
@@ -38,24 +40,36 @@ struct EWSService {
             return ("Invalid", fault(EWSFault(code: "ErrorInvalidRequest", message: "The request is invalid.")))
         }
         let header = envelope.child(NS.soap, "Header")
+        let name = operation.localName
         if let version = header?.child(NS.types, "RequestServerVersion")?.attribute("Version"),
            !Self.knownVersions.contains(version) {
-            return (operation.localName, fault(EWSFault(
+            return (name, fault(EWSFault(
                 code: "ErrorInvalidServerVersion", message: "The specified server version is invalid.")))
+        }
+        let (dialect, named) = world.lock.withLock { () -> (SimDialect, Mailbox?) in
+            (tenant.dialect, Self.impersonationTarget(header, tenant: tenant, world: world))
         }
         let impersonated: Mailbox?
         do {
-            impersonated = try impersonation(header, tenant: tenant, identity: identity)
+            impersonated = try impersonation(header, named: named, identity: identity, dialect: dialect)
         } catch {
-            return (operation.localName, fault(error))
+            world.countRequest(tenant: tenant, operation: name, identity: identity.key, mailboxes: named.map { [$0] } ?? [])
+            return (name, fault(error, dialect: dialect))
         }
         let context = EWSContext(world: world, tenant: tenant, identity: identity, impersonated: impersonated,
-                                 headers: request.headers)
+                                 headers: request.headers, dialect: dialect, operation: name)
         guard operation.namespace == NS.messages else {
-            return (operation.localName, fault(EWSFault(code: "ErrorInvalidRequest", message: "The request is invalid.")))
+            return (name, fault(EWSFault(code: "ErrorInvalidRequest", message: "The request is invalid.")))
         }
-        let name = operation.localName
-        let target = world.lock.withLock { Self.targetMailbox(context, operation) }
+        let target = world.lock.withLock { () -> Mailbox? in
+            let target = Self.targetMailbox(context, operation)
+            // Server-side counters the client cannot write: a stream counts for every mailbox whose
+            // subscription it names, anything else for its target mailbox.
+            let counted = name == "GetStreamingEvents"
+                ? world.streamMailboxes(tenant, Self.subscriptionIds(operation)) : target.map { [$0] } ?? []
+            world.countRequestLocked(tenant: tenant, operation: name, identity: identity.key, mailboxes: counted)
+            return target
+        }
         let hasState = !(operation.child(NS.messages, "SyncState")?.trimmedText.isEmpty ?? true)
         let ticket: SimWorld.AdmissionTicket
         switch world.admit(tenant: tenant, identity: identity, operation: name, mailbox: target, hasSyncState: hasState,
@@ -81,12 +95,17 @@ struct EWSService {
         return (name, world.finish(ticket, response))
     }
 
-    /// The mailbox a request acts on, for per-mailbox throttles and mailbox-scoped faults:
-    /// the impersonated one, else the first folder id naming a mailbox, else the caller's own (lock held).
+    /// The mailbox a request acts on, for per-mailbox throttles, counters and mailbox-scoped
+    /// faults: the impersonated one, else the first folder or item id naming a mailbox, else the
+    /// caller's own (lock held).
     static func targetMailbox(_ context: EWSContext, _ operation: SimXMLNode) -> Mailbox? {
         if let impersonated = context.impersonated { return impersonated }
         func search(_ node: SimXMLNode, depth: Int) -> Mailbox? {
             if node.namespace == NS.types {
+                if node.localName == "ItemId", let id = node.attribute("Id"), let ref = SimIds.parseItem(id),
+                   ref.tenant == context.tenant.index, let mailbox = context.world.mailbox(tenant: ref.tenant, index: ref.mailbox) {
+                    return mailbox
+                }
                 if node.localName == "FolderId", let id = node.attribute("Id"), let (mailbox, _) = context.world.resolveFolder(id) {
                     return mailbox.tenantIndex == context.tenant.index ? mailbox : nil
                 }
@@ -105,19 +124,34 @@ struct EWSService {
         return nil
     }
 
+    /// The subscription ids a GetStreamingEvents names.
+    static func subscriptionIds(_ operation: SimXMLNode) -> [String] {
+        operation.child(NS.messages, "SubscriptionIds")?.children(NS.types, "SubscriptionId").map(\.trimmedText) ?? []
+    }
+
+    /// The tenant's mailbox an ExchangeImpersonation header names, if any (lock held).
+    static func impersonationTarget(_ header: SimXMLNode?, tenant: Tenant, world: SimWorld) -> Mailbox? {
+        guard let sid = header?.path((NS.types, "ExchangeImpersonation"), (NS.types, "ConnectingSID")),
+              let value = sid.children.first(where: { $0.namespace == NS.types })?.trimmedText,
+              let mailbox = world.mailbox(smtp: value), mailbox.tenantIndex == tenant.index else { return nil }
+        return mailbox
+    }
+
     /// ExchangeImpersonation/ConnectingSID: exactly one of PrincipalName, SID, PrimarySmtpAddress,
-    /// SmtpAddress. Failures are faults, because the header fails before the operation runs.
-    private func impersonation(_ header: SimXMLNode?, tenant: Tenant, identity: SimIdentity) throws(EWSFault) -> Mailbox? {
-        guard let sid = header?.path((NS.types, "ExchangeImpersonation"), (NS.types, "ConnectingSID")) else {
-            return nil
-        }
-        let value = sid.children.first { $0.namespace == NS.types }?.trimmedText ?? ""
-        guard let mailbox = world.lock.withLock({ world.mailbox(smtp: value) }), mailbox.tenantIndex == tenant.index else {
+    /// SmtpAddress, naming `named`. Failures are faults, because the header fails before the
+    /// operation runs. Impersonating takes the impersonation right (`/_sim/access`).
+    private func impersonation(_ header: SimXMLNode?, named: Mailbox?, identity: SimIdentity,
+                               dialect: SimDialect) throws(EWSFault) -> Mailbox? {
+        guard header?.path((NS.types, "ExchangeImpersonation"), (NS.types, "ConnectingSID")) != nil else { return nil }
+        guard let mailbox = named else {
+            if dialect == .gromox { throw EWSFault(code: "ErrorCannotFindUser", message: GromoxErrors.userNotFound) }
             throw EWSFault(code: "ErrorNonExistentMailbox", message: "The SMTP address has no mailbox associated with it.")
         }
-        if identity.canImpersonate { return mailbox }
-        if case .user(let index) = identity.kind, index == mailbox.index { return mailbox }
-        throw EWSFault(code: "ErrorImpersonateUserDenied", message: "The account does not have permission to impersonate the requested user.")
+        guard world.lock.withLock({ world.accessBook.allows(.impersonation, identity: identity, mailbox: mailbox) }) else {
+            if dialect == .gromox { throw EWSFault(code: "ErrorImpersonateUserDenied", message: GromoxErrors.impersonateUserDenied) }
+            throw EWSFault(code: "ErrorImpersonateUserDenied", message: "The account does not have permission to impersonate the requested user.")
+        }
+        return mailbox
     }
 
     /// An ErrorSchemaValidation fault for a facet the operation checks itself.
@@ -127,7 +161,9 @@ struct EWSService {
         return .xml(.internalServerError, EWSEnvelope.fault(code: fault.code, message: fault.message, schemaViolation: error))
     }
 
-    private func fault(_ fault: EWSFault) -> SimResponse {
-        .xml(.internalServerError, EWSEnvelope.fault(code: fault.code, message: fault.message, schemaViolation: fault.violation))
+    /// A request-level failure: Exchange's SOAP fault (HTTP 500), or gromox's (HTTP 200).
+    private func fault(_ fault: EWSFault, dialect: SimDialect = .exchange) -> SimResponse {
+        if dialect == .gromox { return .xml(.ok, GromoxEnvelope.fault(code: fault.code, message: fault.message)) }
+        return .xml(.internalServerError, EWSEnvelope.fault(code: fault.code, message: fault.message, schemaViolation: fault.violation))
     }
 }

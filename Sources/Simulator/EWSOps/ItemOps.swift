@@ -6,7 +6,7 @@ enum ItemOps {
         let shape = ItemXML.shape(operation.child(NS.messages, "ItemShape"))
         let ids = operation.child(NS.messages, "ItemIds")?.children.filter { $0.namespace == NS.types } ?? []
         let body: String = world.lock.withLock {
-            EWSEnvelope.response("GetItem") { w in
+            EWSEnvelope.response("GetItem", for: context) { w in
                 for node in ids {
                     do throws(EWSCodeError) {
                         guard node.localName == "ItemId" else { throw EWSCodeError.itemNotFound }
@@ -34,7 +34,7 @@ enum ItemOps {
         let folders = EWSContext.folderIdNodes(operation.child(NS.messages, "ParentFolderIds"))
         let traversal = operation.attribute("Traversal") ?? "Shallow"
         let body: String = world.lock.withLock {
-            EWSEnvelope.response("FindItem") { w in
+            EWSEnvelope.response("FindItem", for: context) { w in
                 for node in folders {
                     do throws(EWSCodeError) {
                         guard traversal == "Shallow" else {
@@ -69,20 +69,27 @@ enum ItemOps {
     static func getFolder(_ context: EWSContext, _ operation: SimXMLNode) -> SimResponse {
         let world = context.world
         let shape = ItemXML.shape(operation.child(NS.messages, "FolderShape"))
+        let gromoxShape = context.dialect == .gromox ? GromoxFolderShape(operation.child(NS.messages, "FolderShape")) : nil
         let folders = EWSContext.folderIdNodes(operation.child(NS.messages, "FolderIds"))
         let body: String = world.lock.withLock {
-            EWSEnvelope.response("GetFolder") { w in
+            EWSEnvelope.response("GetFolder", for: context) { w in
                 for node in folders {
                     do throws(EWSCodeError) {
                         let (mailbox, folder) = try context.resolveFolder(node)
                         EWSEnvelope.message(&w, "GetFolder") { w in
                             w.element("m:Folders") { w in
-                                ItemXML.writeFolder(&w, world: world, mailbox: mailbox, folder: folder,
-                                                    shape: shape == .idOnly ? .idOnly : .full)
+                                if let gromoxShape {
+                                    gromoxShape.write(&w, world: world, mailbox: mailbox, folder: folder)
+                                } else {
+                                    ItemXML.writeFolder(&w, world: world, mailbox: mailbox, folder: folder,
+                                                        shape: shape == .idOnly ? .idOnly : .full)
+                                }
                             }
                         }
                     } catch {
-                        EWSEnvelope.message(&w, "GetFolder", error: (error.code, error.message))
+                        EWSEnvelope.message(&w, "GetFolder", error: (error.code, error.message)) { w in
+                            if context.dialect == .gromox { w.empty("m:Folders") }
+                        }
                     }
                 }
             }
@@ -95,7 +102,7 @@ enum ItemOps {
     static func convertId(_ context: EWSContext, _ operation: SimXMLNode) -> SimResponse {
         let destination = operation.attribute("DestinationFormat") ?? "EwsId"
         let sources = operation.child(NS.messages, "SourceIds")?.children.filter { $0.namespace == NS.types } ?? []
-        let body = EWSEnvelope.response("ConvertId") { w in
+        let body = EWSEnvelope.response("ConvertId", for: context) { w in
             for source in sources {
                 let id = source.attribute("Id") ?? ""
                 let known = context.world.lock.withLock {
@@ -115,7 +122,7 @@ enum ItemOps {
     }
 
     static func resolveNames(_ context: EWSContext, _ operation: SimXMLNode) -> SimResponse {
-        .xml(.ok, EWSEnvelope.response("ResolveNames") { w in
+        .xml(.ok, EWSEnvelope.response("ResolveNames", for: context) { w in
             EWSEnvelope.message(&w, "ResolveNames", error: ("ErrorNameResolutionNoResults", "No results were found."))
         })
     }

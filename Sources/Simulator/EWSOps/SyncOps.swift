@@ -12,7 +12,7 @@ enum SyncOps {
             return EWSService.schemaFault("The 'MaxChangesReturned' element is invalid - the value must be between 1 and 512.")
         }
         let body: String = world.lock.withLock {
-            EWSEnvelope.response("SyncFolderItems") { w in
+            EWSEnvelope.response("SyncFolderItems", for: context) { w in
                 do throws(EWSCodeError) {
                     guard let folderNode else { throw EWSCodeError.folderNotFound }
                     let (mailbox, folder): (Mailbox, Folder)
@@ -36,11 +36,14 @@ enum SyncOps {
                         w.element("m:SyncState", result.syncState)
                         w.element("m:IncludesLastItemInRange", result.includesLastItemInRange ? "true" : "false")
                         w.element("m:Changes") { w in
-                            for change in result.changes { writeChange(&w, world, mailbox, change, shape) }
+                            for change in result.changes { writeChange(&w, world, mailbox, change, shape, context.dialect) }
                         }
                     }
                 } catch {
-                    EWSEnvelope.message(&w, "SyncFolderItems", error: (error.code, error.message))
+                    // gromox always writes its (empty) change list, errors included.
+                    EWSEnvelope.message(&w, "SyncFolderItems", error: (error.code, error.message)) { w in
+                        if context.dialect == .gromox { w.empty("m:Changes") }
+                    }
                 }
             }
         }
@@ -48,8 +51,11 @@ enum SyncOps {
     }
 
     private static func writeChange(_ w: inout XMLWriter, _ world: SimWorld, _ mailbox: Mailbox, _ change: ItemChange,
-                                    _ shape: ItemXML.Shape) {
+                                    _ shape: ItemXML.Shape, _ dialect: SimDialect) {
         switch change.kind {
+        case .readFlag where dialect == .gromox:
+            // gromox reports a read-state change as an update of the item, with its new ChangeKey.
+            w.element("t:Update") { w in ItemXML.writeItem(&w, world: world, mailbox: mailbox, item: change.item!, shape: shape) }
         case .create, .update:
             let name = change.kind == .create ? "t:Create" : "t:Update"
             w.element(name) { w in ItemXML.writeItem(&w, world: world, mailbox: mailbox, item: change.item!, shape: shape) }
@@ -66,10 +72,11 @@ enum SyncOps {
     static func syncFolderHierarchy(_ context: EWSContext, _ operation: SimXMLNode) -> SimResponse {
         let world = context.world
         let shape = ItemXML.shape(operation.child(NS.messages, "FolderShape"))
+        let gromoxShape = context.dialect == .gromox ? GromoxFolderShape(operation.child(NS.messages, "FolderShape")) : nil
         let folderNode = EWSContext.folderIdNodes(operation.child(NS.messages, "SyncFolderId")).first
         let state = operation.child(NS.messages, "SyncState")?.trimmedText
         let body: String = world.lock.withLock {
-            EWSEnvelope.response("SyncFolderHierarchy") { w in
+            EWSEnvelope.response("SyncFolderHierarchy", for: context) { w in
                 do throws(EWSCodeError) {
                     let mailbox: Mailbox
                     var root: Folder?
@@ -97,8 +104,12 @@ enum SyncOps {
                                     continue
                                 }
                                 w.element(change.kind == .create ? "t:Create" : "t:Update") { w in
-                                    ItemXML.writeFolder(&w, world: world, mailbox: mailbox, folder: folder,
-                                                        shape: shape == .idOnly ? .idOnly : .full)
+                                    if let gromoxShape {
+                                        gromoxShape.write(&w, world: world, mailbox: mailbox, folder: folder)
+                                    } else {
+                                        ItemXML.writeFolder(&w, world: world, mailbox: mailbox, folder: folder,
+                                                            shape: shape == .idOnly ? .idOnly : .full)
+                                    }
                                 }
                             }
                         }

@@ -13,7 +13,7 @@ struct FaultBook {
     /// Mailboxes (SMTP) whose next SyncFolderItems with a state fails.
     var invalidSyncStates: Set<String> = []
     /// Subscriptions removed by a fault → the code GetStreamingEvents answers for them.
-    var vanished: [String: String] = [:]
+    var vanished: [Subscription.Key: String] = [:]
     var held: [Int: Held] = [:]
     var nextHeldId = 1
     var heldWaiters: [(count: Int, continuation: CheckedContinuation<Void, Never>)] = []

@@ -27,6 +27,12 @@ public struct SimFault: Sendable, Equatable {
         case holdSyncPage = "hold_sync_page"
         /// Every EWS and Autodiscover request of the tenant answers HTTP 403.
         case blockTenant = "block_tenant"
+        /// Matching streams end in the `streamEnd` form: the open ones at injection, and every
+        /// new one right after it opens, until cleared. Subscriptions stay valid.
+        case endStreams = "end_streams"
+        /// Every id of every matching GetStreamingEvents is refused with `code` (error envelope,
+        /// then Closed), although the subscriptions exist and Subscribe keeps handing out ids.
+        case refuseSubscriptions = "refuse_subscriptions"
 
         /// Kinds that act once on the world rather than on each request.
         public var isOneShot: Bool {
@@ -56,6 +62,26 @@ public struct SimFault: Sendable, Equatable {
         }
     }
 
+    /// How an `end_streams` fault ends a stream. None of them is an error.
+    public enum StreamEnd: Sendable, Equatable {
+        /// An OK heartbeat, then the chunked body ends without ConnectionStatus Closed.
+        case ok
+        /// ConnectionStatus Closed at once, then the end of the body.
+        case closed
+        /// `count` Success messages with empty Notifications and ErrorSubscriptionIds (and
+        /// ConnectionStatus OK), as gromox writes them, then the end; `thenClosed` sends Closed
+        /// before the end.
+        case emptyLists(count: Int, thenClosed: Bool)
+
+        var name: String {
+            switch self {
+            case .ok: "ok"
+            case .closed: "closed"
+            case .emptyLists: "empty_lists"
+            }
+        }
+    }
+
     /// How ErrorServerBusy is written by the `throttle` fault.
     public enum Form: String, Sendable {
         /// SOAP fault, HTTP 500.
@@ -76,8 +102,11 @@ public struct SimFault: Sendable, Equatable {
     public var retryAfter: Int?
     /// throttle: fault or response-message form.
     public var form: Form = .fault
-    /// expire_subscriptions: ErrorSubscriptionNotFound or ErrorInvalidSubscription.
-    public var code: String = "ErrorSubscriptionNotFound"
+    /// expire_subscriptions: ErrorSubscriptionNotFound or ErrorInvalidSubscription;
+    /// refuse_subscriptions: any Error… code (default ErrorInvalidSubscription).
+    public var code: String
+    /// end_streams: how the streams end.
+    public var streamEnd: StreamEnd = .ok
     /// hold_sync_page: which page (1 = the next SyncFolderItems).
     public var page: Int = 1
     /// One-shot kinds: instead of acting once now, act on one random matching target at this mean
@@ -88,13 +117,15 @@ public struct SimFault: Sendable, Equatable {
     public init(_ kind: Kind, scope: Scope = .all) {
         self.kind = kind
         self.scope = scope
+        self.code = kind == .refuseSubscriptions ? "ErrorInvalidSubscription" : "ErrorSubscriptionNotFound"
     }
 }
 
 extension SimFault {
     /// `{"kind": "throttle", "tenant": "tenant1" | "identity": "svc:tenant1" | "mailbox": "…",
     /// "seconds": 30, "form": "message", "fraction": 0.5, "retry_after": 10, "with_closed": false,
-    /// "code": "ErrorInvalidSubscription", "page": 2, "rate": 0.1}`.
+    /// "code": "ErrorInvalidSubscription", "page": 2, "rate": 0.1}`; end_streams takes
+    /// `"form": "ok" | "closed" | "empty_lists"`, `"count": 2` and `"then": "closed"`.
     init(json: [String: Any]) throws(SimError) {
         guard let name = json["kind"] as? String, let kind = Kind(rawValue: name) else {
             let kinds = Kind.allCases.map(\.rawValue).joined(separator: ", ")
@@ -110,12 +141,18 @@ extension SimFault {
         if let value = number("seconds") { seconds = value }
         if let value = json["with_closed"] as? Bool { withClosed = value }
         if let value = json["retry_after"] as? Int { retryAfter = value }
-        if let value = json["form"] as? String {
+        if kind == .endStreams {
+            streamEnd = try Self.streamEnd(json)
+        } else if let value = json["form"] as? String {
             guard let parsed = Form(rawValue: value) else { throw SimError(.invalidArgument, "form is fault or message") }
             form = parsed
         }
         if let value = json["code"] as? String {
-            guard value == "ErrorSubscriptionNotFound" || value == "ErrorInvalidSubscription" else {
+            if kind == .refuseSubscriptions {
+                guard value.hasPrefix("Error"), value.count > 5, value.allSatisfy({ $0.isLetter }) else {
+                    throw SimError(.invalidArgument, "code is an EWS error code such as ErrorInvalidSubscription")
+                }
+            } else if value != "ErrorSubscriptionNotFound" && value != "ErrorInvalidSubscription" {
                 throw SimError(.invalidArgument, "code is ErrorSubscriptionNotFound or ErrorInvalidSubscription")
             }
             code = value
@@ -133,10 +170,32 @@ extension SimFault {
         }
     }
 
+    private static func streamEnd(_ json: [String: Any]) throws(SimError) -> StreamEnd {
+        let then = json["then"] as? String
+        guard then == nil || then == "closed" else { throw SimError(.invalidArgument, "then is closed") }
+        switch json["form"] as? String ?? "ok" {
+        case "ok" where then == nil: return .ok
+        case "closed" where then == nil: return .closed
+        case "empty_lists":
+            let count = json["count"] as? Int ?? 1
+            guard (1...100).contains(count) else { throw SimError(.invalidArgument, "count must be 1...100") }
+            return .emptyLists(count: count, thenClosed: then == "closed")
+        default:
+            throw SimError(.invalidArgument, "form is ok, closed or empty_lists (then: closed only with empty_lists)")
+        }
+    }
+
     var json: [String: Any] {
         var object: [String: Any] = ["kind": kind.rawValue, "scope": scope.description, "fraction": fraction,
                                      "seconds": seconds, "with_closed": withClosed, "form": form.rawValue,
                                      "code": code, "page": page]
+        if kind == .endStreams {
+            object["form"] = streamEnd.name
+            if case .emptyLists(let count, let thenClosed) = streamEnd {
+                object["count"] = count
+                if thenClosed { object["then"] = "closed" }
+            }
+        }
         if let retryAfter { object["retry_after"] = retryAfter }
         if let rate { object["rate"] = rate }
         return object

@@ -29,7 +29,7 @@ extension SimWorld {
                     releaseIfDone(connection)
                 }
                 removeSubscription(subscription)
-                faultBook.vanished[subscription.id] = fault.code
+                faultBook.vanished[subscription.key] = fault.code
             }
             faultBook.effect(fault.kind, targets.count)
         case .invalidateSyncStates:
@@ -63,7 +63,7 @@ extension SimWorld {
     }
 
     func matches(_ scope: SimFault.Scope, subscription: Subscription) -> Bool {
-        if case .identity(let key) = scope { return subscription.owner == key }
+        if case .identity(let key) = scope { return subscription.identity == key }
         return matches(scope, mailbox: subscription.mailbox)
     }
 
@@ -71,10 +71,10 @@ extension SimWorld {
         switch scope {
         case .all: return true
         case .tenant(let name): return tenants[connection.tenantIndex].name == name
-        case .identity(let key): return connection.owner == key
+        case .identity(let key): return connection.identity == key
         case .mailbox:
             return connection.state.attached.contains { id in
-                subscriptions[id].map { matches(scope, mailbox: $0.mailbox) } ?? false
+                subscriptions[Subscription.Key(tenant: connection.tenantIndex, id: id)].map { matches(scope, mailbox: $0.mailbox) } ?? false
             }
         }
     }

@@ -19,6 +19,7 @@ extension SimWorld {
                 faultBook.active[id] = FaultBook.Active(id: id, fault: fault, injectedAt: clock.now())
             }
             if fault.kind.isOneShot && fault.rate == nil { applyOneShot(fault, onlyOne: false) }
+            if fault.kind == .endStreams { endOpenStreams(fault) }
             return id
         }
         if let rate = fault.rate, rate > 0 { schedule(id: id, fault: fault, rate: rate) }

@@ -117,10 +117,12 @@ final class SimHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         // subscriptions to a dead connection would hold them forever (no TTL, events lost).
         guard context.channel.isActive else { return }
         var headers = plan.headers
-        headers.replaceOrAdd(name: "Content-Type", value: "text/xml; charset=utf-8")
+        headers.replaceOrAdd(name: "Content-Type", value: plan.bareFraming ? "text/xml" : "text/xml; charset=utf-8")
         headers.replaceOrAdd(name: "Transfer-Encoding", value: "chunked")
-        headers.replaceOrAdd(name: "X-NoBuffering", value: "1")
-        headers.replaceOrAdd(name: "Connection", value: "close")
+        if !plan.bareFraming {
+            headers.replaceOrAdd(name: "X-NoBuffering", value: "1")
+            headers.replaceOrAdd(name: "Connection", value: "close")
+        }
         // Register first, then write the head: a client that has seen the head knows the stream
         // (and its ConnectionTimeout clock) exists. Body writes are scheduled on this loop, so
         // they still follow the head.

@@ -76,6 +76,22 @@ enum SimResponse: Sendable {
         }
     }
 
+    /// gromox's framing: `Content-Type: text/xml` on XML answers, a bare chunked stream.
+    func gromoxFramed() -> SimResponse {
+        switch self {
+        case .full(let status, var headers, let body):
+            if headers.first(name: "Content-Type")?.hasPrefix("text/xml") == true {
+                headers.replaceOrAdd(name: "Content-Type", value: "text/xml")
+            }
+            return .full(status: status, headers: headers, body: body)
+        case .stream(var plan):
+            plan.bareFraming = true
+            return .stream(plan)
+        case .deferred(let inner, let wait):
+            return .deferred(inner.gromoxFramed(), wait: wait)
+        }
+    }
+
     var status: Int {
         switch self {
         case .full(let status, _, _): Int(status.code)
@@ -89,12 +105,17 @@ enum SimResponse: Sendable {
 struct StreamPlan: Sendable {
     var tenantIndex: Int
     var serverIndex: Int
+    /// The ownership key the named subscriptions must carry (`EWSContext.subscriptionOwner`).
     var owner: String
+    /// The caller's identity key.
+    var identity: String
     /// `EWSContext.chargedBudget`: what the hanging-connection limit counts.
     var budget: String
     var subscriptionIds: [String]
     var timeout: Duration
     var headers: HTTPHeaders
+    /// gromox: `Content-Type: text/xml` and chunking only (no X-NoBuffering, no Connection: close).
+    var bareFraming = false
 }
 
 import Foundation

@@ -32,9 +32,9 @@ final class SimRouter: Sendable {
 
     /// Runs on the blocking thread pool.
     func handle(_ request: SimRequest) -> SimResponse {
-        var (operation, response) = route(request)
+        var (operation, response, gromox) = route(request)
         // Exchange answers every EWS call with a request-id and echoes client-request-id on demand.
-        if operation != "control" {
+        if operation != "control" && !gromox {
             response = response.adding(header: "request-id", value: UUID().uuidString.lowercased())
             if request.headers.first(name: "return-client-request-id")?.lowercased() == "true",
                let clientId = request.headers.first(name: "client-request-id") {
@@ -49,15 +49,26 @@ final class SimRouter: Sendable {
         return response
     }
 
-    private func route(_ request: SimRequest) -> (String, SimResponse) {
+    /// The label for the counters, the answer, and whether a gromox tenant's EWS gave it.
+    private func route(_ request: SimRequest) -> (String, SimResponse, Bool) {
         if request.path.hasPrefix("/_sim/") {
-            return ("control", ControlAPI(world: world, traffic: traffic, baseURL: baseURL).handle(request))
+            return ("control", ControlAPI(world: world, traffic: traffic, baseURL: baseURL).handle(request), false)
         }
         let parts = request.path.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
         guard parts.count >= 3, parts[0] == "t", let tenant = world.lock.withLock({ world.tenantByName[parts[1]] }) else {
-            return ("NotFound", .text(.notFound, "Not found."))
+            return ("NotFound", .text(.notFound, "Not found."), false)
         }
         let rest = parts[2...].joined(separator: "/").lowercased()
+        let (label, response) = route(request, tenant: tenant, rest: rest)
+        world.countTenantRequest(tenant, label)
+        // gromox's HTTP layer sends plain `text/xml`, no request-id and no streaming extras.
+        if rest == "ews/exchange.asmx", world.lock.withLock({ tenant.dialect }) == .gromox {
+            return (label, response.gromoxFramed(), true)
+        }
+        return (label, response, false)
+    }
+
+    private func route(_ request: SimRequest, tenant: Tenant, rest: String) -> (String, SimResponse) {
         if rest != "oauth2/v2.0/token", world.tenantBlocked(tenant) {
             // Exchange Online refuses EWS (and Autodiscover) to a tenant that has not allowed the app.
             return ("Blocked", .text(.forbidden, "403 Forbidden"))

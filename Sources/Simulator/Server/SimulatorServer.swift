@@ -10,10 +10,11 @@ import NIOSSL
 ///
 /// Endpoints (per tenant `t`): `POST /t/{t}/EWS/Exchange.asmx` (EWS SOAP),
 /// `POST /t/{t}/autodiscover/autodiscover.svc` (GetUserSettings), `POST /t/{t}/oauth2/v2.0/token`
-/// (client credentials). Control and ground truth under `/_sim/`: `GET tenants`, `POST deliver`,
-/// `POST traffic`, `GET mailboxes/{smtp}/items?folder=`, `GET ledger?mailbox=&since=`, `GET stats`,
-/// and `POST read|update|move|delete|folders|folders/delete`; faults: `POST|GET|DELETE faults`, `POST faults/release`
-/// (see `SimFault`). The same operations are library calls on `world`.
+/// (client credentials). Control and ground truth under `/_sim/`: `GET|POST tenants` (POST sets a
+/// tenant's dialect), `POST deliver`, `POST traffic`, `GET mailboxes/{smtp}/items?folder=`,
+/// `GET ledger?mailbox=&since=`, `GET stats`, and `POST read|update|move|delete|folders|folders/delete`;
+/// faults: `POST|GET|DELETE faults`, `POST faults/release` (see `SimFault`); rights: `POST|GET|DELETE access`;
+/// `POST restart`. The same operations are library calls on `world` (docs/ews-sim-faults.md).
 public final class SimulatorServer: Sendable {
     public let world: SimWorld
     private let router: SimRouter

@@ -27,16 +27,25 @@ final class StreamDriver: StreamSink, @unchecked Sendable {
     }
 
     func start() {
-        let connection = self.world.lock.withLock {
-            self.world.openStream(tenant: self.world.tenants[self.plan.tenantIndex], serverIndex: self.plan.serverIndex, owner: self.plan.owner,
-                             budget: self.plan.budget, ids: self.plan.subscriptionIds, timeout: self.plan.timeout, sink: self)
+        let (world, plan) = (self.world, self.plan)
+        let connection = world.lock.withLock {
+            world.openStream(SimWorld.StreamRequest(
+                tenant: world.tenants[plan.tenantIndex], serverIndex: plan.serverIndex, owner: plan.owner,
+                identity: plan.identity, budget: plan.budget, ids: plan.subscriptionIds, timeout: plan.timeout), sink: self)
         }
         lock.withLock { self.connection = connection }
-        let world = self.world
+        let task = connection.dialect == .gromox
+            ? Self.gromoxTimer(world, connection) : Self.exchangeTimer(world, connection)
+        lock.withLock { timer = task }
+    }
+
+    /// Exchange: a heartbeat every interval from the start, none within a second of the
+    /// ConnectionTimeout, Closed at the timeout.
+    private static func exchangeTimer(_ world: SimWorld, _ connection: StreamConnection) -> Task<Void, Never> {
         let heartbeat = world.configuration.heartbeat
         let start = connection.startedAt
-        let end = start + plan.timeout
-        timer = Task {
+        let end = start + connection.timeout
+        return Task {
             var beat = 1
             while !Task.isCancelled {
                 let nextBeat = start + heartbeat * beat
@@ -49,6 +58,25 @@ final class StreamDriver: StreamSink, @unchecked Sendable {
                 beat += 1
                 // No heartbeat within a second of expiry; Closed follows anyway.
                 if end - nextBeat < .seconds(1) { continue }
+                if !world.streamHeartbeat(connection) { return }
+            }
+        }
+    }
+
+    /// gromox: wakes an interval after its last message (any message pushes the tick back) and
+    /// notices the ConnectionTimeout only then, so a 1-minute stream ends at 90 s, as captured.
+    private static func gromoxTimer(_ world: SimWorld, _ connection: StreamConnection) -> Task<Void, Never> {
+        let heartbeat = world.configuration.heartbeat
+        let end = connection.startedAt + connection.timeout
+        return Task {
+            while !Task.isCancelled {
+                do { try await world.clock.sleep(untilOffset: world.lastMessage(connection) + heartbeat) } catch { return }
+                let now = world.clock.now()
+                guard world.lastMessage(connection) + heartbeat <= now else { continue }  // written meanwhile
+                if now >= end {
+                    world.streamTimedOut(connection)
+                    return
+                }
                 if !world.streamHeartbeat(connection) { return }
             }
         }

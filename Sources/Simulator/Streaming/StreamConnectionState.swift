@@ -1,25 +1,44 @@
 /// What one GetStreamingEvents connection has to say next. A plain state machine: the world feeds
 /// it facts (attached, events, detached, heartbeat due, timed out, peer gone) and drains its outbox
-/// into envelopes; it never does I/O itself.
+/// into envelopes; it never does I/O itself. In gromox mode it says what gromox says instead
+/// (see `StreamConnectionState+Gromox.swift`).
 struct StreamConnectionState {
     enum Envelope: Equatable {
         case heartbeat
         case closed
         case events(subscriptionId: String, events: [SimEvent])
         case error(code: String, message: String, subscriptionIds: [String])
+        /// Success with empty Notifications and ErrorSubscriptionIds, as gromox writes every
+        /// message (the `end_streams` fault's `empty_lists` form).
+        case emptyLists
+        /// gromox: the first message refuses these ids and says Closed, yet the stream goes on.
+        case refusal(code: String, message: String, subscriptionIds: [String])
+        /// gromox: a wake-up with nothing new; each of these subscriptions gets a StatusEvent.
+        case tick(subscriptionIds: [String])
     }
 
-    enum Phase: Equatable { case open, finishing, finished }
+    /// `lingering`: gromox refused every id; the stream stays open until the next heartbeat tick.
+    enum Phase: Equatable { case open, lingering, finishing, finished }
 
-    private(set) var attached: [String] = []
-    private(set) var phase: Phase = .open
-    private var outbox: [Envelope] = []
+    typealias Failure = (code: String, message: String, ids: [String])
+
+    let gromox: Bool
+    var attached: [String] = []
+    var phase: Phase = .open
+    var outbox: [Envelope] = []
+    /// gromox: ids refused at open, reported again in the next message.
+    var repeatedErrors: [Failure] = []
     /// True while a flush has been requested and not yet drained (avoids scheduling storms).
     private var flushPending = false
 
+    init(gromox: Bool = false) {
+        self.gromox = gromox
+    }
+
     /// Starts the stream. With nothing attached the stream is only errors then Closed (no heartbeat).
     /// Returns whether a flush must be scheduled.
-    mutating func start(attached ids: [String], errors: [(code: String, message: String, ids: [String])]) -> Bool {
+    mutating func start(attached ids: [String], errors: [Failure]) -> Bool {
+        if gromox { return startGromox(attached: ids, errors: errors) }
         attached = ids
         if !ids.isEmpty { outbox.append(.heartbeat) }
         for error in errors { outbox.append(.error(code: error.code, message: error.message, subscriptionIds: error.ids)) }
@@ -32,6 +51,7 @@ struct StreamConnectionState {
 
     mutating func events(_ subscriptionId: String, _ events: [SimEvent]) -> Bool {
         guard phase == .open, !events.isEmpty else { return false }
+        repeatErrors()
         outbox.append(.events(subscriptionId: subscriptionId, events: events))
         return requestFlush()
     }
@@ -44,10 +64,14 @@ struct StreamConnectionState {
     }
 
     /// The id leaves this connection with `code`; when none are left, Closed ends the stream.
+    /// gromox knows one code for every way a subscription goes: ErrorInvalidSubscription.
     mutating func detach(_ subscriptionId: String, code: String, message: String) -> Bool {
         guard phase == .open, let index = attached.firstIndex(of: subscriptionId) else { return false }
         attached.remove(at: index)
-        outbox.append(.error(code: code, message: message, subscriptionIds: [subscriptionId]))
+        repeatErrors()
+        outbox.append(gromox
+            ? .error(code: "ErrorInvalidSubscription", message: GromoxErrors.invalidSubscription, subscriptionIds: [subscriptionId])
+            : .error(code: code, message: message, subscriptionIds: [subscriptionId]))
         if attached.isEmpty {
             outbox.append(.closed)
             phase = .finishing
@@ -56,6 +80,7 @@ struct StreamConnectionState {
     }
 
     mutating func heartbeat() -> Bool {
+        if gromox { return heartbeatGromox() }
         guard phase == .open else { return false }
         outbox.append(.heartbeat)
         return requestFlush()
@@ -63,10 +88,47 @@ struct StreamConnectionState {
 
     /// ConnectionTimeout reached (or shutdown): Closed, then the body ends. Returns the ids released.
     mutating func timeout() -> (flush: Bool, released: [String]) {
-        guard phase == .open else { return (false, []) }
+        guard phase == .open || phase == .lingering else { return (false, []) }
+        let released = attached
+        attached = []
+        if gromox {
+            // gromox notices expiry at a wake-up: that message says Closed, then a goodbye follows.
+            repeatErrors()
+            if phase == .open { outbox.append(.tick(subscriptionIds: released)) }
+        }
+        outbox.append(.closed)
+        phase = .finishing
+        return (requestFlush(), released)
+    }
+
+    /// The connection loses every subscription at once, without errors: gromox's answer to
+    /// another connection taking one of them over. Returns the ids released.
+    mutating func closeNow() -> (flush: Bool, released: [String]) {
+        guard phase == .open || phase == .lingering else { return (false, []) }
         let released = attached
         attached = []
         outbox.append(.closed)
+        phase = .finishing
+        return (requestFlush(), released)
+    }
+
+    /// Fault (`end_streams`): the body ends now, in one of the ways a misbehaving server ends it,
+    /// and never with an error. Returns the ids released (their subscriptions stay valid).
+    mutating func end(_ form: SimFault.StreamEnd) -> (flush: Bool, released: [String]) {
+        guard phase == .open else { return (false, []) }
+        let released = attached
+        attached = []
+        switch form {
+        case .ok:
+            if outbox.last != .heartbeat { outbox.append(.heartbeat) }
+        case .closed:
+            outbox.removeAll { $0 == .heartbeat }
+            outbox.append(.closed)
+        case .emptyLists(let count, let thenClosed):
+            outbox.removeAll { $0 == .heartbeat }
+            outbox += Array(repeating: .emptyLists, count: max(1, count))
+            if thenClosed { outbox.append(.closed) }
+        }
         phase = .finishing
         return (requestFlush(), released)
     }
@@ -92,7 +154,7 @@ struct StreamConnectionState {
         return (envelopes, false)
     }
 
-    private mutating func requestFlush() -> Bool {
+    mutating func requestFlush() -> Bool {
         if flushPending { return false }
         flushPending = true
         return true

@@ -36,6 +36,17 @@ enum StreamEnvelopeRenderer {
             case .closed:
                 flushBatch()
                 output.append(status("Closed"))
+            case .emptyLists:
+                flushBatch()
+                output.append(emptyLists())
+            case .tick:
+                // gromox-only facts; written the Exchange way should one ever get here.
+                flushBatch()
+                output.append(status("OK"))
+            case .refusal(let code, let message, let ids):
+                flushBatch()
+                output.append(error(code: code, message: message, ids: ids))
+                output.append(status("Closed"))
             case .error(let code, let message, let ids):
                 flushBatch()
                 output.append(error(code: code, message: message, ids: ids))
@@ -59,6 +70,14 @@ enum StreamEnvelopeRenderer {
     static func status(_ status: String) -> String {
         head + "<m:GetStreamingEventsResponseMessage ResponseClass=\"Success\"><m:ResponseCode>NoError</m:ResponseCode>"
             + "<m:ConnectionStatus>\(status)</m:ConnectionStatus></m:GetStreamingEventsResponseMessage>" + tail
+    }
+
+    /// The `end_streams` fault's gromox-style message in Exchange's framing (not schema-valid:
+    /// the schema wants at least one Notification inside Notifications).
+    static func emptyLists() -> String {
+        head + "<m:GetStreamingEventsResponseMessage ResponseClass=\"Success\"><m:ResponseCode>NoError</m:ResponseCode>"
+            + "<m:Notifications/><m:ErrorSubscriptionIds/><m:ConnectionStatus>OK</m:ConnectionStatus>"
+            + "</m:GetStreamingEventsResponseMessage>" + tail
     }
 
     static func error(code: String, message: String, ids: [String]) -> String {

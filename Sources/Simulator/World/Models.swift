@@ -12,9 +12,14 @@ final class Tenant {
     let userPassword: String
     let servers: [String]
     var mailboxes: [Mailbox] = []
+    /// How this tenant speaks on the wire; changed at run time by `SimWorld.setDialect`.
+    var dialect: SimDialect
+    /// The gromox dialect's subscription id counter: gromox numbers subscriptions 1, 2, 3… per
+    /// server process and starts again after a restart.
+    var subscriptionCounter: UInt32 = 0
 
     init(index: Int, name: String, username: String, password: String, clientId: String, clientSecret: String,
-         userPassword: String, servers: [String]) {
+         userPassword: String, servers: [String], dialect: SimDialect) {
         self.index = index
         self.name = name
         self.username = username
@@ -23,6 +28,7 @@ final class Tenant {
         self.clientSecret = clientSecret
         self.userPassword = userPassword
         self.servers = servers
+        self.dialect = dialect
     }
 }
 

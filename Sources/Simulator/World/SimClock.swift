@@ -60,3 +60,14 @@ enum ISOTime {
         return "\(pad(year, 4))-\(pad(month))-\(pad(day))T\(pad(secondsOfDay / 3600)):\(pad(secondsOfDay / 60 % 60)):\(pad(secondsOfDay % 60))Z"
     }
 }
+
+extension ISOTime {
+    /// With nanoseconds, as gromox stamps notification events (`2026-12-02T07:56:06.813240877Z`).
+    static func nanos(_ date: Date) -> String {
+        let seconds = date.timeIntervalSince1970
+        let whole = seconds.rounded(.down)
+        let nanos = min(999_999_999, Int(((seconds - whole) * 1e9).rounded()))
+        let digits = String(nanos)
+        return String(string(date).dropLast()) + "." + String(repeating: "0", count: 9 - digits.count) + digits + "Z"
+    }
+}

@@ -21,6 +21,14 @@ public struct SimConfiguration: Sendable {
     public var recordDirectory: String?
     public var host: String = "127.0.0.1"
     public var port: Int = 0
+    /// The dialect every tenant starts with (`POST /_sim/tenants` changes one tenant's at run time).
+    public var dialect: SimDialect = .exchange
+    /// gromox writes compact XML unless its `ews_pretty_response` is set; this turns on that
+    /// pretty-printed form (newlines, four-space indentation) for gromox tenants.
+    public var gromoxPrettyPrint: Bool = false
+    /// Lifetime of a gromox tenant's subscription without a connection (gromox's
+    /// `ews_streaming_subscription_timeout`, 5 minutes; whole minutes appear in its ids).
+    public var gromoxSubscriptionTTL: Duration = .seconds(300)
     /// Split envelopes across chunks and merge several into one chunk at random (seeded).
     public var randomChunking: Bool = true
     /// Per-folder tombstone cap; older sync states become invalid once their tombstones are pruned.

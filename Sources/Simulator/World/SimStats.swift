@@ -10,6 +10,13 @@ struct SimStats {
     var subscriptionsExpired = 0
     var streamsOpened = 0
     var openHTTPConnections = 0
+    var restarts = 0
+    /// smtp → operation → EWS requests that named the mailbox (see `SimStatsSnapshot`).
+    var requestsByMailbox: [String: [String: Int]] = [:]
+    /// tenant → operation → requests to the tenant's endpoints.
+    var requestsByTenant: [String: [String: Int]] = [:]
+    /// identity key → GetStreamingEvents requests.
+    var streamOpensByIdentity: [String: Int] = [:]
 }
 
 /// A snapshot of the counters, as the control API and library callers see them.
@@ -35,6 +42,17 @@ public struct SimStatsSnapshot: Sendable, Codable {
     /// Per identity key (every identity that sent an EWS request): requests that arrived during
     /// an advised back-off. Zero for a well-behaved client.
     public var backoffViolations: [String: Int] = [:]
+    /// `POST /_sim/restart`s so far.
+    public var restarts: Int = 0
+    /// smtp → operation → count of EWS requests (after authentication, whatever their answer)
+    /// that named the mailbox: impersonated it, else named a folder or item of it, else were sent
+    /// by its own user. A GetStreamingEvents counts once for every mailbox whose subscription id
+    /// it names. Server-side, so a client cannot under-report.
+    public var requestsByMailbox: [String: [String: Int]] = [:]
+    /// tenant → operation (the `requests` labels, e.g. `Unauthorized`, `GetUserSettings`) → count.
+    public var requestsByTenant: [String: [String: Int]] = [:]
+    /// identity key → GetStreamingEvents requests it sent.
+    public var streamOpensByIdentity: [String: Int] = [:]
 
     enum CodingKeys: String, CodingKey {
         case requests, openConnections = "open_connections", openStreams = "open_streams", subscriptions
@@ -43,6 +61,8 @@ public struct SimStatsSnapshot: Sendable, Codable {
         case streamsOpened = "streams_opened"
         case faultsInjected = "faults_injected", faultEffects = "fault_effects", throttled
         case backoffViolations = "backoff_violations"
+        case restarts, requestsByMailbox = "requests_by_mailbox", requestsByTenant = "requests_by_tenant"
+        case streamOpensByIdentity = "stream_opens_by_identity"
     }
 
     /// Requests seen for one operation with one status code.
@@ -50,11 +70,45 @@ public struct SimStatsSnapshot: Sendable, Codable {
 
     /// Requests `identity` sent during an advised back-off.
     public func violations(_ identity: String) -> Int { backoffViolations[identity] ?? 0 }
+
+    /// EWS requests that named `mailbox`: of one operation, or of all when `operation` is nil.
+    public func requests(mailbox: String, operation: String? = nil) -> Int {
+        Self.count(requestsByMailbox[mailbox.lowercased()], operation)
+    }
+
+    /// Requests to `tenant`'s endpoints: of one operation, or of all when `operation` is nil.
+    public func requests(tenant: String, operation: String? = nil) -> Int {
+        Self.count(requestsByTenant[tenant], operation)
+    }
+
+    /// GetStreamingEvents requests sent by `identity` (an identity key such as `svc:tenant1`).
+    public func streamOpens(identity: String) -> Int { streamOpensByIdentity[identity] ?? 0 }
+
+    private static func count(_ byOperation: [String: Int]?, _ operation: String?) -> Int {
+        guard let byOperation else { return 0 }
+        if let operation { return byOperation[operation] ?? 0 }
+        return byOperation.values.reduce(0, +)
+    }
 }
 
 extension SimWorld {
     func recordRequest(_ operation: String, status: Int) {
         lock.withLock { stats.requests[operation, default: [:]][status, default: 0] += 1 }
+    }
+
+    /// Counts an EWS request for the mailboxes it named (see `SimStatsSnapshot.requestsByMailbox`).
+    func countRequest(tenant: Tenant, operation: String, identity: String, mailboxes: [Mailbox]) {
+        lock.withLock { countRequestLocked(tenant: tenant, operation: operation, identity: identity, mailboxes: mailboxes) }
+    }
+
+    func countRequestLocked(tenant: Tenant, operation: String, identity: String, mailboxes: [Mailbox]) {
+        for mailbox in mailboxes { stats.requestsByMailbox[mailbox.smtp.lowercased(), default: [:]][operation, default: 0] += 1 }
+        if operation == "GetStreamingEvents" { stats.streamOpensByIdentity[identity, default: 0] += 1 }
+    }
+
+    /// Counts a request to one of the tenant's endpoints under its `requests` label.
+    func countTenantRequest(_ tenant: Tenant, _ label: String) {
+        lock.withLock { stats.requestsByTenant[tenant.name, default: [:]][label, default: 0] += 1 }
     }
 
     func httpConnectionOpened(_ delta: Int) {
@@ -71,7 +125,9 @@ extension SimWorld {
                 heartbeats: stats.heartbeats, queueOverflows: stats.queueOverflows,
                 subscriptionsCreated: stats.subscriptionsCreated, subscriptionsExpired: stats.subscriptionsExpired,
                 streamsOpened: stats.streamsOpened, faultsInjected: faultBook.injected, faultEffects: faultBook.effects,
-                throttled: throttleBook.throttled, backoffViolations: throttleBook.violations)
+                throttled: throttleBook.throttled, backoffViolations: throttleBook.violations, restarts: stats.restarts,
+                requestsByMailbox: stats.requestsByMailbox, requestsByTenant: stats.requestsByTenant,
+                streamOpensByIdentity: stats.streamOpensByIdentity)
         }
     }
 }

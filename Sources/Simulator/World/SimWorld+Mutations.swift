@@ -21,13 +21,14 @@ extension SimWorld {
         let changeKey = SimIds.itemChangeKey(item.changeSequence)
         let parent = folderId(mailbox, folder)
         appendLedger(mailbox, LedgerRecord(sequence: item.changeSequence, time: now, kind: .created, item: item, isRead: false))
-        publish(mailbox, [
-            SimEvent(kind: .created, time: now, isFolder: false, id: id, changeKey: changeKey, parentFolderId: parent,
-                     folderScope: [folder.index]),
-            SimEvent(kind: .newMail, time: now, isFolder: false, id: id, changeKey: changeKey, parentFolderId: parent,
-                     folderScope: [folder.index]),
-            folderModified(mailbox, folder, now),
-        ])
+        let created = SimEvent(kind: .created, time: now, isFolder: false, id: id, changeKey: changeKey, parentFolderId: parent,
+                               folderScope: [folder.index])
+        let newMail = SimEvent(kind: .newMail, time: now, isFolder: false, id: id, changeKey: changeKey, parentFolderId: parent,
+                               folderScope: [folder.index])
+        // gromox reports the folder's new unread count between the two (captured from 3.10).
+        publish(mailbox, isGromox(mailbox)
+            ? [created, folderModified(mailbox, folder, now), newMail]
+            : [created, newMail, folderModified(mailbox, folder, now)])
         stats.delivered += 1
         return id
     }
@@ -42,6 +43,7 @@ extension SimWorld {
     func setReadLocked(_ mailbox: Mailbox, _ original: Item, _ isRead: Bool) {
         var item = original
         let sequence = mailbox.nextSequence()
+        let before = mailbox.folders.first { $0.index == item.folderIndex }.map { folderModified(mailbox, $0, clock.date()) }
         if item.isRead != isRead, let folder = mailbox.folders.first(where: { $0.index == item.folderIndex }) {
             folder.unread += isRead ? -1 : 1
         }
@@ -53,11 +55,12 @@ extension SimWorld {
         let id = itemId(mailbox, item)
         let folder = mailbox.folders.first { $0.index == item.folderIndex }!
         appendLedger(mailbox, LedgerRecord(sequence: sequence, time: now, kind: isRead ? .read : .unread, item: item, isRead: isRead))
-        publish(mailbox, [
-            SimEvent(kind: .modified, time: now, isFolder: false, id: id, changeKey: SimIds.itemChangeKey(sequence),
-                     parentFolderId: folderId(mailbox, folder), folderScope: [folder.index]),
-            folderModified(mailbox, folder, now),
-        ])
+        let modified = SimEvent(kind: .modified, time: now, isFolder: false, id: id, changeKey: SimIds.itemChangeKey(sequence),
+                                parentFolderId: folderId(mailbox, folder), folderScope: [folder.index])
+        let after = folderModified(mailbox, folder, now)
+        // gromox writes a read flag in three steps, each an item and a folder modification, and
+        // the first folder event still carries the old unread count (captured from 3.10).
+        publish(mailbox, isGromox(mailbox) ? [modified, before ?? after, modified, after, modified, after] : [modified, after])
     }
 
     /// A content change (flag toggled, subject edited).
@@ -79,10 +82,11 @@ extension SimWorld {
         let id = itemId(mailbox, item)
         let folder = mailbox.folders.first { $0.index == item.folderIndex }!
         appendLedger(mailbox, LedgerRecord(sequence: sequence, time: now, kind: .updated, item: item, isRead: item.isRead))
-        publish(mailbox, [
-            SimEvent(kind: .modified, time: now, isFolder: false, id: id, changeKey: SimIds.itemChangeKey(sequence),
-                     parentFolderId: folderId(mailbox, folder), folderScope: [folder.index]),
-        ])
+        let modified = SimEvent(kind: .modified, time: now, isFolder: false, id: id, changeKey: SimIds.itemChangeKey(sequence),
+                                parentFolderId: folderId(mailbox, folder), folderScope: [folder.index])
+        // gromox follows every message change with the folder's ModifiedEvent (as it does for a
+        // read flag), which is all a folder subscription hears; inferred, not captured.
+        publish(mailbox, isGromox(mailbox) ? [modified, folderModified(mailbox, folder, now)] : [modified])
     }
 
     /// Moves an item; its id changes. Returns the new id.
@@ -191,6 +195,8 @@ extension SimWorld {
                         changeKey: SimIds.folderChangeKey(folder.changeSequence), parentFolderId: parentId,
                         unreadCount: unreadCount(mailbox, folder), folderScope: [folder.index])
     }
+
+    func isGromox(_ mailbox: Mailbox) -> Bool { tenants[mailbox.tenantIndex].dialect == .gromox }
 
     func addTombstone(_ folder: Folder, _ tombstone: Tombstone) {
         folder.tombstones.append(tombstone)

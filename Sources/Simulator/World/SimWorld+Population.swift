@@ -31,7 +31,7 @@ extension SimWorld {
             let tenant = Tenant(
                 index: t, name: name, username: "svc@\(name).example", password: "pw-" + randomHex(8),
                 clientId: clientId, clientSecret: "secret-" + randomHex(12), userPassword: "user-" + randomHex(6),
-                servers: servers)
+                servers: servers, dialect: config.dialect)
             tenants.append(tenant)
             tenantByName[name] = tenant
             for m in 0..<config.mailboxesPerTenant {

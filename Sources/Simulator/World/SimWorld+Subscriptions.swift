@@ -1,8 +1,7 @@
-/// Streaming subscriptions: creation, lifetime, queueing while detached, and attaching to
-/// connections (one at a time). Everything here runs with the lock held unless marked public.
+/// Streaming subscriptions: creation, lifetime, queueing while detached, and publishing events.
+/// Attaching them to connections is `SimWorld+StreamOpen.swift`. Everything here runs with the
+/// lock held unless marked public.
 extension SimWorld {
-    struct StreamOpenError { var code: String; var message: String; var ids: [String] }
-
     static let messages: [String: String] = [
         "ErrorSubscriptionNotFound": "The specified subscription was not found.",
         "ErrorInvalidSubscription": "Subscription is invalid.",
@@ -11,25 +10,43 @@ extension SimWorld {
         "ErrorNewEventStreamConnectionOpened": "A new event stream connection has been opened for this subscription.",
         "ErrorMissedNotificationEvents": "Notification events were missed because the event queue overflowed.",
         "ErrorSubscriptionUnsubscribed": "The subscription has been unsubscribed.",
+        "ErrorExpiredSubscription": "The subscription has expired.",
     ]
 
-    func createSubscription(_ mailbox: Mailbox, owner: String, allFolders: Bool, folders: Set<UInt32>,
-                            eventTypes: Set<SimEvent.Kind>) -> String {
+    /// Creates a subscription owned by `owner` (see `Subscription.owner`) and returns its id:
+    /// Exchange's names the mailbox server; gromox's is the tenant's next counter value.
+    func createSubscription(_ mailbox: Mailbox, owner: String, identity: String, allFolders: Bool,
+                            folders: Set<UInt32>, eventTypes: Set<SimEvent.Kind>, deaf: Bool = false) -> String {
         sweepSubscriptions(mailbox)
         let now = clock.now()
-        let ticks = UInt64(max(0, clock.date().timeIntervalSince1970)) &* 10_000_000 &+ 621_355_968_000_000_000
-        let id = SimIds.subscriptionId(server: serverName(mailbox), random: &random, ticks: ticks)
-        let subscription = Subscription(id: id, mailbox: mailbox, owner: owner, allFolders: allFolders, folders: folders,
-                                        eventTypes: eventTypes, expiresAt: now + configuration.subscriptionTTL)
-        subscriptions[id] = subscription
+        let tenant = tenants[mailbox.tenantIndex]
+        let id: String
+        switch tenant.dialect {
+        case .exchange:
+            let ticks = UInt64(max(0, clock.date().timeIntervalSince1970)) &* 10_000_000 &+ 621_355_968_000_000_000
+            id = SimIds.subscriptionId(server: serverName(mailbox), random: &random, ticks: ticks)
+        case .gromox:
+            tenant.subscriptionCounter += 1
+            id = GromoxIds.subscriptionId(tenant.subscriptionCounter, timeoutMinutes: GromoxIds.minutes(configuration.gromoxSubscriptionTTL))
+        }
+        let subscription = Subscription(
+            id: id, mailbox: mailbox, owner: owner, identity: identity, allFolders: allFolders, folders: folders,
+            eventTypes: eventTypes, deaf: deaf, expiresAt: now + subscriptionTTL(tenant))
+        subscriptions[subscription.key] = subscription
         mailbox.subscriptionIds.append(id)
         stats.subscriptionsCreated += 1
         return id
     }
 
+    /// The id a gromox subscription is stored under: gromox finds subscriptions by the counter
+    /// alone, whatever lifetime the id's second word claims.
+    func gromoxKey(_ id: String) -> String {
+        GromoxIds.canonical(id, timeoutMinutes: GromoxIds.minutes(configuration.gromoxSubscriptionTTL)) ?? id
+    }
+
     /// A live (not expired) subscription, dropping it if its TTL has passed without a connection.
-    func liveSubscription(_ id: String) -> Subscription? {
-        guard let subscription = subscriptions[id] else { return nil }
+    func liveSubscription(_ id: String, tenant: Int) -> Subscription? {
+        guard let subscription = subscriptions[Subscription.Key(tenant: tenant, id: id)] else { return nil }
         if subscription.connection == nil && clock.now() >= subscription.expiresAt {
             removeSubscription(subscription)
             stats.subscriptionsExpired += 1
@@ -39,22 +56,22 @@ extension SimWorld {
     }
 
     func removeSubscription(_ subscription: Subscription) {
-        subscriptions[subscription.id] = nil
+        subscriptions[subscription.key] = nil
         subscription.mailbox.subscriptionIds.removeAll { $0 == subscription.id }
     }
 
     func sweepSubscriptions(_ mailbox: Mailbox) {
-        for id in mailbox.subscriptionIds { _ = liveSubscription(id) }
+        for id in mailbox.subscriptionIds { _ = liveSubscription(id, tenant: mailbox.tenantIndex) }
     }
 
     /// Drops every expired subscription (called from stats and periodically by the server).
     public func sweepExpiredSubscriptions() {
-        lock.withLock { for id in Array(subscriptions.keys) { _ = liveSubscription(id) } }
+        lock.withLock { for key in Array(subscriptions.keys) { _ = liveSubscription(key.id, tenant: key.tenant) } }
     }
 
     /// Unsubscribe: the owner's own subscription, reached on the right server; else not found.
-    func unsubscribe(_ id: String, owner: String) -> String? {
-        guard let subscription = liveSubscription(id), subscription.owner == owner else {
+    func unsubscribe(_ id: String, tenant: Int, owner: String) -> String? {
+        guard let subscription = liveSubscription(id, tenant: tenant), subscription.owner == owner else {
             return "ErrorSubscriptionNotFound"
         }
         if let connection = subscription.connection {
@@ -73,12 +90,14 @@ extension SimWorld {
     /// subscription's queue (cap → queue reset + ErrorMissedNotificationEvents on next attach).
     func publish(_ mailbox: Mailbox, _ events: [SimEvent]) {
         guard !mailbox.subscriptionIds.isEmpty else { return }
+        let dialect = tenants[mailbox.tenantIndex].dialect
         for id in mailbox.subscriptionIds {
-            guard let subscription = liveSubscription(id) else { continue }
-            let matching = events.filter { subscription.matches($0) }
+            guard let subscription = liveSubscription(id, tenant: mailbox.tenantIndex) else { continue }
+            let matching = events.filter { subscription.matches($0, dialect: dialect) }
             guard !matching.isEmpty else { continue }
             stats.eventsPublished += matching.count
             if let connection = subscription.connection {
+                if connection.dialect == .gromox { wakeQueued(connection) }
                 if connection.state.events(id, matching) { connection.sink.scheduleFlush() }
             } else {
                 subscription.queue += matching
@@ -91,78 +110,23 @@ extension SimWorld {
         }
     }
 
-    /// Opens a stream on `serverIndex` of `tenant` for `ids`; per-id failures become error envelopes.
-    func openStream(tenant: Tenant, serverIndex: Int, owner: String, budget: String, ids: [String], timeout: Duration,
-                    sink: any StreamSink) -> StreamConnection {
-        let connection = StreamConnection(
-            id: nextConnectionId, tenantIndex: tenant.index, serverIndex: serverIndex, owner: owner, budget: budget,
-            startedAt: clock.now(), timeout: timeout, sink: sink)
-        nextConnectionId += 1
-        var errors: [String: [String]] = [:]
-        var errorOrder: [String] = []
-        func fail(_ code: String, _ id: String) {
-            if errors[code] == nil { errorOrder.append(code) }
-            errors[code, default: []].append(id)
-        }
-        var accepted: [Subscription] = []
-        let serverName = tenant.servers[serverIndex]
-        for id in ids where !accepted.contains(where: { $0.id == id }) {
-            guard let embedded = SimIds.subscriptionServer(id) else { fail("ErrorInvalidSubscription", id); continue }
-            guard embedded == serverName else {
-                // Held elsewhere (or nowhere): this server cannot proxy a streaming subscription.
-                if let other = subscriptions[id], other.mailbox.tenantIndex == tenant.index {
-                    fail("ErrorProxyRequestNotAllowed", id)
-                } else {
-                    fail(faultBook.vanished[id] ?? "ErrorSubscriptionNotFound", id)
-                }
-                continue
-            }
-            guard let subscription = liveSubscription(id) else { fail(faultBook.vanished[id] ?? "ErrorSubscriptionNotFound", id); continue }
-            guard subscription.owner == owner else { fail("ErrorSubscriptionAccessDenied", id); continue }
-            accepted.append(subscription)
-        }
-        for subscription in accepted {
-            if let previous = subscription.connection {
-                if previous.state.detach(subscription.id, code: "ErrorNewEventStreamConnectionOpened",
-                                         message: Self.messages["ErrorNewEventStreamConnectionOpened"]!) {
-                    previous.sink.scheduleFlush()
-                }
-                releaseIfDone(previous)
-            }
-            subscription.connection = connection
-        }
-        let errorList = errorOrder.map { (code: $0, message: Self.messages[$0] ?? $0, ids: errors[$0]!) }
-        if connection.state.start(attached: accepted.map(\.id), errors: errorList) { sink.scheduleFlush() }
-        if !accepted.isEmpty { connections[connection.id] = connection }
-        stats.streamsOpened += 1
-        // Deliver what queued up while detached.
-        for subscription in accepted {
-            if subscription.missedEvents {
-                subscription.missedEvents = false
-                if connection.state.warn(subscription.id, code: "ErrorMissedNotificationEvents",
-                                         message: Self.messages["ErrorMissedNotificationEvents"]!) {
-                    sink.scheduleFlush()
-                }
-            }
-            if !subscription.queue.isEmpty {
-                let queued = subscription.queue
-                subscription.queue = []
-                if connection.state.events(subscription.id, queued) { sink.scheduleFlush() }
-            }
-        }
-        return connection
-    }
-
     /// Forgets a connection that has nothing attached any more.
     func releaseIfDone(_ connection: StreamConnection) {
         if connection.state.attached.isEmpty { connections[connection.id] = nil }
     }
 
+    /// How long a subscription lives without a connection: Exchange's 30 minutes, gromox's 5
+    /// (`ews_streaming_subscription_timeout`, the second word of its ids), from the last use.
+    func subscriptionTTL(_ tenant: Tenant) -> Duration {
+        tenant.dialect == .gromox ? configuration.gromoxSubscriptionTTL : configuration.subscriptionTTL
+    }
+
     /// Detached subscriptions start their TTL now.
     func release(_ ids: [String], from connection: StreamConnection) {
-        let expiry = clock.now() + configuration.subscriptionTTL
+        let expiry = clock.now() + subscriptionTTL(tenants[connection.tenantIndex])
         for id in ids {
-            guard let subscription = subscriptions[id], subscription.connection === connection else { continue }
+            guard let subscription = subscriptions[Subscription.Key(tenant: connection.tenantIndex, id: id)],
+                  subscription.connection === connection else { continue }
             subscription.connection = nil
             subscription.expiresAt = expiry
         }

@@ -13,7 +13,7 @@ public final class SimWorld: @unchecked Sendable {
     var tenants: [Tenant] = []
     var tenantByName: [String: Tenant] = [:]
     var mailboxBySmtp: [String: Mailbox] = [:]
-    var subscriptions: [String: Subscription] = [:]
+    var subscriptions: [Subscription.Key: Subscription] = [:]
     var connections: [Int: StreamConnection] = [:]
     var nextConnectionId = 1
     var random: SeededRandom
@@ -21,6 +21,7 @@ public final class SimWorld: @unchecked Sendable {
     var stats = SimStats()
     var faultBook = FaultBook()
     var throttleBook = ThrottleBook()
+    var accessBook = AccessBook()
     /// Random schedules of one-shot faults (cancelled when cleared).
     var faultTasks: [Int: Task<Void, Never>] = [:]
     /// Per-run key: sync states are HMAC-signed with it, so tampered or foreign states are refused.

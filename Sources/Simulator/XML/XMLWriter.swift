@@ -1,34 +1,87 @@
 /// A tiny append-only XML writer. ews-sim builds every response with it instead of the codec's
 /// builders, so the simulator cannot share a serialisation mistake with the client under test.
+///
+/// `.compact` writes exactly what it is told (Exchange's one-line responses). `.tinyxml` writes
+/// what gromox's tinyxml2 `XMLPrinter` writes: `<a/>` for an element without content and, when
+/// pretty, a newline and four spaces per level before every start tag (text stays on the line of
+/// its element) and a newline after the root element.
 struct XMLWriter: Sendable {
-    private(set) var output: String = ""
+    enum Style: Sendable, Equatable { case compact, tinyxml(pretty: Bool) }
 
-    init(capacity: Int = 1024) {
+    private(set) var output: String = ""
+    let style: Style
+    // tinyxml2's printer state (tinyxml only).
+    private var depth = 0
+    private var elementJustOpened = false
+    private var firstElement = true
+    private var textDepth = -1
+    private var stack: [String] = []
+
+    init(capacity: Int = 1024, style: Style = .compact) {
+        self.style = style
         output.reserveCapacity(capacity)
+    }
+
+    /// `<?xml version="1.0" encoding="UTF-8"?>` as tinyxml2 writes it (tinyxml only).
+    mutating func declaration() {
+        sealIfJustOpened()
+        if textDepth < 0 && !firstElement { newline(depth) }
+        firstElement = false
+        output += "<?xml version=\"1.0\" encoding=\"UTF-8\"?>"
     }
 
     /// `<name a="v">` — attribute values are escaped.
     mutating func open(_ name: String, _ attributes: KeyValuePairs<String, String> = [:]) {
+        guard case .tinyxml = style else {
+            output += "<" + name
+            appendAttributes(attributes)
+            output += ">"
+            return
+        }
+        sealIfJustOpened()
+        stack.append(name)
+        if textDepth < 0 && !firstElement { newline(depth) }
         output += "<" + name
         appendAttributes(attributes)
-        output += ">"
+        elementJustOpened = true
+        firstElement = false
+        depth += 1
     }
 
     mutating func close(_ name: String) {
-        output += "</" + name + ">"
+        guard case .tinyxml = style else {
+            output += "</" + name + ">"
+            return
+        }
+        depth -= 1
+        let open = stack.removeLast()
+        if elementJustOpened {
+            output += "/>"
+        } else {
+            if textDepth < 0 { newline(depth) }
+            output += "</" + open + ">"
+        }
+        if textDepth == depth { textDepth = -1 }
+        if depth == 0 && pretty { output += "\n" }
+        elementJustOpened = false
     }
 
     /// `<name a="v"/>`
     mutating func empty(_ name: String, _ attributes: KeyValuePairs<String, String> = [:]) {
-        output += "<" + name
-        appendAttributes(attributes)
-        output += "/>"
+        guard case .tinyxml = style else {
+            output += "<" + name
+            appendAttributes(attributes)
+            output += "/>"
+            return
+        }
+        open(name, attributes)
+        close(name)
     }
 
     /// `<name>text</name>` — text is escaped.
     mutating func element(_ name: String, _ text: String, _ attributes: KeyValuePairs<String, String> = [:]) {
         open(name, attributes)
-        output += XMLWriter.escape(text)
+        self.text(text)
         close(name)
     }
 
@@ -39,17 +92,38 @@ struct XMLWriter: Sendable {
     }
 
     mutating func text(_ text: String) {
+        if case .tinyxml = style {
+            textDepth = depth - 1
+            sealIfJustOpened()
+        }
         output += XMLWriter.escape(text)
     }
 
     /// Appends already-serialised markup (used for fixed envelope parts).
     mutating func raw(_ markup: String) {
+        sealIfJustOpened()
         output += markup
+    }
+
+    private mutating func sealIfJustOpened() {
+        guard elementJustOpened else { return }
+        elementJustOpened = false
+        output += ">"
+    }
+
+    private var pretty: Bool { style == .tinyxml(pretty: true) }
+
+    private mutating func newline(_ level: Int) {
+        guard pretty else { return }
+        output += "\n" + String(repeating: "    ", count: level)
     }
 
     private mutating func appendAttributes(_ attributes: KeyValuePairs<String, String>) {
         for (key, value) in attributes {
-            output += " " + key + "=\"" + XMLWriter.escape(value, attribute: true) + "\""
+            var escaped = XMLWriter.escape(value, attribute: true)
+            // tinyxml2 also escapes apostrophes in attribute values.
+            if style != .compact, escaped.contains("'") { escaped = escaped.replacingOccurrences(of: "'", with: "&apos;") }
+            output += " " + key + "=\"" + escaped + "\""
         }
     }
 
@@ -83,3 +157,5 @@ struct XMLWriter: Sendable {
         return String(result)
     }
 }
+
+import Foundation

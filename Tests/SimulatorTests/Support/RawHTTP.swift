@@ -98,12 +98,12 @@ final class RawStream {
         }
     }
 
-    /// The next complete `<Envelope>…</Envelope>` of a streaming body, reassembled across chunks;
-    /// nil when the body ended.
+    /// The next complete `<Envelope>…</Envelope>` (or gromox's `<SOAP:Envelope>…`) of a streaming
+    /// body, reassembled across chunks; nil when the body ended.
     func nextEnvelope() async -> String? {
-        let marker = Array("</Envelope>".utf8)
+        let markers = [Array("</Envelope>".utf8), Array("</SOAP:Envelope>".utf8)]
         while true {
-            if let range = find(marker, in: buffer) {
+            if let range = markers.compactMap({ find($0, in: buffer) }).min() {
                 let envelope = Array(buffer[..<range])
                 buffer.removeFirst(range)
                 return String(decoding: envelope, as: UTF8.self)

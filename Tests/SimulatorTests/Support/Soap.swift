@@ -25,6 +25,38 @@ enum Soap {
             """, impersonate: mailbox)
     }
 
+    static func subscribeAllFolders(_ mailbox: String) -> String {
+        envelope("<m:Subscribe><m:StreamingSubscriptionRequest SubscribeToAllFolders=\"true\"><t:EventTypes>"
+                 + "<t:EventType>NewMailEvent</t:EventType><t:EventType>CreatedEvent</t:EventType>"
+                 + "<t:EventType>DeletedEvent</t:EventType><t:EventType>ModifiedEvent</t:EventType>"
+                 + "<t:EventType>MovedEvent</t:EventType></t:EventTypes></m:StreamingSubscriptionRequest></m:Subscribe>",
+                 impersonate: mailbox)
+    }
+
+    /// A folder of another mailbox named directly (delegate access, no impersonation).
+    static func delegateFolder(_ mailbox: String, _ folder: String = "inbox") -> String {
+        "<t:DistinguishedFolderId Id=\"\(folder)\"><t:Mailbox><t:EmailAddress>\(mailbox)</t:EmailAddress></t:Mailbox></t:DistinguishedFolderId>"
+    }
+
+    /// Subscribe to `folders` as the caller itself (no impersonation).
+    static func subscribeWithoutImpersonation(folders: String) -> String {
+        envelope("<m:Subscribe><m:StreamingSubscriptionRequest><t:FolderIds>\(folders)</t:FolderIds><t:EventTypes>"
+                 + "<t:EventType>NewMailEvent</t:EventType><t:EventType>ModifiedEvent</t:EventType></t:EventTypes>"
+                 + "</m:StreamingSubscriptionRequest></m:Subscribe>")
+    }
+
+    /// SyncFolderItems of `folder` (a folder-id element), impersonating or not.
+    static func syncFolderItems(folder: String, state: String? = nil, impersonate: String? = nil) -> String {
+        envelope("<m:SyncFolderItems><m:ItemShape><t:BaseShape>IdOnly</t:BaseShape></m:ItemShape>"
+                 + "<m:SyncFolderId>\(folder)</m:SyncFolderId>" + (state.map { "<m:SyncState>\($0)</m:SyncState>" } ?? "")
+                 + "<m:MaxChangesReturned>512</m:MaxChangesReturned></m:SyncFolderItems>", impersonate: impersonate)
+    }
+
+    /// The SubscriptionId of a Subscribe answer, or nil.
+    static func subscriptionId(_ xml: String) -> String? {
+        (try? messages(xml))?.first?.child(NS.messages, "SubscriptionId")?.trimmedText
+    }
+
     static func getStreamingEvents(_ ids: [String], minutes: Int = 30, impersonate: String? = nil) -> String {
         envelope("<m:GetStreamingEvents><m:SubscriptionIds>"
                  + ids.map { "<t:SubscriptionId>\($0)</t:SubscriptionId>" }.joined()
@@ -90,6 +122,12 @@ enum Soap {
 
     static func errorIds(_ message: SimXMLNode) -> [String] {
         message.child(NS.messages, "ErrorSubscriptionIds")?.children(NS.messages, "SubscriptionId").map(\.trimmedText) ?? []
+    }
+
+    /// gromox's ErrorSubscriptionIds children, which are in no namespace at all.
+    static func unqualifiedErrorIds(_ message: SimXMLNode) -> [String] {
+        message.child(NS.messages, "ErrorSubscriptionIds")?.children.filter { $0.namespace == nil && $0.localName == "SubscriptionId" }
+            .map(\.trimmedText) ?? []
     }
 
     /// (subscription id, event local names) per m:Notification.
