@@ -47,7 +47,9 @@ extension TenantRuntime {
             return
         }
         let name = groupKey(of: mailbox) ?? "default#0"
-        let key = String(name[..<(name.lastIndex(of: "#") ?? name.endIndex)])
+        // The server's affinity key, not the group's name: with per-mailbox grouping the name is
+        // the mailbox's own, and a warm restart must know which server the id lives on.
+        let key = server(ofGroup: name)
         let cookie = groups[name]?.cookies.value(of: Self.cookieName)
         try await state.saveSubscription(.init(mailboxID: mailbox.id, subscriptionID: subscriptionID, groupKey: key,
                                                anchorMailbox: mailbox.smtpAddress, affinityCookie: cookie))
@@ -59,7 +61,7 @@ extension TenantRuntime {
         let group = groupKey(of: mailbox).flatMap { groups[$0] }
             ?? streamGroup(for: mailbox, key: ungroupedKey(of: mailbox) ?? affinityKeysByAddress[mailbox.smtpAddress] ?? "default")
         guard let group else { return false }
-        trust.joined(mailboxID: mailbox.id, server: Self.server(ofGroup: group.key))
+        trust.joined(mailboxID: mailbox.id, server: server(ofGroup: group.key))
         group.join(subscriptionID: subscriptionID, mailbox: mailbox, owner: owner, established: established)
         return true
     }

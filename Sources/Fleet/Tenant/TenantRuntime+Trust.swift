@@ -44,7 +44,7 @@ extension TenantRuntime {
     // MARK: refusals and reused ids
 
     func handle(_ refusals: StreamGroupMachine<C.Instant>.Refusals, group name: String) async {
-        let server = Self.server(ofGroup: name)
+        let server = server(ofGroup: name)
         let refused = refusals.refused.keys.map { (id: $0, established: refusals.sent[$0]?.established ?? false) }
         if let suspects = trust.refused(refused, server: server, now: clock.now) { replace(suspects) }
         if tenant.impersonation, grouping == .auto,
@@ -55,7 +55,7 @@ extension TenantRuntime {
     }
 
     func handleReachability(group name: String, reachable: Bool) {
-        let server = Self.server(ofGroup: name)
+        let server = server(ofGroup: name)
         if !reachable {
             trust.unreachable(server: server, now: clock.now)
         } else if let suspects = trust.reachable(server: server) {
@@ -83,9 +83,10 @@ extension TenantRuntime {
         if let stale = trust.subscribed(mailboxID: mailbox.id, id: id) { replace(stale) }
     }
 
-    /// The affinity key of a group name ("key#index"): the server its connections reach.
-    static func server(ofGroup name: String) -> String {
-        String(name[..<(name.lastIndex(of: "#") ?? name.endIndex)])
+    /// The server a group's connections reach: its affinity key. With per-mailbox grouping every
+    /// mailbox has a group of its own, yet they share the server whose restart they all see.
+    func server(ofGroup name: String) -> String {
+        groupServers[name] ?? String(name[..<(name.lastIndex(of: "#") ?? name.endIndex)])
     }
 
     // MARK: grouping
@@ -108,6 +109,7 @@ extension TenantRuntime {
         for (id, _) in actors { planner.remove(id) }
         for group in groups.values { group.close() }
         groups = [:]
+        groupServers = [:]
         ungroupedKeys = [:]
         for actor in actors.values { actor.send(.regroup) }
     }

@@ -35,6 +35,8 @@ actor TenantRuntime<C: Clock<Duration>>: MailboxEnvironment where C.Instant: Sen
     let onBlocked: @Sendable (EWSCallError) -> Void
     var planner: GroupPlanner
     var groups: [String: StreamGroup<C>] = [:]
+    /// Group name → the affinity key (server) it was made for.
+    var groupServers: [String: String] = [:]
     private(set) var actors: [Int64: MailboxActor<C>] = [:]
     private var mailboxes: [Int64: Mailbox] = [:]
     /// Affinity keys from Autodiscover, by SMTP address.
@@ -231,14 +233,15 @@ actor TenantRuntime<C: Clock<Duration>>: MailboxEnvironment where C.Instant: Sen
     /// The mailbox's stream group for this affinity key, created when new; nil when the tenant's
     /// connection cap allows no new group (the key is kept for the mailbox's next try). With
     /// per-mailbox grouping every mailbox is a group of its own.
-    func streamGroup(for mailbox: Mailbox, key: String) -> StreamGroup<C>? {
-        let key = grouping == .perMailbox ? "mailbox:\(mailbox.smtpAddress)" : key
+    func streamGroup(for mailbox: Mailbox, key server: String) -> StreamGroup<C>? {
+        let key = grouping == .perMailbox ? "mailbox:\(mailbox.smtpAddress)" : server
         guard let name = planner.group(for: mailbox.id, key: key) else {
-            ungroupedKeys[mailbox.id] = key
+            ungroupedKeys[mailbox.id] = server
             return nil
         }
         ungroupedKeys[mailbox.id] = nil
         if let existing = groups[name] { return existing }
+        groupServers[name] = server
         let batcher = self.batcher
         let onBlocked = self.onBlocked
         let input = self.input

@@ -1,0 +1,532 @@
+#!/usr/bin/env python3
+"""ewsfleet against a running gromox 3.10 (driven by scripts/conformance-gromox, which builds ewsfleet
+and starts a private PostgreSQL). Every check has an oracle ewsfleet does not write: gromox's own
+listing of each folder (exchangelib, ../shared/tools/gromox/mailbox.py) and gromox's request log.
+Standard library only."""
+import argparse
+import base64
+import json
+import os
+import re
+import signal
+import struct
+import subprocess
+import sys
+import time
+import urllib.request
+
+EWS = "http://127.0.0.1:18080/EWS/Exchange.asmx"
+U1, U2 = "user1@example.test", "user2@example.test"
+PASSWORDS = {U1: "Gx-pass-1", U2: "Gx-pass-2"}
+TENANT = "gx"
+INSTANCE = "conformance"
+LATENCY_LIMIT = 15.0
+SOAP = ('<?xml version="1.0" encoding="utf-8"?><soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/" '
+        'xmlns:t="http://schemas.microsoft.com/exchange/services/2006/types" '
+        'xmlns:m="http://schemas.microsoft.com/exchange/services/2006/messages"><soap:Header>'
+        '<t:RequestServerVersion Version="Exchange2013_SP1"/>{header}</soap:Header><soap:Body>{body}</soap:Body></soap:Envelope>')
+
+
+class Failed(Exception):
+    pass
+
+
+def log(message):
+    print(time.strftime("%H:%M:%S"), message, flush=True)
+
+
+def wait_until(what, limit, check, interval=0.25):
+    deadline = time.time() + limit
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.time() > deadline:
+            raise Failed(f"timed out after {limit:.0f} s waiting until {what}")
+        time.sleep(interval)
+
+
+def quote(value):
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def psql(sql):
+    out = subprocess.run(["psql", "-X", "-A", "-t", "-F", "\t", "-v", "ON_ERROR_STOP=1", "-c", sql],
+                         capture_output=True, text=True)
+    if out.returncode != 0:
+        raise Failed(f"psql failed: {out.stderr.strip()}")
+    return [line.split("\t") for line in out.stdout.splitlines() if line]
+
+
+def ews(user, body, impersonate=None):
+    header = ""
+    if impersonate:
+        header = (f'<t:ExchangeImpersonation><t:ConnectingSID><t:PrimarySmtpAddress>{impersonate}'
+                  '</t:PrimarySmtpAddress></t:ConnectingSID></t:ExchangeImpersonation>')
+    request = urllib.request.Request(EWS, data=SOAP.format(header=header, body=body).encode(),
+                                     headers={"Content-Type": "text/xml; charset=utf-8"})
+    token = base64.b64encode(f"{user}:{PASSWORDS[user]}".encode()).decode()
+    request.add_header("Authorization", f"Basic {token}")
+    try:
+        return urllib.request.urlopen(request, timeout=15).read().decode()
+    except OSError as error:
+        return f"<unreachable {error}>"
+
+
+def response_code(text):
+    match = re.search(r"<m:ResponseCode>([^<]*)", text)
+    return match.group(1) if match else text[:200]
+
+
+class Gromox:
+    def __init__(self, tools):
+        self.tools = tools
+        self.home = os.environ.get("GX_HOME", "/var/lib/ewsfleet-gromox")
+        self.python = os.path.join(self.home, "venv/bin/python")
+        self.log = os.path.join(self.home, "logs/http.log")
+
+    def require_running_and_set_up(self):
+        inbox = '<m:GetFolder><m:FolderShape><t:BaseShape>IdOnly</t:BaseShape></m:FolderShape><m:FolderIds>' \
+                '<t:DistinguishedFolderId Id="inbox"/></m:FolderIds></m:GetFolder>'
+        code = response_code(ews(U1, inbox))
+        if "401" in code:
+            raise Failed(f"gromox refused user1's password (HTTP 401): is it set up ({self.tools}/gromox.sh setup) and is "
+                         f"its MariaDB running ({self.tools}/gromox.sh start starts it)? See {self.log}")
+        if code != "NoError":
+            raise Failed(f"gromox does not answer EWS at {EWS} ({code}): start it with {self.tools}/gromox.sh start")
+        code = response_code(ews(U1, inbox, impersonate=U2))
+        if code != "NoError":
+            raise Failed(f"user1 may not impersonate user2 ({code}): set gromox up with "
+                         f"GX_USER1_OWNS_USER2=1 {self.tools}/gromox.sh setup")
+
+    def mailbox(self, user, *args):
+        out = subprocess.run([self.python, os.path.join(self.tools, "mailbox.py"), user, PASSWORDS[user], *args],
+                             capture_output=True, text=True)
+        if out.returncode != 0:
+            raise Failed(f"mailbox.py {' '.join(args)}: {out.stderr.strip() or out.stdout.strip()}")
+        return out.stdout
+
+    def listing(self, user, folder="inbox"):
+        """gromox's own view of a folder: item id -> (is_read, subject)."""
+        items = {}
+        for line in self.mailbox(user, "list", folder).splitlines():
+            item_id, _, read, subject = line.split("\t", 3)
+            items[item_id] = (read == "1", subject)
+        return items
+
+    def deliver(self, user, count, prefix):
+        subprocess.run([sys.executable, os.path.join(self.tools, "deliver.py"), user, str(count), prefix],
+                       check=True, capture_output=True)
+        return [f"{prefix}-{i}" for i in range(1, count + 1)]
+
+    def requests(self):
+        """(time, operation) of every EWS request in http.log."""
+        entries = []
+        with open(self.log, errors="replace") as f:
+            for line in f:
+                match = re.match(r"<\d>(\S+) \[ews#\d+\] Processing (\w+)", line)
+                if match:
+                    entries.append((time.mktime(time.strptime(match.group(1), "%Y-%m-%dT%H:%M:%S")), match.group(2)))
+        return entries
+
+    def restart(self):
+        subprocess.run([os.path.join(self.tools, "gromox.sh"), "restart"], check=True, capture_output=True)
+
+    def subscribe_sentitems(self, user):
+        body = ('<m:Subscribe><m:StreamingSubscriptionRequest><t:FolderIds><t:DistinguishedFolderId Id="sentitems"/>'
+                '</t:FolderIds><t:EventTypes><t:EventType>NewMailEvent</t:EventType></t:EventTypes>'
+                '</m:StreamingSubscriptionRequest></m:Subscribe>')
+        match = re.search(r"<m:SubscriptionId>([^<]+)", ews(user, body))
+        return match.group(1) if match else None
+
+
+def id_counter(subscription_id):
+    """gromox subscription ids are a little-endian counter followed by a lifetime."""
+    return struct.unpack("<I", base64.b64decode(subscription_id)[:4])[0]
+
+
+class Fleet:
+    def __init__(self, binary, work):
+        self.binary = binary
+        self.work = work
+        self.process = None
+        self.runs = 0
+
+    def cli(self, *args, check=True, env=None):
+        out = subprocess.run([self.binary, *args], capture_output=True, text=True, env={**os.environ, **(env or {})})
+        if check and out.returncode != 0:
+            raise Failed(f"ewsfleet {' '.join(args)} exited {out.returncode}: {out.stderr.strip()}")
+        return out
+
+    def start(self):
+        self.runs += 1
+        output = open(os.path.join(self.work, f"ewsfleet-run-{self.runs}.log"), "w")
+        self.process = subprocess.Popen([self.binary, "run", "--instance-id", INSTANCE], stdout=output, stderr=output)
+        return time.time()
+
+    def signal(self, sig):
+        self.process.send_signal(sig)
+
+    def wait_exit(self, limit=20):
+        self.process.wait(timeout=limit)
+        return self.process.returncode
+
+    def metrics(self):
+        port = os.environ["EWSFLEET_METRICS_PORT"]
+        try:
+            return urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
+        except OSError:
+            return ""
+
+
+class Checks:
+    """What ewsfleet recorded against what gromox lists."""
+
+    def __init__(self, gromox):
+        self.gromox = gromox
+
+    @staticmethod
+    def states():
+        return dict(psql("SELECT m.smtp_address, coalesce(s.state, 'idle') FROM mailboxes m "
+                         "LEFT JOIN mailbox_status_now s ON s.mailbox_id = m.id"))
+
+    def all_streaming(self):
+        states = self.states()
+        return len(states) == 2 and all(state == "streaming" for state in states.values())
+
+    @staticmethod
+    def folder_key(mailbox, name):
+        if name in ("inbox", "sentitems", "deleteditems"):
+            return name
+        rows = psql("SELECT f.folder_id FROM folder_sync f JOIN mailboxes m ON m.id = f.mailbox_id "
+                    f"WHERE m.smtp_address = {quote(mailbox)} AND f.display_name = {quote(name)}")
+        return rows[0][0] if rows else None
+
+    def mirror_matches(self, mailbox, folder):
+        truth = self.gromox.listing(mailbox, folder)
+        key = self.folder_key(mailbox, folder)
+        if key is None:
+            return f"{mailbox}/{folder}: not mirrored"
+        mirror = {row[0]: row[1] == "t" for row in psql(
+            "SELECT i.item_id, i.is_read FROM items i JOIN mailboxes m ON m.id = i.mailbox_id "
+            f"WHERE m.smtp_address = {quote(mailbox)} AND i.folder_id = {quote(key)}")}
+        missing = set(truth) - set(mirror)
+        extra = set(mirror) - set(truth)
+        wrong = [i for i in set(truth) & set(mirror) if truth[i][0] != mirror[i]]
+        if missing or extra or wrong:
+            return f"{mailbox}/{folder}: {len(missing)} missing, {len(extra)} extra, {len(wrong)} with the wrong read state"
+        # The outbox: each listed item created exactly once since its last delete, its last row's
+        # read state equal to gromox's.
+        for item_id, (is_read, _) in truth.items():
+            rows = psql("SELECT kind, coalesce(is_read::text, '') FROM changes c JOIN mailboxes m ON m.id = c.mailbox_id "
+                        f"WHERE m.smtp_address = {quote(mailbox)} AND c.item_id = {quote(item_id)} ORDER BY c.txid, c.id")
+            kinds = [row[0] for row in rows]
+            since_delete = kinds[len(kinds) - kinds[::-1].index("deleted"):] if "deleted" in kinds else kinds
+            if since_delete.count("created") != 1:
+                return f"{mailbox}/{folder}: item {item_id[:16]}… has {since_delete.count('created')} created rows"
+            if rows[-1][1] and (rows[-1][1] == "true") != is_read:
+                return f"{mailbox}/{folder}: item {item_id[:16]}… last row says is_read={rows[-1][1]}, gromox {is_read}"
+        return None
+
+    @staticmethod
+    def committed(mailbox, kind, subject=None, item_id=None, is_read=None, after=0.0):
+        """When the first matching change row was committed (epoch seconds), or None."""
+        condition = [f"m.smtp_address = {quote(mailbox)}", f"c.kind = {quote(kind)}",
+                     f"c.committed_at >= to_timestamp({after})"]
+        if subject is not None:
+            condition.append(f"c.properties->>'subject' = {quote(subject)}")
+        if item_id is not None:
+            condition.append(f"c.item_id = {quote(item_id)}")
+        if is_read is not None:
+            condition.append(f"c.is_read = {'true' if is_read else 'false'}")
+        rows = psql("SELECT extract(epoch FROM min(c.committed_at)) FROM changes c JOIN mailboxes m ON m.id = c.mailbox_id "
+                    f"WHERE {' AND '.join(condition)}")
+        return float(rows[0][0]) if rows and rows[0][0] else None
+
+
+class Conformance:
+    def __init__(self, args):
+        self.gromox = Gromox(args.gromox_tools)
+        self.fleet = Fleet(args.ewsfleet, args.work)
+        self.checks = Checks(self.gromox)
+        self.results = []
+        self.latencies = []
+        self.stamp = time.strftime("%H%M%S")
+
+    # -- helpers -----------------------------------------------------------------------------------
+
+    def arrived(self, what, mailbox, kind, since, limit=LATENCY_LIMIT, **match):
+        """Waits for a change row; records and checks its latency from `since`."""
+        at = wait_until(f"{what} reaches changes", 60,
+                        lambda: self.checks.committed(mailbox, kind, after=since - 1, **match))
+        latency = at - since
+        self.latencies.append((what, latency))
+        if latency > limit:
+            raise Failed(f"{what} took {latency:.1f} s (limit {limit:.0f} s)")
+        return latency
+
+    def verify_mirrors(self, folders):
+        """The mirror and the outbox of each folder against gromox's listing (given a little time:
+        a change can be on its way)."""
+        for mailbox, folder in folders:
+            problem = [None]
+
+            def matches():
+                problem[0] = self.checks.mirror_matches(mailbox, folder)
+                return problem[0] is None
+            try:
+                wait_until(f"{mailbox}/{folder} matches gromox", 30, matches, interval=1)
+            except Failed:
+                raise Failed(problem[0])
+
+    def step(self, name, body):
+        log(f"== {name}")
+        started = time.time()
+        try:
+            detail = body() or ""
+            self.results.append((name, "ok", f"{time.time() - started:.0f} s; {detail}"))
+            log(f"   ok: {detail}")
+        except Failed as failure:
+            self.results.append((name, "FAILED", str(failure)))
+            log(f"   FAILED: {failure}")
+
+    # -- steps -------------------------------------------------------------------------------------
+
+    def setup(self):
+        self.gromox.require_running_and_set_up()
+        self.fleet.cli("db", "migrate")
+        self.fleet.cli("tenant", "add", TENANT, "--ews-url", EWS, "--auth", "basic", "--identity", U1,
+                       "--secret-env", "GX_PASS", env={"GX_PASS": PASSWORDS[U1]})
+
+    def tenant_test(self):
+        out = self.fleet.cli("tenant", "test", TENANT, U1, U2, "--format", "json", check=False)
+        steps = {s["step"]: (s["result"], s["detail"]) for s in json.loads(out.stdout or "[]")}
+        log("   " + json.dumps(steps))
+        if out.returncode != 0:
+            raise Failed(f"exit {out.returncode}: {out.stderr.strip()}")
+        if steps.get("stream", ("",))[0] != "ok":
+            raise Failed(f"stream step: {steps.get('stream')}")
+        if steps.get("grouped_stream", ("",))[0] != "warning":
+            raise Failed(f"expected the grouped stream to be refused with a warning: {steps.get('grouped_stream')}")
+        return "every step ok; grouped_stream: warning (gromox binds subscriptions to the impersonated user)"
+
+    def start_fleet(self):
+        self.fleet.cli("mailbox", "add", TENANT, U1)
+        self.fleet.cli("mailbox", "add", TENANT, U2, "--all-folders")
+        self.fleet.start()
+        wait_until("both mailboxes stream", 90, self.checks.all_streaming)
+        grouping = psql(f"SELECT grouping, coalesce(grouping_reason, '') FROM tenants WHERE name = {quote(TENANT)}")[0]
+        self.verify_mirrors([(U1, "inbox"), (U2, "inbox")])
+        return f"both streaming; tenant grouping {grouping[0]} ({grouping[1]})"
+
+    def new_mail(self):
+        since = time.time()
+        subjects1 = self.gromox.deliver(U1, 3, f"conf-{self.stamp}")
+        subjects2 = self.gromox.deliver(U2, 2, f"conf2-{self.stamp}")
+        worst = max([self.arrived(s, U1, "created", since, subject=s) for s in subjects1]
+                    + [self.arrived(s, U2, "created", since, subject=s) for s in subjects2])
+        self.verify_mirrors([(U1, "inbox"), (U2, "inbox")])
+        return f"5 mails, slowest {worst:.1f} s"
+
+    def item_id(self, mailbox, subject, folder="inbox"):
+        for item_id, (_, item_subject) in self.gromox.listing(mailbox, folder).items():
+            if item_subject == subject:
+                return item_id
+        raise Failed(f"{subject} not in gromox's {folder} of {mailbox}")
+
+    def read_unread(self):
+        subject = f"conf-{self.stamp}-1"
+        item = self.item_id(U1, subject)
+        since = time.time()
+        self.gromox.mailbox(U1, "read", subject)
+        read = self.arrived("read", U1, "read_flag", since, item_id=item, is_read=True)
+        since = time.time()
+        self.gromox.mailbox(U1, "unread", subject)
+        unread = self.arrived("unread", U1, "read_flag", since, item_id=item, is_read=False)
+        self.verify_mirrors([(U1, "inbox")])
+        return f"read_flag rows: read {read:.1f} s, unread {unread:.1f} s"
+
+    def move_out(self):
+        if "Archive" not in self.gromox.mailbox(U1, "folders"):
+            self.gromox.mailbox(U1, "mkfolder", "Archive")
+        subject = f"conf-{self.stamp}-2"
+        item = self.item_id(U1, subject)
+        since = time.time()
+        self.gromox.mailbox(U1, "move", subject, "Archive")
+        latency = self.arrived("move out", U1, "deleted", since, item_id=item)
+        self.verify_mirrors([(U1, "inbox")])
+        return f"deleted row in inbox after {latency:.1f} s"
+
+    def delete(self):
+        subject = f"conf-{self.stamp}-3"
+        item = self.item_id(U1, subject)
+        since = time.time()
+        self.gromox.mailbox(U1, "delete", subject)
+        latency = self.arrived("delete", U1, "deleted", since, item_id=item)
+        self.verify_mirrors([(U1, "inbox")])
+        return f"deleted row after {latency:.1f} s"
+
+    def new_folder(self):
+        name = f"Conf{self.stamp}"
+        since = time.time()
+        self.gromox.mailbox(U2, "mkfolder", name)
+        subject = f"conf2-{self.stamp}-1"
+        self.gromox.mailbox(U2, "move", subject, name)
+        latency = self.arrived(f"mail moved into {name}", U2, "created", since, subject=subject)
+        wait_until(f"{name} is mirrored", 30, lambda: self.checks.folder_key(U2, name))
+        self.verify_mirrors([(U2, "inbox"), (U2, name)])
+        return f"{name} discovered, its mail created after {latency:.1f} s"
+
+    def server_restart(self):
+        stored = {row[0]: row[1] for row in psql("SELECT m.smtp_address, s.subscription_id FROM subscriptions s "
+                                                 "JOIN mailboxes m ON m.id = s.mailbox_id")}
+        highest = max(id_counter(i) for i in stored.values())
+        # ewsfleet is held (SIGSTOP) while gromox restarts and other subscriptions of user1 take
+        # every id ewsfleet has stored: after the restart the counter starts again at 1.
+        self.fleet.signal(signal.SIGSTOP)
+        try:
+            self.gromox.restart()
+            taken = []
+            while not taken or id_counter(taken[-1]) < highest:
+                new = self.gromox.subscribe_sentitems(U1)
+                if new is None or len(taken) > 50:
+                    raise Failed("could not take the stored ids with other subscriptions")
+                taken.append(new)
+            mark = len(self.gromox.requests())
+        finally:
+            self.fleet.signal(signal.SIGCONT)
+        resumed = time.time()
+        stolen = sorted(set(stored.values()) & set(taken))
+        log(f"   stored ids {stored}; other subscriptions now hold {stolen}")
+
+        def replaced():
+            rows = psql("SELECT count(*) FROM subscriptions WHERE created_at > "
+                        f"to_timestamp({resumed - 0.5})")
+            return int(rows[0][0]) == 2 and self.checks.all_streaming()
+        wait_until("every mailbox has a new subscription and streams", 60, replaced)
+        recovered = time.time() - resumed
+        since = time.time()
+        s1 = self.gromox.deliver(U1, 1, f"after-restart-{self.stamp}")[0]
+        s2 = self.gromox.deliver(U2, 1, f"after-restart2-{self.stamp}")[0]
+        worst = max(self.arrived(s1, U1, "created", since, subject=s1), self.arrived(s2, U2, "created", since, subject=s2))
+        time.sleep(max(0, resumed + 60 - time.time()))
+        # Everything after the other subscriptions was ewsfleet's (deliveries go through LMTP).
+        first_minute = [op for at, op in self.gromox.requests()[mark:] if at <= resumed + 60]
+        per_mailbox = len(first_minute) / 2
+        if per_mailbox > 10:
+            raise Failed(f"{len(first_minute)} EWS requests in the first minute after the restart "
+                         f"({per_mailbox:.1f} per mailbox; target 10): {first_minute}")
+        self.verify_mirrors([(U1, "inbox"), (U2, "inbox")])
+        return (f"{len(stolen)} stored ids taken by other subscriptions; every mailbox hearing again after "
+                f"{recovered:.1f} s; new mail {worst:.1f} s; {len(first_minute)} requests in the first minute "
+                f"({per_mailbox:.1f} per mailbox): {summary(first_minute)}")
+
+    def sigterm_and_restart(self):
+        self.fleet.signal(signal.SIGTERM)
+        code = self.fleet.wait_exit()
+        if code != 0:
+            raise Failed(f"ewsfleet run exited {code} on SIGTERM")
+        left = psql(f"SELECT count(*) FROM mailbox_status WHERE instance_id = {quote(INSTANCE)} AND state <> 'idle'")
+        if int(left[0][0]) != 0:
+            raise Failed(f"{left[0][0]} mailboxes still not idle after a clean SIGTERM")
+        status = self.fleet.cli("status", "--tenant", TENANT, "--format", "json").stdout
+        subjects = self.gromox.deliver(U1, 2, f"while-down-{self.stamp}")
+        started = self.fleet.start()
+        worst = max(self.arrived(s, U1, "created", started, subject=s) for s in subjects)
+        wait_until("both mailboxes stream again", 60, self.checks.all_streaming)
+        since = time.time()
+        s = self.gromox.deliver(U1, 1, f"after-sigterm-{self.stamp}")[0]
+        latest = self.arrived(s, U1, "created", since, subject=s)
+        self.verify_mirrors([(U1, "inbox"), (U2, "inbox")])
+        idle = '"idle"' in status
+        return (f"idle after SIGTERM (status shows idle: {idle}); 2 mails delivered while down committed "
+                f"{worst:.1f} s after the restart; new mail {latest:.1f} s")
+
+    def sigkill_mid_burst(self):
+        prefix = f"burst-{self.stamp}"
+        burst = subprocess.Popen([sys.executable, os.path.join(self.gromox.tools, "deliver.py"), U1, "200", prefix],
+                                 stdout=subprocess.DEVNULL)
+        count_sql = ("SELECT count(*) FROM changes c JOIN mailboxes m ON m.id = c.mailbox_id "
+                     f"WHERE m.smtp_address = {quote(U1)} AND c.kind = 'created' AND c.properties->>'subject' LIKE {quote(prefix + '-%')}")
+        wait_until("the burst is being synced", 90, lambda: int(psql(count_sql)[0][0]) >= 5, interval=0.05)
+        self.fleet.signal(signal.SIGKILL)
+        self.fleet.wait_exit()
+        at_kill = int(psql(count_sql)[0][0])
+        burst.wait(timeout=300)
+        self.fleet.start()
+        wait_until("all 200 mails are committed", 180, lambda: int(psql(count_sql)[0][0]) >= 200)
+        duplicates = psql("SELECT c.item_id, count(*) FROM changes c JOIN mailboxes m ON m.id = c.mailbox_id "
+                          f"WHERE m.smtp_address = {quote(U1)} AND c.properties->>'subject' LIKE {quote(prefix + '-%')} "
+                          "AND c.kind = 'created' GROUP BY 1 HAVING count(*) > 1")
+        if duplicates:
+            raise Failed(f"{len(duplicates)} items created twice")
+        listed = [s for _, s in self.gromox.listing(U1).values() if s.startswith(prefix + "-")]
+        if len(listed) != 200 or len(set(listed)) != 200:
+            raise Failed(f"gromox lists {len(listed)} burst mails ({len(set(listed))} distinct)")
+        self.verify_mirrors([(U1, "inbox")])
+        wait_until("both mailboxes stream again", 60, self.checks.all_streaming)
+        return f"killed with {at_kill} of 200 committed; after the restart all 200 exactly once"
+
+    def quiet_window(self, seconds=120):
+        start = time.time()
+        time.sleep(seconds)
+        requests = [op for at, op in self.gromox.requests() if start <= at <= start + seconds]
+        per_minute = len(requests) / 2 / (seconds / 60)
+        if per_minute > 1:
+            raise Failed(f"{len(requests)} requests in {seconds} s of quiet ({per_minute:.2f} per mailbox per minute)")
+        return f"{len(requests)} requests in {seconds} s without changes ({per_minute:.2f} per mailbox per minute)"
+
+    def run(self):
+        log("== setup")
+        self.setup()
+        self.step("tenant test with two mailboxes", self.tenant_test)
+        self.step("start: both mailboxes streaming, mirrors match", self.start_fleet)
+        self.step("new mail", self.new_mail)
+        self.step("read and unread", self.read_unread)
+        self.step("move out of inbox", self.move_out)
+        self.step("delete", self.delete)
+        self.step("new folder in all-folders mode", self.new_folder)
+        self.step("server restart; other subscriptions take the stored ids", self.server_restart)
+        self.step("SIGTERM and restart of ewsfleet", self.sigterm_and_restart)
+        self.step("SIGKILL during a 200-mail burst", self.sigkill_mid_burst)
+        self.step("quiet window", self.quiet_window)
+        metrics = self.fleet.metrics()
+        reopens = re.findall(r'^ewsf_stream_reopens_total\{reason="(\w+)"\} (\d+)', metrics, re.M)
+        resubscribes = re.findall(r'^ewsf_resubscribes_total\{reason="(\w+)"\} (\d+)', metrics, re.M)
+        self.fleet.signal(signal.SIGTERM)
+        self.fleet.wait_exit()
+        print()
+        print("| step | result | detail |")
+        print("|---|---|---|")
+        for name, result, detail in self.results:
+            print(f"| {name} | {result} | {detail} |")
+        print()
+        print("latencies (s): " + ", ".join(f"{what} {value:.1f}" for what, value in self.latencies))
+        print(f"ewsfleet metrics of its last run: stream reopens {dict(reopens)}, resubscribes {dict(resubscribes)}")
+        failed = [r for r in self.results if r[1] != "ok"]
+        print(f"{len(self.results) - len(failed)} of {len(self.results)} steps passed")
+        return 1 if failed else 0
+
+
+def summary(operations):
+    counts = {}
+    for op in operations:
+        counts[op] = counts.get(op, 0) + 1
+    return ", ".join(f"{op} {n}" for op, n in sorted(counts.items()))
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--ewsfleet", required=True)
+    parser.add_argument("--gromox-tools", required=True)
+    parser.add_argument("--work", required=True)
+    args = parser.parse_args()
+    try:
+        sys.exit(Conformance(args).run())
+    except Failed as failure:
+        log(f"conformance-gromox: {failure}")
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
