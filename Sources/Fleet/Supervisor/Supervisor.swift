@@ -63,7 +63,10 @@ public final class Supervisor<C: Clock<Duration>>: Service, Sendable where C.Ins
         } onGracefulShutdown: {
             self.state.beginShutdown()
         }
-        await shutdown()
+        // The last writes (status flush, mailboxes marked idle, leases released) must happen even
+        // when the service was cancelled rather than shut down gracefully: a cancelled task's
+        // queries would fail at once. So they run in a task of their own, which is awaited.
+        await Task.detached { await self.shutdown() }.value
     }
 
     /// One pass: renew held leases (stopping tenants whose lease is gone), take free or expired
