@@ -88,4 +88,52 @@ import Testing
             #expect(rows.allSatisfy { $0.state == "idle" }, "\(rows)")
         }
     }
+
+    /// A server that refuses grouped subscriptions makes the tenant `per_mailbox`; an operator's
+    /// `tenant update --grouping auto` takes effect in the running instance, and the server decides
+    /// again. Exchange keeps its grouping.
+    @Test(arguments: SimDialect.allCases)
+    func groupingFollowsTheServerAndAnOperatorCanResetIt(_ dialect: SimDialect) async throws {
+        try await FleetFixture.with("grouping-\(dialect.rawValue)", { c in
+            c.tenants = 1
+            c.mailboxesPerTenant = 3
+            c.serversPerTenant = 1
+            c.dialect = dialect
+            c.maxHangingConnections = 0
+        }) { f in
+            try await f.addAll(autodiscover: false)
+            let name = f.tenants[0].name
+            func grouping() async throws -> (StreamGrouping, String?) {
+                let tenant = try await TenantRepository(pool: f.pool).require(name: name)
+                return (tenant.grouping, tenant.groupingReason)
+            }
+            let fleet = f.startPacedSupervisor()
+            try await f.waitUntil("every mailbox streams", limit: .seconds(90)) {
+                try await f.streamingCount() == f.allMailboxes.count
+            }
+            guard dialect == .gromox else {
+                #expect(try await grouping().0 == .auto)
+                #expect(f.sim.world.statsSnapshot().openStreams == 1, "one connection for the group")
+                await fleet.stop()
+                return
+            }
+            #expect(try await grouping().0 == .perMailbox)
+            #expect(try await grouping().1?.contains("impersonated user") == true)
+            var reset = TenantUpdate()
+            reset.grouping = .auto
+            try await TenantRepository(pool: f.pool).update(name: name, reset, secret: nil, keyring: f.keyring)
+            // The running instance groups again, the server refuses again, the tenant is per_mailbox again.
+            try await f.waitUntil("the server's refusals switch the tenant back", limit: .seconds(90)) {
+                let (mode, reason) = try await grouping()
+                return mode == .perMailbox && reason != nil
+            }
+            try await f.waitUntil("every mailbox streams", limit: .seconds(90)) {
+                try await f.streamingCount() == f.allMailboxes.count
+            }
+            var ids: [String] = []
+            for mailbox in f.allMailboxes { ids += try f.sim.world.deliver(mailbox: mailbox, count: 1) }
+            try await f.waitUntil("every mail arrives") { try await f.changeCount(ids) == ids.count }
+            await fleet.stop()
+        }
+    }
 }

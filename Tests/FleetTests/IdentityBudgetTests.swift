@@ -103,6 +103,23 @@ import TestSupport
         try await budget.acquireStreamOpen(anchor: "c")  // the slot is free again
     }
 
+    @Test func streamOpensSpendTheRequestRateLikeEveryCall() async throws {
+        // Before, stream opens skipped the rate: a server that ended every stream at once could
+        // be sent opens far faster than the identity's request rate.
+        let clock = ManualClock()
+        let budget = IdentityBudget(maxConcurrent: 100, rate: 1, clock: clock)
+        try await budget.acquireStreamOpen(anchor: "a")
+        await budget.releaseStreamOpen()
+        let call = Task { try await budget.acquire(.normal, mailbox: "m") }
+        #expect(await clock.waitForSleepers(1), "the open took the only token")
+        clock.advance(by: .seconds(1))
+        _ = try await call.value
+        let open = Task { try await budget.acquireStreamOpen(anchor: "b") }
+        #expect(await clock.waitForSleepers(1), "and the call took the next one")
+        clock.advance(by: .seconds(1))
+        try await open.value
+    }
+
     @Test func rateLimitSpacesRequests() async throws {
         let clock = ManualClock()
         let budget = IdentityBudget(maxConcurrent: 100, rate: 2, clock: clock)

@@ -57,6 +57,8 @@ struct MailboxMachine<Instant: InstantProtocol<Duration>>: Sendable where Instan
         var maxResubscribes = 3
     }
 
+    // The state is `internal` (not `private(set)`) only because the transitions are split over
+    // `MailboxMachine+*.swift`; nothing outside this type and its tests writes it.
     var phase: Phase = .idle
     var subscriptionID: String?
     /// The id came from our own Subscribe in this process and no server restart was seen since:
@@ -92,8 +94,6 @@ struct MailboxMachine<Instant: InstantProtocol<Duration>>: Sendable where Instan
     /// join a group again.
     var polling = false
     let config: Config
-    // The state above is `internal` (not `private(set)`) only because the transitions are split
-    // over `MailboxMachine+*.swift`; nothing outside this type and its tests writes it.
     /// Subscribe and sync calls that fail.
     var pacer: RetryPacer
     /// Resubscribes: reset only by a healthy stream, so a server that refuses every id makes the

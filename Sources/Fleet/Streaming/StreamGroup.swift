@@ -51,7 +51,6 @@ actor StreamGroup<C: Clock<Duration>> where C.Instant: Sendable {
     private let input: AsyncStream<Event>.Continuation
     private var timerDeadline: C.Instant?
     private var timerGeneration: UInt64 = 0
-    private(set) var opened = 0
 
     init(key: String, client: EWSClient<C>, clock: C, connectionTimeoutMinutes: Int = 30, config: Machine.Config,
          gateOpen: Bool, seed: UInt64, logger: Logger, callbacks: Callbacks) {
@@ -83,8 +82,6 @@ actor StreamGroup<C: Clock<Duration>> where C.Instant: Sendable {
 
     /// Ends `run()`: the group was dropped by its tenant.
     nonisolated func close() { input.yield(.close) }
-
-    var memberCount: Int { machine.memberCount }
 
     // MARK: run loop
 
@@ -190,7 +187,6 @@ actor StreamGroup<C: Clock<Duration>> where C.Instant: Sendable {
             input.yield(.ended(generation: generation, .failed(MailboxActor<C>.failure(error))))
             return
         }
-        opened += 1
         FleetMetrics.streamOpened()
         let route = EWSClient<C>.Route(mailbox: anchor ?? "", anchor: anchor, cookies: cookies)
         let client = self.client

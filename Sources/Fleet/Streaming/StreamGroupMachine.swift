@@ -130,7 +130,6 @@ struct StreamGroupMachine<Instant: InstantProtocol<Duration>>: Sendable where In
 
     var failures: Int { pacer.failures }
     var isConnected: Bool { link?.open ?? false }
-    var memberCount: Int { members.count }
 
     /// The group's anchor: its alphabetically first member (fact sheet §8.3).
     var anchor: String? { members.values.map(\.smtpAddress).min() }

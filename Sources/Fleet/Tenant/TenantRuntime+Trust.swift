@@ -99,7 +99,7 @@ extension TenantRuntime {
         if let reason {
             logger.notice("streaming grouping changed", metadata: ["grouping": "\(mode.rawValue)", "reason": "\(reason)"])
             do {
-                try await TenantRepository(pool: pool).setGrouping(name: tenant.name, mode, reason: reason)
+                tenantRowVersion = try await TenantRepository(pool: pool).setGrouping(name: tenant.name, mode, reason: reason)
             } catch {
                 logger.warning("could not persist the grouping mode", metadata: ["error": "\(error)"])
             }

@@ -50,6 +50,9 @@ actor TenantRuntime<C: Clock<Duration>>: MailboxEnvironment where C.Instant: Sen
     var trust = SubscriptionTrust<C.Instant>()
     /// How mailboxes share streaming connections (the tenant row's, or what the server forced).
     var grouping: StreamGrouping
+    /// `updated_at` of the newest tenant row applied or written here: an older row the
+    /// supervisor read before our own write must not undo it.
+    var tenantRowVersion: Date
     /// Mailboxes of the first reconcile that have not yet joined a group or failed to subscribe:
     /// until none is left (or the gate's deadline), groups do not open, so each opens about once.
     var startupPending: Set<Int64> = []
@@ -73,6 +76,7 @@ actor TenantRuntime<C: Clock<Duration>>: MailboxEnvironment where C.Instant: Sen
         planner = GroupPlanner(capacity: tenant.throttling.subscriptionsPerConnection,
                                maxGroups: tenant.impersonation ? nil : tenant.throttling.hangingConnections)
         grouping = tenant.grouping
+        tenantRowVersion = tenant.updatedAt
         let routes = RouteTable<C>()
         self.routes = routes
         ews = TenantEWS(client: client, routeFor: { routes.route(for: $0) })
@@ -101,6 +105,8 @@ actor TenantRuntime<C: Clock<Duration>>: MailboxEnvironment where C.Instant: Sen
                 case .startMailbox(let actor):
                     group.addTask { await actor.run() }
                 case .tenantChanged(let row):
+                    guard row.updatedAt > tenantRowVersion else { continue }
+                    tenantRowVersion = row.updatedAt
                     if row.grouping != grouping { await regroup(row.grouping, reason: nil) }
                 case .refusals(let key, let refusals):
                     await handle(refusals, group: key)
@@ -189,7 +195,7 @@ actor TenantRuntime<C: Clock<Duration>>: MailboxEnvironment where C.Instant: Sen
         do {
             for record in try await FleetStateRepository(pool: pool).subscriptions(tenantID: tenant.id) {
                 persisted[record.mailboxID] = record
-                trust.loaded(mailboxID: record.mailboxID, id: record.subscriptionID, server: nil)
+                trust.loaded(mailboxID: record.mailboxID, id: record.subscriptionID, server: record.groupKey)
             }
         } catch {
             logger.warning("could not load persisted subscriptions; mailboxes will resubscribe", metadata: ["error": "\(error)"])

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// Tenants: add, look up, list, change state, remove. Secrets are sealed before they reach SQL.
 public struct TenantRepository: Sendable {
@@ -70,13 +70,16 @@ public struct TenantRepository: Sendable {
     }
 
     /// Records how the tenant's mailboxes share streaming connections, and why (nil: an operator's
-    /// choice).
-    public func setGrouping(name: String, _ grouping: StreamGrouping, reason: String?) async throws {
+    /// choice). Returns the row's new `updated_at`, so the writer can tell its own change from a
+    /// later one.
+    @discardableResult
+    public func setGrouping(name: String, _ grouping: StreamGrouping, reason: String?) async throws -> Date {
         try await pool.withConnection { conn in
             let r = try await conn.query(
-                "UPDATE tenants SET grouping = $2, grouping_reason = $3, updated_at = now() WHERE name = $1",
+                "UPDATE tenants SET grouping = $2, grouping_reason = $3, updated_at = now() WHERE name = $1 RETURNING updated_at",
                 [PostgresValue(name), PostgresValue(grouping.rawValue), PostgresValue(reason)], name: "tenant.set_grouping")
-            guard r.affectedRows == 1 else { throw StoreError(.notFound, "unknown tenant \(name)") }
+            guard let row = r.rows.first else { throw StoreError(.notFound, "unknown tenant \(name)") }
+            return try row.decode("updated_at", as: Date.self)
         }
     }
 
