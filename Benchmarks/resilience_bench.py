@@ -12,7 +12,7 @@
            so old ids come back as other mailboxes' subscriptions). Measures the time until every
            mailbox has a new subscription and streams, then delivers a mail to each and checks
            every one arrives (ground truth). Target: within one minute for up to 500 mailboxes.
-Run through Benchmarks/storm.sh or Benchmarks/restart.sh (PostgreSQL, release binaries).
+Run through Benchmarks/resilience.sh storm|restart (PostgreSQL, release binaries).
 Only the Python standard library is used.
 """
 import json, os, signal, subprocess, sys, time, urllib.request

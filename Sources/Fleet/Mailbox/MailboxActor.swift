@@ -72,9 +72,8 @@ actor MailboxActor<C: Clock<Duration>> where C.Instant: Sendable {
     private let events: AsyncStream<Event>
     private let input: AsyncStream<Event>.Continuation
     private let logger: Logger
-    private var timerDeadline: C.Instant?
+    private var timer = DeadlineTimer<C>()
     private var logs = LogThrottle<C.Instant>(interval: .seconds(60))
-    private var timerGeneration: UInt64 = 0
 
     init(mailbox: Mailbox, config: MailboxMachine<C.Instant>.Config, environment: any MailboxEnvironment<C>, logger: Logger) {
         self.mailbox = mailbox
@@ -134,8 +133,7 @@ actor MailboxActor<C: Clock<Duration>> where C.Instant: Sendable {
         case .synced(let folder): return machine.folderSynced(folder, now: now)
         case .syncFailed(let folder, let failure): return machine.folderSyncFailed(folder, failure, now: now)
         case .tick(let generation):
-            guard generation == timerGeneration else { return [] }
-            timerDeadline = nil
+            guard timer.fired(generation) else { return [] }
             return machine.tick(now: now)
         }
     }
@@ -214,20 +212,10 @@ actor MailboxActor<C: Clock<Duration>> where C.Instant: Sendable {
         }
     }
 
-    /// Schedules one tick at the machine's next deadline; an earlier deadline replaces a later one
-    /// (the stale sleeper's tick is ignored by its generation).
+    /// Schedules one tick at the machine's next deadline (`DeadlineTimer`).
     private func armTimer(group: inout DiscardingTaskGroup) {
-        guard let deadline = machine.nextDeadline else { return }
-        if let armed = timerDeadline, armed <= deadline { return }
-        timerGeneration &+= 1
-        timerDeadline = deadline
-        let generation = timerGeneration
-        let clock = environment.clock
         let input = self.input
-        group.addTask {
-            guard (try? await clock.sleep(until: deadline, tolerance: nil)) != nil else { return }
-            input.yield(.tick(generation))
-        }
+        timer.arm(machine.nextDeadline, clock: environment.clock, group: &group) { input.yield(.tick($0)) }
     }
 
     private func persist(_ what: String, _ body: () async throws -> Void) async {

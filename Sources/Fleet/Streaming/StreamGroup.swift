@@ -49,8 +49,7 @@ actor StreamGroup<C: Clock<Duration>> where C.Instant: Sendable {
     private var logs = LogThrottle<C.Instant>(interval: .seconds(30))
     private let events: AsyncStream<Event>
     private let input: AsyncStream<Event>.Continuation
-    private var timerDeadline: C.Instant?
-    private var timerGeneration: UInt64 = 0
+    private var timer = DeadlineTimer<C>()
 
     init(key: String, client: EWSClient<C>, clock: C, connectionTimeoutMinutes: Int = 30, config: Machine.Config,
          gateOpen: Bool, seed: UInt64, logger: Logger, callbacks: Callbacks) {
@@ -134,8 +133,7 @@ actor StreamGroup<C: Clock<Duration>> where C.Instant: Sendable {
             }
             return machine.ended(generation: generation, ending, now: now)
         case .tick(let generation):
-            guard generation == timerGeneration else { return [] }
-            timerDeadline = nil
+            guard timer.fired(generation) else { return [] }
             return machine.tick(now: now)
         }
     }
@@ -209,18 +207,9 @@ actor StreamGroup<C: Clock<Duration>> where C.Instant: Sendable {
         }
     }
 
-    /// Schedules one tick at the machine's next deadline (see `MailboxActor.armTimer`).
+    /// Schedules one tick at the machine's next deadline (`DeadlineTimer`).
     private func armTimer(group: inout DiscardingTaskGroup) {
-        guard let deadline = machine.nextDeadline else { return }
-        if let armed = timerDeadline, armed <= deadline { return }
-        timerGeneration &+= 1
-        timerDeadline = deadline
-        let generation = timerGeneration
-        let clock = self.clock
         let input = self.input
-        group.addTask {
-            guard (try? await clock.sleep(until: deadline, tolerance: nil)) != nil else { return }
-            input.yield(.tick(generation))
-        }
+        timer.arm(machine.nextDeadline, clock: clock, group: &group) { input.yield(.tick($0)) }
     }
 }
