@@ -120,6 +120,23 @@ import TestSupport
         try await open.value
     }
 
+    @Test func subscribesGoBeforeSyncsWhenTheRateIsShort() async throws {
+        // After a server restart every mailbox resubscribes and then catches up: the subscribes
+        // first, so every mailbox hears again as early as the rate allows.
+        let clock = ManualClock()
+        let budget = IdentityBudget(maxConcurrent: 100, rate: 1, clock: clock)
+        _ = try await budget.acquire(.normal, mailbox: "m")  // the bucket is empty
+        let sync = Task { try await budget.acquire(.sync, mailbox: "a") }
+        #expect(await clock.waitForSleepers(1))
+        let subscribe = Task { try await budget.acquire(.listen, mailbox: "b") }
+        #expect(await clock.waitForSleepers(2))
+        clock.advance(by: .seconds(1))
+        _ = try await subscribe.value
+        #expect(await clock.waitForSleepers(1), "the sync still waits: the token went to the subscribe")
+        clock.advance(by: .seconds(1))
+        _ = try await sync.value
+    }
+
     @Test func rateLimitSpacesRequests() async throws {
         let clock = ManualClock()
         let budget = IdentityBudget(maxConcurrent: 100, rate: 2, clock: clock)

@@ -41,7 +41,11 @@ final class EWSClient<C: Clock<Duration>>: Sendable where C.Instant: Sendable {
     /// Sends one operation and returns its decoded response (never a fault: faults throw).
     func call(_ request: some EWSOperationRequest, route: Route) async throws -> EWSResponse {
         let kind: IdentityBudget<C>.Kind =
-            request.operation == .syncFolderItems || request.operation == .syncFolderHierarchy ? .sync : .normal
+            switch request.operation {
+            case .syncFolderItems, .syncFolderHierarchy: .sync
+            case .subscribe: .listen
+            default: .normal
+            }
         let permit = try await budget.acquire(kind, mailbox: route.mailbox)
         do {
             let response = try await send(request, route: route)

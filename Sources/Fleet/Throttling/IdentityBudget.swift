@@ -14,7 +14,15 @@
 ///
 /// Each tenant has its own budget, so one tenant being throttled never slows another.
 actor IdentityBudget<C: Clock<Duration>> where C.Instant: Sendable {
-    enum Kind: Sendable { case normal, sync }
+    enum Kind: Sendable {
+        case normal
+        /// SyncFolderItems/Hierarchy: also bound by the mailbox's ConcurrentSyncCalls.
+        case sync
+        /// Subscribe (and, through `acquireStreamOpen`, stream opens): what makes a mailbox hear.
+        /// When the rate is short (every mailbox resubscribing after a server restart) these go
+        /// before syncs and item fetches, so mailboxes hear again first and catch up after.
+        case listen
+    }
 
     enum PauseScope: Sendable, Hashable {
         case identity
@@ -47,6 +55,8 @@ actor IdentityBudget<C: Clock<Duration>> where C.Instant: Sendable {
     private var refilledAt: C.Instant
     private var pauses: [PauseScope: C.Instant] = [:]
     private var streamOpening = false
+    /// Listening calls (subscribes, stream opens) waiting for a rate token.
+    private var listenWaiting = 0
     private var waiters: [(id: Int, continuation: CheckedContinuation<Void, any Error>)] = []
     private var nextWaiterID = 0
 
@@ -74,8 +84,8 @@ actor IdentityBudget<C: Clock<Duration>> where C.Instant: Sendable {
                 try await waitForRelease()
                 continue
             }
-            if tokens < 1 {
-                try await clock.sleep(until: now.advanced(by: tokenWait), tolerance: nil)
+            if !hasToken(for: kind) {
+                try await waitForToken(kind, now: now)
                 continue
             }
             tokens -= 1
@@ -125,8 +135,8 @@ actor IdentityBudget<C: Clock<Duration>> where C.Instant: Sendable {
                 continue
             }
             refill(now: now)
-            if tokens < 1 {
-                try await clock.sleep(until: now.advanced(by: tokenWait), tolerance: nil)
+            if !hasToken(for: .listen) {
+                try await waitForToken(.listen, now: now)
                 continue
             }
             tokens -= 1
@@ -135,9 +145,18 @@ actor IdentityBudget<C: Clock<Duration>> where C.Instant: Sendable {
         }
     }
 
-    /// How long until the bucket holds one whole token again.
-    private var tokenWait: Duration {
-        max(.milliseconds(Int(((1 - tokens) / rate * 1000).rounded(.up))), .milliseconds(1))
+    /// Whether a request of `kind` may take a token now: while a listening call waits for one,
+    /// other kinds leave the next token to it.
+    private func hasToken(for kind: Kind) -> Bool { tokens >= tokensNeeded(kind) }
+
+    private func tokensNeeded(_ kind: Kind) -> Double { kind == .listen || listenWaiting == 0 ? 1 : 2 }
+
+    /// Sleeps until the bucket should hold what `kind` needs.
+    private func waitForToken(_ kind: Kind, now: C.Instant) async throws {
+        if kind == .listen { listenWaiting += 1 }
+        defer { if kind == .listen { listenWaiting -= 1 } }
+        let wait = Duration.milliseconds(Int(((tokensNeeded(kind) - tokens) / rate * 1000).rounded(.up)))
+        try await clock.sleep(until: now.advanced(by: max(wait, .milliseconds(1))), tolerance: nil)
     }
 
     func releaseStreamOpen() {
