@@ -6,7 +6,7 @@ import Testing
 
 /// Notification → sync → commit against ews-sim, checked against its ground truth.
 @Suite(.requiresDatabase) struct ChangePipelineTests {
-    @Test(arguments: SimDialect.allCases) func newMailReachesTheOutboxWithItsProperties(dialect: SimDialect) async throws {
+    @Test(.serialized, arguments: SimDialect.allCases) func newMailReachesTheOutboxWithItsProperties(dialect: SimDialect) async throws {
         try await FleetFixture.with("newmail", dialect: dialect) { f in
             try await f.addAll()
             let fleet = f.startSupervisor()
@@ -31,7 +31,7 @@ import Testing
     /// Exchange reports a read as ReadFlagChange, which needs no GetItem. gromox reports it as a
     /// plain `t:Update` with a new ChangeKey, so ewsfleet fetches the item and, seeing only IsRead
     /// differ from the mirror, still records `read_flag`, once per read change.
-    @Test(arguments: SimDialect.allCases) func aReadChangeIsCommittedAsReadFlag(dialect: SimDialect) async throws {
+    @Test(.serialized, arguments: SimDialect.allCases) func aReadChangeIsCommittedAsReadFlag(dialect: SimDialect) async throws {
         try await FleetFixture.with("readflag", dialect: dialect) { f in
             try await f.addAll()
             let mailbox = f.tenants[1].mailboxes[1]
@@ -87,7 +87,7 @@ import Testing
         }
     }
 
-    @Test(arguments: SimDialect.allCases) func theMirrorConvergesUnderRandomTrafficWithNoDuplicateRows(dialect: SimDialect) async throws {
+    @Test(.serialized, arguments: SimDialect.allCases) func theMirrorConvergesUnderRandomTrafficWithNoDuplicateRows(dialect: SimDialect) async throws {
         try await FleetFixture.with("traffic", dialect: dialect) { f in
             try await f.addAll()
             let fleet = f.startSupervisor(coalescing: .milliseconds(100))
@@ -104,7 +104,7 @@ import Testing
         }
     }
 
-    @Test(arguments: SimDialect.allCases) func closedStreamsReopenAndNothingIsMissed(dialect: SimDialect) async throws {
+    @Test(.serialized, arguments: SimDialect.allCases) func closedStreamsReopenAndNothingIsMissed(dialect: SimDialect) async throws {
         try await FleetFixture.with("closed", dialect: dialect) { f in
             try await f.addAll()
             let fleet = f.startSupervisor()

@@ -10,7 +10,7 @@ import Testing
         try await f.count("SELECT count(*) AS n FROM mailbox_status WHERE state = $1", [PostgresValue(state)])
     }
 
-    @Test(arguments: SimDialect.allCases) func withoutImpersonationOnlyTheLimitStreamsAndTheRestArePolledWithoutLoss(dialect: SimDialect) async throws {
+    @Test(.serialized, arguments: SimDialect.allCases) func withoutImpersonationOnlyTheLimitStreamsAndTheRestArePolledWithoutLoss(dialect: SimDialect) async throws {
         try await FleetFixture.with("hanging", dialect: dialect, { $0.maxHangingConnections = 1 }) { f in
             // Delegate access: every connection is charged to the service account, which may hold one.
             try await f.addAll(impersonation: false, hangingConnections: 1)
@@ -31,7 +31,7 @@ import Testing
         }
     }
 
-    @Test(arguments: SimDialect.allCases) func withImpersonationEachConnectionIsChargedToItsAnchorSoAllStream(dialect: SimDialect) async throws {
+    @Test(.serialized, arguments: SimDialect.allCases) func withImpersonationEachConnectionIsChargedToItsAnchorSoAllStream(dialect: SimDialect) async throws {
         try await FleetFixture.with("hanging-imp", dialect: dialect, { $0.maxHangingConnections = 1 }) { f in
             try await f.addAll(impersonation: true, hangingConnections: 1)
             let fleet = f.startSupervisor()

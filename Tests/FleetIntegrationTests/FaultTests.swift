@@ -6,7 +6,7 @@ import Testing
 
 /// The fleet under ews-sim's injected faults: every change still lands exactly once.
 @Suite(.requiresDatabase) struct FaultTests {
-    @Test(arguments: SimDialect.allCases) func anExpiredSubscriptionIsResubscribedAndCaughtUp(dialect: SimDialect) async throws {
+    @Test(.serialized, arguments: SimDialect.allCases) func anExpiredSubscriptionIsResubscribedAndCaughtUp(dialect: SimDialect) async throws {
         try await FleetFixture.with("expired", dialect: dialect) { f in
             try await f.addAll()
             let fleet = f.startSupervisor()
@@ -22,7 +22,7 @@ import Testing
         }
     }
 
-    @Test(arguments: SimDialect.allCases) func anInvalidSyncStateTriggersAFullResyncWithOnlyRealDiffs(dialect: SimDialect) async throws {
+    @Test(.serialized, arguments: SimDialect.allCases) func anInvalidSyncStateTriggersAFullResyncWithOnlyRealDiffs(dialect: SimDialect) async throws {
         try await FleetFixture.with("badstate", dialect: dialect) { f in
             try await f.addAll()
             let fleet = f.startSupervisor()
@@ -48,7 +48,7 @@ import Testing
         }
     }
 
-    @Test(arguments: SimDialect.allCases) func serverBusyIsRespectedAndAThrottledTenantDoesNotDelayAnother(dialect: SimDialect) async throws {
+    @Test(.serialized, arguments: SimDialect.allCases) func serverBusyIsRespectedAndAThrottledTenantDoesNotDelayAnother(dialect: SimDialect) async throws {
         try await FleetFixture.with("busy", dialect: dialect) { f in
             try await f.addAll()
             let fleet = f.startSupervisor()
@@ -72,7 +72,7 @@ import Testing
         }
     }
 
-    @Test(arguments: SimDialect.allCases) func aDeadConnectionIsReopened(dialect: SimDialect) async throws {
+    @Test(.serialized, arguments: SimDialect.allCases) func aDeadConnectionIsReopened(dialect: SimDialect) async throws {
         try await FleetFixture.with("stall", dialect: dialect) { f in
             try await f.addAll()
             let fleet = f.startSupervisor(idleTimeout: .seconds(3))
@@ -86,7 +86,7 @@ import Testing
         }
     }
 
-    @Test(arguments: SimDialect.allCases) func aBlockedTenantIsMarkedAndDoesNotDisturbOthers(dialect: SimDialect) async throws {
+    @Test(.serialized, arguments: SimDialect.allCases) func aBlockedTenantIsMarkedAndDoesNotDisturbOthers(dialect: SimDialect) async throws {
         try await FleetFixture.with("blocked", dialect: dialect) { f in
             try await f.addAll()
             let fleet = f.startSupervisor()
@@ -109,7 +109,7 @@ import Testing
         }
     }
 
-    @Test(arguments: SimDialect.allCases) func missedNotificationEventsAreRepairedByASync(dialect: SimDialect) async throws {
+    @Test(.serialized, arguments: SimDialect.allCases) func missedNotificationEventsAreRepairedByASync(dialect: SimDialect) async throws {
         try await FleetFixture.with("missed", dialect: dialect, { $0.queueLimit = 2 }) { f in
             try await f.addAll()
             let fleet = f.startSupervisor()

@@ -6,7 +6,7 @@ import Testing
 
 /// Restarts the PostgreSQL server under a running fleet: scripts/test runs this alone, serialized.
 @Suite(.serialized, .requiresRestartableDatabase) struct FleetPostgresRestartTests {
-    @Test(arguments: SimDialect.allCases) func aDatabaseRestartMidRunLosesNothing(dialect: SimDialect) async throws {
+    @Test(.serialized, arguments: SimDialect.allCases) func aDatabaseRestartMidRunLosesNothing(dialect: SimDialect) async throws {
         try await FleetFixture.with("pgrestart", dialect: dialect) { f in
             try await f.addAll()
             let fleet = f.startSupervisor(coalescing: .milliseconds(100))

@@ -40,7 +40,7 @@ import Testing
             """)
     }
 
-    @Test(arguments: SimDialect.allCases) func allFoldersModeMirrorsEveryMailFolderIncludingOnesCreatedLater(dialect: SimDialect) async throws {
+    @Test(.serialized, arguments: SimDialect.allCases) func allFoldersModeMirrorsEveryMailFolderIncludingOnesCreatedLater(dialect: SimDialect) async throws {
         try await FleetFixture.with("allfolders", dialect: dialect, Self.single) { f in
             try await f.addAll(watch: { _ in .allFolders })
             let mailbox = f.allMailboxes[0]
@@ -81,7 +81,7 @@ import Testing
         }
     }
 
-    @Test(arguments: SimDialect.allCases) func aDeletedFolderLeavesTheMirrorWithADeletedRowPerItem(dialect: SimDialect) async throws {
+    @Test(.serialized, arguments: SimDialect.allCases) func aDeletedFolderLeavesTheMirrorWithADeletedRowPerItem(dialect: SimDialect) async throws {
         try await FleetFixture.with("dropfolder", dialect: dialect, Self.single) { f in
             try await f.addAll(watch: { _ in .allFolders })
             let mailbox = f.allMailboxes[0]
@@ -101,7 +101,7 @@ import Testing
         }
     }
 
-    @Test(arguments: SimDialect.allCases) func mailToAnotherWatchedFolderDoesNotSyncInbox(dialect: SimDialect) async throws {
+    @Test(.serialized, arguments: SimDialect.allCases) func mailToAnotherWatchedFolderDoesNotSyncInbox(dialect: SimDialect) async throws {
         try await FleetFixture.with("listmode", dialect: dialect, Self.single) { f in
             try await f.addAll(watch: { _ in .folders(["inbox", "sentitems"]) })
             let mailbox = f.allMailboxes[0]

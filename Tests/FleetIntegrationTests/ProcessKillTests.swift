@@ -8,7 +8,7 @@ import Testing
 /// ews-sim's hold-page fault, not timing), restarted, and the mirror still converges with no duplicate
 /// outbox rows.
 @Suite(.requiresDatabase) struct ProcessKillTests {
-    @Test(arguments: SimDialect.allCases) func killedMidSyncThenRestartedConvergesWithoutDuplicates(dialect: SimDialect) async throws {
+    @Test(.serialized, arguments: SimDialect.allCases) func killedMidSyncThenRestartedConvergesWithoutDuplicates(dialect: SimDialect) async throws {
         try await TestDatabase.withFresh(FleetFixture.databaseLabel("kill", dialect)) { db in
             let sim = try ChildProcess("ews-sim", ["--tenants", "1", "--mailboxes", "2", "--items-per-mailbox", "3",
                                                    "--heartbeat", "2", "--log-level", "error",

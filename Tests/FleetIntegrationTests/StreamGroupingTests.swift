@@ -8,7 +8,7 @@ import Testing
     /// Mailboxes of one server share connections as far as the server lets them: Exchange groups
     /// them by affinity, gromox binds a subscription to the impersonated user, so there each
     /// mailbox ends up with a connection of its own.
-    @Test(arguments: SimDialect.allCases) func mailboxesShareConnectionsAsFarAsTheServerAllows(dialect: SimDialect) async throws {
+    @Test(.serialized, arguments: SimDialect.allCases) func mailboxesShareConnectionsAsFarAsTheServerAllows(dialect: SimDialect) async throws {
         switch dialect {
         case .exchange: try await twoHundredMailboxesShareOneConnectionPerAffinityGroup()
         case .gromox: try await groupedConnectionsRefusedByGromoxBecomeOnePerMailbox()

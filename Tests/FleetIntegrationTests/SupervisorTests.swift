@@ -5,7 +5,7 @@ import TestSupport
 import Testing
 
 @Suite(.requiresDatabase) struct SupervisorTests {
-    @Test(arguments: SimDialect.allCases) func aWarmRestartReusesPersistedSubscriptions(dialect: SimDialect) async throws {
+    @Test(.serialized, arguments: SimDialect.allCases) func aWarmRestartReusesPersistedSubscriptions(dialect: SimDialect) async throws {
         try await FleetFixture.with("warm", dialect: dialect) { f in
             try await f.addAll()
             let first = f.startSupervisor()
@@ -25,7 +25,7 @@ import Testing
         }
     }
 
-    @Test(arguments: SimDialect.allCases) func mailboxesAddedOrPausedWhileRunningAreTakenUp(dialect: SimDialect) async throws {
+    @Test(.serialized, arguments: SimDialect.allCases) func mailboxesAddedOrPausedWhileRunningAreTakenUp(dialect: SimDialect) async throws {
         try await FleetFixture.with("control", dialect: dialect) { f in
             try await f.addAll()
             let all = f.allMailboxes
@@ -44,7 +44,7 @@ import Testing
         }
     }
 
-    @Test(arguments: SimDialect.allCases) func twoInstancesShareTenantsAndTheSurvivorTakesOver(dialect: SimDialect) async throws {
+    @Test(.serialized, arguments: SimDialect.allCases) func twoInstancesShareTenantsAndTheSurvivorTakesOver(dialect: SimDialect) async throws {
         try await FleetFixture.with("twoinst", dialect: dialect) { f in
             try await f.addAll()
             let a = f.startSupervisor("inst-a", leaseTTL: .seconds(3))
@@ -73,7 +73,7 @@ import Testing
         }
     }
 
-    @Test(arguments: SimDialect.allCases) func aResyncRequestedWhileRunningResyncsAtOnceAndEmitsNothingTwice(dialect: SimDialect) async throws {
+    @Test(.serialized, arguments: SimDialect.allCases) func aResyncRequestedWhileRunningResyncsAtOnceAndEmitsNothingTwice(dialect: SimDialect) async throws {
         try await FleetFixture.with("resync", dialect: dialect) { f in
             try await f.addAll()
             let fleet = f.startSupervisor()
