@@ -10,8 +10,8 @@ import Testing
         try await f.count("SELECT count(*) AS n FROM mailbox_status WHERE state = $1", [PostgresValue(state)])
     }
 
-    @Test func withoutImpersonationOnlyTheLimitStreamsAndTheRestArePolledWithoutLoss() async throws {
-        try await FleetFixture.with("hanging", { $0.maxHangingConnections = 1 }) { f in
+    @Test(.serialized, arguments: SimDialect.allCases) func withoutImpersonationOnlyTheLimitStreamsAndTheRestArePolledWithoutLoss(dialect: SimDialect) async throws {
+        try await FleetFixture.with("hanging", dialect: dialect, { $0.maxHangingConnections = 1 }) { f in
             // Delegate access: every connection is charged to the service account, which may hold one.
             try await f.addAll(impersonation: false, hangingConnections: 1)
             let fleet = f.startSupervisor(pollInterval: .milliseconds(500))
@@ -31,8 +31,8 @@ import Testing
         }
     }
 
-    @Test func withImpersonationEachConnectionIsChargedToItsAnchorSoAllStream() async throws {
-        try await FleetFixture.with("hanging-imp", { $0.maxHangingConnections = 1 }) { f in
+    @Test(.serialized, arguments: SimDialect.allCases) func withImpersonationEachConnectionIsChargedToItsAnchorSoAllStream(dialect: SimDialect) async throws {
+        try await FleetFixture.with("hanging-imp", dialect: dialect, { $0.maxHangingConnections = 1 }) { f in
             try await f.addAll(impersonation: true, hangingConnections: 1)
             let fleet = f.startSupervisor()
             try await f.waitUntil("every mailbox streams") { try await f.streamingCount() == f.allMailboxes.count }

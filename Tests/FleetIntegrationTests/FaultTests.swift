@@ -6,8 +6,8 @@ import Testing
 
 /// The fleet under ews-sim's injected faults: every change still lands exactly once.
 @Suite(.requiresDatabase) struct FaultTests {
-    @Test func anExpiredSubscriptionIsResubscribedAndCaughtUp() async throws {
-        try await FleetFixture.with("expired") { f in
+    @Test(.serialized, arguments: SimDialect.allCases) func anExpiredSubscriptionIsResubscribedAndCaughtUp(dialect: SimDialect) async throws {
+        try await FleetFixture.with("expired", dialect: dialect) { f in
             try await f.addAll()
             let fleet = f.startSupervisor()
             try await f.waitUntil("every mailbox streams") { try await f.streamingCount() == f.allMailboxes.count }
@@ -22,8 +22,8 @@ import Testing
         }
     }
 
-    @Test func anInvalidSyncStateTriggersAFullResyncWithOnlyRealDiffs() async throws {
-        try await FleetFixture.with("badstate") { f in
+    @Test(.serialized, arguments: SimDialect.allCases) func anInvalidSyncStateTriggersAFullResyncWithOnlyRealDiffs(dialect: SimDialect) async throws {
+        try await FleetFixture.with("badstate", dialect: dialect) { f in
             try await f.addAll()
             let fleet = f.startSupervisor()
             let mailbox = f.tenants[1].mailboxes[0]
@@ -48,8 +48,8 @@ import Testing
         }
     }
 
-    @Test func serverBusyIsRespectedAndAThrottledTenantDoesNotDelayAnother() async throws {
-        try await FleetFixture.with("busy") { f in
+    @Test(.serialized, arguments: SimDialect.allCases) func serverBusyIsRespectedAndAThrottledTenantDoesNotDelayAnother(dialect: SimDialect) async throws {
+        try await FleetFixture.with("busy", dialect: dialect) { f in
             try await f.addAll()
             let fleet = f.startSupervisor()
             try await f.waitUntil("every mailbox streams") { try await f.streamingCount() == f.allMailboxes.count }
@@ -72,8 +72,8 @@ import Testing
         }
     }
 
-    @Test func aDeadConnectionIsReopened() async throws {
-        try await FleetFixture.with("stall") { f in
+    @Test(.serialized, arguments: SimDialect.allCases) func aDeadConnectionIsReopened(dialect: SimDialect) async throws {
+        try await FleetFixture.with("stall", dialect: dialect) { f in
             try await f.addAll()
             let fleet = f.startSupervisor(idleTimeout: .seconds(3))
             try await f.waitUntil("every mailbox streams") { try await f.streamingCount() == f.allMailboxes.count }
@@ -86,8 +86,8 @@ import Testing
         }
     }
 
-    @Test func aBlockedTenantIsMarkedAndDoesNotDisturbOthers() async throws {
-        try await FleetFixture.with("blocked") { f in
+    @Test(.serialized, arguments: SimDialect.allCases) func aBlockedTenantIsMarkedAndDoesNotDisturbOthers(dialect: SimDialect) async throws {
+        try await FleetFixture.with("blocked", dialect: dialect) { f in
             try await f.addAll()
             let fleet = f.startSupervisor()
             try await f.waitUntil("every mailbox streams") { try await f.streamingCount() == f.allMailboxes.count }
@@ -109,8 +109,8 @@ import Testing
         }
     }
 
-    @Test func missedNotificationEventsAreRepairedByASync() async throws {
-        try await FleetFixture.with("missed", { $0.queueLimit = 2 }) { f in
+    @Test(.serialized, arguments: SimDialect.allCases) func missedNotificationEventsAreRepairedByASync(dialect: SimDialect) async throws {
+        try await FleetFixture.with("missed", dialect: dialect, { $0.queueLimit = 2 }) { f in
             try await f.addAll()
             let fleet = f.startSupervisor()
             try await f.waitUntil("every mailbox streams") { try await f.streamingCount() == f.allMailboxes.count }

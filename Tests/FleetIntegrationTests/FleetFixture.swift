@@ -31,11 +31,14 @@ final class FleetFixture: @unchecked Sendable {  // set up once, then read-only 
         http = HTTPClient(logger: logger)
     }
 
+    /// Runs `body` against a simulated world whose tenants all speak `dialect`, with a fresh
+    /// database named after `label` and the dialect (so the two runs of a test never share a name).
     static func with<T: Sendable>(
-        _ label: String, _ configure: (inout SimConfiguration) -> Void = { _ in },
+        _ label: String, dialect: SimDialect = .exchange, _ configure: (inout SimConfiguration) -> Void = { _ in },
         _ body: (FleetFixture) async throws -> T
     ) async throws -> T {
         var configuration = SimConfiguration()
+        configuration.dialect = dialect
         configuration.tenants = 2
         configuration.mailboxesPerTenant = 3
         configuration.itemsPerMailbox = 5
@@ -43,9 +46,10 @@ final class FleetFixture: @unchecked Sendable {  // set up once, then read-only 
         configuration.heartbeat = .seconds(1)
         configuration.schemaDirectory = schemaDirectory
         configure(&configuration)
+        guard configuration.dialect == dialect else { throw FixtureError("set the dialect with `dialect:`, not in configure") }
         let sim = try SimulatorServer(configuration: configuration)
         let port = try await sim.start()
-        return try await TestDatabase.withFresh(label) { database in
+        return try await TestDatabase.withFresh(databaseLabel(label, dialect)) { database in
             let fixture = FleetFixture(sim: sim, baseURL: "http://127.0.0.1:\(port)", database: database)
             do {
                 try await Migrator(pool: fixture.pool).migrate()
@@ -59,6 +63,9 @@ final class FleetFixture: @unchecked Sendable {  // set up once, then read-only 
             }
         }
     }
+
+    /// The dialect first: TestDatabase keeps only the first 20 characters of a label.
+    static func databaseLabel(_ label: String, _ dialect: SimDialect) -> String { "\(dialect.rawValue)_\(label)" }
 
     private func close() async {
         await http.shutdown()

@@ -6,8 +6,8 @@ import Testing
 
 /// Restarts the PostgreSQL server under a running fleet: scripts/test runs this alone, serialized.
 @Suite(.serialized, .requiresRestartableDatabase) struct FleetPostgresRestartTests {
-    @Test func aDatabaseRestartMidRunLosesNothing() async throws {
-        try await FleetFixture.with("pgrestart") { f in
+    @Test(.serialized, arguments: SimDialect.allCases) func aDatabaseRestartMidRunLosesNothing(dialect: SimDialect) async throws {
+        try await FleetFixture.with("pgrestart", dialect: dialect) { f in
             try await f.addAll()
             let fleet = f.startSupervisor(coalescing: .milliseconds(100))
             try await f.waitUntil("every mailbox streams") { try await f.streamingCount() == f.allMailboxes.count }

@@ -40,8 +40,8 @@ import Testing
             """)
     }
 
-    @Test func allFoldersModeMirrorsEveryMailFolderIncludingOnesCreatedLater() async throws {
-        try await FleetFixture.with("allfolders", Self.single) { f in
+    @Test(.serialized, arguments: SimDialect.allCases) func allFoldersModeMirrorsEveryMailFolderIncludingOnesCreatedLater(dialect: SimDialect) async throws {
+        try await FleetFixture.with("allfolders", dialect: dialect, Self.single) { f in
             try await f.addAll(watch: { _ in .allFolders })
             let mailbox = f.allMailboxes[0]
             let clients = try f.sim.world.createFolder(mailbox: mailbox, name: "Clients")
@@ -81,8 +81,8 @@ import Testing
         }
     }
 
-    @Test func aDeletedFolderLeavesTheMirrorWithADeletedRowPerItem() async throws {
-        try await FleetFixture.with("dropfolder", Self.single) { f in
+    @Test(.serialized, arguments: SimDialect.allCases) func aDeletedFolderLeavesTheMirrorWithADeletedRowPerItem(dialect: SimDialect) async throws {
+        try await FleetFixture.with("dropfolder", dialect: dialect, Self.single) { f in
             try await f.addAll(watch: { _ in .allFolders })
             let mailbox = f.allMailboxes[0]
             let doomed = try f.sim.world.createFolder(mailbox: mailbox, name: "Doomed")
@@ -101,8 +101,8 @@ import Testing
         }
     }
 
-    @Test func mailToAnotherWatchedFolderDoesNotSyncInbox() async throws {
-        try await FleetFixture.with("listmode", Self.single) { f in
+    @Test(.serialized, arguments: SimDialect.allCases) func mailToAnotherWatchedFolderDoesNotSyncInbox(dialect: SimDialect) async throws {
+        try await FleetFixture.with("listmode", dialect: dialect, Self.single) { f in
             try await f.addAll(watch: { _ in .folders(["inbox", "sentitems"]) })
             let mailbox = f.allMailboxes[0]
             // A window long enough that the events of one delivery coalesce into one sync.

@@ -1,4 +1,5 @@
 import Foundation
+import Simulator
 import Store
 import TestSupport
 import Testing
@@ -7,16 +8,19 @@ import Testing
 /// ews-sim's hold-page fault, not timing), restarted, and the mirror still converges with no duplicate
 /// outbox rows.
 @Suite(.requiresDatabase) struct ProcessKillTests {
-    @Test func killedMidSyncThenRestartedConvergesWithoutDuplicates() async throws {
-        try await TestDatabase.withFresh("kill") { db in
+    @Test(.serialized, arguments: SimDialect.allCases) func killedMidSyncThenRestartedConvergesWithoutDuplicates(dialect: SimDialect) async throws {
+        try await TestDatabase.withFresh(FleetFixture.databaseLabel("kill", dialect)) { db in
             let sim = try ChildProcess("ews-sim", ["--tenants", "1", "--mailboxes", "2", "--items-per-mailbox", "3",
-                                                   "--heartbeat", "2", "--log-level", "error"])
+                                                   "--heartbeat", "2", "--log-level", "error",
+                                                   "--dialect", dialect.rawValue])
             defer { sim.kill() }
             let ready = try JSONSerialization.jsonObject(with: Data(try sim.readLine().utf8)) as? [String: Any]
             let url = try #require(ready?["url"] as? String)
             let tenant = try #require((try await ControlAPI.get(url + "/_sim/tenants") as? [[String: Any]])?.first)
+            // Metrics on a free port: the other dialect's run (and any other ewsfleet on this
+            // machine) may hold the default 9464, and `ewsfleet run` exits when it cannot bind.
             let env = ["EWSFLEET_DATABASE_URL": db.url, "EWSFLEET_SECRET_KEY": SecretKeyBase64.fresh,
-                       "EWSFLEET_LOG_LEVEL": "error", "PW": tenant["password"] as! String]
+                       "EWSFLEET_LOG_LEVEL": "error", "EWSFLEET_METRICS_PORT": "0", "PW": tenant["password"] as! String]
             #expect(try CommandRunner.run("ewsfleet", ["db", "migrate"], environment: env).status == 0)
             #expect(try CommandRunner.run("ewsfleet", ["tenant", "add", tenant["name"] as! String, "--ews-url",
                                                        tenant["ews_url"] as! String, "--auth", "basic", "--identity",
@@ -41,7 +45,8 @@ import Testing
 
             var fleet = try ChildProcess("ewsfleet", ["run", "--instance-id", "kill-1", "--coalescing-window-ms", "0"], environment: env)
             try await waitUntil("both mailboxes stream") {
-                try await count("SELECT count(*) AS n FROM mailbox_status WHERE state = 'streaming'") == mailboxes.count
+                guard fleet.process.isRunning else { throw TestDatabaseError("ewsfleet run exited with \(fleet.process.terminationStatus)") }
+                return try await count("SELECT count(*) AS n FROM mailbox_status WHERE state = 'streaming'") == mailboxes.count
             }
             // 600 new mails make a two-page sync (512 + 88); page 2 is held, so page 1 is committed
             // and the process is provably mid-sync when it is killed.

@@ -5,8 +5,8 @@ import TestSupport
 import Testing
 
 @Suite(.requiresDatabase) struct SupervisorTests {
-    @Test func aWarmRestartReusesPersistedSubscriptions() async throws {
-        try await FleetFixture.with("warm") { f in
+    @Test(.serialized, arguments: SimDialect.allCases) func aWarmRestartReusesPersistedSubscriptions(dialect: SimDialect) async throws {
+        try await FleetFixture.with("warm", dialect: dialect) { f in
             try await f.addAll()
             let first = f.startSupervisor()
             try await f.waitUntil("every mailbox streams") { try await f.streamingCount() == f.allMailboxes.count }
@@ -25,8 +25,8 @@ import Testing
         }
     }
 
-    @Test func mailboxesAddedOrPausedWhileRunningAreTakenUp() async throws {
-        try await FleetFixture.with("control") { f in
+    @Test(.serialized, arguments: SimDialect.allCases) func mailboxesAddedOrPausedWhileRunningAreTakenUp(dialect: SimDialect) async throws {
+        try await FleetFixture.with("control", dialect: dialect) { f in
             try await f.addAll()
             let all = f.allMailboxes
             let extra = all.last!
@@ -44,8 +44,8 @@ import Testing
         }
     }
 
-    @Test func twoInstancesShareTenantsAndTheSurvivorTakesOver() async throws {
-        try await FleetFixture.with("twoinst") { f in
+    @Test(.serialized, arguments: SimDialect.allCases) func twoInstancesShareTenantsAndTheSurvivorTakesOver(dialect: SimDialect) async throws {
+        try await FleetFixture.with("twoinst", dialect: dialect) { f in
             try await f.addAll()
             let a = f.startSupervisor("inst-a", leaseTTL: .seconds(3))
             try await f.waitUntil("instance a holds every lease") {
@@ -73,8 +73,8 @@ import Testing
         }
     }
 
-    @Test func aResyncRequestedWhileRunningResyncsAtOnceAndEmitsNothingTwice() async throws {
-        try await FleetFixture.with("resync") { f in
+    @Test(.serialized, arguments: SimDialect.allCases) func aResyncRequestedWhileRunningResyncsAtOnceAndEmitsNothingTwice(dialect: SimDialect) async throws {
+        try await FleetFixture.with("resync", dialect: dialect) { f in
             try await f.addAll()
             let fleet = f.startSupervisor()
             let tenant = f.tenants[0], mailbox = f.tenants[0].mailboxes[0]
