@@ -60,10 +60,11 @@ def start_fleet(instance, window_ms, env):
                             env=env, stdout=log, stderr=log)
 
 
-def traffic_phase(sim_url, fleet, label):
+def traffic_phase(sim_url, fleet, label, sim_pid):
     """Traffic for SECONDS at RATE; returns CPU%, RSS and the latency of every delivered item."""
     t0 = time.time()
     cpu0, _ = proc_stats(fleet.pid)
+    sim0, _ = proc_stats(sim_pid)
     http(sim_url + "/_sim/traffic", {"rate": RATE})
     rss_peak = 0
     while time.time() - t0 < SECONDS:
@@ -71,6 +72,7 @@ def traffic_phase(sim_url, fleet, label):
         rss_peak = max(rss_peak, proc_stats(fleet.pid)[1])
     http(sim_url + "/_sim/traffic", {"rate": 0})
     cpu1, _ = proc_stats(fleet.pid)
+    sim1, _ = proc_stats(sim_pid)
     elapsed = time.time() - t0
     time.sleep(8)  # let the last coalescing windows and syncs finish before reading committed_at
     delivered = {}
@@ -89,7 +91,8 @@ def traffic_phase(sim_url, fleet, label):
     def pct(p):
         return latencies[min(len(latencies) - 1, int(len(latencies) * p))] * 1000 if latencies else float("nan")
 
-    return {"label": label, "cpu_percent": 100 * (cpu1 - cpu0) / elapsed, "rss_peak_mib": rss_peak / 2**20,
+    return {"label": label, "cpu_percent": 100 * (cpu1 - cpu0) / elapsed, "sim_cpu_percent": 100 * (sim1 - sim0) / elapsed,
+            "rss_peak_mib": rss_peak / 2**20,
             "delivered": len(delivered), "committed": len(latencies), "superseded_before_sync": superseded,
             "p50_ms": pct(0.50), "p99_ms": pct(0.99)}
 
@@ -124,7 +127,7 @@ def main():
         _, rss_idle = proc_stats(fleet.pid)
         results["rss_all_streaming_mib"] = rss_idle / 2**20
         results["rss_per_mailbox_kib"] = rss_idle / MAILBOXES / 1024
-        results["window_0"] = traffic_phase(sim_url, fleet, "coalescing 0 s")
+        results["window_0"] = traffic_phase(sim_url, fleet, "coalescing 0 s", sim.pid)
         fleet.send_signal(signal.SIGTERM)
         t = time.time()
         fleet.wait(timeout=30)
@@ -136,7 +139,7 @@ def main():
         results["warm_restart_stream_opens"] = http(sim_url + "/_sim/stats")["streams_opened"] - opens_before
         results["resubscribes_on_warm_restart"] = \
             http(sim_url + "/_sim/stats")["requests"].get("Subscribe", {}).get("200", 0) - subscribes_before
-        results["window_2s"] = traffic_phase(sim_url, fleet, "coalescing 2 s")
+        results["window_2s"] = traffic_phase(sim_url, fleet, "coalescing 2 s", sim.pid)
         converged = 0
         for t in tenants:
             for m in t["mailboxes"]:

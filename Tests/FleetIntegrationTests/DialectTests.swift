@@ -11,12 +11,11 @@ import Testing
     /// folder-level ModifiedEvent of that folder: each must reach the outbox at once, not at the
     /// 15-minute safety sync.
     @Test func underGromoxFolderLevelEventsSyncTheWatchedFolderPromptly() async throws {
-        try await FleetFixture.with("gromox-folder-events", { c in
+        try await FleetFixture.with("gromox-folder-events", dialect: .gromox, { c in
             c.tenants = 1
             c.mailboxesPerTenant = 2
             c.itemsPerMailbox = 8
             c.serversPerTenant = 1
-            c.dialect = .gromox
             c.maxHangingConnections = 0
         }) { f in
             try await f.addAll(autodiscover: false)
@@ -48,11 +47,10 @@ import Testing
     /// stream makes it `backing_off` with the error, and recovery makes it `streaming` again.
     @Test(arguments: SimDialect.allCases)
     func statusLeavesStreamingWhileTheStreamIsDownAndReturnsWithIt(_ dialect: SimDialect) async throws {
-        try await FleetFixture.with("status-\(dialect.rawValue)", { c in
+        try await FleetFixture.with("status-\(dialect.rawValue)", dialect: dialect, { c in
             c.tenants = 1
             c.mailboxesPerTenant = 2
             c.serversPerTenant = 1
-            c.dialect = dialect
             c.maxHangingConnections = 0
         }) { f in
             try await f.addAll(autodiscover: false)
@@ -94,11 +92,10 @@ import Testing
     /// again. Exchange keeps its grouping.
     @Test(arguments: SimDialect.allCases)
     func groupingFollowsTheServerAndAnOperatorCanResetIt(_ dialect: SimDialect) async throws {
-        try await FleetFixture.with("grouping-\(dialect.rawValue)", { c in
+        try await FleetFixture.with("grouping-\(dialect.rawValue)", dialect: dialect, { c in
             c.tenants = 1
             c.mailboxesPerTenant = 3
             c.serversPerTenant = 1
-            c.dialect = dialect
             c.maxHangingConnections = 0
         }) { f in
             try await f.addAll(autodiscover: false)

@@ -15,12 +15,11 @@ import Testing
     @Test(arguments: [0, 1, 2])
     func everyMailboxHearsItsOwnFoldersAgainAfterAServerRestart(_ index: Int) async throws {
         let (dialect, impersonation) = Self.cases[index]
-        try await FleetFixture.with("restart-\(dialect.rawValue)-\(impersonation)", { c in
+        try await FleetFixture.with("restart-\(dialect.rawValue)-\(impersonation)", dialect: dialect, { c in
             c.tenants = 1
             c.mailboxesPerTenant = 12
             c.itemsPerMailbox = 2
             c.serversPerTenant = 1
-            c.dialect = dialect
             // gromox has no hanging-connection limit; one connection per mailbox needs 12.
             c.maxHangingConnections = 0
         }) { f in

@@ -112,6 +112,8 @@ struct StreamGroupMachine<Instant: InstantProtocol<Duration>>: Sendable where In
 
     let config: Config
     private(set) var members: [String: Member] = [:]
+    /// Members whose id is not on the connection yet (kept, not recomputed: every event asks).
+    private var unattached: Set<String> = []
     private var link: Link?
     private var generation = 0
     private var pacer: RetryPacer
@@ -139,16 +141,23 @@ struct StreamGroupMachine<Instant: InstantProtocol<Duration>>: Sendable where In
     mutating func join(id: String, member: Member, now: Instant) -> [Action] {
         guard !closed else { return [] }
         // A mailbox has one subscription: a new id replaces its old one.
-        members = members.filter { $0.value.mailboxID != member.mailboxID || $0.key == id }
+        for (old, existing) in members where existing.mailboxID == member.mailboxID && old != id {
+            members[old] = nil
+            unattached.remove(old)
+        }
         members[id] = member
         if link?.ids.contains(id) == true { return [] }
+        unattached.insert(id)
         pendingSince = pendingSince ?? now
         lastJoinAt = now
         return step(now: now)
     }
 
     mutating func leave(mailboxID: Int64, now: Instant) -> [Action] {
-        members = members.filter { $0.value.mailboxID != mailboxID }
+        for (id, member) in members where member.mailboxID == mailboxID {
+            members[id] = nil
+            unattached.remove(id)
+        }
         if members.isEmpty {
             pendingSince = nil
             lastJoinAt = nil
@@ -164,6 +173,7 @@ struct StreamGroupMachine<Instant: InstantProtocol<Duration>>: Sendable where In
     mutating func close() -> [Action] {
         closed = true
         members = [:]
+        unattached = []
         guard let link else { return [] }
         self.link?.ourCancel = .closed
         return [.cancel(generation: link.generation)]
@@ -214,6 +224,7 @@ struct StreamGroupMachine<Instant: InstantProtocol<Duration>>: Sendable where In
                 if failure.action != .resyncFolder {
                     refused[id] = error.status.responseCode
                     members[id] = nil
+                    unattached.remove(id)
                 }
             }
             if !refused.isEmpty {
@@ -284,7 +295,7 @@ struct StreamGroupMachine<Instant: InstantProtocol<Duration>>: Sendable where In
     var nextDeadline: Instant? {
         guard !closed else { return nil }
         if let link {
-            guard link.open, link.ourCancel == nil, hasUnattachedMembers(link) else { return nil }
+            guard link.open, link.ourCancel == nil, !unattached.isEmpty else { return nil }
             return membershipDue
         }
         guard gateOpen, !members.isEmpty else { return nil }
@@ -302,7 +313,6 @@ struct StreamGroupMachine<Instant: InstantProtocol<Duration>>: Sendable where In
     /// The members a connection carries, in a stable order.
     private func mailboxes(on link: Link) -> [Int64] { link.ids.compactMap { members[$0]?.mailboxID }.sorted() }
 
-    private func hasUnattachedMembers(_ link: Link) -> Bool { members.keys.contains { !link.ids.contains($0) } }
 
     /// Opens, or cancels for membership, whatever is due now.
     private mutating func step(now: Instant) -> [Action] {
@@ -316,7 +326,7 @@ struct StreamGroupMachine<Instant: InstantProtocol<Duration>>: Sendable where In
                 lastJoinAt = nil
                 return [.cancel(generation: current.generation)]
             }
-            if current.open, hasUnattachedMembers(current), let due = membershipDue, now >= due {
+            if current.open, !unattached.isEmpty, let due = membershipDue, now >= due {
                 link?.ourCancel = .membership
                 return [.reopening(reason: .membership, failure: nil, delay: .zero), .cancel(generation: current.generation)]
             }
@@ -334,21 +344,23 @@ struct StreamGroupMachine<Instant: InstantProtocol<Duration>>: Sendable where In
         generation += 1
         let ids = Array(members.keys.sorted().prefix(config.maxIDsPerConnection))
         link = Link(generation: generation, ids: Set(ids), openedAt: now)
+        unattached = Set(members.keys).subtracting(ids)
         return [.open(generation: generation, ids: ids, anchor: anchor)]
     }
 
     private mutating func becomeAlive(_ current: inout Link, now: Instant) -> [Action] {
+        // The hot path of every notification: nothing to do once the connection is healthy.
+        if current.alive && current.healthy { return [] }
         var actions: [Action] = []
-        let onConnection = mailboxes(on: current)
         if !current.alive {
             current.alive = true
-            actions.append(.up(onConnection))
+            actions.append(.up(mailboxes(on: current)))
         }
         if !current.healthy, current.openedAt.duration(to: now) >= config.healthyAfter {
             current.healthy = true
             pacer.succeeded()
             for id in current.ids { members[id]?.established = true }
-            actions.append(.healthy(onConnection))
+            actions.append(.healthy(mailboxes(on: current)))
         }
         return actions
     }
