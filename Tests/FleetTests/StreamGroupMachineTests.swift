@@ -205,6 +205,18 @@ extension StreamGroupMachine.Action {
         #expect(g.failures == 1)
     }
 
+    @Test func onlyRefusalsThatLoseTheSubscriptionAreReportedAsRefusals() {
+        // Another connection took the id (ErrorNewEventStreamConnectionOpened): the member leaves
+        // this connection, but the server has not forgotten the id, so it is no restart evidence.
+        var (g, _) = connected()
+        let moved = StreamingSubscriptionError(
+            status: EWSResponseStatus(responseClass: .error, responseCode: "ErrorNewEventStreamConnectionOpened"),
+            subscriptionIDs: ["B"])
+        let actions = g.received(.error(moved), generation: 1, now: at(2))
+        #expect(!actions.contains { if case .refusals = $0 { true } else { false } })
+        #expect(g.members.keys.sorted() == ["A"])
+    }
+
     @Test func theLastMemberLeavingClosesTheConnectionWithoutAReopen() {
         var (g, _) = connected()
         #expect(g.leave(mailboxID: 1, now: at(2)) == [])

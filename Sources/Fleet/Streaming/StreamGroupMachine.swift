@@ -222,16 +222,20 @@ struct StreamGroupMachine<Instant: InstantProtocol<Duration>>: Sendable where In
                 actions.append(.subscriptionError(mailboxID: member.mailboxID, failure: failure))
                 // The server drops every failed id from the connection except on missed events.
                 if failure.action != .resyncFolder {
-                    refused[id] = error.status.responseCode
                     members[id] = nil
                     unattached.remove(id)
                 }
+                // Refused: the server does not hold (or will not give us) this subscription.
+                switch failure.action {
+                case .resubscribe, .dropSubscription: refused[id] = error.status.responseCode
+                default: break
+                }
             }
+            current.ids.subtract(error.subscriptionIDs.filter { members[$0] == nil })
             if !refused.isEmpty {
                 let anchorID = before.min { $0.value.smtpAddress < $1.value.smtpAddress }?.key
-                actions.append(.refusals(Refusals(sent: before.filter { current.ids.contains($0.key) }, refused: refused,
-                                                  anchorID: anchorID)))
-                current.ids.subtract(refused.keys)
+                actions.append(.refusals(Refusals(sent: before.filter { current.ids.contains($0.key) || refused[$0.key] != nil },
+                                                  refused: refused, anchorID: anchorID)))
                 current.refusedAny = true
             }
         case .closed:
