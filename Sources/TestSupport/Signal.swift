@@ -32,9 +32,12 @@ public final class Signal: Sendable {
 }
 
 /// Polls `condition` (a state the code under test exposes) until it holds; fails after
-/// `timeout` so a broken condition cannot hang the run.
+/// `timeout` so a broken condition cannot hang the run. The limit only bounds a failing test:
+/// a passing one returns as soon as the condition holds. It is generous because the test suites
+/// share one PostgreSQL server and run in parallel, and on a busy machine the whole server was
+/// once seen to stall for about 10 s while dozens of fleet tests dropped their databases.
 public func waitUntil(
-    timeout: Duration = .seconds(10), _ condition: @Sendable () async throws -> Bool
+    timeout: Duration = .seconds(60), _ condition: @Sendable () async throws -> Bool
 ) async throws {
     let deadline = ContinuousClock.now.advanced(by: timeout)
     while try await !condition() {

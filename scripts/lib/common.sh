@@ -52,7 +52,8 @@ pg_start() {
     [ "$(id -u)" -eq 0 ] && chown postgres: "$EWSF_PG_DIR"
     pg_as_owner "$bin/initdb" -D "$EWSF_PG_DIR/data" -A trust -U postgres -E UTF8 --locale=C.UTF-8 >"$EWSF_PG_DIR/initdb.log" 2>&1 \
         || { cat "$EWSF_PG_DIR/initdb.log" >&2; die "initdb failed"; }
-    # Default durability (fsync and synchronous_commit stay on): benchmarks must measure real commits.
+    # Default durability (fsync and synchronous_commit on): benchmarks must measure real commits.
+    # scripts/test alone sets EWSF_PG_FSYNC=off (see there).
     # Connections: the test suites run in parallel, each fleet fixture with its own pool and
     # listener, and child `ewsfleet` processes with theirs; 200 was once exceeded.
     cat >>"$EWSF_PG_DIR/data/postgresql.conf" <<CONF
@@ -60,6 +61,7 @@ port = $EWSF_PG_PORT
 listen_addresses = '127.0.0.1'
 unix_socket_directories = '$EWSF_PG_DIR'
 max_connections = 600
+fsync = ${EWSF_PG_FSYNC:-on}
 CONF
     pg_as_owner "$bin/pg_ctl" -D "$EWSF_PG_DIR/data" -l "$EWSF_PG_DIR/server.log" -w -t 60 start >/dev/null \
         || { cat "$EWSF_PG_DIR/server.log" >&2; die "PostgreSQL did not start"; }
