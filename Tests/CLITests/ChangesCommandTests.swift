@@ -30,6 +30,27 @@ import Testing
         }
     }
 
+    /// Transaction ids compared as text put "9" after "10": the last rows must be the newest
+    /// transactions even when their ids have one digit more.
+    @Test(.requiresDatabase) func tailTakesTheLastRowsAcrossATransactionIdDigitBoundary() async throws {
+        try await CLIFixture.with("tail_digits") { fx in
+            let pool = fx.db.pool()
+            for txid in [8, 9, 10, 11] {
+                _ = try await pool.withConnection { conn in
+                    try await conn.query("""
+                        INSERT INTO changes (txid, tenant, mailbox, mailbox_id, folder_id, item_id, kind, observed_at)
+                        VALUES ($1::text::xid8, 'contoso', 'a@contoso.com', 1, 'inbox', $2, 'created', now())
+                        """, [PostgresValue(String(txid)), PostgresValue("item-tx\(txid)")], name: "test.insert_txid")
+                }
+            }
+            try await fx.waitUntilVisible(pool: pool, count: 4)
+            let tail = try fx.run(["changes", "tail", "--format", "json", "--lines", "2"])
+            #expect(tail.status == 0, "\(tail.stderr)")
+            #expect(try jsonLines(tail.stdout).compactMap { $0["item_id"] as? String } == ["item-tx10", "item-tx11"])
+            await pool.shutdown()
+        }
+    }
+
     @Test(.requiresDatabase) func aConsumerResumesAfterItsSavedPosition() async throws {
         try await CLIFixture.with("consumer") { fx in
             let pool = fx.db.pool()

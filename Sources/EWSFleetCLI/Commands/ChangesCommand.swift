@@ -78,18 +78,20 @@ enum ChangesTail {
 
     /// The position just before the last `lines` visible rows matching `filter`.
     static func startPosition(pool: PostgresPool, filter: OutboxFilter, lines: Int) async throws -> OutboxPosition {
+        // Ordered by the xid8 itself, not by its text: as text, "999" sorts after "1000", and
+        // once transaction ids gain a digit the "last rows" would be the old ones.
         let rows = try await pool.withConnection { conn in
             try await conn.query("""
-                SELECT txid::text AS txid, id FROM changes
+                SELECT txid::text AS txid_text, id FROM changes
                  WHERE txid < (SELECT pg_snapshot_xmin(pg_current_snapshot()))
                    AND ($1::text IS NULL OR tenant = $1::text)
                    AND ($2::text IS NULL OR mailbox = $2::text)
-                 ORDER BY txid DESC, id DESC OFFSET $3::bigint LIMIT 1
+                 ORDER BY changes.txid DESC, id DESC OFFSET $3::bigint LIMIT 1
                 """, [PostgresValue(filter.tenant), PostgresValue(filter.mailbox), PostgresValue(lines)],
                 name: "changes.tail_start").rows
         }
         guard let row = rows.first else { return .start }
-        return OutboxPosition(txid: try row.decode("txid"), id: try row.decode("id"))
+        return OutboxPosition(txid: try row.decode("txid_text"), id: try row.decode("id"))
     }
 }
 
