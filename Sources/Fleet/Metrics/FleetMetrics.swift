@@ -34,3 +34,11 @@ extension FleetMetrics {
         Counter(label: "ewsf_resubscribes_total", dimensions: [("reason", reason)]).increment()
     }
 }
+
+extension FleetMetrics {
+    /// A mailbox status row the database refused for a reason other than being unreachable (it is
+    /// logged and dropped so the rest of the batch is written).
+    static func statusRowDropped() {
+        Counter(label: "ewsf_status_rows_dropped_total").increment()
+    }
+}

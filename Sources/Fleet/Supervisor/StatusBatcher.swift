@@ -33,23 +33,55 @@ final class StatusBatcher: Sendable {
         }
     }
 
-    /// Writes what has accumulated. On failure the batch is put back (newer entries win), so a
-    /// database outage delays status, never loses the latest state.
+    /// Writes what has accumulated. When the database is unreachable the batch is put back (newer
+    /// entries win), so an outage delays status, never loses the latest state. Any other failure is
+    /// a bad row: the rows are then written one by one and only those that still fail are dropped,
+    /// so one bad row never blocks the rest (nor every flush after it).
     func flush() async {
         let batch = pending.withLock { p -> Pending in
             defer { p = Pending() }
             return p
         }
+        let updates = batch.status.values.sorted { $0.mailboxID < $1.mailboxID }
         do {
-            try await repository.saveStatus(batch.status.values.sorted { $0.mailboxID < $1.mailboxID })
-            try await repository.touchSubscriptions(heartbeat: Array(batch.heartbeats), events: Array(batch.events))
+            try await repository.saveStatus(updates)
+        } catch let error as PostgresError where error.isRetryable {
+            requeue(status: updates, error: error)
         } catch {
-            logger.warning("status flush failed; will retry", metadata: ["error": "\(error)"])
+            await saveOneByOne(updates, after: error)
+        }
+        do {
+            try await repository.touchSubscriptions(heartbeat: Array(batch.heartbeats), events: Array(batch.events))
+        } catch let error as PostgresError where !error.isRetryable {
+            logger.warning("liveness update failed; dropped", metadata: ["error": "\(error)"])
+        } catch {
+            logger.warning("liveness update failed; will retry", metadata: ["error": "\(error)"])
             pending.withLock { p in
-                p.status.merge(batch.status) { newer, _ in newer }
                 p.heartbeats.formUnion(batch.heartbeats)
                 p.events.formUnion(batch.events)
             }
+        }
+    }
+
+    private func saveOneByOne(_ updates: [FleetStateRepository.StatusUpdate], after error: any Error) async {
+        logger.warning("status batch failed; writing its rows one by one", metadata: ["error": "\(error)"])
+        for (index, update) in updates.enumerated() {
+            do {
+                try await repository.saveStatus([update])
+            } catch let error as PostgresError where error.isRetryable {
+                requeue(status: Array(updates[index...]), error: error)
+                return
+            } catch {
+                FleetMetrics.statusRowDropped()
+                logger.error("status row dropped", metadata: ["mailbox_id": "\(update.mailboxID)", "error": "\(error)"])
+            }
+        }
+    }
+
+    private func requeue(status updates: [FleetStateRepository.StatusUpdate], error: any Error) {
+        logger.warning("status flush failed; will retry", metadata: ["error": "\(error)"])
+        pending.withLock { p in
+            for update in updates where p.status[update.mailboxID] == nil { p.status[update.mailboxID] = update }
         }
     }
 

@@ -163,6 +163,8 @@ public struct FleetStateRepository: Sendable {
     }
 
     /// Upserts many status rows in one statement; `state_since` moves only when the state changes.
+    /// Rows of mailboxes that no longer exist (removed since the update was recorded) are skipped,
+    /// not a foreign-key error that would fail the whole batch.
     public func saveStatus(_ updates: [StatusUpdate]) async throws {
         guard !updates.isEmpty else { return }
         try await pool.withConnection { conn in
@@ -172,6 +174,7 @@ public struct FleetStateRepository: Sendable {
                 SELECT id::bigint, st, ec, em, cf::integer, na::timestamptz, inst
                   FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[])
                        AS u(id, st, ec, em, cf, na, inst)
+                 WHERE EXISTS (SELECT 1 FROM mailboxes m WHERE m.id = u.id::bigint)
                 ON CONFLICT (mailbox_id) DO UPDATE SET
                     state_since = CASE WHEN mailbox_status.state = EXCLUDED.state THEN mailbox_status.state_since ELSE now() END,
                     state = EXCLUDED.state,
