@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 @testable import EWS
@@ -35,14 +36,14 @@ import Testing
         ]
     }
 
-    @Test func everyRequestValidatesAgainstOfficialSchema() throws {
+    @Test(.requiresSchema) func everyRequestValidatesAgainstOfficialSchema() throws {
         for (name, envelope) in try Self.allRequests() {
             let outcome = try SchemaValidator.validate(envelope)
             #expect(outcome.passed, "\(name): \(outcome.output)")
         }
     }
 
-    @Test func validatorRejectsOutOfRangeTimeout() throws {
+    @Test(.requiresSchema) func validatorRejectsOutOfRangeTimeout() throws {
         // Proves the validation step can fail: a hand-edited request with ConnectionTimeout 31.
         let good = try GetStreamingEventsRequest(subscriptionIDs: ["a"], connectionTimeoutMinutes: 30).envelopeString()
         let bad = good.replacing("<m:ConnectionTimeout>30<", with: "<m:ConnectionTimeout>31<")

@@ -9,9 +9,8 @@ enum TestPaths {
     /// Package root, found from this file's location (Tests/EWSTests/TestHelpers.swift).
     static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         .deletingLastPathComponent().deletingLastPathComponent()
-    /// ../shared/reference/ews-schema relative to the package root (the official XSDs).
-    static let schemaDirectory = packageRoot.deletingLastPathComponent()
-        .appendingPathComponent("shared/reference/ews-schema")
+    /// The official XSDs (see `EWSSchemaDirectory`); tests that validate carry `.requiresSchema`.
+    static var schemaDirectory: URL { URL(fileURLWithPath: EWSSchemaDirectory.path ?? EWSSchemaDirectory.expected) }
 
     static func fixture(_ name: String) throws -> Data {
         let url = try #require(Bundle.module.url(forResource: "Fixtures/\(name)", withExtension: nil))

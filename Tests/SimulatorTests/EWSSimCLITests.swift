@@ -16,7 +16,7 @@ import Testing
         let process = SpawnedProcess()
         process.executableURL = URL(fileURLWithPath: Self.binary!)
         process.arguments = ["--port", "0", "--tenants", "1", "--mailboxes", "2", "--items-per-mailbox", "1",
-                             "--seed", "3", "--heartbeat", "5", "--schema-dir", SimFixture.schemaDirectory]
+                             "--seed", "3", "--heartbeat", "5"] + (SimFixture.schemaDirectory.map { ["--schema-dir", $0] } ?? [])
         let stdout = Pipe()
         process.standardOutput = stdout
         process.standardError = FileHandle.nullDevice

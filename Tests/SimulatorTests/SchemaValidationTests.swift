@@ -1,9 +1,10 @@
+import TestSupport
 import Testing
 @testable import Simulator
 
 /// Requests are checked the way Exchange checks them: against the official schema.
 @Suite struct SchemaValidationTests {
-    @Test(arguments: [
+    @Test(.requiresSchema, arguments: [
         Soap.getStreamingEvents(["abc"], minutes: 31),
         Soap.getStreamingEvents(["abc"], minutes: 0),
         Soap.envelope("<m:GetStreamingEvents><m:SubscriptionIds><m:SubscriptionId>x</m:SubscriptionId></m:SubscriptionIds>"

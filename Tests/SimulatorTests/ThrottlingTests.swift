@@ -1,5 +1,6 @@
 import Foundation
 import NIOHTTP1
+import TestSupport
 import Testing
 @testable import Simulator
 
@@ -144,7 +145,7 @@ import Testing
 }
 
 /// Throttling answers are valid EWS responses (schema, wire-compat variant).
-@Suite struct ThrottlingResponseSchemaTests {
+@Suite(.requiresSchema) struct ThrottlingResponseSchemaTests {
     @Test(arguments: ["SyncFolderItems", "GetItem", "Subscribe", "GetStreamingEvents"])
     func throttlingResponsesValidate(operation: String) throws {
         let validator = try SchemaValidator.shared(schemaDirectory: ResponseSchemaTests.wireCompat)

@@ -4,7 +4,7 @@
 
 EWSF_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 EWSF_APT_PACKAGES=(pkg-config libcurl4-openssl-dev libxml2-dev libxml2-utils libpq-dev postgresql openssl
-                   python3 python3-venv ca-certificates)
+                   python3 python3-venv ca-certificates curl)  # curl: ProcessKillTests drive ews-sim with it
 
 log() { printf '%s %s\n' "[$(date +%H:%M:%S)]" "$*" >&2; }
 die() { log "error: $*"; exit 1; }

@@ -7,14 +7,9 @@ import NIOHTTP1
 final class SimFixture {
     enum Auth { case service, user(String), password(String), bearer(String), none }
 
-    static let schemaDirectory: String = {
-        // scripts/test exports the location; otherwise it sits beside the worktree.
-        if let directory = ProcessInfo.processInfo.environment["EWSFLEET_SCHEMA_DIR"] { return directory }
-        // Tests/SimulatorTests/Support/SimFixture.swift → package root → ../shared/reference/ews-schema
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().deletingLastPathComponent()
-        return root.deletingLastPathComponent().appendingPathComponent("shared/reference/ews-schema").path
-    }()
+    /// The official schemas, or nil in a clone without them (see `EWSSchemaDirectory`): the
+    /// simulator then does not validate requests, and tests that need validation are skipped.
+    static var schemaDirectory: String? { EWSSchemaDirectory.path }
 
     let clock: ManualClock
     let server: SimulatorServer
