@@ -16,6 +16,10 @@ public final class HTTPClient: Sendable {
     public struct Configuration: Sendable {
         /// Idle keep-alive connections libcurl keeps in total (all identities).
         public var maxCachedConnections: Int = 4096
+        /// The largest body a normal (non-streaming) response may have. EWS answers ewsfleet's
+        /// calls in kilobytes to a few megabytes (a large SyncState); a server that sends more is
+        /// broken or hostile, and the call fails with `.responseTooLarge` instead of filling memory.
+        public var maxResponseBodyBytes: Int = 64 * 1024 * 1024
         /// Stream buffering: pause the transfer at `streamHighWaterBytes` or `streamMaxChunks`,
         /// resume when the consumer has drained to `streamLowWaterBytes`.
         public var streamHighWaterBytes: Int = 256 * 1024
@@ -153,7 +157,8 @@ public final class HTTPClient: Sendable {
             highWater: configuration.streamHighWaterBytes, lowWater: configuration.streamLowWaterBytes,
             maxChunks: configuration.streamMaxChunks)
         return Transfer(
-            kind: kind, request: request, extraHeaders: extra, loop: loop, limits: limits, metrics: metrics,
+            kind: kind, request: request, extraHeaders: extra, loop: loop, limits: limits,
+            maxBodyBytes: configuration.maxResponseBodyBytes, metrics: metrics,
             trace: configuration.traceHeaders ? logger : nil)
     }
 

@@ -44,7 +44,15 @@ import Testing
         #expect(fromEnv.keyring.current?.id == key.id)
         let keyFile = FileManager.default.temporaryDirectory.appendingPathComponent("key-\(UUID())").path
         try Data("\(base64)\n".utf8).write(to: URL(fileURLWithPath: keyFile))
-        let fromFile = try await ServiceConfiguration.load(configFile: try file(#"{"secret": {"keyFile": "\#(keyFile)"}}"#), environment: [:])
+        defer { try? FileManager.default.removeItem(atPath: keyFile) }
+        let config = try file(#"{"secret": {"keyFile": "\#(keyFile)"}}"#)
+        // A key file that group or others can read is refused, with one error that says what to do.
+        try FileManager.default.setAttributes([.posixPermissions: 0o640], ofItemAtPath: keyFile)
+        await #expect { try await ServiceConfiguration.load(configFile: config, environment: [:]) } throws: {
+            "\($0)".contains("chmod 600") && !"\($0)".contains(base64)
+        }
+        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: keyFile)
+        let fromFile = try await ServiceConfiguration.load(configFile: config, environment: [:])
         #expect(fromFile.keyring.current?.id == key.id)
     }
 

@@ -36,6 +36,22 @@ import Testing
         try await server.stop()
     }
 
+    @Test(arguments: mechanisms) func aResponseBodyOverTheLimitIsOneClearError(mechanism: Mechanism) async throws {
+        let server = try await TestServer.start { _, writer in
+            writer.respond(.ok, [("Content-Type", "text/xml")], body: String(repeating: "x", count: 300_000))
+        }
+        try await makeClient(mechanism, { $0.maxResponseBodyBytes = 100_000 }).use { client in
+            let error = await httpError { _ = try await client.send(get(server.baseURL)) }
+            #expect(error?.code == .responseTooLarge)
+            #expect(error?.isRetryable == false)
+            #expect(error?.message.contains("100000 bytes") == true)
+            // A limit above the body lets it through.
+            let small = try await makeClient(mechanism, { $0.maxResponseBodyBytes = 300_000 }).use { try await $0.send(get(server.baseURL)) }
+            #expect(small.body.count == 300_000)
+        }
+        try await server.stop()
+    }
+
     @Test func connectionRefusedIsConnectFailed() async throws {
         let server = try await TestServer.start { _, w in w.respond() }
         let url = server.baseURL

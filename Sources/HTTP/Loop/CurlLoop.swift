@@ -257,7 +257,10 @@ final class CurlLoop: @unchecked Sendable {
             }
         } else {
             let message = String(cString: t.errorBuffer)
-            let error = HTTPError(curl: result, detail: message, connected: connectTime > 0)
+            let error = t.bodyTooLarge
+                ? HTTPError(code: .responseTooLarge,
+                            message: "the response body is larger than the limit of \(t.maxBodyBytes) bytes; none of it was used")
+                : HTTPError(curl: result, detail: message, connected: connectTime > 0)
             cleanupEasy(t)
             t.fail(error)
         }

@@ -24,6 +24,11 @@ extension Transfer {
         lastActivity = idleTime.now()
         switch kind {
         case .normal:
+            guard body.count + bytes.count <= maxBodyBytes else {
+                // Returning less than offered makes libcurl end the transfer (CURLE_WRITE_ERROR).
+                bodyTooLarge = true
+                return 0
+            }
             body.append(contentsOf: bytes)
             bytesReceived += bytes.count
             return bytes.count

@@ -45,6 +45,9 @@ final class Transfer: @unchecked Sendable {
     var headers: [(name: String, value: String)] = []
     var headDelivered = false
     var body = Data()
+    /// Normal transfers only: the body limit, and whether a response went past it.
+    let maxBodyBytes: Int
+    var bodyTooLarge = false
     var bytesReceived = 0
     var paused = false
     var lastActivity: UInt64 = 0
@@ -55,9 +58,10 @@ final class Transfer: @unchecked Sendable {
 
     init(
         kind: Kind, request: HTTPRequest, extraHeaders: [String], loop: CurlLoop, limits: StreamBufferState.Limits,
-        metrics: HTTPMetrics, trace: Logger? = nil
+        maxBodyBytes: Int = .max, metrics: HTTPMetrics, trace: Logger? = nil
     ) {
         self.kind = kind
+        self.maxBodyBytes = maxBodyBytes
         self.trace = trace
         self.request = request
         self.extraHeaders = extraHeaders

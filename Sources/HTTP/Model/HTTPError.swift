@@ -17,6 +17,8 @@ public struct HTTPError: Error, Sendable, CustomStringConvertible {
         public static let tokenEndpoint = Code(name: "tokenEndpoint")
         public static let proxy = Code(name: "proxy")
         public static let invalidRequest = Code(name: "invalidRequest")
+        /// A normal response's body went past `HTTPClient.Configuration.maxResponseBodyBytes`.
+        public static let responseTooLarge = Code(name: "responseTooLarge")
         /// Connection reset, truncated body and other transfer failures after connecting.
         public static let transport = Code(name: "transport")
     }

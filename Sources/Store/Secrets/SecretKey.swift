@@ -37,7 +37,14 @@ public struct SecretKey: Sendable, CustomStringConvertible {
     }
 
     /// Reads a key file holding the base64 key (surrounding whitespace ignored).
+    /// Refuses a file that group or others may read or write: the key opens every tenant secret, so
+    /// a readable copy is as good as the secrets themselves (like ssh with a private key).
     public static func load(file path: String) throws(SecretError) -> SecretKey {
+        var info = stat()
+        if stat(path, &info) == 0, info.st_mode & 0o077 != 0 {
+            throw SecretError(.invalidKey, "the secret key file \(path) is accessible by group or others (mode "
+                              + String(info.st_mode & 0o777, radix: 8) + "): run chmod 600 on it")
+        }
         guard let data = FileManager.default.contents(atPath: path),
               let text = String(data: data, encoding: .utf8)
         else {
