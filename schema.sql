@@ -359,3 +359,28 @@ SELECT t.name                                             AS tenant,
           s.consecutive_failures, s.next_attempt_at
 HAVING coalesce(s.state, 'idle') <> 'streaming'
     OR coalesce(min(f.last_sync_at), m.created_at) < now() - interval '30 minutes';
+
+-- migration: 5 outbox_step_key
+-- The outbox's uniqueness no longer rests on the ChangeKey changing. A server may keep an item's
+-- ChangeKey on a read-state change (or report none), and then (mailbox, item, change_key, kind)
+-- let read -> unread -> read record one row. Each row now also names its folder and the sync step
+-- that produced it: for an incremental page, a hash of the SyncState the page was requested with
+-- (a replayed page has the same one, so it inserts nothing twice); for a page of a from-scratch
+-- resync or a dropped folder, a fresh token (those emit only what differs from the mirror, which
+-- keeps them from emitting twice). Existing rows keep sync_step '': the old key was unique, and
+-- the new one contains it, so nothing has to be rewritten.
+--
+-- On a large table build the index beforehand, while the old version runs, with the statements in
+-- README "Upgrading"; this migration then finds it valid and only swaps the constraint, which takes
+-- a brief lock. Adding a column with a constant default rewrites nothing (PostgreSQL 11+).
+ALTER TABLE changes ADD COLUMN IF NOT EXISTS sync_step text NOT NULL DEFAULT '';
+DO $$
+BEGIN
+    -- A CREATE INDEX CONCURRENTLY that failed leaves an invalid index behind: build it again.
+    IF EXISTS (SELECT 1 FROM pg_index WHERE indexrelid = to_regclass('changes_step_key') AND NOT indisvalid) THEN
+        DROP INDEX changes_step_key;
+    END IF;
+END $$;
+CREATE UNIQUE INDEX IF NOT EXISTS changes_step_key
+    ON changes (mailbox_id, folder_id, item_id, kind, change_key, sync_step);
+ALTER TABLE changes DROP CONSTRAINT IF EXISTS changes_mailbox_id_item_id_change_key_kind_key;

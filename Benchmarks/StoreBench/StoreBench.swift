@@ -100,7 +100,7 @@ enum StoreBench {
     static func checkpoint(mailbox: Mailbox, page: Int, serial: inout Int, lease: LeaseToken, tenantName: String) -> Checkpoint {
         var cp = Checkpoint(lease: lease, tenant: tenantName, mailboxID: mailbox.id, mailbox: mailbox.smtpAddress,
                             folderID: "inbox", syncState: String(repeating: "H4sIAAAAAAAEAO29B2AcSZ", count: 40) + "\(serial)",
-                            observedAt: Date())
+                            syncStep: SyncStep.incremental(from: "\(mailbox.id)-\(serial)"), observedAt: Date())
         for _ in 0..<page {
             serial += 1
             let id = "AAMkAGI2TG93AAA=\(mailbox.id)-\(serial)"

@@ -28,6 +28,9 @@ struct EWSSimCommand: AsyncParsableCommand {
     var trafficRate: Double = 0
     @Option(name: .customLong("ledger-limit"), help: "Ledger rows kept per mailbox (oldest dropped first).")
     var ledgerLimit: Int = 20000
+    @Flag(name: .customLong("keep-change-key-on-read"),
+          help: "Keep an item's ChangeKey when only its read state changes (Exchange gives a new one).")
+    var keepChangeKeyOnRead = false
     @Flag(name: .customLong("no-random-chunking"), help: "Write each streaming envelope as exactly one chunk.")
     var noRandomChunking = false
     @Flag(help: "Serve HTTPS with a CA and server certificate (localhost, 127.0.0.1) generated at start.")
@@ -83,6 +86,7 @@ struct EWSSimCommand: AsyncParsableCommand {
         configuration.recordDirectory = record
         configuration.randomChunking = !noRandomChunking
         configuration.ledgerLimit = max(1, ledgerLimit)
+        configuration.keepChangeKeyOnReadChange = keepChangeKeyOnRead
         configuration.tls = tls
         configuration.tlsCAPath = tlsCAOut
         configuration.ntlmTenants = ntlmTenants

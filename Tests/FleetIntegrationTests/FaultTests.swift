@@ -38,6 +38,8 @@ import Testing
             try await f.waitUntil("converged") { try await f.converged(mailbox) }
             let after = try await f.count("SELECT count(*) AS n FROM changes WHERE mailbox = $1", [PostgresValue(mailbox)])
             #expect(after == before + 1)  // the resync re-emitted nothing that had not changed
+            let verdict = try await f.outboxVerdict()
+            #expect(verdict.isClean, "\(verdict)")
             let full = try await f.count("""
                 SELECT count(*) AS n FROM folder_sync s JOIN mailboxes m ON m.id = s.mailbox_id
                  WHERE m.smtp_address = $1 AND s.last_full_sync_at IS NOT NULL

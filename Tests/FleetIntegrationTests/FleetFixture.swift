@@ -9,9 +9,8 @@ import TestSupport
 /// An in-process ews-sim, a fresh migrated database holding the simulator's tenants and mailboxes,
 /// and supervisors started on demand (several can share the database, like several instances).
 final class FleetFixture: @unchecked Sendable {  // set up once, then read-only from tests
-    static let schemaDirectory: String = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("shared/reference/ews-schema").path
+    /// The official schemas the simulator checks requests against; nil in a clone without them.
+    static var schemaDirectory: String? { EWSSchemaDirectory.path }
 
     let sim: SimulatorServer
     let baseURL: String
@@ -147,6 +146,30 @@ final class FleetFixture: @unchecked Sendable {  // set up once, then read-only 
             }
         }
         return truth == Set(mirror)
+    }
+
+    /// The outbox oracle's verdict (see `OutboxOracle`) over every mailbox, for the watched folders
+    /// given as simulator folder name → `changes.folder_id`. Call it once traffic has stopped.
+    func outboxVerdict(folders: [String: String] = ["inbox": "inbox"]) async throws -> OutboxOracle.Verdict {
+        let names = Dictionary(uniqueKeysWithValues: folders.map { ($0.value, $0.key) })
+        var verdict = OutboxOracle.Verdict()
+        for mailbox in allMailboxes {
+            let rows = try await pool.withConnection { conn in
+                try await conn.query("""
+                    SELECT c.folder_id, c.item_id, c.kind, c.is_read FROM changes c JOIN mailboxes m ON m.id = c.mailbox_id
+                     WHERE m.smtp_address = $1 ORDER BY c.id
+                    """, [PostgresValue(mailbox)], name: "test.outbox").rows.map {
+                    OutboxOracle.Row(folder: names[try $0.decode("folder_id", as: String.self)] ?? "",
+                                     itemID: try $0.decode("item_id"), kind: try $0.decode("kind"),
+                                     isRead: try $0.decode("is_read", as: Bool?.self))
+                }
+            }
+            var truth: [String: [SimWorld.ItemSnapshot]] = [:]
+            for name in folders.keys { truth[name] = try sim.world.items(mailbox: mailbox, folder: name) }
+            verdict.merge(OutboxOracle.check(truth: truth, ledger: try sim.world.ledger(mailbox: mailbox),
+                                             ledgerDropped: try sim.world.ledgerDropped(mailbox: mailbox), rows: rows))
+        }
+        return verdict
     }
 
     var allMailboxes: [String] { tenants.flatMap(\.mailboxes) }

@@ -71,13 +71,36 @@ import Testing
                     == truth?.count
             }
             #expect(midway >= 512)  // page 1 had been committed before the kill
-            let duplicates = try await count("""
-                SELECT count(*) AS n FROM (SELECT 1 FROM changes GROUP BY mailbox_id, item_id, change_key, kind HAVING count(*) > 1) d
-                """)
-            #expect(duplicates == 0)
+            let verdict = try await remoteOutboxVerdict(simURL: url, pool: pool, mailboxes: mailboxes)
+            #expect(verdict.isClean, "\(verdict)")
             await pool.shutdown()
         }
     }
+}
+
+/// The outbox oracle (see `OutboxOracle`) for an ews-sim run as a process: truth and ledger come
+/// from its control API, the rows from `changes`. Watches the inbox.
+func remoteOutboxVerdict(simURL: String, pool: PostgresPool, mailboxes: [String]) async throws -> OutboxOracle.Verdict {
+    var verdict = OutboxOracle.Verdict()
+    for mailbox in mailboxes {
+        let items = try #require((try await ControlAPI.get(simURL + "/_sim/mailboxes/\(mailbox)/items?folder=inbox")
+            as? [String: Any])?["items"] as? [Any])
+        let truth = try JSONDecoder().decode([SimWorld.ItemSnapshot].self, from: JSONSerialization.data(withJSONObject: items))
+        let ledger = try #require(try await ControlAPI.get(simURL + "/_sim/mailboxes/\(mailbox)/ledger") as? [String: Any])
+        let entries = (ledger["entries"] as? [[String: Any]] ?? []).compactMap { LedgerEntry(controlJSON: $0) }
+        let rows = try await pool.withConnection { conn in
+            try await conn.query("""
+                SELECT c.folder_id, c.item_id, c.kind, c.is_read FROM changes c JOIN mailboxes m ON m.id = c.mailbox_id
+                 WHERE m.smtp_address = $1 ORDER BY c.id
+                """, [PostgresValue(mailbox)], name: "test.outbox").rows.map {
+                OutboxOracle.Row(folder: try $0.decode("folder_id"), itemID: try $0.decode("item_id"),
+                                 kind: try $0.decode("kind"), isRead: try $0.decode("is_read", as: Bool?.self))
+            }
+        }
+        verdict.merge(OutboxOracle.check(truth: ["inbox": truth], ledger: entries,
+                                         ledgerDropped: ledger["dropped"] as? Int ?? 0, rows: rows))
+    }
+    return verdict
 }
 
 /// A child process of this package's products whose stdout can be read line by line.

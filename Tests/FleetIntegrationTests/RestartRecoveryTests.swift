@@ -45,6 +45,8 @@ import Testing
                 try await f.changeCount(delivered) == delivered.count
             }
             try await f.waitUntil("converged") { try await f.allConverged() }
+            let verdict = try await f.outboxVerdict()
+            #expect(verdict.isClean, "\(verdict)")
             let now = try await f.subscriptionIDs()
             if dialect == .gromox {
                 // The counter started again: the new ids are the old numbers, held by other mailboxes.

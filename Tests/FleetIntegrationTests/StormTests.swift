@@ -119,6 +119,8 @@ extension FleetFixture {
                 try await f.streamingCount() == f.allMailboxes.count
             }
             try await f.waitUntil("converged") { try await f.allConverged() }
+            let verdict = try await f.outboxVerdict()
+            #expect(verdict.isClean, "\(verdict)")
             await fleet.stop()
         }
     }

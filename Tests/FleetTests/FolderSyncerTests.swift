@@ -38,7 +38,8 @@ final class ScriptedService: SyncService {
     }
 }
 
-/// An in-memory store with the outbox's uniqueness rule.
+/// An in-memory store with the outbox's rules (CheckpointWriter): deletes only of what leaves the
+/// mirror, unique on (folder, item, kind, change key, sync step).
 final class MemoryStore: SyncStore {
     struct State {
         var syncStates: [String: String] = [:]
@@ -81,12 +82,14 @@ final class MemoryStore: SyncStore {
                 s.rows[u.itemID] = u
             }
             for r in cp.readFlags where s.mirror[r.itemID] != nil { s.mirror[r.itemID] = .init(changeKey: r.changeKey, isRead: r.isRead) }
-            for d in cp.deletes {
-                s.mirror[d] = nil
+            var removed: Set<String> = []
+            for d in cp.deletes where s.mirror.removeValue(forKey: d) != nil {
                 s.rows[d] = nil
+                removed.insert(d)
             }
             var inserted = 0
-            for c in cp.changes where s.keys.insert("\(c.itemID)|\(c.changeKey)|\(c.kind)").inserted {
+            for c in cp.changes where c.kind != .deleted || removed.contains(c.itemID) {
+                guard s.keys.insert("\(c.folderID)|\(c.itemID)|\(c.kind)|\(c.changeKey)|\(cp.syncStep)").inserted else { continue }
                 s.outbox.append(c)
                 inserted += 1
             }

@@ -39,13 +39,62 @@ import Testing
         try await StoreFixture.with("replay") { f in
             let writer = CheckpointWriter(pool: f.pool)
             let (a, ca) = created("A")
-            var cp = f.checkpoint(state: "S1")
-            cp.upserts = [a]
-            cp.changes = [ca, ChangeRecord(folderID: "inbox", itemID: "Z", changeKey: "", kind: .deleted)]
-            #expect(try await writer.commit(cp).changesInserted == 2)
-            #expect(try await writer.commit(cp).changesInserted == 0)
+            let (b, cb) = created("B")
+            var first = f.checkpoint(state: "S1")
+            first.upserts = [a, b]
+            first.changes = [ca, cb]
+            #expect(try await writer.commit(first).changesInserted == 2)
+            #expect(try await writer.commit(first).changesInserted == 0)
+            var second = f.checkpoint(state: "S2")
+            second.readFlags = [ReadFlagUpdate(itemID: "A", changeKey: "ck1", isRead: true)]
+            second.deletes = ["B"]
+            second.changes = [ChangeRecord(folderID: "inbox", itemID: "A", changeKey: "ck1", kind: .readFlag, isRead: true),
+                              ChangeRecord(folderID: "inbox", itemID: "B", changeKey: "", kind: .deleted)]
+            #expect(try await writer.commit(second).changesInserted == 2)
+            #expect(try await writer.commit(second).changesInserted == 0)
             let n: Int = try await f.scalar("SELECT count(*) AS v FROM changes")
-            #expect(n == 2)
+            #expect(n == 4)
+        }
+    }
+
+    /// The server keeps the ChangeKey on read-state changes: every change is still one row.
+    @Test func readUnreadReadWithOneChangeKeyIsThreeRows() async throws {
+        try await StoreFixture.with("same_ck") { f in
+            let writer = CheckpointWriter(pool: f.pool)
+            let (a, ca) = created("A")
+            var first = f.checkpoint(state: "S0")
+            first.upserts = [a]
+            first.changes = [ca]
+            try await writer.commit(first)
+            for (n, isRead) in [true, false, true].enumerated() {
+                var cp = f.checkpoint(state: "S\(n + 1)")
+                cp.readFlags = [ReadFlagUpdate(itemID: "A", changeKey: "ck1", isRead: isRead)]
+                cp.changes = [ChangeRecord(folderID: "inbox", itemID: "A", changeKey: "ck1", kind: .readFlag, isRead: isRead)]
+                #expect(try await writer.commit(cp).changesInserted == 1)
+            }
+            let flags = try await f.pool.withConnection {
+                try await $0.query("SELECT is_read FROM changes WHERE kind = 'read_flag' ORDER BY txid, id", name: "t")
+                    .rows.map { try $0.decode("is_read", as: Bool.self) }
+            }
+            #expect(flags == [true, false, true])
+        }
+    }
+
+    @Test func aDeleteOfAnItemTheFolderNeverHadRecordsNothing() async throws {
+        try await StoreFixture.with("del_unknown") { f in
+            let writer = CheckpointWriter(pool: f.pool)
+            var first = f.checkpoint("AQMkArchive", state: "S1")
+            first.upserts = [MirrorItem(folderID: "AQMkArchive", itemID: "A", changeKey: "ck1")]
+            first.changes = [ChangeRecord(folderID: "AQMkArchive", itemID: "A", changeKey: "ck1", kind: .created)]
+            try await writer.commit(first)
+            // The inbox never had Z, nor A (which is in another folder): nothing leaves the inbox.
+            var cp = f.checkpoint(state: "S2")
+            cp.deletes = ["Z", "A"]
+            cp.changes = [ChangeRecord(folderID: "inbox", itemID: "Z", changeKey: "", kind: .deleted),
+                          ChangeRecord(folderID: "inbox", itemID: "A", changeKey: "", kind: .deleted)]
+            #expect(try await writer.commit(cp).changesInserted == 0)
+            let kept: Int = try await f.scalar("SELECT count(*) AS v FROM items WHERE item_id = 'A'")
+            #expect(kept == 1)
         }
     }
 

@@ -48,4 +48,59 @@ import Testing
             await pool.shutdown()
         }
     }
+
+    /// Migration 5 swaps the outbox key. Existing rows stay as they are; an index built beforehand
+    /// (README "Upgrading") is used, and one left invalid by a failed concurrent build is rebuilt.
+    @Test(arguments: ["none", "prebuilt", "invalid"]) func theOutboxKeyMigrationKeepsRowsAndUsesAPrebuiltIndex(index: String) async throws {
+        try await TestDatabase.withFresh("migrate_key_\(index)") { database in
+            let pool = database.pool()
+            let all = try Migration.bundled
+            try await Migrator(pool: pool, migrations: all.filter { $0.version < 5 }).migrate()
+            func run(_ sql: String) async throws {
+                _ = try await pool.withConnection { try await $0.execute(sql, name: "t") }
+            }
+            func scalar(_ sql: String) async throws -> Int {
+                try await pool.withConnection { try await $0.query(sql, name: "t").rows[0].decode("v", as: Int.self) }
+            }
+            // Old rows: unique under the old key, two of them differ only in the change key.
+            try await run("""
+                INSERT INTO changes (tenant, mailbox, mailbox_id, folder_id, item_id, change_key, kind, observed_at)
+                VALUES ('t', 'm', 1, 'inbox', 'A', 'ck1', 'updated', now()), ('t', 'm', 1, 'inbox', 'A', 'ck2', 'updated', now()),
+                       ('t', 'm', 1, 'inbox', 'B', '', 'deleted', now())
+                """)
+            if index != "none" {
+                // What README "Upgrading" runs by hand, outside a transaction, while the old version runs.
+                try await run("ALTER TABLE changes ADD COLUMN IF NOT EXISTS sync_step text NOT NULL DEFAULT ''")
+                try await run("""
+                    CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS changes_step_key
+                        ON changes (mailbox_id, folder_id, item_id, kind, change_key, sync_step)
+                    """)
+            }
+            if index == "invalid" {
+                try await run("UPDATE pg_index SET indisvalid = false WHERE indexrelid = 'changes_step_key'::regclass")
+            }
+            let report = try await Migrator(pool: pool).migrate()
+            #expect(report.applied.contains(5))
+            #expect(try await scalar("SELECT count(*)::int AS v FROM changes WHERE sync_step = ''") == 3)
+            #expect(try await scalar("""
+                SELECT count(*)::int AS v FROM pg_index WHERE indexrelid = to_regclass('changes_step_key') AND indisvalid AND indisunique
+                """) == 1)
+            #expect(try await scalar("""
+                SELECT count(*)::int AS v FROM pg_constraint WHERE conrelid = 'changes'::regclass AND contype = 'u'
+                """) == 0)
+            // The same item, kind and change key in another step is a new row; in the same step it is not.
+            try await run("""
+                INSERT INTO changes (tenant, mailbox, mailbox_id, folder_id, item_id, change_key, kind, observed_at, sync_step)
+                VALUES ('t', 'm', 1, 'inbox', 'A', 'ck2', 'updated', now(), 's:1')
+                ON CONFLICT (mailbox_id, folder_id, item_id, kind, change_key, sync_step) DO NOTHING
+                """)
+            try await run("""
+                INSERT INTO changes (tenant, mailbox, mailbox_id, folder_id, item_id, change_key, kind, observed_at, sync_step)
+                VALUES ('t', 'm', 1, 'inbox', 'A', 'ck2', 'updated', now(), 's:1')
+                ON CONFLICT (mailbox_id, folder_id, item_id, kind, change_key, sync_step) DO NOTHING
+                """)
+            #expect(try await scalar("SELECT count(*)::int AS v FROM changes") == 4)
+            await pool.shutdown()
+        }
+    }
 }

@@ -31,9 +31,11 @@ struct StoreFixture {
         }
     }
 
-    func checkpoint(_ folder: String = "inbox", state: String, lease: LeaseToken? = nil) -> Checkpoint {
+    /// A page that leads to `state`; its sync step is named after that state unless `step` says otherwise.
+    func checkpoint(_ folder: String = "inbox", state: String, step: String? = nil, lease: LeaseToken? = nil) -> Checkpoint {
         Checkpoint(lease: lease, tenant: tenant.name, mailboxID: mailbox.id, mailbox: mailbox.smtpAddress,
-                   folderID: folder, syncState: state, observedAt: Date(timeIntervalSince1970: 1_790_000_000))
+                   folderID: folder, syncState: state, syncStep: step ?? "to:\(state)",
+                   observedAt: Date(timeIntervalSince1970: 1_790_000_000))
     }
 
     func scalar<T: PostgresDecodable & Sendable>(_ sql: String, _ params: [PostgresValue] = [], as: T.Type = T.self) async throws -> T {

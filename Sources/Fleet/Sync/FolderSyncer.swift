@@ -10,7 +10,7 @@ import Store
 /// A sync "from scratch" (first sync, or after ErrorInvalidSyncStateData) diffs every reported item
 /// against the mirror and emits only real differences; items the mirror has but the server no longer
 /// reports become `deleted` on the last page. Until that last page its SyncState is not persisted:
-/// a crash restarts the full resync, which the outbox's uniqueness makes harmless.
+/// a crash restarts the full resync, whose diff against the committed mirror makes it harmless.
 struct FolderSyncer: Sendable {
     struct Target: Sendable {
         var tenant: String
@@ -43,8 +43,12 @@ struct FolderSyncer: Sendable {
             let observed = now()
             guard page.status.isSuccess else { throw EWSCallError(status: page.status) }
             let last = page.includesLastItemInRange ?? true
+            // From scratch, every page is diffed against the mirror; incrementally, the page is
+            // named by the state it was asked with, so committing it twice inserts nothing twice.
+            let step = scratch ? SyncStep.fresh("scratch") : SyncStep.incremental(from: state ?? "")
             var cp = Checkpoint(lease: target.lease, tenant: target.tenant, mailboxID: target.mailboxID,
-                                mailbox: target.mailbox, folderID: folder, syncState: "", observedAt: observed)
+                                mailbox: target.mailbox, folderID: folder, syncState: "", syncStep: step,
+                                observedAt: observed)
             let fetched = try await apply(page.changes, to: &cp, mirror: &mirror, scratch: scratch, target: target)
             summary.itemsFetched += fetched
             if scratch && last {

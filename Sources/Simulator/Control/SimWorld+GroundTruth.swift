@@ -57,7 +57,7 @@ extension SimWorld {
             let target = try requireFolder(mailbox, folder)
             return target.itemKeys.compactMap { mailbox.items[$0] }
                 .sorted { ($0.received, $0.key) > ($1.received, $1.key) }
-                .map { ItemSnapshot(itemId: itemId(mailbox, $0), changeKey: SimIds.itemChangeKey($0.changeSequence),
+                .map { ItemSnapshot(itemId: itemId(mailbox, $0), changeKey: SimIds.itemChangeKey($0.keySequence),
                                     isRead: $0.isRead, subject: $0.subject) }
         }
     }

@@ -12,7 +12,7 @@ enum ItemXML {
 
     static func writeItem(_ w: inout XMLWriter, world: SimWorld, mailbox: Mailbox, item: Item, shape: Shape) {
         w.open("t:Message")
-        w.empty("t:ItemId", ["Id": world.itemId(mailbox, item), "ChangeKey": SimIds.itemChangeKey(item.changeSequence)])
+        w.empty("t:ItemId", ["Id": world.itemId(mailbox, item), "ChangeKey": SimIds.itemChangeKey(item.keySequence)])
         if shape == .full {
             let folder = mailbox.folders.first { $0.index == item.folderIndex }!
             w.empty("t:ParentFolderId", ["Id": world.folderId(mailbox, folder), "ChangeKey": SimIds.folderChangeKey(folder.changeSequence)])

@@ -125,8 +125,11 @@ struct Item {
     var createdSequence: UInt64
     var contentSequence: UInt64
     var readSequence: UInt64
-    /// Last modification of any kind; the change key is derived from it.
+    /// Last modification of any kind: what SyncFolderItems reports from.
     var changeSequence: UInt64
+    /// What the change key is derived from: `changeSequence`, except that a server which keeps the
+    /// ChangeKey on a read-state change (`keepChangeKeyOnReadChange`) leaves it behind on reads.
+    var keySequence: UInt64
     var isRead: Bool
     var isFlagged: Bool
     var subject: String
@@ -164,6 +167,8 @@ struct LedgerRecord {
     var folder: UInt32
     /// 0 unread, 1 read, 2 not applicable.
     var isRead: UInt8
+    /// The item's change key after this change (its `keySequence`).
+    var keySequence: UInt64
 
     init(sequence: UInt64, time: Date, kind: Kind, item: Item, isRead: Bool?) {
         self.sequence = sequence
@@ -173,6 +178,7 @@ struct LedgerRecord {
         self.generation = item.generation
         self.folder = item.folderIndex
         self.isRead = isRead.map { $0 ? 1 : 0 } ?? 2
+        self.keySequence = item.keySequence
     }
 
     init(sequence: UInt64, time: Date, folderCreated folder: UInt32) {
@@ -183,6 +189,7 @@ struct LedgerRecord {
         self.generation = 0
         self.folder = folder
         self.isRead = 2
+        self.keySequence = sequence
     }
 }
 

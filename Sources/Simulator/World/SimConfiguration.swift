@@ -29,6 +29,9 @@ public struct SimConfiguration: Sendable {
     /// Lifetime of a gromox tenant's subscription without a connection (gromox's
     /// `ews_streaming_subscription_timeout`, 5 minutes; whole minutes appear in its ids).
     public var gromoxSubscriptionTTL: Duration = .seconds(300)
+    /// Keep an item's ChangeKey when only its read state changes. Exchange gives a new one; a
+    /// server may not, and exactly-once must not depend on it.
+    public var keepChangeKeyOnReadChange: Bool = false
     /// Split envelopes across chunks and merge several into one chunk at random (seeded).
     public var randomChunking: Bool = true
     /// Per-folder tombstone cap; older sync states become invalid once their tombstones are pruned.

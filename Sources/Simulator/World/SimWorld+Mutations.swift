@@ -18,7 +18,7 @@ extension SimWorld {
         let now = clock.date()
         let item = insertItem(mailbox, folder: folder, received: now, isRead: false)
         let id = itemId(mailbox, item)
-        let changeKey = SimIds.itemChangeKey(item.changeSequence)
+        let changeKey = SimIds.itemChangeKey(item.keySequence)
         let parent = folderId(mailbox, folder)
         appendLedger(mailbox, LedgerRecord(sequence: item.changeSequence, time: now, kind: .created, item: item, isRead: false))
         let created = SimEvent(kind: .created, time: now, isFolder: false, id: id, changeKey: changeKey, parentFolderId: parent,
@@ -50,12 +50,13 @@ extension SimWorld {
         item.isRead = isRead
         item.readSequence = sequence
         item.changeSequence = sequence
+        if !configuration.keepChangeKeyOnReadChange { item.keySequence = sequence }
         mailbox.items[item.key] = item
         let now = clock.date()
         let id = itemId(mailbox, item)
         let folder = mailbox.folders.first { $0.index == item.folderIndex }!
         appendLedger(mailbox, LedgerRecord(sequence: sequence, time: now, kind: isRead ? .read : .unread, item: item, isRead: isRead))
-        let modified = SimEvent(kind: .modified, time: now, isFolder: false, id: id, changeKey: SimIds.itemChangeKey(sequence),
+        let modified = SimEvent(kind: .modified, time: now, isFolder: false, id: id, changeKey: SimIds.itemChangeKey(item.keySequence),
                                 parentFolderId: folderId(mailbox, folder), folderScope: [folder.index])
         let after = folderModified(mailbox, folder, now)
         // gromox writes a read flag in three steps, each an item and a folder modification, and
@@ -77,6 +78,7 @@ extension SimWorld {
         item.isFlagged.toggle()
         item.contentSequence = sequence
         item.changeSequence = sequence
+        item.keySequence = sequence
         mailbox.items[item.key] = item
         let now = clock.date()
         let id = itemId(mailbox, item)
@@ -117,6 +119,7 @@ extension SimWorld {
         item.contentSequence = sequence
         item.readSequence = sequence
         item.changeSequence = sequence
+        item.keySequence = sequence
         mailbox.items[item.key] = item
         target.itemKeys.insert(item.key)
         let now = clock.date()

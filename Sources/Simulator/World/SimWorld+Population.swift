@@ -89,7 +89,7 @@ extension SimWorld {
         let senderIndex = Int.random(in: 1...50, using: &random)
         let item = Item(
             key: key, generation: 0, folderIndex: folder.index, createdSequence: sequence,
-            contentSequence: sequence, readSequence: sequence, changeSequence: sequence, isRead: isRead,
+            contentSequence: sequence, readSequence: sequence, changeSequence: sequence, keySequence: sequence, isRead: isRead,
             isFlagged: false, subject: subject, sender: "sender\(senderIndex)@external.example", received: received,
             size: Int.random(in: 2_000...250_000, using: &random), hasAttachments: random.chance(0.2))
         mailbox.items[key] = item

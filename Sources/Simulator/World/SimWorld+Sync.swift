@@ -42,7 +42,7 @@ extension SimWorld {
             } else {
                 kind = .readFlag
             }
-            changes.append(ItemChange(kind: kind, itemId: id, changeKey: SimIds.itemChangeKey(item.changeSequence),
+            changes.append(ItemChange(kind: kind, itemId: id, changeKey: SimIds.itemChangeKey(item.keySequence),
                                       isRead: item.isRead, item: item, sortKey: item.changeSequence))
         }
         if state != nil {

@@ -109,7 +109,7 @@ extension SimWorld {
             sequence: record.sequence, time: Date(timeIntervalSince1970: record.time), kind: record.kind.name,
             itemId: id(record.generation), oldItemId: record.kind == .moved ? id(record.generation - 1) : nil,
             folder: folderName(mailbox, record.folder),
-            changeKey: record.kind == .deleted ? nil : SimIds.itemChangeKey(record.sequence), isRead: isRead)
+            changeKey: record.kind == .deleted ? nil : SimIds.itemChangeKey(record.keySequence), isRead: isRead)
     }
 
     /// `lock.withLock` for typed-throwing bodies (NIOLock's is untyped `rethrows`).

@@ -1,4 +1,5 @@
 public import Foundation
+import Crypto
 
 public enum ChangeKind: String, Sendable, CaseIterable, Codable {
     case created, updated, readFlag = "read_flag", deleted
@@ -88,6 +89,9 @@ public struct Checkpoint: Sendable {
     public var mailbox: String
     public var folderID: String
     public var syncState: String
+    /// Names the sync step that produced this page's outbox rows (part of their unique key, see
+    /// schema.sql migration 5): a replay of the same step inserts nothing twice.
+    public var syncStep: String
     public var upserts: [MirrorItem] = []
     public var readFlags: [ReadFlagUpdate] = []
     public var deletes: [String] = []
@@ -97,13 +101,29 @@ public struct Checkpoint: Sendable {
     public var completesFullSync = false
 
     public init(lease: LeaseToken?, tenant: String, mailboxID: Int64, mailbox: String, folderID: String,
-                syncState: String, observedAt: Date) {
+                syncState: String, syncStep: String, observedAt: Date) {
         self.lease = lease
         self.tenant = tenant
         self.mailboxID = mailboxID
         self.mailbox = mailbox
         self.folderID = folderID
         self.syncState = syncState
+        self.syncStep = syncStep
         self.observedAt = observedAt
     }
+}
+
+/// The `sync_step` of outbox rows.
+public enum SyncStep {
+    /// An incremental page: derived from the SyncState it was requested with, so the same page
+    /// fetched and committed twice (a commit whose acknowledgement was lost, a stale writer) gives
+    /// the same key and inserts nothing the second time, whatever the ChangeKeys do.
+    public static func incremental(from requestState: String) -> String {
+        "s:" + SHA256.hash(data: Data(requestState.utf8)).prefix(16).map { String(format: "%02x", $0) }.joined()
+    }
+
+    /// A step that is not derived from a stored SyncState (a page of a from-scratch resync, a
+    /// dropped folder): unique, because these steps emit only what differs from the mirror, in the
+    /// same transaction that updates it, and that is what keeps them from emitting twice.
+    public static func fresh(_ kind: String) -> String { "\(kind):" + UUID().uuidString.lowercased() }
 }

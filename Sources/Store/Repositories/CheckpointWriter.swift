@@ -55,27 +55,36 @@ public struct CheckpointWriter: Sendable {
                 [mailboxID, .array(r.map(\.itemID)), .array(r.map(\.changeKey)), .array(r.map { String($0.isRead) })],
                 name: "checkpoint.read_flags")
         }
+        // Only what leaves this folder's mirror is a `deleted` row: a delete replayed, or reported
+        // for an item the mirror never had (created and gone between two syncs, or not
+        // fetchable), records nothing.
+        var removed: Set<String> = []
         if !cp.deletes.isEmpty {
-            try await conn.query("DELETE FROM items WHERE mailbox_id = $1 AND item_id = ANY($2::text[])",
-                                 [mailboxID, .array(cp.deletes)], name: "checkpoint.delete_items")
+            let gone = try await conn.query("""
+                DELETE FROM items WHERE mailbox_id = $1 AND folder_id = $2 AND item_id = ANY($3::text[])
+                RETURNING item_id
+                """, [mailboxID, PostgresValue(cp.folderID), .array(cp.deletes)], name: "checkpoint.delete_items")
+            removed = Set(try gone.rows.map { try $0.decode("item_id", as: String.self) })
         }
+        let changes = cp.changes.filter { $0.kind != .deleted || removed.contains($0.itemID) }
         var inserted = 0
-        if !cp.changes.isEmpty {
-            let c = cp.changes
-            // ON CONFLICT DO NOTHING on (mailbox_id, item_id, change_key, kind): a replayed page is a no-op.
+        if !changes.isEmpty {
+            let c = changes
+            // The key includes the sync step (schema.sql migration 5): a replayed page is a no-op
+            // whether or not the server changed the ChangeKeys.
             let result = try await conn.query("""
                 INSERT INTO changes (tenant, mailbox, mailbox_id, folder_id, item_id, change_key, kind, is_read,
-                                     properties, observed_at)
-                SELECT $1, $2, $3, f, i, ck, k, r::boolean, p::jsonb, $4::timestamptz
+                                     properties, observed_at, sync_step)
+                SELECT $1, $2, $3, f, i, ck, k, r::boolean, p::jsonb, $4::timestamptz, $11
                   FROM unnest($5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[])
                        WITH ORDINALITY AS u(f, i, ck, k, r, p, n)
                  ORDER BY n
-                ON CONFLICT (mailbox_id, item_id, change_key, kind) DO NOTHING
+                ON CONFLICT (mailbox_id, folder_id, item_id, kind, change_key, sync_step) DO NOTHING
                 """,
                 [PostgresValue(cp.tenant), PostgresValue(cp.mailbox), mailboxID, PostgresValue(cp.observedAt),
                  .array(c.map(\.folderID)), .array(c.map(\.itemID)), .array(c.map(\.changeKey)),
                  .array(c.map(\.kind.rawValue)), .array(c.map { $0.isRead.map(String.init) }),
-                 .array(c.map { String(decoding: $0.properties, as: UTF8.self) })],
+                 .array(c.map { String(decoding: $0.properties, as: UTF8.self) }), PostgresValue(cp.syncStep)],
                 name: "checkpoint.insert_changes")
             inserted = result.affectedRows
         }

@@ -130,15 +130,18 @@ public struct FolderRepository: Sendable {
             var inserted = 0
             if !cp.drops.isEmpty {
                 let drops = PostgresValue.array(cp.drops)
-                // ON CONFLICT: an item deleted earlier with the same (id, '', deleted) stays one row.
+                // Only what leaves the mirror becomes a `deleted` row, so a replayed drop records
+                // nothing; the step is fresh for the same reason (see SyncStep).
                 inserted = try await conn.query("""
                     WITH gone AS (DELETE FROM items WHERE mailbox_id = $1 AND folder_id = ANY($2::text[])
                                   RETURNING folder_id, item_id)
-                    INSERT INTO changes (tenant, mailbox, mailbox_id, folder_id, item_id, change_key, kind, observed_at)
-                    SELECT $3, $4, $1, folder_id, item_id, '', 'deleted', $5::timestamptz FROM gone
+                    INSERT INTO changes (tenant, mailbox, mailbox_id, folder_id, item_id, change_key, kind, observed_at,
+                                         sync_step)
+                    SELECT $3, $4, $1, folder_id, item_id, '', 'deleted', $5::timestamptz, $6 FROM gone
                      ORDER BY folder_id, item_id
-                    ON CONFLICT (mailbox_id, item_id, change_key, kind) DO NOTHING
-                    """, [mailboxID, drops, PostgresValue(cp.tenant), PostgresValue(cp.mailbox), PostgresValue(cp.observedAt)],
+                    ON CONFLICT (mailbox_id, folder_id, item_id, kind, change_key, sync_step) DO NOTHING
+                    """, [mailboxID, drops, PostgresValue(cp.tenant), PostgresValue(cp.mailbox), PostgresValue(cp.observedAt),
+                          PostgresValue(SyncStep.fresh("drop"))],
                     name: "folders.drop_items").affectedRows
                 try await conn.query("DELETE FROM folder_sync WHERE mailbox_id = $1 AND folder_id = ANY($2::text[])",
                                      [mailboxID, drops], name: "folders.drop")
