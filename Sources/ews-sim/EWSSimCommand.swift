@@ -48,6 +48,9 @@ struct EWSSimCommand: AsyncParsableCommand {
     var budgetBurst: Double?
     @Option(name: .customLong("budget-recharge"), help: "Recharging budget: requests per second regained.")
     var budgetRecharge: Double = 10
+    @Option(name: .customLong("advice-grace-ms"),
+            help: "A request inside an advised back-off is a violation only if it arrived more than this many ms after the advice was written.")
+    var adviceGraceMs: Int = 50
     @Option(name: .customLong("log-level"), help: "trace|debug|info|notice|warning|error|critical") var logLevel: String = "info"
     @Option(help: "Wire dialect of every tenant at start: exchange|gromox (POST /_sim/tenants changes one tenant's).")
     var dialect: String = "exchange"
@@ -60,6 +63,7 @@ struct EWSSimCommand: AsyncParsableCommand {
         guard budgetBurst.map({ $0 >= 1 }) ?? true, budgetRecharge > 0 else {
             throw ValidationError("--budget-burst must be ≥ 1 and --budget-recharge > 0")
         }
+        guard adviceGraceMs >= 0 else { throw ValidationError("--advice-grace-ms must be ≥ 0") }
         guard tls || tlsCAOut == nil else { throw ValidationError("--tls-ca-out needs --tls") }
         guard SimDialect(rawValue: dialect) != nil else { throw ValidationError("--dialect must be exchange or gromox") }
     }
@@ -96,6 +100,7 @@ struct EWSSimCommand: AsyncParsableCommand {
         configuration.maxConcurrentSyncCalls = maxSyncCalls
         configuration.budgetBurst = budgetBurst
         configuration.budgetRechargePerSecond = budgetRecharge
+        configuration.adviceGrace = .milliseconds(adviceGraceMs)
         configuration.dialect = SimDialect(rawValue: dialect) ?? .exchange
         let server = try SimulatorServer(configuration: configuration)
         let boundPort = try await server.start()

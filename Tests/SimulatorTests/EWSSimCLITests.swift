@@ -99,6 +99,56 @@ import Testing
         #expect(process.terminationStatus != 0)
     }
 
+    /// An immediate retry after a throttling advice: past a 0-ms grace (the retry can only arrive
+    /// after the advice was written, on the real clock), within a 60-s one.
+    @Test(.enabled(if: binary != nil, "ews-sim binary not built next to the tests"), .timeLimit(.minutes(1)),
+          arguments: [("0", true), ("60000", false)])
+    func adviceGraceFlagSetsWhatCountsAsAViolation(graceMs: String, isViolation: Bool) async throws {
+        let process = SpawnedProcess()
+        process.executableURL = URL(fileURLWithPath: Self.binary!)
+        process.arguments = ["--port", "0", "--tenants", "1", "--mailboxes", "1", "--advice-grace-ms", graceMs]
+        let stdout = Pipe()
+        process.standardOutput = stdout
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        defer { process.terminate() }
+        let line = await Self.readLine(stdout.fileHandleForReading)
+        let ready = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+        let port = try #require(ready["port"] as? Int)
+        let tenants = try await RawHTTP.send(port: port, method: .GET, path: "/_sim/tenants")
+        let tenant = try #require((try JSONSerialization.jsonObject(with: Data(tenants.body.utf8)) as? [[String: Any]])?.first)
+        let user = try #require(tenant["username"] as? String), password = try #require(tenant["password"] as? String)
+        _ = try await RawHTTP.send(port: port, path: "/_sim/faults", headers: ["Content-Type": "application/json"],
+                                   body: #"{"kind": "throttle", "identity": "svc:tenant1", "seconds": 60}"#)
+        let auth = "Basic " + Data("\(user):\(password)".utf8).base64EncodedString()
+        for _ in 0..<2 {
+            let busy = try await RawHTTP.send(port: port, path: "/t/tenant1/EWS/Exchange.asmx", headers: ["Authorization": auth],
+                                              body: Soap.syncFolderItems("user1@tenant1.example"))
+            #expect(Soap.faultCode(busy.body) == "ErrorServerBusy")
+        }
+        let stats = try JSONSerialization.jsonObject(with: Data(try await RawHTTP.send(port: port, method: .GET, path: "/_sim/stats").body.utf8))
+        let counts = stats as? [String: Any]
+        #expect((counts?["backoff_violations"] as? [String: Int])?["svc:tenant1"] == (isViolation ? 1 : 0))
+        #expect((counts?["in_flight_at_advice"] as? [String: Int])?["svc:tenant1"] == (isViolation ? 0 : 1))
+    }
+
+    @Test(.enabled(if: binary != nil, "ews-sim binary not built next to the tests"), .timeLimit(.minutes(1)))
+    func refusesANegativeAdviceGrace() async throws {
+        let process = SpawnedProcess()
+        process.executableURL = URL(fileURLWithPath: Self.binary!)
+        process.arguments = ["--port", "0", "--advice-grace-ms", "-1"]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            DispatchQueue.global().async {
+                process.waitUntilExit()
+                continuation.resume()
+            }
+        }
+        #expect(process.terminationStatus != 0)
+    }
+
     /// Reads up to the first newline on a Dispatch thread (blocking read, off the cooperative pool).
     static func readLine(_ handle: FileHandle) async -> String {
         await withCheckedContinuation { continuation in

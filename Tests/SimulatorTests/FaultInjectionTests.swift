@@ -120,14 +120,17 @@ import Testing
             #expect(busy.status == 500)
             #expect(Soap.faultCode(busy.body) == "ErrorServerBusy")
             #expect(Soap.messageXmlValue(busy.body, "BackOffMilliseconds") == "30000")
-            // Sending again at once violates the advice and is charged another 30 s.
+            // Sending again a second after the advice was written (past the 50 ms grace) violates
+            // it and is charged another 30 s.
+            await sim.world.waitUntilAdviceWritten()
+            sim.clock.advance(by: .seconds(1))
             let again = try await sim.ews(Soap.syncFolderItems(mailbox))
-            #expect(Soap.messageXmlValue(again.body, "BackOffMilliseconds") == "60000")
+            #expect(Soap.messageXmlValue(again.body, "BackOffMilliseconds") == "59000")
             #expect(sim.world.statsSnapshot().violations(service) == 1)
             // A user identity is not in scope.
             let user = try await sim.ews(Soap.syncFolderItems(mailbox), auth: .user(mailbox))
             #expect(Soap.code(try Soap.messages(user.body)[0]) == "NoError")
-            sim.clock.advance(by: .seconds(60))
+            sim.clock.advance(by: .seconds(59))
             let fine = try await sim.ews(Soap.syncFolderItems(mailbox))
             #expect(Soap.code(try Soap.messages(fine.body)[0]) == "NoError")
             let stats = sim.world.statsSnapshot()
@@ -146,9 +149,11 @@ import Testing
             // Another impersonated mailbox has its own budget: its first refusal is no violation.
             #expect(Soap.faultCode(try await sim.ews(Soap.syncFolderItems(other)).body) == "ErrorServerBusy")
             #expect(sim.world.statsSnapshot().violations(service) == 0)
-            // The same mailbox again inside its back-off is one.
+            // The same mailbox again inside its back-off, past the grace, is one.
+            await sim.world.waitUntilAdviceWritten(count: 2)
+            sim.clock.advance(by: .seconds(1))
             let again = try await sim.ews(Soap.syncFolderItems(mailbox))
-            #expect(Soap.messageXmlValue(again.body, "BackOffMilliseconds") == "60000")
+            #expect(Soap.messageXmlValue(again.body, "BackOffMilliseconds") == "59000")
             #expect(sim.world.statsSnapshot().violations(service) == 1)
         }
     }

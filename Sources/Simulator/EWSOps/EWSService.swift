@@ -73,7 +73,7 @@ struct EWSService {
         let hasState = !(operation.child(NS.messages, "SyncState")?.trimmedText.isEmpty ?? true)
         let ticket: SimWorld.AdmissionTicket
         switch world.admit(tenant: tenant, identity: identity, operation: name, mailbox: target, hasSyncState: hasState,
-                           chargedBudget: context.chargedBudget) {
+                           chargedBudget: context.chargedBudget, arrivedAt: request.arrivedAt) {
         case .pass(let admitted): ticket = admitted
         case .reject(let response): return (name, response)
         }

@@ -50,12 +50,33 @@ public struct SimHeldRequest: Sendable, Equatable {
 
 /// Per-identity and per-mailbox throttling state (guarded by `SimWorld.lock`).
 struct ThrottleBook {
+    /// One advised back-off (see `SimWorld+Advice.swift`).
+    struct Backoff {
+        var until: Duration
+        /// How long it was advised for, so a violation can extend it by the same again.
+        var length: Duration
+        /// Tells it from a later back-off on the same budget: a late write of an old advice must
+        /// not count as delivering a new one.
+        var id: Int
+        /// When a response advising it was first completely written (injected clock); nil while
+        /// no client could have read it yet.
+        var writtenAt: Duration?
+    }
+
     var inFlight: [String: Int] = [:]
     var syncInFlight: [String: Int] = [:]
-    /// Back-off advised to an identity (key) or to an identity for one mailbox (`key|smtp`), and
-    /// how long it was, so a violation can extend it by the same again.
-    var backoff: [String: (until: Duration, length: Duration)] = [:]
+    /// Back-off advised to a budget (the identity's key, `impersonated:<smtp>`) or to an identity
+    /// for one mailbox (`key|smtp`).
+    var backoff: [String: Backoff] = [:]
+    var nextBackoffId = 1
+    /// Per identity key: requests that came inside a back-off the client had been told of.
     var violations: [String: Int] = [:]
+    /// Per identity key: requests inside a back-off that were already on their way when the advice
+    /// was written (or within the grace after it): answered busy, but no fault of the client.
+    var inFlightAtAdvice: [String: Int] = [:]
+    /// Back-offs whose advice has been completely written, and who waits for that (tests).
+    var advicesWritten = 0
+    var adviceWaiters: [(count: Int, continuation: CheckedContinuation<Void, Never>)] = []
     var budget: [String: (tokens: Double, at: Duration)] = [:]
     /// Throttling answers by policy (MaxConcurrency, HangingConnectionLimit, …).
     var throttled: [String: Int] = [:]

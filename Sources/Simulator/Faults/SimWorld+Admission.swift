@@ -15,21 +15,20 @@ extension SimWorld {
 
     static let busyText = "The server cannot service this request right now. Try again later."
 
+    /// `arrivedAt`: when the request's head was received (injected clock); nil means now.
     func admit(tenant: Tenant, identity: SimIdentity, operation: String, mailbox: Mailbox?,
-               hasSyncState: Bool, chargedBudget: String) -> Admission {
+               hasSyncState: Bool, chargedBudget: String, arrivedAt: Duration?) -> Admission {
         lock.withLock {
             let now = clock.now()
             let key = identity.key
             throttleBook.violations[key, default: 0] += 0
+            throttleBook.inFlightAtAdvice[key, default: 0] += 0
             // An advised back-off still running on the budget this request is charged to (or, for
-            // ConcurrentSyncCalls, on its target mailbox): a violation, which extends it.
-            for backoffKey in [chargedBudget, mailbox.map { key + "|" + $0.smtp.lowercased() }].compactMap({ $0 }) {
-                guard let backoff = throttleBook.backoff[backoffKey], now < backoff.until else { continue }
-                throttleBook.violations[key, default: 0] += 1
-                let until = backoff.until + backoff.length
-                throttleBook.backoff[backoffKey] = (until, backoff.length)
-                throttleBook.throttled["BackOffViolation", default: 0] += 1
-                return .reject(Self.serverBusy(operation, form: .fault, backOff: until - now))
+            // ConcurrentSyncCalls, on its target mailbox).
+            let budgets = [chargedBudget, mailbox.map { key + "|" + $0.smtp.lowercased() }].compactMap { $0 }
+            if let busy = answerDuringBackoff(budgets: budgets, identity: key, operation: operation,
+                                              arrivedAt: arrivedAt ?? now, now: now) {
+                return .reject(busy)
             }
             for active in faultBook.active.values.sorted(by: { $0.id < $1.id })
             where matches(active.fault.scope, tenant: tenant, identity: key, mailbox: mailbox) {
@@ -38,9 +37,9 @@ extension SimWorld {
                 case .throttle where fault.rate == nil && !isExpired(active, now: now):
                     let end = active.injectedAt + .milliseconds(Int64(fault.seconds * 1000))
                     let length = Self.wholeMilliseconds(end - now)
-                    throttleBook.backoff[chargedBudget] = (now + length, length)
                     faultBook.effect(.throttle)
-                    return .reject(Self.serverBusy(operation, form: fault.form, backOff: length))
+                    return .reject(advise(chargedBudget, for: length, now: now,
+                                          Self.serverBusy(operation, form: fault.form, backOff: length)))
                 case .http500 where random.chance(fault.fraction):
                     faultBook.effect(.http500)
                     return .reject(.text(.internalServerError, "Internal Server Error"))
@@ -64,9 +63,9 @@ extension SimWorld {
                 if tokens < 1 {
                     let length = Self.wholeMilliseconds(.milliseconds(Int64((1 - tokens) / rate * 1000)))
                     throttleBook.budget[chargedBudget] = (tokens, now)
-                    throttleBook.backoff[chargedBudget] = (now + length, length)
                     throttleBook.throttled["Budget", default: 0] += 1
-                    return .reject(Self.serverBusy(operation, form: .fault, backOff: length))
+                    return .reject(advise(chargedBudget, for: length, now: now,
+                                          Self.serverBusy(operation, form: .fault, backOff: length)))
                 }
                 tokens -= 1
                 throttleBook.budget[chargedBudget] = (tokens, now)
@@ -87,15 +86,14 @@ extension SimWorld {
             if isSync, let smtp, configuration.maxConcurrentSyncCalls > 0,
                throttleBook.syncInFlight[smtp, default: 0] >= configuration.maxConcurrentSyncCalls {
                 throttleBook.throttled["ConcurrentSyncCalls", default: 0] += 1
-                let length = Duration.milliseconds(5000)
-                throttleBook.backoff[key + "|" + smtp] = (now + length, length)
                 let limit = configuration.maxConcurrentSyncCalls
-                return .reject(.xml(.ok, EWSEnvelope.response(operation) { w in
+                let busy = SimResponse.xml(.ok, EWSEnvelope.response(operation) { w in
                     Self.errorMessage(&w, operation, "ErrorServerBusy", Self.busyText, [
                         ("BackOffMilliseconds", "5000"), ("Policy", "ConcurrentSyncCalls"),
                         ("ErrorMessage", "This operation exceeds the throttling budget for policy part 'ConcurrentSyncCalls', policy value '\(limit)', Budget type: 'Ews'. Suggested backoff time 5000 ms."),
                     ])
-                }))
+                })
+                return .reject(advise(key + "|" + smtp, for: .milliseconds(5000), now: now, busy))
             }
             if operation == "Subscribe", let mailbox, configuration.maxSubscriptionsPerMailbox > 0 {
                 sweepSubscriptions(mailbox)

@@ -13,6 +13,8 @@ final class SimHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     private let router: SimRouter
     private let threadPool: NIOThreadPool
     private var head: HTTPRequestHead?
+    /// When `head` was received, on the world's clock.
+    private var headArrivedAt: Duration?
     private var body: [UInt8] = []
     private var tooLarge = false
     private var streaming: StreamDriver?
@@ -40,6 +42,7 @@ final class SimHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         switch unwrapInboundIn(data) {
         case .head(let requestHead):
             head = requestHead
+            headArrivedAt = router.world.clock.now()
             body = []
             tooLarge = false
             // libcurl sends `Expect: 100-continue` for larger POSTs and otherwise waits a second
@@ -64,6 +67,7 @@ final class SimHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             }
             var received = SimRequest(head: requestHead, body: body)
             received.connection = ntlm
+            received.arrivedAt = headArrivedAt
             let request = received
             body = []
             let keepAlive = requestHead.isKeepAlive
@@ -96,8 +100,18 @@ final class SimHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         }
     }
 
-    private func write(context: ChannelHandlerContext, keepAlive: Bool, response: SimResponse) {
-        guard case .full(let status, var headers, let bytes) = response else { return }
+    /// Writes a complete response; the future succeeds once its last byte went to the socket.
+    @discardableResult
+    private func write(context: ChannelHandlerContext, keepAlive: Bool, response: SimResponse) -> EventLoopFuture<Void>? {
+        if case .advice(let inner, let written) = response {
+            // The end part's promise is completed in order after the head and body bytes were
+            // handed to the socket (through TLS, once the encrypted bytes were): the moment the
+            // client could first read the advice.
+            let done = write(context: context, keepAlive: keepAlive, response: inner)
+            done?.whenSuccess { written() }
+            return done
+        }
+        guard case .full(let status, var headers, let bytes) = response else { return nil }
         headers.replaceOrAdd(name: "Content-Length", value: String(bytes.count))
         if !keepAlive { headers.replaceOrAdd(name: "Connection", value: "close") }
         let head = HTTPResponseHead(version: .http1_1, status: status, headers: headers)
@@ -110,6 +124,7 @@ final class SimHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             let channel = context.channel
             done.whenComplete { _ in channel.close(promise: nil) }
         }
+        return done
     }
 
     private func startStream(context: ChannelHandlerContext, plan: StreamPlan) {

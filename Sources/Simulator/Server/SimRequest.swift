@@ -9,6 +9,10 @@ struct SimRequest: Sendable {
     var body: [UInt8]
     /// The connection's NTLM state; nil outside a live connection (NTLM tenants then refuse).
     var connection: NTLMConnection?
+    /// When the request head was received (injected clock): whether a request could have known of
+    /// an advised back-off depends on when it was sent, not on when its body was parsed. Nil
+    /// outside a live connection (then: when it is admitted).
+    var arrivedAt: Duration?
 
     init(head: HTTPRequestHead, body: [UInt8]) {
         method = head.method
@@ -46,6 +50,9 @@ enum SimResponse: Sendable {
     case stream(StreamPlan)
     /// Written once `wait` returns (slow and held responses, on the injected clock / a release).
     indirect case deferred(SimResponse, wait: @Sendable () async -> Void)
+    /// A back-off advice: `written` runs once its last byte went to the socket, the earliest
+    /// moment the client could read it (see `SimWorld+Advice.swift`).
+    indirect case advice(SimResponse, written: @Sendable () -> Void)
 
     static func xml(_ status: HTTPResponseStatus, _ body: String, headers extra: HTTPHeaders = [:]) -> SimResponse {
         var headers: HTTPHeaders = ["Content-Type": "text/xml; charset=utf-8"]
@@ -73,6 +80,8 @@ enum SimResponse: Sendable {
             return .stream(plan)
         case .deferred(let inner, let wait):
             return .deferred(inner.adding(header: name, value: value), wait: wait)
+        case .advice(let inner, let written):
+            return .advice(inner.adding(header: name, value: value), written: written)
         }
     }
 
@@ -89,6 +98,8 @@ enum SimResponse: Sendable {
             return .stream(plan)
         case .deferred(let inner, let wait):
             return .deferred(inner.gromoxFramed(), wait: wait)
+        case .advice(let inner, let written):
+            return .advice(inner.gromoxFramed(), written: written)
         }
     }
 
@@ -96,7 +107,7 @@ enum SimResponse: Sendable {
         switch self {
         case .full(let status, _, _): Int(status.code)
         case .stream: 200
-        case .deferred(let inner, _): inner.status
+        case .deferred(let inner, _), .advice(let inner, _): inner.status
         }
     }
 }

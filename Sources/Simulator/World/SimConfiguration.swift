@@ -61,6 +61,10 @@ public struct SimConfiguration: Sendable {
     public var budgetBurst: Double?
     /// Requests per second the budget recharges by.
     public var budgetRechargePerSecond: Double = 10
+    /// A request inside an advised back-off is a violation only if its head arrived more than this
+    /// after the advice was completely written; earlier ones were already on their way (network
+    /// and client latency) and count as `in_flight_at_advice`.
+    public var adviceGrace: Duration = .milliseconds(50)
 
     public init() {}
 }

@@ -37,11 +37,16 @@ public struct SimStatsSnapshot: Sendable, Codable {
     /// Requests, streams, subscriptions or sync states a fault acted on, by kind.
     public var faultEffects: [String: Int] = [:]
     /// Throttling answers by policy: MaxConcurrency, HangingConnectionLimit, MaxSubscriptions,
-    /// ConcurrentSyncCalls, Budget, BackOffViolation.
+    /// ConcurrentSyncCalls, Budget, BackOffViolation, BackOffInFlight.
     public var throttled: [String: Int] = [:]
     /// Per identity key (every identity that sent an EWS request): requests that arrived during
-    /// an advised back-off. Zero for a well-behaved client.
+    /// an advised back-off, more than `SimConfiguration.adviceGrace` after the advice was
+    /// completely written. Zero for a well-behaved client.
     public var backoffViolations: [String: Int] = [:]
+    /// Per identity key (every identity that sent an EWS request): requests that arrived during
+    /// an advised back-off but before the advice was written, or within the grace after it: sent
+    /// before the client could know, so no violation.
+    public var inFlightAtAdvice: [String: Int] = [:]
     /// `POST /_sim/restart`s so far.
     public var restarts: Int = 0
     /// smtp → operation → count of EWS requests (after authentication, whatever their answer)
@@ -60,7 +65,7 @@ public struct SimStatsSnapshot: Sendable, Codable {
         case subscriptionsCreated = "subscriptions_created", subscriptionsExpired = "subscriptions_expired"
         case streamsOpened = "streams_opened"
         case faultsInjected = "faults_injected", faultEffects = "fault_effects", throttled
-        case backoffViolations = "backoff_violations"
+        case backoffViolations = "backoff_violations", inFlightAtAdvice = "in_flight_at_advice"
         case restarts, requestsByMailbox = "requests_by_mailbox", requestsByTenant = "requests_by_tenant"
         case streamOpensByIdentity = "stream_opens_by_identity"
     }
@@ -70,6 +75,9 @@ public struct SimStatsSnapshot: Sendable, Codable {
 
     /// Requests `identity` sent during an advised back-off.
     public func violations(_ identity: String) -> Int { backoffViolations[identity] ?? 0 }
+
+    /// Requests `identity` sent during an advised back-off before it could have read the advice.
+    public func inFlightAtAdvice(_ identity: String) -> Int { inFlightAtAdvice[identity] ?? 0 }
 
     /// EWS requests that named `mailbox`: of one operation, or of all when `operation` is nil.
     public func requests(mailbox: String, operation: String? = nil) -> Int {
@@ -125,7 +133,8 @@ extension SimWorld {
                 heartbeats: stats.heartbeats, queueOverflows: stats.queueOverflows,
                 subscriptionsCreated: stats.subscriptionsCreated, subscriptionsExpired: stats.subscriptionsExpired,
                 streamsOpened: stats.streamsOpened, faultsInjected: faultBook.injected, faultEffects: faultBook.effects,
-                throttled: throttleBook.throttled, backoffViolations: throttleBook.violations, restarts: stats.restarts,
+                throttled: throttleBook.throttled, backoffViolations: throttleBook.violations,
+                inFlightAtAdvice: throttleBook.inFlightAtAdvice, restarts: stats.restarts,
                 requestsByMailbox: stats.requestsByMailbox, requestsByTenant: stats.requestsByTenant,
                 streamOpensByIdentity: stats.streamOpensByIdentity)
         }

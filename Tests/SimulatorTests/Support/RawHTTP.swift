@@ -16,15 +16,13 @@ enum RawHTTP {
 
     static func send(port: Int, method: HTTPMethod = .POST, path: String, headers: HTTPHeaders = [:],
                      body: String = "") async throws -> Response {
-        let stream = try await open(port: port, method: method, path: path, headers: headers, body: body)
-        let head = try await stream.readHead()
-        var bytes: [UInt8] = []
-        while let chunk = await stream.nextBodyPart() { bytes += chunk }
-        return Response(status: Int(head.status.code), headers: head.headers, body: String(decoding: bytes, as: UTF8.self))
+        try await open(port: port, method: method, path: path, headers: headers, body: body).readResponse()
     }
 
+    /// With `holdBody`, only the head goes out (e.g. with `Expect: 100-continue`, to know the
+    /// server has received it); `RawStream.sendBody` sends the body later.
     static func open(port: Int, method: HTTPMethod = .POST, path: String, headers: HTTPHeaders = [:],
-                     body: String = "") async throws -> RawStream {
+                     body: String = "", holdBody: Bool = false) async throws -> RawStream {
         let (events, continuation) = AsyncStream<RawStream.Event>.makeStream()
         let channel = try await ClientBootstrap(group: group)
             .channelInitializer { channel in
@@ -43,12 +41,14 @@ enum RawHTTP {
         allHeaders.replaceOrAdd(name: "Content-Length", value: String(body.utf8.count))
         if allHeaders["Content-Type"].isEmpty { allHeaders.add(name: "Content-Type", value: "text/xml; charset=utf-8") }
         let head = HTTPRequestHead(version: .http1_1, method: method, uri: path, headers: allHeaders)
-        channel.write(HTTPClientRequestPart.head(head), promise: nil)
-        var buffer = channel.allocator.buffer(capacity: body.utf8.count)
-        buffer.writeString(body)
-        channel.write(HTTPClientRequestPart.body(.byteBuffer(buffer)), promise: nil)
-        try await channel.writeAndFlush(HTTPClientRequestPart.end(nil)).get()
-        return RawStream(channel: channel, events: events)
+        let stream = RawStream(channel: channel, events: events)
+        if holdBody {
+            try await channel.writeAndFlush(HTTPClientRequestPart.head(head)).get()
+        } else {
+            channel.write(HTTPClientRequestPart.head(head), promise: nil)
+            try await stream.sendBody(body)
+        }
+        return stream
     }
 }
 
@@ -83,6 +83,14 @@ final class RawStream {
         return head
     }
 
+    /// The next head and the whole body after it.
+    func readResponse() async throws -> RawHTTP.Response {
+        let head = try await readHead()
+        var bytes: [UInt8] = []
+        while let chunk = await nextBodyPart() { bytes += chunk }
+        return RawHTTP.Response(status: Int(head.status.code), headers: head.headers, body: String(decoding: bytes, as: UTF8.self))
+    }
+
     func nextBodyPart() async -> [UInt8]? {
         guard !ended else { return nil }
         switch await iterator.next() {
@@ -115,6 +123,14 @@ final class RawStream {
 
     func close() async {
         try? await channel.close()
+    }
+
+    /// Sends the request body and its end (see `RawHTTP.open(holdBody:)`).
+    func sendBody(_ body: String) async throws {
+        var buffer = channel.allocator.buffer(capacity: body.utf8.count)
+        buffer.writeString(body)
+        channel.write(HTTPClientRequestPart.body(.byteBuffer(buffer)), promise: nil)
+        try await channel.writeAndFlush(HTTPClientRequestPart.end(nil)).get()
     }
 
     private func find(_ marker: [UInt8], in bytes: [UInt8]) -> Int? {

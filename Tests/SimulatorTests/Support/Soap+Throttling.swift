@@ -8,6 +8,16 @@ extension SimFixture {
         let (port, path, headers) = (self.port, ewsPath(tenant), headers(.service, tenant: tenant))
         return Task { try await RawHTTP.send(port: port, path: path, headers: headers, body: body) }
     }
+
+    /// Holds the next SyncFolderItems of `smtp` and returns the task waiting for its answer.
+    func holdOneSync(_ smtp: String) async throws -> Task<RawHTTP.Response, any Error> {
+        var hold = SimFault(.holdSyncPage, scope: .mailbox(smtp))
+        hold.page = 1
+        try world.injectFault(hold)
+        let task = sendLater(Soap.syncFolderItems(smtp))
+        await world.waitUntilHeld()
+        return task
+    }
 }
 
 extension Soap {
