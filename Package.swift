@@ -153,6 +153,9 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             path: "Benchmarks/EWSSimBench", swiftSettings: swiftSettings),
+        .executableTarget(
+            name: "chaos-verdict", dependencies: ["Simulator"], path: "Benchmarks/ChaosVerdict",
+            swiftSettings: swiftSettings),
 
         // MARK: tests
         // posix_spawn's GNU file actions for TestSupport's `SpawnedProcess` (tests only).

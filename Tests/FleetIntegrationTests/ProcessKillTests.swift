@@ -86,8 +86,10 @@ func remoteOutboxVerdict(simURL: String, pool: PostgresPool, mailboxes: [String]
         let items = try #require((try await ControlAPI.get(simURL + "/_sim/mailboxes/\(mailbox)/items?folder=inbox")
             as? [String: Any])?["items"] as? [Any])
         let truth = try JSONDecoder().decode([SimWorld.ItemSnapshot].self, from: JSONSerialization.data(withJSONObject: items))
-        let ledger = try #require(try await ControlAPI.get(simURL + "/_sim/mailboxes/\(mailbox)/ledger") as? [String: Any])
-        let entries = (ledger["entries"] as? [[String: Any]] ?? []).compactMap { LedgerEntry(controlJSON: $0) }
+        let ledger = try #require(try await ControlAPI.get(simURL + "/_sim/ledger?mailbox=\(mailbox)") as? [String: Any])
+        let raw = try #require(ledger["entries"] as? [[String: Any]], "no ledger in \(ledger)")
+        let entries = raw.compactMap { LedgerEntry(controlJSON: $0) }
+        #expect(entries.count == raw.count, "every ledger entry reads back")
         let rows = try await pool.withConnection { conn in
             try await conn.query("""
                 SELECT c.folder_id, c.item_id, c.kind, c.is_read FROM changes c JOIN mailboxes m ON m.id = c.mailbox_id

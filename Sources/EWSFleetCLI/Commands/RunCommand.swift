@@ -27,7 +27,9 @@ struct RunCommand: AsyncParsableCommand {
         let logger = Logger(label: "ewsfleet")
         // Bootstrapped once, before any library creates a metric, so every metric lands in /metrics.
         let registry = PrometheusCollectorRegistry()
-        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+        var factory = PrometheusMetricsFactory(registry: registry)
+        factory.durationHistogramBuckets[FleetMetrics.adviceLagLabel] = FleetMetrics.adviceLagBuckets
+        MetricsSystem.bootstrap(factory)
         let pool = try await global.openDatabase(config, logger: logger)
         let health = FleetHealth(pool: pool)
         let metricsServer = MetricsServer(host: config.metricsHost, port: config.metricsPort,

@@ -47,13 +47,19 @@ final class EWSClient<C: Clock<Duration>>: Sendable where C.Instant: Sendable {
             default: .normal
             }
         let permit = try await budget.acquire(kind, mailbox: route.mailbox)
+        var receivedAt: ContinuousClock.Instant?
         do {
-            let response = try await send(request, route: route)
+            let http = try await send(request, route: route)
+            receivedAt = http.receivedAt
+            let response = try decodeChecked(status: http.status, headers: http.headers, body: http.body,
+                                             operation: request.operation)
             await budget.release(permit, outcome: .success)
             return response
         } catch let error as EWSCallError {
+            // The advice is honoured before the permit goes back, so no call waiting for this
+            // permit can slip out between the two.
+            await pauseIfAdvised(error, mailbox: route.mailbox, receivedAt: receivedAt)
             await budget.release(permit, outcome: outcome(of: error))
-            await pauseIfAdvised(error, mailbox: route.mailbox)
             throw error
         } catch {
             await budget.release(permit, outcome: .other)
@@ -89,7 +95,7 @@ final class EWSClient<C: Clock<Duration>>: Sendable where C.Instant: Sendable {
             let error = classify(status: stream.status, headers: stream.head.headers, body: body ?? Data(),
                                  operation: .getStreamingEvents)
             // An advised back-off holds every call charged to the same budget, streams and syncs alike.
-            await pauseIfAdvised(error, mailbox: route.mailbox)
+            await pauseIfAdvised(error, mailbox: route.mailbox, receivedAt: .now)
             throw error
         }
         return stream
@@ -113,15 +119,12 @@ final class EWSClient<C: Clock<Duration>>: Sendable where C.Instant: Sendable {
                           impersonation: endpoint.impersonation ? .smtpAddress(route.mailbox) : nil)
     }
 
-    private func send(_ request: some EWSOperationRequest, route: Route) async throws -> EWSResponse {
-        let response: HTTPResponse
+    private func send(_ request: some EWSOperationRequest, route: Route) async throws -> HTTPResponse {
         do {
-            response = try await http.send(httpRequest(request, route: route))
+            return try await http.send(httpRequest(request, route: route))
         } catch let error as HTTPError {
             throw try Self.classify(transport: error)
         }
-        return try decodeChecked(status: response.status, headers: response.headers, body: response.body,
-                                 operation: request.operation)
     }
 
     /// Decodes a response; HTTP-level failures, SOAP faults and malformed bodies become errors.
@@ -175,7 +178,10 @@ final class EWSClient<C: Clock<Duration>>: Sendable where C.Instant: Sendable {
     /// ConcurrentSyncCalls names the target mailbox's sync calls; anything else is the budget the
     /// call was charged to: with impersonation the identity's budget for that target mailbox (EWS
     /// charges a copy of the target's budget, fact sheet §8.1), else the identity's own.
-    private func pauseIfAdvised(_ error: EWSCallError, mailbox: String) async {
+    /// `receivedAt`: when the advising response was in; the delay until the pause holds is
+    /// `ewsf_backoff_advice_lag` (a request sent after the advice but before the pause would be a
+    /// back-off violation).
+    private func pauseIfAdvised(_ error: EWSCallError, mailbox: String, receivedAt: ContinuousClock.Instant?) async {
         guard case .retryLater(let hint) = error.decision.action, let ms = hint.backOffMilliseconds, ms > 0 else { return }
         let scope: IdentityBudget<C>.PauseScope =
             switch hint.budget {
@@ -186,6 +192,7 @@ final class EWSClient<C: Clock<Duration>>: Sendable where C.Instant: Sendable {
             "mailbox": "\(mailbox)", "code": "\(error.decision.code)", "backoff_ms": "\(ms)", "budget": "\(hint.budget)",
         ])
         await budget.pause(scope, for: .milliseconds(ms))
+        if let receivedAt { FleetMetrics.adviceHonoured(lag: ContinuousClock.now - receivedAt) }
     }
 }
 

@@ -4,7 +4,7 @@ import Metrics
 /// (`ewsfleet run`: Prometheus). Names are listed in README "Metrics". Handles are looked up per
 /// event: the backend caches them by label, and the events are per sync page or per connection,
 /// far too rare for the lookup to matter.
-enum FleetMetrics {
+public enum FleetMetrics {
     /// One committed sync page (mirror, outbox rows and SyncState in one transaction).
     static func syncPageCommitted(changes: Int) {
         Counter(label: "ewsf_sync_pages_total").increment()
@@ -40,5 +40,22 @@ extension FleetMetrics {
     /// logged and dropped so the rest of the batch is written).
     static func statusRowDropped() {
         Counter(label: "ewsf_status_rows_dropped_total").increment()
+    }
+}
+
+extension FleetMetrics {
+    public static let adviceLagLabel = "ewsf_backoff_advice_lag"
+    /// Histogram buckets for `adviceLagLabel`: the lag is expected well under a millisecond, and the
+    /// default duration buckets start at 5 ms.
+    public static let adviceLagBuckets: [Duration] = [
+        .microseconds(50), .microseconds(100), .microseconds(250), .microseconds(500), .milliseconds(1),
+        .milliseconds(2), .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50),
+        .milliseconds(100), .milliseconds(250), .seconds(1),
+    ]
+
+    /// An advised back-off is in force: `lag` from the advising response's arrival.
+    static func adviceHonoured(lag: Duration) {
+        let (seconds, attoseconds) = lag.components
+        Timer(label: adviceLagLabel).recordNanoseconds(max(0, seconds * 1_000_000_000 + attoseconds / 1_000_000_000))
     }
 }

@@ -247,7 +247,7 @@ final class CurlLoop: @unchecked Sendable {
             switch t.kind {
             case .normal:
                 t.request.cookies?.capture(from: head)
-                let response = HTTPResponse(head: head, body: t.body, timing: timing)
+                let response = HTTPResponse(head: head, body: t.body, timing: timing, receivedAt: .now)
                 cleanupEasy(t)
                 t.complete(response)
             case .stream:

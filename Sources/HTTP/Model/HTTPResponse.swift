@@ -38,14 +38,18 @@ public struct HTTPResponse: Sendable {
     public var head: HTTPResponseHead
     public var body: Data
     public var timing: HTTPTiming
+    /// When the loop thread had the whole response, before any task resumed: what a caller that
+    /// must act on the response promptly (an advised back-off) measures its delay from.
+    public var receivedAt: ContinuousClock.Instant
 
     public var status: Int { head.status }
     public var headers: [(name: String, value: String)] { head.headers }
 
-    public init(head: HTTPResponseHead, body: Data, timing: HTTPTiming) {
+    public init(head: HTTPResponseHead, body: Data, timing: HTTPTiming, receivedAt: ContinuousClock.Instant = .now) {
         self.head = head
         self.body = body
         self.timing = timing
+        self.receivedAt = receivedAt
     }
 
     /// Throws `.httpStatus` unless the status is 2xx. EWS puts SOAP faults in 500 responses, so

@@ -148,7 +148,7 @@ public enum OutboxOracle {
 }
 
 extension LedgerEntry {
-    /// Reads an entry as the control API's `/_sim/mailboxes/{m}/ledger` writes it, for clients that
+    /// Reads an entry as the control API's `/_sim/ledger?mailbox={m}` writes it, for clients that
     /// run ews-sim as a process (the outbox oracle of a test or benchmark).
     public init?(controlJSON object: [String: Any]) {
         guard let kind = object["kind"] as? String, let folder = object["folder"] as? String,
