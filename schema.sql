@@ -384,3 +384,17 @@ END $$;
 CREATE UNIQUE INDEX IF NOT EXISTS changes_step_key
     ON changes (mailbox_id, folder_id, item_id, kind, change_key, sync_step);
 ALTER TABLE changes DROP CONSTRAINT IF EXISTS changes_mailbox_id_item_id_change_key_kind_key;
+
+-- migration: 6 allow_plain_http
+-- Every auth kind sends a credential with each request (a password, an NTLM or Kerberos token, a
+-- client secret or the bearer token it buys), which plain http:// hands to anyone on the path. A
+-- tenant's credential goes only to https:// URLs (ews_url, autodiscover_url, and token_url for
+-- oauth2) unless allow_plain_http says this tenant may use plain http (a lab or test server).
+-- The rule lives in the code (PlainHTTPRefusal): `tenant add|update` refuse such a row, and the
+-- service disables one changed behind its back instead of sending the credential.
+ALTER TABLE tenants ADD COLUMN allow_plain_http boolean NOT NULL DEFAULT false;
+
+-- Tenants that use plain http today keep working: they are allowed it explicitly.
+UPDATE tenants SET allow_plain_http = true
+ WHERE ews_url !~* '^https://' OR autodiscover_url !~* '^https://'
+    OR (auth_kind = 'oauth2' AND token_url !~* '^https://');

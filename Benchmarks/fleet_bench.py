@@ -112,7 +112,7 @@ def main():
     for t in tenants:
         subprocess.run([f"{BIN}/ewsfleet", "tenant", "add", t["name"], "--ews-url", t["ews_url"], "--autodiscover-url",
                         t["autodiscover_url"], "--auth", "basic", "--identity", t["username"], "--secret-env", "PW",
-                        "--max-concurrent", "27", "--rate", "1000"],
+                        "--max-concurrent", "27", "--rate", "1000", "--allow-plain-http"],  # ews-sim: plain http://
                        env=dict(env, PW=t["password"]), check=True, capture_output=True)
         addresses = ",".join(f'"{m}"' for m in t["mailboxes"])
         psql(f"INSERT INTO mailboxes (tenant_id, smtp_address) SELECT id, unnest('{{{addresses}}}'::text[]) FROM tenants WHERE name = '{t['name']}'")

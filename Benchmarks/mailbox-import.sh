@@ -22,7 +22,7 @@ export EWSFLEET_SECRET_KEY="$("$bin" secrets generate-key)"
 "$bin" db migrate 2>/dev/null
 for t in $(seq 1 10); do
     echo pw | "$bin" tenant add "t$t" --ews-url http://127.0.0.1:1/EWS/Exchange.asmx --auth basic \
-        --identity "svc@t$t.example" --secret-stdin 2>/dev/null
+        --identity "svc@t$t.example" --secret-stdin --allow-plain-http 2>/dev/null
 done
 python3 -c "
 import sys

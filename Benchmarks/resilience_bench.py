@@ -67,6 +67,7 @@ class Setup:
             # Default throttling policy (request rate 20/s): the pacing under test is the real one.
             subprocess.run([f"{BIN}/ewsfleet", "tenant", "add", t["name"], "--ews-url", t["ews_url"], "--auth", "basic",
                             "--identity", t["username"], "--secret-env", "PW", "--hanging-connections", "1000",
+                            "--allow-plain-http",  # ews-sim serves plain http://
                             "--impersonation" if IMPERSONATION == "on" else "--no-impersonation"],
                            env=dict(self.env, PW=t["password"]), check=True, capture_output=True)
             addresses = ",".join(f'"{m}"' for m in t["mailboxes"])

@@ -44,7 +44,8 @@ enum StoreBench {
         let keyring = SecretKeyring(current: SecretKey.generate().key)
         let tenantName = "bench-\(UInt32.random(in: 0...UInt32.max))"
         let tenant = try await TenantRepository(pool: pool).add(
-            NewTenant(name: tenantName, ewsURL: "http://127.0.0.1/EWS/Exchange.asmx", authKind: .basic, identity: "svc"),
+            NewTenant(name: tenantName, ewsURL: "http://127.0.0.1/EWS/Exchange.asmx", authKind: .basic, identity: "svc",
+                      allowPlainHTTP: true),
             secret: TenantSecret("pw"), keyring: keyring)
         let lease = try await LeaseRepository(pool: pool).acquire(tenantID: tenant.id, instanceID: "bench", ttl: .seconds(600))!
         var mailboxList: [Mailbox] = []

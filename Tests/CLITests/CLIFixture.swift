@@ -24,10 +24,12 @@ struct CLIFixture {
         return try CommandRunner.run("ewsfleet", arguments, environment: env, stdin: stdin)
     }
 
+    /// Adds a Basic-auth tenant. The fixtures' URLs (ews-sim, a closed port) are plain http://,
+    /// which the tenant must allow: `allowPlainHTTP` passes `--allow-plain-http`.
     func addTenant(_ name: String, url: String = "http://127.0.0.1:1/EWS/Exchange.asmx", secret: String = "pw",
-                   identity: String? = nil, environment: [String: String] = [:]) throws -> CommandResult {
+                   identity: String? = nil, allowPlainHTTP: Bool = true, environment: [String: String] = [:]) throws -> CommandResult {
         try run(["tenant", "add", name, "--ews-url", url, "--auth", "basic", "--identity", identity ?? "svc@\(name).example",
-                 "--secret-stdin"], environment: environment, stdin: Data(secret.utf8))
+                 "--secret-stdin"] + (allowPlainHTTP ? ["--allow-plain-http"] : []), environment: environment, stdin: Data(secret.utf8))
     }
 
     /// Inserts outbox rows directly, one transaction each, for `mailbox` of `tenant`.

@@ -20,7 +20,8 @@ import Testing
             let pool = db.pool()
             _ = try await Migrator(pool: pool).migrate()
             let tenant = try await TenantRepository(pool: pool).add(
-                NewTenant(name: "contoso", ewsURL: "http://127.0.0.1:1/EWS/Exchange.asmx", authKind: .basic, identity: "svc"),
+                NewTenant(name: "contoso", ewsURL: "http://127.0.0.1:1/EWS/Exchange.asmx", authKind: .basic, identity: "svc",
+                          allowPlainHTTP: true),
                 secret: nil, keyring: SecretKeyring(current: nil))
             _ = try await MailboxRepository(pool: pool).add(tenant: tenant.name, smtpAddress: "a@contoso.com", watch: .default)
             _ = try await MailboxRepository(pool: pool).add(tenant: tenant.name, smtpAddress: "b@contoso.com", watch: .default)

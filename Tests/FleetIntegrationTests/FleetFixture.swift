@@ -72,14 +72,15 @@ final class FleetFixture: @unchecked Sendable {  // set up once, then read-only 
         try? await sim.shutdown()
     }
 
-    /// Adds every simulator tenant (Basic auth, Autodiscover) and mailbox to the database.
+    /// Adds every simulator tenant (Basic auth, Autodiscover; plain http allowed, as the simulator
+    /// serves it) and mailbox to the database.
     func addAll(autodiscover: Bool = true, impersonation: Bool = true, hangingConnections: Int = 10,
                 watch: (String) -> WatchMode = { _ in .default }) async throws {
         for t in tenants {
             try await TenantRepository(pool: pool).add(
                 NewTenant(name: t.name, ewsURL: t.ewsURL, autodiscoverURL: autodiscover ? t.autodiscoverURL : nil,
                           authKind: .basic, identity: t.username, impersonation: impersonation,
-                          throttling: ThrottlingPolicy(hangingConnections: hangingConnections)),
+                          throttling: ThrottlingPolicy(hangingConnections: hangingConnections), allowPlainHTTP: true),
                 secret: TenantSecret(t.password), keyring: keyring)
             for m in t.mailboxes { try await MailboxRepository(pool: pool).add(tenant: t.name, smtpAddress: m, watch: watch(m)) }
         }

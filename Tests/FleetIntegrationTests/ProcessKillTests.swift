@@ -24,7 +24,8 @@ import Testing
             #expect(try CommandRunner.run("ewsfleet", ["db", "migrate"], environment: env).status == 0)
             #expect(try CommandRunner.run("ewsfleet", ["tenant", "add", tenant["name"] as! String, "--ews-url",
                                                        tenant["ews_url"] as! String, "--auth", "basic", "--identity",
-                                                       tenant["username"] as! String, "--secret-env", "PW"],
+                                                       tenant["username"] as! String, "--secret-env", "PW",
+                                                       "--allow-plain-http"],
                                           environment: env).status == 0)
             let mailboxes = tenant["mailboxes"] as! [String]
             for m in mailboxes {

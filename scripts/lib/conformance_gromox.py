@@ -306,8 +306,9 @@ class Conformance:
     def setup(self):
         self.gromox.require_running_and_set_up()
         self.fleet.cli("db", "migrate")
+        # gromox listens on plain http:// here, which the tenant must allow explicitly.
         self.fleet.cli("tenant", "add", TENANT, "--ews-url", EWS, "--auth", "basic", "--identity", U1,
-                       "--secret-env", "GX_PASS", env={"GX_PASS": PASSWORDS[U1]})
+                       "--secret-env", "GX_PASS", "--allow-plain-http", env={"GX_PASS": PASSWORDS[U1]})
 
     def tenant_test(self):
         out = self.fleet.cli("tenant", "test", TENANT, U1, U2, "--format", "json", check=False)

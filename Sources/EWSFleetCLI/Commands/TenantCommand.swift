@@ -77,6 +77,9 @@ struct TenantAddCommand: AsyncParsableCommand {
     var hangingConnections: Int?
     @Option(name: .customLong("ca-bundle"), help: "CA bundle for this tenant's TLS.") var caBundle: String?
     @Flag(help: "Skip TLS verification (lab servers only).") var insecure = false
+    @Flag(name: .customLong("allow-plain-http"), inversion: .prefixedNo,
+          help: "Allow URLs that are not https:// (lab and test servers only): the credential crosses the network unencrypted.")
+    var allowPlainHTTP = false
     @OptionGroup var secret: SecretSource
 
     func validate() throws {
@@ -88,6 +91,10 @@ struct TenantAddCommand: AsyncParsableCommand {
             throw ValidationError("--subscriptions-per-connection must be 1...200")
         }
         if let n = hangingConnections, !(1...1000).contains(n) { throw ValidationError("--hanging-connections must be 1...1000") }
+        if let refusal = PlainHTTPRefusal.check(tenant: name, authKind: auth.kind, ewsURL: ewsURL, autodiscoverURL: autodiscoverURL,
+                                                tokenURL: tokenURL, allowPlainHTTP: allowPlainHTTP) {
+            throw ValidationError(refusal.usageMessage)
+        }
     }
 
     func run() async throws {
@@ -104,7 +111,8 @@ struct TenantAddCommand: AsyncParsableCommand {
             if let hangingConnections { policy.hangingConnections = hangingConnections }
             let tenant = NewTenant(name: name, ewsURL: ewsURL, autodiscoverURL: autodiscoverURL, authKind: auth.kind,
                                    identity: identity, tokenURL: tokenURL, scope: auth == .oauth2 ? scope : nil,
-                                   impersonation: impersonation, throttling: policy, caBundle: caBundle, insecureTLS: insecure)
+                                   impersonation: impersonation, throttling: policy, caBundle: caBundle, insecureTLS: insecure,
+                                   allowPlainHTTP: allowPlainHTTP)
             try await TenantRepository(pool: pool).add(tenant, secret: secret, keyring: config.keyring)
             note("added tenant \(name)")
         }

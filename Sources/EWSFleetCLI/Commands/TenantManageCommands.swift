@@ -27,7 +27,8 @@ struct TenantShowCommand: AsyncParsableCommand {
             ("subscriptions_per_connection", String(tenant.throttling.subscriptionsPerConnection)),
             ("hanging_connections", String(tenant.throttling.hangingConnections)),
             ("grouping", tenant.grouping.rawValue), ("grouping_reason", tenant.groupingReason),
-            ("ca_bundle", tenant.caBundle), ("insecure_tls", String(tenant.insecureTLS)), ("mailboxes", String(mailboxes)),
+            ("ca_bundle", tenant.caBundle), ("insecure_tls", String(tenant.insecureTLS)),
+            ("allow_plain_http", String(tenant.allowPlainHTTP)), ("mailboxes", String(mailboxes)),
         ]
         TableOutput(columns: fields.map(\.0), rows: [fields.map(\.1)]).print(format, transposed: format == .table)
     }
@@ -54,6 +55,10 @@ struct TenantUpdateCommand: AsyncParsableCommand {
             + "(one each). ewsfleet switches to per_mailbox by itself when the server refuses grouped subscriptions; "
             + "auto resets that."))
     var grouping: GroupingOption?
+    @Flag(name: .customLong("allow-plain-http"), inversion: .prefixedNo,
+          help: ArgumentHelp("Allow or forbid URLs that are not https:// (lab and test servers only). The tenant as "
+              + "updated is checked: an http:// URL needs this permission."))
+    var allowPlainHTTP: Bool?
     @OptionGroup var secret: SecretSource
 
     enum OnOff: String, ExpressibleByArgument { case on, off }
@@ -88,6 +93,7 @@ struct TenantUpdateCommand: AsyncParsableCommand {
         update.hangingConnections = hangingConnections
         update.state = state.map { TenantState(rawValue: $0.rawValue)! }
         update.grouping = grouping.map { StreamGrouping(rawValue: $0.rawValue)! }
+        update.allowPlainHTTP = allowPlainHTTP
         guard update != TenantUpdate() || newSecret != nil else { throw CLIError(.usage, "nothing to update: give at least one option") }
         try await withDatabase(global) { config, pool in
             try await TenantRepository(pool: pool).update(name: name, update, secret: newSecret, keyring: config.keyring)

@@ -12,6 +12,10 @@ extension CLIError {
             case .invalidConfiguration: return CLIError(.configuration, e.description)
             default: return CLIError(.failure, e.description)
             }
+        case let e as PlainHTTPRefusal:
+            // `tenant update` meets it in the store: the row as updated would send the credential
+            // over plain http. Like add's check in validate(), it is a usage error.
+            return CLIError(.usage, e.usageMessage)
         case let e as StoreError:
             // An invalid address, an unknown tenant or a duplicate mailbox is all bad input data.
             return CLIError(.invalidInput, e.message)

@@ -69,12 +69,14 @@ public final class Supervisor<C: Clock<Duration>>: Service, Sendable where C.Ins
         await Task.detached { await self.shutdown() }.value
     }
 
-    /// One pass: renew held leases (stopping tenants whose lease is gone), take free or expired
-    /// leases of active tenants, and push the current mailbox list to every runtime.
+    /// One pass: disable tenants that would send their credential over plain http without
+    /// permission, renew held leases (stopping tenants whose lease is gone or that are no longer
+    /// active), take free or expired leases of active tenants, and push the current mailbox list to
+    /// every runtime.
     private func reconcile(group: inout DiscardingTaskGroup) async {
         let tenants: [Tenant]
         do {
-            tenants = try await TenantRepository(pool: deps.pool).list()
+            tenants = await refusingPlainHTTP(try await TenantRepository(pool: deps.pool).list())
         } catch {
             deps.logger.warning("cannot load tenants; keeping current state", metadata: ["error": "\(error)"])
             return

@@ -4,7 +4,11 @@ import Store
 /// Turns a tenant row into the transport identity: the sealed secret is opened here, in memory,
 /// and wrapped in `Secret`, which never prints itself.
 enum TenantIdentity {
+    /// Throws `PlainHTTPRefusal` for a tenant whose credential would go to a URL that is not
+    /// https:// without its permission: every path that sends it (the service, `tenant test`)
+    /// builds its identity here, so none can send it.
     static func http(for tenant: Tenant, keyring: SecretKeyring) throws -> HTTPIdentity {
+        if let refusal = tenant.plainHTTPRefusal { throw refusal }
         let secret = try tenant.sealedSecret.map { Secret(try keyring.open($0, tenant: tenant.name).reveal()) }
         let credentials: HTTPIdentity.Credentials
         switch tenant.authKind {

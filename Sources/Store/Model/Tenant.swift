@@ -57,6 +57,8 @@ public struct Tenant: Sendable, Equatable {
     public var throttling: ThrottlingPolicy
     public var caBundle: String?
     public var insecureTLS: Bool
+    /// Whether its credential may go to a URL that is not https:// (`PlainHTTPRefusal`).
+    public var allowPlainHTTP: Bool
     public var state: TenantState
     public var stateReason: String?
     public var grouping: StreamGrouping = .auto
@@ -79,11 +81,13 @@ public struct NewTenant: Sendable, Equatable {
     public var throttling: ThrottlingPolicy
     public var caBundle: String?
     public var insecureTLS: Bool
+    public var allowPlainHTTP: Bool
 
     public init(
         name: String, ewsURL: String, autodiscoverURL: String? = nil, authKind: AuthKind, identity: String,
         tokenURL: String? = nil, scope: String? = nil, impersonation: Bool = true,
-        throttling: ThrottlingPolicy = ThrottlingPolicy(), caBundle: String? = nil, insecureTLS: Bool = false
+        throttling: ThrottlingPolicy = ThrottlingPolicy(), caBundle: String? = nil, insecureTLS: Bool = false,
+        allowPlainHTTP: Bool = false
     ) {
         self.name = name
         self.ewsURL = ewsURL
@@ -96,5 +100,6 @@ public struct NewTenant: Sendable, Equatable {
         self.throttling = throttling
         self.caBundle = caBundle
         self.insecureTLS = insecureTLS
+        self.allowPlainHTTP = allowPlainHTTP
     }
 }

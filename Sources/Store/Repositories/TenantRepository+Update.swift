@@ -12,12 +12,19 @@ public struct TenantUpdate: Sendable, Equatable {
     public var hangingConnections: Int?
     public var state: TenantState?
     public var grouping: StreamGrouping?
+    public var allowPlainHTTP: Bool?
 
     public init() {}
 }
 
 extension TenantRepository {
-    /// Applies `update` and, if given, a new secret sealed under the current key, in one statement.
+    /// Applies `update` and, if given, a new secret sealed under the current key, in one statement
+    /// (inside a transaction, so that the check below can undo it).
+    ///
+    /// The row it leaves must pass the plain-http rule, judged on the row as updated (the URLs and
+    /// the permission may come from the update or from what is stored): otherwise nothing changes
+    /// and the error is a `PlainHTTPRefusal`. A disabled tenant is exempt, as it sends nothing: it
+    /// can be disabled, and its URLs fixed, whatever it holds.
     @discardableResult
     public func update(name: String, _ update: TenantUpdate, secret: TenantSecret?, keyring: SecretKeyring) async throws -> Tenant {
         let sealed = try secret.map { try keyring.seal($0, tenant: name) }
@@ -34,8 +41,9 @@ extension TenantRepository {
         parameters.append(PostgresValue(update.state?.rawValue))
         parameters.append(update.hangingConnections.map { PostgresValue($0) } ?? .null)
         parameters.append(PostgresValue(update.grouping?.rawValue))
+        parameters.append(update.allowPlainHTTP.map { PostgresValue($0) } ?? .null)
         return try await StoreError.translating("tenant \(name)") {
-            try await pool.withConnection { conn in
+            try await pool.withTransaction { conn in
                 let result = try await conn.query("""
                     UPDATE tenants SET
                         ews_url = coalesce($2, ews_url), autodiscover_url = coalesce($3, autodiscover_url),
@@ -51,6 +59,7 @@ extension TenantRepository {
                         state_reason = CASE WHEN $13::text IS NULL THEN state_reason ELSE NULL END,
                         grouping = coalesce($15, grouping),
                         grouping_reason = CASE WHEN $15::text IS NULL THEN grouping_reason ELSE NULL END,
+                        allow_plain_http = coalesce($16::boolean, allow_plain_http),
                         updated_at = now()
                      WHERE name = $1
                     RETURNING \(Self.columns)
@@ -58,7 +67,10 @@ extension TenantRepository {
                     parameters,
                     name: "tenant.update")
                 guard let row = result.rows.first else { throw StoreError(.notFound, "unknown tenant \(name)") }
-                return try Tenant(row: row)
+                let tenant = try Tenant(row: row)
+                // Thrown inside the transaction: the update rolls back.
+                if tenant.state != .disabled, let refusal = tenant.plainHTTPRefusal { throw refusal }
+                return tenant
             }
         }
     }

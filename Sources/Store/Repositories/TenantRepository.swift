@@ -9,20 +9,23 @@ public struct TenantRepository: Sendable {
     static let columns = """
         id, name, ews_url, autodiscover_url, auth_kind, identity, token_url, scope, secret_ciphertext,
         secret_key_id, impersonation, max_concurrent_requests, request_rate, subscriptions_per_connection,
-        hanging_connections, ca_bundle, insecure_tls, state, state_reason, grouping, grouping_reason, created_at,
-        updated_at
+        hanging_connections, ca_bundle, insecure_tls, allow_plain_http, state, state_reason, grouping, grouping_reason,
+        created_at, updated_at
         """
 
+    /// Adds a tenant. One whose credential would go to a URL that is not https:// without its
+    /// permission is refused with a `PlainHTTPRefusal`.
     @discardableResult
     public func add(_ new: NewTenant, secret: TenantSecret?, keyring: SecretKeyring) async throws -> Tenant {
+        if let refusal = new.plainHTTPRefusal { throw refusal }
         let sealed = try secret.map { try keyring.seal($0, tenant: new.name) }
         return try await StoreError.translating("tenant \(new.name)") {
             try await pool.withConnection { conn in
                 let result = try await conn.query("""
                     INSERT INTO tenants (name, ews_url, autodiscover_url, auth_kind, identity, token_url, scope,
                         secret_ciphertext, secret_key_id, impersonation, max_concurrent_requests, request_rate,
-                        subscriptions_per_connection, ca_bundle, insecure_tls, hanging_connections)
-                    VALUES ($1, $2, $3, $4, $5, $6, $7, $8::bytea, $9, $10, $11, $12, $13, $14, $15, $16)
+                        subscriptions_per_connection, ca_bundle, insecure_tls, hanging_connections, allow_plain_http)
+                    VALUES ($1, $2, $3, $4, $5, $6, $7, $8::bytea, $9, $10, $11, $12, $13, $14, $15, $16, $17)
                     RETURNING \(Self.columns)
                     """,
                     [PostgresValue(new.name), PostgresValue(new.ewsURL), PostgresValue(new.autodiscoverURL),
@@ -31,7 +34,8 @@ public struct TenantRepository: Sendable {
                      PostgresValue(sealed?.keyID), PostgresValue(new.impersonation),
                      PostgresValue(new.throttling.maxConcurrentRequests), PostgresValue(new.throttling.requestRate),
                      PostgresValue(new.throttling.subscriptionsPerConnection), PostgresValue(new.caBundle),
-                     PostgresValue(new.insecureTLS), PostgresValue(new.throttling.hangingConnections)],
+                     PostgresValue(new.insecureTLS), PostgresValue(new.throttling.hangingConnections),
+                     PostgresValue(new.allowPlainHTTP)],
                     name: "tenant.add")
                 return try Tenant(row: result.rows[0])
             }
@@ -111,7 +115,8 @@ extension Tenant {
                 requestRate: try row.decode("request_rate"),
                 subscriptionsPerConnection: try row.decode("subscriptions_per_connection"),
                 hangingConnections: try row.decode("hanging_connections")),
-            caBundle: try row.decode("ca_bundle"), insecureTLS: try row.decode("insecure_tls"), state: state,
+            caBundle: try row.decode("ca_bundle"), insecureTLS: try row.decode("insecure_tls"),
+            allowPlainHTTP: try row.decode("allow_plain_http"), state: state,
             stateReason: try row.decode("state_reason"), grouping: grouping,
             groupingReason: try row.decode("grouping_reason"), createdAt: try row.decode("created_at"),
             updatedAt: try row.decode("updated_at"))
