@@ -53,7 +53,7 @@ public final class HTTPClient: Sendable {
     let loop: CurlLoop
     let metrics: HTTPMetrics
     private let permits = Mutex<[HTTPIdentity: AsyncSemaphore]>([:])
-    private let tokenProviders = Mutex<[OAuth2ClientCredentials: OAuth2TokenProvider]>([:])
+    private let tokenProviders = Mutex<[OAuth2TokenProvider.Key: OAuth2TokenProvider]>([:])
     private let tokenClock: @Sendable () -> Duration
 
     public convenience init(configuration: Configuration = Configuration(), logger: Logger = Logger(label: "ewsf.http")) {
@@ -113,7 +113,7 @@ public final class HTTPClient: Sendable {
         guard case .oauth2(let credentials) = request.identity.credentials else {
             return try await attempt(extra).0
         }
-        let provider = tokenProvider(for: credentials)
+        let provider = tokenProvider(for: credentials, endpoint: request.identity.tokenEndpointIdentity)
         let token = try await countingErrors { try await provider.currentToken() }
         let (first, status) = try await attempt(extra + ["Authorization: Bearer \(token.unredactedValue)"])
         guard status == 401 else { return first }
@@ -171,16 +171,17 @@ public final class HTTPClient: Sendable {
         }
     }
 
-    func tokenProvider(for credentials: OAuth2ClientCredentials) -> OAuth2TokenProvider {
-        tokenProviders.withLock { map in
-            if let p = map[credentials] { return p }
+    func tokenProvider(for credentials: OAuth2ClientCredentials, endpoint: HTTPIdentity) -> OAuth2TokenProvider {
+        let key = OAuth2TokenProvider.Key(credentials: credentials, endpoint: endpoint)
+        return tokenProviders.withLock { map in
+            if let p = map[key] { return p }
             let p = OAuth2TokenProvider(
-                credentials: credentials, refreshMargin: configuration.tokenRefreshMargin, now: tokenClock
+                credentials: credentials, endpoint: endpoint, refreshMargin: configuration.tokenRefreshMargin, now: tokenClock
             ) { [weak self] request in
                 guard let self else { throw HTTPError.shutdownError }
                 return try await self.perform(request, extraHeaders: [])
             }
-            map[credentials] = p
+            map[key] = p
             return p
         }
     }

@@ -6,8 +6,18 @@ import Logging
 /// Caches the token and refreshes it `refreshMargin` before expiry. At most one token request is
 /// in flight; concurrent callers await it. The client secret never appears in errors or logs; a
 /// failed request reports the identity provider's `error` / `error_description`.
+///
+/// The token request runs as `endpoint`: the tenant's own TLS settings (CA bundle, verification
+/// switch) and proxy, without credentials (the secret goes in the form). An identity provider
+/// behind the tenant's private CA is trusted exactly when its EWS server would be.
 actor OAuth2TokenProvider {
     typealias Fetch = @Sendable (HTTPRequest) async throws -> HTTPResponse
+
+    /// One provider, and so one cached token, per client credentials and token-request identity.
+    struct Key: Hashable {
+        var credentials: OAuth2ClientCredentials
+        var endpoint: HTTPIdentity
+    }
 
     struct Token: Sendable {
         var value: Secret
@@ -16,6 +26,8 @@ actor OAuth2TokenProvider {
     }
 
     let credentials: OAuth2ClientCredentials
+    /// Who the token request runs as (`HTTPIdentity.tokenEndpointIdentity`).
+    let endpoint: HTTPIdentity
     private let fetch: Fetch
     /// Monotonic "now" as time since an arbitrary origin; injected so tests control expiry.
     private let now: @Sendable () -> Duration
@@ -27,12 +39,13 @@ actor OAuth2TokenProvider {
     private(set) var requestCount = 0
 
     init(
-        credentials: OAuth2ClientCredentials, refreshMargin: Duration = .seconds(300),
+        credentials: OAuth2ClientCredentials, endpoint: HTTPIdentity, refreshMargin: Duration = .seconds(300),
         timeouts: HTTPTimeouts = HTTPTimeouts(connect: .seconds(10), total: .seconds(30)),
         now: @escaping @Sendable () -> Duration = OAuth2TokenProvider.continuousNow(),
         fetch: @escaping Fetch
     ) {
         self.credentials = credentials
+        self.endpoint = endpoint
         self.refreshMargin = refreshMargin
         self.timeouts = timeouts
         self.now = now
@@ -77,13 +90,16 @@ actor OAuth2TokenProvider {
         let request = HTTPRequest(
             method: "POST", url: credentials.tokenURL,
             headers: [(name: "Content-Type", value: "application/x-www-form-urlencoded"), (name: "Accept", value: "application/json")],
-            body: Data(form.utf8), identity: .anonymous, timeouts: timeouts)
+            body: Data(form.utf8), identity: endpoint, timeouts: timeouts)
         let started = now()
         let response: HTTPResponse
         do {
             response = try await fetch(request)
         } catch let error as HTTPError {
-            throw HTTPError(code: .tokenEndpoint, message: "token request failed: \(error.message)", curlCode: error.curlCode)
+            // A TLS failure stays one, as it would at the EWS endpoint: a configuration problem
+            // (the CA bundle) that trying again does not fix.
+            throw HTTPError(code: error.code == .tls ? .tls : .tokenEndpoint, message: "token request failed: \(error.message)",
+                            curlCode: error.curlCode)
         }
         let json = (try? JSONSerialization.jsonObject(with: response.body)) as? [String: Any]
         guard (200..<300).contains(response.status) else {

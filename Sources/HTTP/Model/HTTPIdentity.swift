@@ -43,8 +43,15 @@ public struct HTTPIdentity: Sendable, Hashable {
         self.maxNormalConnections = maxNormalConnections
     }
 
-    /// No credentials; used for token endpoints and tests.
+    /// No credentials: for requests that need none, and tests.
     public static let anonymous = HTTPIdentity(tenant: "anonymous")
+
+    /// Who this identity's OAuth2 token requests run as: its TLS settings (CA bundle, verification
+    /// switch) and proxy, so the token endpoint is reached the way its EWS server is, and no
+    /// credentials (the client secret goes in the form body).
+    var tokenEndpointIdentity: HTTPIdentity {
+        HTTPIdentity(tenant: tenant, caBundlePath: caBundlePath, insecureSkipVerify: insecureSkipVerify, proxy: proxy)
+    }
 
     public var authKind: AuthKind {
         switch credentials {
