@@ -167,7 +167,7 @@ def main():
     mailboxes = [m for t in tenants for m in t["mailboxes"]]
     for t in tenants:
         subprocess.run([f"{BIN}/ewsfleet", "tenant", "add", t["name"], "--ews-url", t["ews_url"], "--auth", "basic",
-                        "--identity", t["username"], "--secret-env", "PW"],
+                        "--identity", t["username"], "--secret-env", "PW", "--allow-plain-http"],  # ews-sim: http://
                        env=dict(env, PW=t["password"]), check=True, capture_output=True)
         addresses = ",".join(f'"{m}"' for m in t["mailboxes"])
         psql(f"INSERT INTO mailboxes (tenant_id, smtp_address) SELECT id, unnest('{{{addresses}}}'::text[]) "
