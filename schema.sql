@@ -398,3 +398,16 @@ ALTER TABLE tenants ADD COLUMN allow_plain_http boolean NOT NULL DEFAULT false;
 UPDATE tenants SET allow_plain_http = true
  WHERE ews_url !~* '^https://' OR autodiscover_url !~* '^https://'
     OR (auth_kind = 'oauth2' AND token_url !~* '^https://');
+
+-- migration: 7 lease_run_identity
+-- A lease belongs to one process run, not only to a configured instance id: two processes started
+-- with the same `instance.id` (a configuration copied to two hosts, a restart while the old process
+-- still lives) must never share an epoch or renew each other's leases. holder_run is a random token
+-- each `ewsfleet run` draws at start; a lease is ours only while both instance_id and holder_run
+-- match, and a run never takes a live lease it does not hold, whatever its instance id (it waits
+-- for expiry like any other instance). NULL once released, and on rows written before this
+-- migration, which therefore count as held by someone else until they expire.
+ALTER TABLE tenant_leases ADD COLUMN holder_run text;
+-- The run that wrote the last heartbeat, so a process marks its instance stopped only if no other
+-- run with the same instance id took the row over, and a second live run under one id is noticed.
+ALTER TABLE fleet_instances ADD COLUMN run_id text;

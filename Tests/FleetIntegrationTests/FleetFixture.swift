@@ -103,7 +103,7 @@ final class FleetFixture: @unchecked Sendable {  // set up once, then read-only 
         let supervisor = Supervisor(
             dependencies: .init(pool: pool, http: http, keyring: keyring, clock: ContinuousClock(), logger: logger),
             settings: settings, blockedRetryInterval: blockedRetry)
-        return RunningSupervisor(task: Task { try? await supervisor.run() })
+        return RunningSupervisor(task: Task { try? await supervisor.run() }, supervisor: supervisor)
     }
 
     /// Waits until `condition` holds: explicit readiness on observable state (database rows,
@@ -191,6 +191,7 @@ final class FleetFixture: @unchecked Sendable {  // set up once, then read-only 
 
 struct RunningSupervisor {
     let task: Task<Void, Never>
+    let supervisor: Supervisor<ContinuousClock>
 
     func stop() async {
         task.cancel()

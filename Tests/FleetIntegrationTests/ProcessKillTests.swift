@@ -6,10 +6,92 @@ import Testing
 
 /// `ewsfleet run` and `ews-sim` as real processes: the service is SIGKILLed mid-sync (reached through
 /// ews-sim's hold-page fault, not timing), restarted, and the mirror still converges with no duplicate
-/// outbox rows.
+/// outbox rows. Leases follow the process run: after a SIGKILL the successor, even one started with
+/// the same instance id, takes them only once they expired, at a new epoch; after a SIGTERM at once.
 @Suite(.requiresDatabase) struct ProcessKillTests {
     @Test(.serialized, arguments: SimDialect.allCases) func killedMidSyncThenRestartedConvergesWithoutDuplicates(dialect: SimDialect) async throws {
-        try await TestDatabase.withFresh(FleetFixture.databaseLabel("kill", dialect)) { db in
+        try await FleetProcesses.with("kill", dialect: dialect, leaseTTLSeconds: 6) { p in
+            let (url, mailboxes) = (p.simURL, p.mailboxes)
+            var fleet = try p.startFleet("kill-1")
+            try await p.waitUntil("both mailboxes stream") {
+                guard fleet.process.isRunning else { throw TestDatabaseError("ewsfleet run exited with \(fleet.process.terminationStatus)") }
+                return try await p.count("SELECT count(*) AS n FROM mailbox_status WHERE state = 'streaming'") == mailboxes.count
+            }
+            // 600 new mails make a two-page sync (512 + 88); page 2 is held, so page 1 is committed
+            // and the process is provably mid-sync when it is killed.
+            _ = try await ControlAPI.post(url + "/_sim/faults", ["kind": "hold_sync_page", "mailbox": mailboxes[0], "page": 2])
+            _ = try await ControlAPI.post(url + "/_sim/deliver", ["mailbox": mailboxes[0], "count": 600, "folder": "inbox"])
+            try await p.waitUntil("page 2 is held") {
+                ((try await ControlAPI.get(url + "/_sim/faults") as? [String: Any])?["held"] as? [Any])?.isEmpty == false
+            }
+            let midway = try await p.count("SELECT count(*) AS n FROM changes WHERE kind = 'created'")
+            fleet.kill(signal: SIGKILL)
+            let killed = try await p.lease()
+            #expect(killed.instance == "kill-1" && killed.run != nil, "a SIGKILL releases nothing")
+            _ = try await ControlAPI.post(url + "/_sim/faults/release", [:])
+            _ = try await ControlAPI.delete(url + "/_sim/faults")
+
+            // The successor has the same instance id, as a restarted service with a fixed
+            // `instance.id` would: it is another run all the same, and waits for the lease to expire.
+            fleet = try p.startFleet("kill-1")
+            defer { fleet.kill() }
+            try await p.waitUntil("every delivered item is committed") {
+                try await p.count("SELECT count(*) AS n FROM changes WHERE kind = 'created'") >= midway + 88
+            }
+            let successor = try await p.lease()
+            #expect(successor.instance == "kill-1" && successor.run != killed.run)
+            #expect(successor.epoch == killed.epoch + 1, "the successor never shares the killed run's epoch")
+            #expect(successor.acquiredAt >= killed.expiresAt, "taken over only once the killed run's lease expired")
+            let truth = (try await ControlAPI.get(url + "/_sim/mailboxes/\(mailboxes[0])/items?folder=inbox") as? [String: Any])?["items"] as? [Any]
+            try await p.waitUntil("the mirror converges") {
+                try await p.count("SELECT count(*) AS n FROM items i JOIN mailboxes m ON m.id = i.mailbox_id WHERE m.smtp_address = '\(mailboxes[0])'")
+                    == truth?.count
+            }
+            #expect(midway >= 512)  // page 1 had been committed before the kill
+            let verdict = try await remoteOutboxVerdict(simURL: url, pool: p.pool, mailboxes: mailboxes)
+            #expect(verdict.isClean, "\(verdict)")
+        }
+    }
+
+    @Test func sigtermReleasesTheLeaseAtOnceForASuccessorWithTheSameInstanceID() async throws {
+        // A long lease: a successor that had to wait for its expiry would take 30 s.
+        try await FleetProcesses.with("term", dialect: .exchange, leaseTTLSeconds: 30) { p in
+            var fleet = try p.startFleet("term-1")
+            try await p.waitUntil("both mailboxes stream") {
+                guard fleet.process.isRunning else { throw TestDatabaseError("ewsfleet run exited with \(fleet.process.terminationStatus)") }
+                return try await p.count("SELECT count(*) AS n FROM mailbox_status WHERE state = 'streaming'") == p.mailboxes.count
+            }
+            fleet.kill(signal: SIGTERM)  // returns once the process exited
+            #expect(fleet.process.terminationStatus == 0)
+            let released = try await p.lease()
+            #expect(released.instance == nil && released.run == nil, "SIGTERM released the lease")
+            #expect(try await p.count("SELECT count(*) AS n FROM mailbox_status WHERE state = 'idle'") == p.mailboxes.count)
+            #expect(try await p.count("SELECT count(*) AS n FROM fleet_instances WHERE stopped_at IS NOT NULL") == 1)
+
+            fleet = try p.startFleet("term-1")
+            defer { fleet.kill() }
+            try await p.waitUntil("the successor streams") {
+                try await p.count("SELECT count(*) AS n FROM mailbox_status WHERE state = 'streaming'") == p.mailboxes.count
+            }
+            let successor = try await p.lease()
+            #expect(successor.instance == "term-1" && successor.epoch == released.epoch + 1)
+            // Before the released lease would have expired had it only stopped being renewed.
+            #expect(successor.acquiredAt < released.renewedAt.addingTimeInterval(30))
+        }
+    }
+}
+
+/// An ews-sim process (one tenant, two mailboxes) and a fresh database set up through the CLI, for
+/// tests that run `ewsfleet run` as a process.
+struct FleetProcesses {
+    let simURL: String
+    let mailboxes: [String]
+    let environment: [String: String]
+    let pool: PostgresPool
+
+    static func with(_ label: String, dialect: SimDialect, leaseTTLSeconds: Int,
+                     _ body: (FleetProcesses) async throws -> Void) async throws {
+        try await TestDatabase.withFresh(FleetFixture.databaseLabel(label, dialect)) { db in
             let sim = try ChildProcess("ews-sim", ["--tenants", "1", "--mailboxes", "2", "--items-per-mailbox", "3",
                                                    "--heartbeat", "2", "--log-level", "error",
                                                    "--dialect", dialect.rawValue])
@@ -20,7 +102,8 @@ import Testing
             // Metrics on a free port: the other dialect's run (and any other ewsfleet on this
             // machine) may hold the default 9464, and `ewsfleet run` exits when it cannot bind.
             let env = ["EWSFLEET_DATABASE_URL": db.url, "EWSFLEET_SECRET_KEY": SecretKeyBase64.fresh,
-                       "EWSFLEET_LOG_LEVEL": "error", "EWSFLEET_METRICS_PORT": "0", "PW": tenant["password"] as! String]
+                       "EWSFLEET_LOG_LEVEL": "error", "EWSFLEET_METRICS_PORT": "0",
+                       "EWSFLEET_LEASE_TTL_SECONDS": String(leaseTTLSeconds), "PW": tenant["password"] as! String]
             #expect(try CommandRunner.run("ewsfleet", ["db", "migrate"], environment: env).status == 0)
             #expect(try CommandRunner.run("ewsfleet", ["tenant", "add", tenant["name"] as! String, "--ews-url",
                                                        tenant["ews_url"] as! String, "--auth", "basic", "--identity",
@@ -32,50 +115,50 @@ import Testing
                 #expect(try CommandRunner.run("ewsfleet", ["mailbox", "add", tenant["name"] as! String, m], environment: env).status == 0)
             }
             let pool = db.pool()
-            defer { Task { await pool.shutdown() } }
-            func count(_ sql: String) async throws -> Int {
-                try await pool.withConnection { try await $0.query(sql, name: "t").rows[0].decode("n", as: Int.self) }
+            do {
+                try await body(FleetProcesses(simURL: url, mailboxes: mailboxes, environment: env, pool: pool))
+                await pool.shutdown()
+            } catch {
+                await pool.shutdown()
+                throw error
             }
-            func waitUntil(_ what: String, _ condition: () async throws -> Bool) async throws {
-                let deadline = ContinuousClock.now + .seconds(60)
-                while try await !condition() {
-                    guard ContinuousClock.now < deadline else { throw TestDatabaseError("timed out waiting until \(what)") }
-                    try await Task.sleep(for: .milliseconds(50))
-                }
-            }
-
-            var fleet = try ChildProcess("ewsfleet", ["run", "--instance-id", "kill-1", "--coalescing-window-ms", "0"], environment: env)
-            try await waitUntil("both mailboxes stream") {
-                guard fleet.process.isRunning else { throw TestDatabaseError("ewsfleet run exited with \(fleet.process.terminationStatus)") }
-                return try await count("SELECT count(*) AS n FROM mailbox_status WHERE state = 'streaming'") == mailboxes.count
-            }
-            // 600 new mails make a two-page sync (512 + 88); page 2 is held, so page 1 is committed
-            // and the process is provably mid-sync when it is killed.
-            _ = try await ControlAPI.post(url + "/_sim/faults", ["kind": "hold_sync_page", "mailbox": mailboxes[0], "page": 2])
-            _ = try await ControlAPI.post(url + "/_sim/deliver", ["mailbox": mailboxes[0], "count": 600, "folder": "inbox"])
-            try await waitUntil("page 2 is held") {
-                ((try await ControlAPI.get(url + "/_sim/faults") as? [String: Any])?["held"] as? [Any])?.isEmpty == false
-            }
-            let midway = try await count("SELECT count(*) AS n FROM changes WHERE kind = 'created'")
-            fleet.kill(signal: SIGKILL)
-            _ = try await ControlAPI.post(url + "/_sim/faults/release", [:])
-            _ = try await ControlAPI.delete(url + "/_sim/faults")
-
-            fleet = try ChildProcess("ewsfleet", ["run", "--instance-id", "kill-2", "--coalescing-window-ms", "0"], environment: env)
-            defer { fleet.kill() }
-            try await waitUntil("every delivered item is committed") {
-                try await count("SELECT count(*) AS n FROM changes WHERE kind = 'created'") >= midway + 88
-            }
-            let truth = (try await ControlAPI.get(url + "/_sim/mailboxes/\(mailboxes[0])/items?folder=inbox") as? [String: Any])?["items"] as? [Any]
-            try await waitUntil("the mirror converges") {
-                try await count("SELECT count(*) AS n FROM items i JOIN mailboxes m ON m.id = i.mailbox_id WHERE m.smtp_address = '\(mailboxes[0])'")
-                    == truth?.count
-            }
-            #expect(midway >= 512)  // page 1 had been committed before the kill
-            let verdict = try await remoteOutboxVerdict(simURL: url, pool: pool, mailboxes: mailboxes)
-            #expect(verdict.isClean, "\(verdict)")
-            await pool.shutdown()
         }
+    }
+
+    func startFleet(_ instanceID: String) throws -> ChildProcess {
+        try ChildProcess("ewsfleet", ["run", "--instance-id", instanceID, "--coalescing-window-ms", "0"], environment: environment)
+    }
+
+    func count(_ sql: String) async throws -> Int {
+        try await pool.withConnection { try await $0.query(sql, name: "t").rows[0].decode("n", as: Int.self) }
+    }
+
+    func waitUntil(_ what: String, _ condition: () async throws -> Bool) async throws {
+        let deadline = ContinuousClock.now + .seconds(60)
+        while try await !condition() {
+            guard ContinuousClock.now < deadline else { throw TestDatabaseError("timed out waiting until \(what)") }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+    }
+
+    /// The tenant's lease row.
+    struct Lease {
+        var instance: String?
+        var run: String?
+        var epoch: Int64
+        var acquiredAt: Date
+        var renewedAt: Date
+        var expiresAt: Date
+    }
+
+    func lease() async throws -> Lease {
+        let row = try await pool.withConnection {
+            try await $0.query("SELECT instance_id, holder_run, epoch, acquired_at, renewed_at, expires_at FROM tenant_leases",
+                               name: "t").rows[0]
+        }
+        return Lease(instance: try row.decode("instance_id"), run: try row.decode("holder_run"), epoch: try row.decode("epoch"),
+                     acquiredAt: try row.decode("acquired_at"), renewedAt: try row.decode("renewed_at"),
+                     expiresAt: try row.decode("expires_at"))
     }
 }
 

@@ -18,7 +18,7 @@ extension FleetFixture {
         let supervisor = Supervisor(
             dependencies: .init(pool: pool, http: http, keyring: keyring, clock: ContinuousClock(), logger: logger),
             settings: settings)
-        return RunningSupervisor(task: Task { try? await supervisor.run() })
+        return RunningSupervisor(task: Task { try? await supervisor.run() }, supervisor: supervisor)
     }
 
     /// EWS requests ews-sim counted per mailbox (a GetStreamingEvents counts for each mailbox it names).

@@ -3,6 +3,7 @@ import Simulator
 import Store
 import TestSupport
 import Testing
+@testable import Fleet
 
 @Suite(.requiresDatabase) struct SupervisorTests {
     @Test(.serialized, arguments: SimDialect.allCases) func aWarmRestartReusesPersistedSubscriptions(dialect: SimDialect) async throws {
@@ -96,6 +97,97 @@ import Testing
             #expect(try await f.count("SELECT count(*) AS n FROM changes WHERE mailbox = $1", [PostgresValue(mailbox)]) == before,
                     "the resync diffed against the mirror: nothing had changed")
             await fleet.stop()
+        }
+    }
+
+    /// Lease rows by tenant: (holder run, epoch).
+    static func leases(_ f: FleetFixture) async throws -> [Int64: LeaseRow] {
+        var rows: [Int64: LeaseRow] = [:]
+        for row in try await f.pool.withConnection({
+            try await $0.query("SELECT tenant_id, holder_run, epoch FROM tenant_leases", name: "test.leases").rows
+        }) {
+            rows[try row.decode("tenant_id")] = LeaseRow(run: try row.decode("holder_run"), epoch: try row.decode("epoch"))
+        }
+        return rows
+    }
+
+    struct LeaseRow: Equatable {
+        var run: String?
+        var epoch: Int64
+    }
+
+    @Test func twoSupervisorsWithTheSameInstanceIDNeverShareALease() async throws {
+        try await FleetFixture.with("sameid") { f in
+            try await f.addAll()
+            let a = f.startSupervisor("same-id", leaseTTL: .seconds(3))
+            let runA = a.supervisor.holder.run
+            try await f.waitUntil("a holds every lease and every mailbox streams") {
+                let held = try await f.count("SELECT count(*) AS n FROM tenant_leases WHERE holder_run = $1", [PostgresValue(runA)])
+                let streaming = try await f.streamingCount()
+                return held == f.tenants.count && streaming == f.allMailboxes.count
+            }
+            let before = try await Self.leases(f)
+            let b = f.startSupervisor("same-id", leaseTTL: .seconds(3))
+            #expect(b.supervisor.holder.run != runA)
+            // Each pass tries every tenant; a renews its leases meanwhile (every second).
+            try await f.waitUntil("b tried to take every tenant three times") { b.supervisor.state.reconcilePasses >= 3 }
+            #expect(b.supervisor.state.runtimes.isEmpty, "b runs no tenant of a's")
+            #expect(try await Self.leases(f) == before, "b neither took a's leases nor shares their epoch")
+            #expect(a.supervisor.state.runtimes.count == f.tenants.count)
+            // a stops cleanly (the SIGTERM path): it releases its leases and b takes each at a new epoch.
+            await a.stop()
+            try await f.waitUntil("b took every tenant") {
+                try await f.count("SELECT count(*) AS n FROM tenant_leases WHERE holder_run = $1",
+                                  [PostgresValue(b.supervisor.holder.run)]) == f.tenants.count
+            }
+            for (tenant, row) in try await Self.leases(f) { #expect(row.epoch == before[tenant]!.epoch + 1) }
+            try await f.waitUntil("every mailbox streams under b") { try await f.streamingCount() == f.allMailboxes.count }
+            await b.stop()
+        }
+    }
+
+    @Test func aWriteRefusedForALostLeaseStopsTheTenantAtOnceAndChangesNothingOfTheNewHolder() async throws {
+        try await FleetFixture.with("fenced") { f in
+            try await f.addAll()
+            // Renewals 100 s apart: what stops the tenant below is a refused write, not a renewal.
+            let a = f.startSupervisor("inst-a", leaseTTL: .seconds(300))
+            try await f.waitUntil("every mailbox streams") { try await f.streamingCount() == f.allMailboxes.count }
+            let lost = try await TenantRepository(pool: f.pool).require(name: f.tenants[0].name)
+            let kept = try await TenantRepository(pool: f.pool).require(name: f.tenants[1].name)
+            // Another holder takes the lease over behind a's back (as after a stall past its expiry)
+            // and writes its own status.
+            try await f.pool.withConnection { conn in
+                try await conn.query("""
+                    UPDATE tenant_leases SET instance_id = 'inst-b', holder_run = 'intruder', epoch = epoch + 1,
+                           acquired_at = now(), expires_at = now() + interval '1 hour' WHERE tenant_id = $1
+                    """, [PostgresValue(lost.id)], name: "test.takeover")
+                try await conn.query("""
+                    UPDATE mailbox_status s SET state = 'polling', instance_id = 'inst-b' FROM mailboxes m
+                     WHERE m.id = s.mailbox_id AND m.tenant_id = $1
+                    """, [PostgresValue(lost.id)], name: "test.new_status")
+            }
+            let ids = try f.sim.world.deliver(mailbox: f.tenants[0].mailboxes[0], count: 1)
+            try await f.waitUntil("a stopped the tenant") { a.supervisor.state.runtime(lost.id) == nil }
+            #expect(a.supervisor.state.runtime(kept.id) != nil, "the other tenant runs on")
+            await a.supervisor.batcher.flush()  // whatever a still had pending is refused, not written
+            func newHolders() async throws -> Int {
+                try await f.count("""
+                    SELECT count(*) AS n FROM mailbox_status s JOIN mailboxes m ON m.id = s.mailbox_id
+                     WHERE m.tenant_id = $1 AND s.state = 'polling' AND s.instance_id = 'inst-b'
+                    """, [PostgresValue(lost.id)])
+            }
+            #expect(try await newHolders() == f.tenants[0].mailboxes.count)
+            #expect(try await f.changeCount(ids) == 0, "a committed nothing after the takeover")
+            // a does not take the tenant back (the new lease is live) and its clean stop leaves the
+            // new holder's lease and rows alone.
+            let passes = a.supervisor.state.reconcilePasses
+            try await f.pool.withConnection { try await $0.query("SELECT pg_notify('ewsfleet_control', '0')", name: "test.wake") }
+            try await f.waitUntil("a ran another pass") { a.supervisor.state.reconcilePasses > passes }
+            #expect(a.supervisor.state.runtime(lost.id) == nil)
+            await a.stop()
+            #expect(try await f.count("SELECT count(*) AS n FROM tenant_leases WHERE tenant_id = $1 AND holder_run = 'intruder'",
+                                      [PostgresValue(lost.id)]) == 1)
+            #expect(try await newHolders() == f.tenants[0].mailboxes.count)
         }
     }
 }

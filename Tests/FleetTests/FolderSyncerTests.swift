@@ -72,7 +72,6 @@ final class MemoryStore: SyncStore {
             return found
         }
     }
-    func resetSyncState(mailboxID: Int64, folder: String) async throws { state.withLock { $0.syncStates[folder] = "" } }
     func commit(_ cp: Checkpoint) async throws -> Int {
         try state.withLock { s in
             s.commits += 1

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import Store
+import Synchronization
 import TestSupport
 import Testing
 @testable import Fleet
@@ -67,4 +68,38 @@ import Testing
             #expect(try await Self.states(pool)[mailboxes[2].id] == "failed")
         }
     }
+
+    @Test func aStaleEntryIsDroppedAndReportedWithoutHoldingBackTheOthers() async throws {
+        try await Self.withMailboxes("status_stale") { (pool: PostgresPool, mailboxes: [Mailbox]) async throws in
+            let leases = LeaseRepository(pool: pool)
+            let tenantID = mailboxes[0].tenantID
+            let old = try #require(try await leases.acquire(tenantID: tenantID, holder: LeaseHolder(instanceID: "a", run: "1"),
+                                                            ttl: .seconds(30)))
+            try await pool.withConnection {
+                try await $0.query("UPDATE tenant_leases SET expires_at = now() - interval '1 second'", name: "test.expire")
+            }
+            let new = try #require(try await leases.acquire(tenantID: tenantID, holder: LeaseHolder(instanceID: "b", run: "2"),
+                                                            ttl: .seconds(30)))
+            let lost = LostLeases()
+            let batcher = StatusBatcher(pool: pool, logger: Logger(label: "test"),
+                                        onLeaseLost: { lease in lost.list.withLock { $0.append(lease) } })
+            batcher.record(.init(mailboxID: mailboxes[0].id, state: "failed", lease: old))  // a stalled old holder's
+            batcher.record(.init(mailboxID: mailboxes[1].id, state: "streaming", lease: new))
+            batcher.record(.init(mailboxID: mailboxes[2].id, state: "polling", lease: new))
+            batcher.recordActivity(heartbeat: [mailboxes[0].id], events: [], lease: old)
+            await batcher.flush()
+            #expect(try await Self.states(pool) == [mailboxes[1].id: "streaming", mailboxes[2].id: "polling"])
+            // Reported once per refused write kind (status, liveness), so the tenant is stopped.
+            #expect(lost.list.withLock { $0 } == [old, old])
+            // Dropped, not put back: the next flush has nothing left of it to write or report.
+            await batcher.flush()
+            #expect(lost.list.withLock { $0 }.count == 2)
+            #expect(try await Self.states(pool).count == 2)
+        }
+    }
+}
+
+/// What a batcher reported lost (its callback may run on any task).
+final class LostLeases: Sendable {
+    let list = Mutex<[LeaseToken]>([])
 }

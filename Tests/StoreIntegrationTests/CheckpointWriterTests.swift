@@ -135,9 +135,11 @@ import Testing
     @Test func aStaleLeaseHolderCannotCommit() async throws {
         try await StoreFixture.with("lease") { f in
             let leases = LeaseRepository(pool: f.pool)
-            let old = try #require(try await leases.acquire(tenantID: f.tenant.id, instanceID: "old", ttl: .milliseconds(1)))
+            let old = try #require(try await leases.acquire(tenantID: f.tenant.id, holder: LeaseHolder(instanceID: "old", run: "1"),
+                                                            ttl: .milliseconds(1)))
             try await f.pool.withConnection { try await $0.query("SELECT pg_sleep(0.01)", name: "t") }
-            let new = try #require(try await leases.acquire(tenantID: f.tenant.id, instanceID: "new", ttl: .seconds(30)))
+            let new = try #require(try await leases.acquire(tenantID: f.tenant.id, holder: LeaseHolder(instanceID: "new", run: "1"),
+                                                            ttl: .seconds(30)))
             let (a, ca) = created("A")
             var stale = f.checkpoint(state: "stale", lease: old)
             stale.upserts = [a]

@@ -14,7 +14,9 @@ import Testing
         try await StoreFixture.with("folderids") { f in
             try await CheckpointWriter(pool: f.pool).commit(f.checkpoint(state: "S1"))
             let folders = FolderRepository(pool: f.pool)
-            try await folders.saveFolderIDs(mailboxID: f.mailbox.id, ["inbox": "AQMkInbox", "sentitems": "AQMkSent"])
+            let lease = try #require(try await LeaseRepository(pool: f.pool).acquire(
+                tenantID: f.tenant.id, holder: LeaseHolder(instanceID: "i", run: "1"), ttl: .seconds(30)))
+            try await folders.saveFolderIDs(mailboxID: f.mailbox.id, ["inbox": "AQMkInbox", "sentitems": "AQMkSent"], lease: lease)
             #expect(try await folders.folderIDs(tenantID: f.tenant.id) == [f.mailbox.id: ["AQMkInbox": "inbox", "AQMkSent": "sentitems"]])
             let states = try await FleetStateRepository(pool: f.pool).syncStates(mailboxID: f.mailbox.id)
             #expect(states == ["inbox": "S1", "sentitems": ""])
@@ -72,7 +74,7 @@ import Testing
 
     @Test func aStaleLeaseCommitsNoHierarchy() async throws {
         try await StoreFixture.with("hierarchylease") { f in
-            var cp = hierarchyCheckpoint(f, state: "H1", lease: LeaseToken(tenantID: f.tenant.id, instanceID: "gone", epoch: 9))
+            var cp = hierarchyCheckpoint(f, state: "H1", lease: LeaseToken(tenantID: f.tenant.id, holder: LeaseHolder(instanceID: "gone", run: "1"), epoch: 9))
             cp.drops = ["inbox"]
             await #expect(throws: LeaseLostError.self) { try await FolderRepository(pool: f.pool).commit(cp) }
             let stored = try await FolderRepository(pool: f.pool).hierarchy(mailboxID: f.mailbox.id)

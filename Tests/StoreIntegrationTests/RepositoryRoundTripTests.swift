@@ -87,15 +87,17 @@ import Testing
     @Test func subscriptionsStatusInstancesAndConsumersRoundTrip() async throws {
         try await StoreFixture.with("fleetstate") { f in
             let state = FleetStateRepository(pool: f.pool)
+            let lease = try #require(try await LeaseRepository(pool: f.pool).acquire(
+                tenantID: f.tenant.id, holder: LeaseHolder(instanceID: "i-1", run: "r1"), ttl: .seconds(30)))
             let sub = FleetStateRepository.SubscriptionRecord(
                 mailboxID: f.mailbox.id, subscriptionID: "JgBibjFwcjAzbWIy==", groupKey: "https://ews/|server1",
                 anchorMailbox: "alice@contoso.example", affinityCookie: "MB1.example~1941996295")
-            try await state.saveSubscription(sub)
+            try await state.saveSubscription(sub, lease: lease)
             #expect(try await state.subscriptions(tenantID: f.tenant.id) == [sub])
-            try await state.touchSubscriptions(heartbeat: [f.mailbox.id], events: [])
+            try await state.touchSubscriptions([.init(lease: lease, heartbeat: [f.mailbox.id], events: [])])
             let beat: Bool = try await f.scalar("SELECT last_heartbeat_at IS NOT NULL AS v FROM subscriptions")
             #expect(beat)
-            try await state.deleteSubscription(mailboxID: f.mailbox.id)
+            try await state.deleteSubscription(mailboxID: f.mailbox.id, lease: lease)
             #expect(try await state.subscriptions(tenantID: f.tenant.id).isEmpty)
 
             let next = Date(timeIntervalSince1970: 1_800_000_000)
@@ -110,8 +112,8 @@ import Testing
             #expect(try row.decode("consecutive_failures", as: Int.self) == 2)
             #expect(try row.decode("next_attempt_at", as: Date.self) == next)
 
-            try await state.heartbeat(instanceID: "i-1", hostname: "h", pid: 42, version: "0.1")
-            try await state.markStopped(instanceID: "i-1")
+            try await state.heartbeat(holder: lease.holder, hostname: "h", pid: 42, version: "0.1")
+            try await state.markStopped(holder: lease.holder)
             let stopped: Bool = try await f.scalar("SELECT stopped_at IS NOT NULL AS v FROM fleet_instances WHERE instance_id = 'i-1'")
             #expect(stopped)
 
@@ -128,16 +130,18 @@ import Testing
     @Test func leasesTakeOverOnlyWhenExpiredAndBumpTheEpoch() async throws {
         try await StoreFixture.with("leases") { f in
             let leases = LeaseRepository(pool: f.pool)
-            let a = try #require(try await leases.acquire(tenantID: f.tenant.id, instanceID: "a", ttl: .seconds(30)))
-            #expect(try await leases.acquire(tenantID: f.tenant.id, instanceID: "b", ttl: .seconds(30)) == nil)
-            #expect(try await leases.acquire(tenantID: f.tenant.id, instanceID: "a", ttl: .seconds(30)) == a)  // same epoch
+            let (ha, hb, hc) = (LeaseHolder(instanceID: "a", run: "1"), LeaseHolder(instanceID: "b", run: "1"),
+                                LeaseHolder(instanceID: "c", run: "1"))
+            let a = try #require(try await leases.acquire(tenantID: f.tenant.id, holder: ha, ttl: .seconds(30)))
+            #expect(try await leases.acquire(tenantID: f.tenant.id, holder: hb, ttl: .seconds(30)) == nil)
+            #expect(try await leases.acquire(tenantID: f.tenant.id, holder: ha, ttl: .seconds(30)) == a)  // same epoch
             #expect(try await leases.renew(a, ttl: .milliseconds(1)))
             try await f.pool.withConnection { try await $0.query("SELECT pg_sleep(0.01)", name: "t") }
-            let b = try #require(try await leases.acquire(tenantID: f.tenant.id, instanceID: "b", ttl: .seconds(30)))
+            let b = try #require(try await leases.acquire(tenantID: f.tenant.id, holder: hb, ttl: .seconds(30)))
             #expect(b.epoch == a.epoch + 1)
             #expect(!(try await leases.renew(a, ttl: .seconds(30))))  // a lost it
             try await leases.release(b)
-            let c = try #require(try await leases.acquire(tenantID: f.tenant.id, instanceID: "c", ttl: .seconds(30)))
+            let c = try #require(try await leases.acquire(tenantID: f.tenant.id, holder: hc, ttl: .seconds(30)))
             #expect(c.epoch == b.epoch + 1)
         }
     }
@@ -150,7 +154,8 @@ import Testing
             cp.changes = [change]
             try await CheckpointWriter(pool: f.pool).commit(cp)
             let state = FleetStateRepository(pool: f.pool)
-            try await state.heartbeat(instanceID: "i1", hostname: "h", pid: 1, version: "v")
+            let holder = LeaseHolder(instanceID: "i1", run: "r1")
+            try await state.heartbeat(holder: holder, hostname: "h", pid: 1, version: "v")
             try await state.saveStatus([.init(mailboxID: f.mailbox.id, state: "streaming", instanceID: "i1")])
             let row = try await f.pool.withConnection {
                 try await $0.query("SELECT * FROM tenant_summary WHERE tenant = 'contoso'", name: "t").rows[0]
@@ -165,7 +170,7 @@ import Testing
             #expect(nowLagging == 1)
             // An instance that stopped: its rows read 'stale' (a crash) or, after a clean stop, 'idle'.
             try await state.saveStatus([.init(mailboxID: f.mailbox.id, state: "streaming", instanceID: "i1")])
-            try await state.markStopped(instanceID: "i1")
+            try await state.markStopped(holder: holder)
             let stale: String = try await f.scalar("SELECT state AS v FROM mailbox_status_now")
             #expect(stale == "stale")
             #expect(try await f.scalar("SELECT count(*) AS v FROM lagging_mailboxes") as Int == 1)

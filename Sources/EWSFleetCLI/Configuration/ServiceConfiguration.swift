@@ -8,7 +8,8 @@ import SystemPackage
 ///
 /// Precedence, highest first: command-line flag, environment variable (`EWSFLEET_` + the key in
 /// upper snake case, e.g. `database.url` → `EWSFLEET_DATABASE_URL`), the JSON configuration file
-/// (`--config` or `EWSFLEET_CONFIG`), then the defaults below. Config/ewsfleet.example.json lists every key.
+/// (`--config` or `EWSFLEET_CONFIG`), then the defaults below. Config/ewsfleet.example.json lists every key
+/// but `instance.id`, best left to its default (hostname-pid).
 struct ServiceConfiguration: Sendable {
     var databaseURL: String
     var databasePoolSize: Int

@@ -157,7 +157,7 @@ actor MailboxActor<C: Clock<Duration>> where C.Instant: Sendable {
                     try await env.sync(mailbox, folder: folder, fromScratch: fromScratch)
                     input.yield(.synced(folder))
                 } catch {
-                    input.yield(.syncFailed(folder, Self.failure(error)))
+                    input.yield(Self.stopIfLeaseLost(error) ?? .syncFailed(folder, Self.failure(error)))
                 }
             }
         case .unsubscribe(let id):
@@ -178,7 +178,7 @@ actor MailboxActor<C: Clock<Duration>> where C.Instant: Sendable {
                 do {
                     input.yield(.hierarchyRefreshed(try await env.refreshHierarchy(mailbox)))
                 } catch {
-                    input.yield(.hierarchyFailed(Self.failure(error)))
+                    input.yield(Self.stopIfLeaseLost(error) ?? .hierarchyFailed(Self.failure(error)))
                 }
             }
         case .resolveFolders(let names):
@@ -187,6 +187,10 @@ actor MailboxActor<C: Clock<Duration>> where C.Instant: Sendable {
                 do {
                     input.yield(.foldersResolved(try await env.resolveFolderIDs(mailbox, folders: names)))
                 } catch {
+                    if let stop = Self.stopIfLeaseLost(error) {
+                        input.yield(stop)
+                        return
+                    }
                     // Not fatal: until the ids are known a notification marks every folder dirty.
                     logger.info("could not resolve folder ids", metadata: ["error": "\(error)"])
                     input.yield(.foldersResolved(nil))
@@ -221,6 +225,9 @@ actor MailboxActor<C: Clock<Duration>> where C.Instant: Sendable {
     private func persist(_ what: String, _ body: () async throws -> Void) async {
         do {
             try await body()
+        } catch is LeaseLostError {
+            // Refused whole because the tenant's lease moved: retrying cannot succeed.
+            input.yield(.stop)
         } catch {
             // The machine's state stays authoritative; a failed write is retried by the next
             // transition (and a lost subscription id only costs a resubscribe after a restart).
@@ -228,9 +235,17 @@ actor MailboxActor<C: Clock<Duration>> where C.Instant: Sendable {
         }
     }
 
+    /// A write refused because the tenant's lease moved to another holder: the runtime reported it
+    /// and the supervisor is stopping the tenant, so the mailbox stops now, writing nothing more
+    /// (no back-off, no status, no retry that cannot succeed). The next holder runs it.
+    static func stopIfLeaseLost(_ error: any Error) -> Event? {
+        error is LeaseLostError ? .stop : nil
+    }
+
     static func failure(_ error: any Error) -> MailboxFailure {
         if let call = error as? EWSCallError { return call.failure }
         if let lease = error as? LeaseLostError {
+            // Not reached from the fenced writes (see `stopIfLeaseLost`); never retried either.
             return MailboxFailure(action: .giveUp, code: "LeaseLost", message: lease.description)
         }
         if let pg = error as? PostgresError {

@@ -59,3 +59,19 @@ extension FleetMetrics {
         Timer(label: adviceLagLabel).recordNanoseconds(max(0, seconds * 1_000_000_000 + attoseconds / 1_000_000_000))
     }
 }
+
+extension FleetMetrics {
+    /// Writes the database refused because the tenant's lease had moved to another holder (`write`:
+    /// `checkpoint`, `hierarchy`, `folder_drop`, `folder_ids`, `subscription`, `sync_state_reset`,
+    /// `status`, `liveness`, `tenant_state`, `grouping`). Each one also stops the tenant here.
+    static func leaseFencedWrites(_ write: String, count: Int = 1) {
+        guard count > 0 else { return }
+        Counter(label: "ewsf_lease_fenced_writes_total", dimensions: [("write", write)]).increment(by: Int64(count))
+    }
+
+    /// A tenant this instance stopped because its lease was lost (`cause`: `renewal`, the renewal
+    /// found it taken over; `fenced_write`, a write was refused first).
+    static func leaseLost(cause: String) {
+        Counter(label: "ewsf_leases_lost_total", dimensions: [("cause", cause)]).increment()
+    }
+}

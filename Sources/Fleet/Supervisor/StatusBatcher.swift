@@ -6,30 +6,36 @@ import Synchronization
 /// Collects mailbox status changes and stream liveness from thousands of actors and writes them in
 /// one statement per kind every `interval`, so status reporting never becomes the fleet's bottleneck.
 /// Only the newest state of each mailbox is kept between flushes.
+///
+/// Every entry carries the tenant lease it was recorded under, and is written only while that lease
+/// is still held (see `FleetStateRepository.saveStatus`): the entries of a tenant whose lease moved
+/// are dropped (counted, logged, and reported through `onLeaseLost`, which stops the tenant), never
+/// retried, and never hold back the other tenants' entries.
 final class StatusBatcher: Sendable {
     private struct Pending {
         var status: [Int64: FleetStateRepository.StatusUpdate] = [:]
-        var heartbeats: Set<Int64> = []
-        var events: Set<Int64> = []
+        var activity: [LeaseToken?: (heartbeats: Set<Int64>, events: Set<Int64>)] = [:]
     }
 
     private let pending = Mutex(Pending())
     private let repository: FleetStateRepository
     private let logger: Logger
+    private let onLeaseLost: @Sendable (LeaseToken) -> Void
 
-    init(pool: PostgresPool, logger: Logger) {
+    init(pool: PostgresPool, logger: Logger, onLeaseLost: @escaping @Sendable (LeaseToken) -> Void = { _ in }) {
         repository = FleetStateRepository(pool: pool)
         self.logger = logger
+        self.onLeaseLost = onLeaseLost
     }
 
     func record(_ update: FleetStateRepository.StatusUpdate) {
         pending.withLock { $0.status[update.mailboxID] = update }
     }
 
-    func recordActivity(heartbeat: [Int64], events: [Int64]) {
+    func recordActivity(heartbeat: [Int64], events: [Int64], lease: LeaseToken? = nil) {
         pending.withLock {
-            $0.heartbeats.formUnion(heartbeat)
-            $0.events.formUnion(events)
+            $0.activity[lease, default: ([], [])].heartbeats.formUnion(heartbeat)
+            $0.activity[lease, default: ([], [])].events.formUnion(events)
         }
     }
 
@@ -44,22 +50,44 @@ final class StatusBatcher: Sendable {
         }
         let updates = batch.status.values.sorted { $0.mailboxID < $1.mailboxID }
         do {
-            try await repository.saveStatus(updates)
+            dropStale(try await repository.saveStatus(updates).refused)
         } catch let error as PostgresError where error.isRetryable {
             requeue(status: updates, error: error)
         } catch {
             await saveOneByOne(updates, after: error)
         }
+        let activity = batch.activity.map {
+            FleetStateRepository.SubscriptionActivity(lease: $0.key, heartbeat: Array($0.value.heartbeats),
+                                                      events: Array($0.value.events))
+        }
         do {
-            try await repository.touchSubscriptions(heartbeat: Array(batch.heartbeats), events: Array(batch.events))
+            for lease in try await repository.touchSubscriptions(activity) {
+                // Counted here; the supervisor logs the tenant's stop (once, whatever reported it).
+                FleetMetrics.leaseFencedWrites("liveness")
+                onLeaseLost(lease)
+            }
         } catch let error as PostgresError where !error.isRetryable {
             logger.warning("liveness update failed; dropped", metadata: ["error": "\(error)"])
         } catch {
             logger.warning("liveness update failed; will retry", metadata: ["error": "\(error)"])
             pending.withLock { p in
-                p.heartbeats.formUnion(batch.heartbeats)
-                p.events.formUnion(batch.events)
+                for (lease, a) in batch.activity {
+                    p.activity[lease, default: ([], [])].heartbeats.formUnion(a.heartbeats)
+                    p.activity[lease, default: ([], [])].events.formUnion(a.events)
+                }
             }
+        }
+    }
+
+    /// Entries of tenants whose lease moved: dropped, not requeued (they can never be written),
+    /// and the tenant is stopped.
+    private func dropStale(_ refused: [LeaseToken: [Int64]]) {
+        for (lease, mailboxIDs) in refused.sorted(by: { $0.key.tenantID < $1.key.tenantID }) {
+            FleetMetrics.leaseFencedWrites("status", count: mailboxIDs.count)
+            logger.notice("status rows dropped: the tenant's lease moved to another holder", metadata: [
+                "tenant_id": "\(lease.tenantID)", "epoch": "\(lease.epoch)", "rows": "\(mailboxIDs.count)",
+            ])
+            onLeaseLost(lease)
         }
     }
 
@@ -67,7 +95,7 @@ final class StatusBatcher: Sendable {
         logger.warning("status batch failed; writing its rows one by one", metadata: ["error": "\(error)"])
         for (index, update) in updates.enumerated() {
             do {
-                try await repository.saveStatus([update])
+                dropStale(try await repository.saveStatus([update]).refused)
             } catch let error as PostgresError where error.isRetryable {
                 requeue(status: Array(updates[index...]), error: error)
                 return

@@ -9,6 +9,11 @@ public import Store
 /// removed). A tenant whose lease is lost stops at once; an expired lease of a dead instance is
 /// taken over. On graceful shutdown it stops reading, lets in-flight commits finish, flushes status
 /// and releases its leases.
+///
+/// Leases belong to this process run (`holder`), not only to the configured instance id: a second
+/// process started with the same id shares no epoch with this one and waits for this one's leases
+/// to expire or be released. Every write made under a lease is fenced by it; a refused write, like
+/// a failed renewal, stops the tenant here at once (`SupervisorState.leaseLost`).
 public final class Supervisor<C: Clock<Duration>>: Service, Sendable where C.Instant: Sendable {
     public struct Dependencies: Sendable {
         public var pool: PostgresPool
@@ -28,6 +33,8 @@ public final class Supervisor<C: Clock<Duration>>: Service, Sendable where C.Ins
 
     let deps: Dependencies
     let settings: FleetSettings
+    /// This process run's identity in `tenant_leases` and `fleet_instances`.
+    let holder: LeaseHolder
     let batcher: StatusBatcher
     let state: SupervisorState<C>
     /// How often a blocked (HTTP 403) tenant is tried again.
@@ -37,14 +44,19 @@ public final class Supervisor<C: Clock<Duration>>: Service, Sendable where C.Ins
         deps = dependencies
         self.blockedRetryInterval = blockedRetryInterval
         self.settings = settings
-        batcher = StatusBatcher(pool: dependencies.pool, logger: dependencies.logger)
-        state = SupervisorState()
+        holder = LeaseHolder.newRun(instanceID: settings.instanceID)
+        let state = SupervisorState<C>()
+        let logger = dependencies.logger
+        batcher = StatusBatcher(pool: dependencies.pool, logger: logger, onLeaseLost: { lease in
+            state.leaseLost(lease, cause: "fenced_write", logger: logger)
+        })
+        self.state = state
     }
 
     public func run() async throws {
         try await Migrator(pool: deps.pool).requireCurrent()
         try await heartbeat()
-        deps.logger.info("fleet instance started", metadata: ["instance": "\(settings.instanceID)"])
+        deps.logger.info("fleet instance started", metadata: ["instance": "\(settings.instanceID)", "run": "\(holder.run)"])
         await withGracefulShutdownHandler {
             await withDiscardingTaskGroup { group in
                 group.addTask { await self.batcher.run(every: self.settings.statusFlushInterval, clock: self.deps.clock) }
@@ -54,6 +66,7 @@ public final class Supervisor<C: Clock<Duration>>: Service, Sendable where C.Ins
                 while !state.isShuttingDown && !Task.isCancelled {
                     try? await heartbeat()
                     await reconcile(group: &group)
+                    state.passCompleted()
                     await state.waitForWake(timeout: settings.leaseTTL / 3, clock: deps.clock)
                 }
                 // Stop reading: runtimes finish (in-flight commits complete or roll back whole).
@@ -84,16 +97,24 @@ public final class Supervisor<C: Clock<Duration>>: Service, Sendable where C.Ins
         let leases = LeaseRepository(pool: deps.pool)
         let wanted = Dictionary(uniqueKeysWithValues: tenants.map { ($0.id, $0) })
         for running in state.runtimes {
-            let id = running.tenant.id
-            let tenant = wanted[id]
-            var keep = tenant?.state == .active
-            if keep { keep = (try? await leases.renew(running.lease, ttl: settings.leaseTTL)) ?? true }
-            if !keep {
-                deps.logger.notice("stopping tenant", metadata: ["tenant": "\(running.tenant.name)",
-                                                              "reason": "\(tenant == nil ? "removed" : tenant!.state == .active ? "lease lost" : tenant!.state.rawValue)"])
-                running.finish()
-                state.remove(id)
-                if tenant != nil, tenant?.state != .active { try? await leases.release(running.lease) }
+            let tenant = wanted[running.tenant.id]
+            if tenant?.state == .active {
+                // A renewal the database could not answer keeps the tenant: its writes stay fenced,
+                // and the next pass tries again.
+                if (try? await leases.renew(running.lease, ttl: settings.leaseTTL)) == false {
+                    state.leaseLost(running.lease, cause: "renewal", logger: deps.logger)
+                }
+                continue
+            }
+            guard state.removeRuntime(holding: running.lease) != nil else { continue }
+            deps.logger.notice("stopping tenant", metadata: ["tenant": "\(running.tenant.name)",
+                                                          "reason": "\(tenant?.state.rawValue ?? "removed")"])
+            running.finish()
+            if tenant != nil {
+                // Its last status first, then its mailboxes idle and the lease free in one
+                // transaction (a removed tenant's rows are gone with it).
+                await batcher.flush()
+                _ = try? await leases.release(running.lease)
             }
         }
         let now = deps.clock.now
@@ -109,12 +130,14 @@ public final class Supervisor<C: Clock<Duration>>: Service, Sendable where C.Ins
             }
             guard state.retryDue(tenant.id, now: now) else { continue }
             do {
-                guard let lease = try await leases.acquire(tenantID: tenant.id, instanceID: settings.instanceID, ttl: settings.leaseTTL)
+                guard let lease = try await leases.acquire(tenantID: tenant.id, holder: holder, ttl: settings.leaseTTL)
                 else { continue }
                 let runtime = try makeRuntime(tenant, lease: lease)
                 let mailboxes = try await MailboxRepository(pool: deps.pool).list(tenant: tenant.name)
                 state.add(runtime)
-                if tenant.state == .blocked { try? await TenantRepository(pool: deps.pool).setState(name: tenant.name, .active, reason: nil) }
+                if tenant.state == .blocked {
+                    try? await TenantRepository(pool: deps.pool).setState(name: tenant.name, .active, reason: nil, lease: lease)
+                }
                 deps.logger.info("running tenant", metadata: ["tenant": "\(tenant.name)", "mailboxes": "\(mailboxes.count)",
                                                            "epoch": "\(lease.epoch)"])
                 group.addTask { await runtime.run(initial: mailboxes) }
@@ -142,14 +165,24 @@ public final class Supervisor<C: Clock<Duration>>: Service, Sendable where C.Ins
             tenant: tenant, lease: lease, client: client, clock: deps.clock, settings: settings, pool: pool,
             batcher: batcher, logger: deps.logger,
             onBlocked: { error in
-                // EWS refused the tenant (HTTP 403): mark it blocked, stop it, retry rarely.
+                // EWS refused the tenant (HTTP 403): mark it blocked, stop it, retry rarely. Only
+                // while this run holds the lease: a stale holder must not block the new one.
                 Task {
                     logger.error("EWS refused the tenant with HTTP 403; marking it blocked", metadata: ["tenant": "\(tenant.name)"])
-                    try? await TenantRepository(pool: pool).setState(
-                        name: tenant.name, .blocked, reason: "EWS refused with HTTP 403 (\(error.message)); retried hourly")
+                    do {
+                        try await TenantRepository(pool: pool).setState(
+                            name: tenant.name, .blocked, reason: "EWS refused with HTTP 403 (\(error.message)); retried hourly",
+                            lease: lease)
+                    } catch is LeaseLostError {
+                        FleetMetrics.leaseFencedWrites("tenant_state")
+                        state.leaseLost(lease, cause: "fenced_write", logger: logger)
+                    } catch {
+                        logger.warning("could not mark the tenant blocked", metadata: ["tenant": "\(tenant.name)", "error": "\(error)"])
+                    }
                     state.wake()
                 }
-            })
+            },
+            onLeaseLost: { lease in state.leaseLost(lease, cause: "fenced_write", logger: logger) })
     }
 
     private func followControlNotifications() async {
@@ -162,22 +195,32 @@ public final class Supervisor<C: Clock<Duration>>: Service, Sendable where C.Ins
 
     private func heartbeat() async throws {
         // Six missed heartbeats (one per reconcile, every third of the lease) make it stale.
-        try await FleetStateRepository(pool: deps.pool).heartbeat(
-            instanceID: settings.instanceID, hostname: ProcessInfo.processInfo.hostName,
+        let shared = try await FleetStateRepository(pool: deps.pool).heartbeat(
+            holder: holder, hostname: ProcessInfo.processInfo.hostName,
             pid: Int(ProcessInfo.processInfo.processIdentifier), version: "0.1.0", staleAfter: settings.leaseTTL * 2)
+        // Harmless for the data (leases are per run), but both processes write one fleet_instances
+        // row and one instance_id into status rows: say so, once per run.
+        if shared, state.firstSharedInstanceWarning() {
+            deps.logger.warning("another live process runs with this instance id; give each process its own instance.id",
+                                metadata: ["instance": "\(settings.instanceID)", "run": "\(holder.run)"])
+        }
     }
 
     private func shutdown() async {
         await batcher.flush()
-        // Nothing watches these mailboxes any more: say so rather than leave `streaming` behind.
-        do {
-            try await FleetStateRepository(pool: deps.pool).markIdle(instanceID: settings.instanceID)
-        } catch {
-            deps.logger.warning("could not mark this instance's mailboxes idle", metadata: ["error": "\(error)"])
-        }
+        // Nothing watches these mailboxes any more: each lease still held is released with its
+        // mailboxes marked `idle` (rather than left `streaming`), so a successor takes the tenant at
+        // once. A lease already lost is not ours to release, nor are its mailboxes' rows.
         let leases = LeaseRepository(pool: deps.pool)
-        for runtime in state.runtimes { try? await leases.release(runtime.lease) }
-        try? await FleetStateRepository(pool: deps.pool).markStopped(instanceID: settings.instanceID)
+        for runtime in state.runtimes {
+            do {
+                try await leases.release(runtime.lease)
+            } catch {
+                deps.logger.warning("could not release the lease; it expires on its own",
+                                    metadata: ["tenant": "\(runtime.tenant.name)", "error": "\(error)"])
+            }
+        }
+        try? await FleetStateRepository(pool: deps.pool).markStopped(holder: holder)
         deps.logger.info("fleet instance stopped", metadata: ["instance": "\(settings.instanceID)"])
     }
 }

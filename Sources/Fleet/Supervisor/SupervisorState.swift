@@ -1,3 +1,5 @@
+import Logging
+import Store
 import Synchronization
 
 /// The supervisor's bookkeeping: running tenant runtimes, start-failure backoff, blocked-tenant
@@ -10,16 +12,49 @@ final class SupervisorState<C: Clock<Duration>>: Sendable where C.Instant: Senda
         var waiter: CheckedContinuation<Void, Never>?
         var pendingWake = false
         var shuttingDown = false
+        var sharedInstanceWarned = false
+        var passes = 0
     }
 
     private let state = Mutex(State())
 
     var isShuttingDown: Bool { state.withLock { $0.shuttingDown } }
 
+    /// Reconcile passes completed (tests wait on it: explicit readiness instead of sleeping).
+    var reconcilePasses: Int { state.withLock { $0.passes } }
+    func passCompleted() { state.withLock { $0.passes += 1 } }
+
     func add(_ runtime: TenantRuntime<C>) { state.withLock { $0.runtimes[runtime.tenant.id] = runtime } }
     func remove(_ tenantID: Int64) { state.withLock { _ = $0.runtimes.removeValue(forKey: tenantID) } }
     func runtime(_ tenantID: Int64) -> TenantRuntime<C>? { state.withLock { $0.runtimes[tenantID] } }
     var runtimes: [TenantRuntime<C>] { state.withLock { Array($0.runtimes.values) } }
+
+    /// Removes and returns the tenant's runtime if it runs under exactly `lease`. A renewal and a
+    /// refused write (or several writes) can all find the same lease lost: only the first stops the
+    /// runtime. A report about an older lease of a tenant already running again here under a newer
+    /// one is stale and stops nothing.
+    func removeRuntime(holding lease: LeaseToken) -> TenantRuntime<C>? {
+        state.withLock { s in
+            guard let runtime = s.runtimes[lease.tenantID], runtime.lease == lease else { return nil }
+            s.runtimes[lease.tenantID] = nil
+            return runtime
+        }
+    }
+
+    /// The tenant's lease was found lost (`cause`: `renewal` or `fenced_write`): stops its runtime
+    /// at once, without releasing anything (the lease and the tenant's rows are the new holder's),
+    /// counted and logged at notice once. False when `lease` is not the running one (already
+    /// stopped, or a stale report).
+    @discardableResult
+    func leaseLost(_ lease: LeaseToken, cause: String, logger: Logger) -> Bool {
+        guard let runtime = removeRuntime(holding: lease) else { return false }
+        FleetMetrics.leaseLost(cause: cause)
+        logger.notice("stopping tenant: its lease moved to another holder", metadata: [
+            "tenant": "\(runtime.tenant.name)", "epoch": "\(lease.epoch)", "cause": "\(cause)",
+        ])
+        runtime.finish()
+        return true
+    }
 
     /// Whether a tenant that failed to start may be tried again now.
     func retryDue(_ tenantID: Int64, now: C.Instant) -> Bool {
@@ -48,6 +83,14 @@ final class SupervisorState<C: Clock<Duration>>: Sendable where C.Instant: Senda
             guard now >= at else { return false }
             s.blockedRetryAt[tenantID] = now.advanced(by: interval)
             return true
+        }
+    }
+
+    /// True the first time only: another live run shares this instance id.
+    func firstSharedInstanceWarning() -> Bool {
+        state.withLock { s in
+            defer { s.sharedInstanceWarned = true }
+            return !s.sharedInstanceWarned
         }
     }
 

@@ -15,7 +15,6 @@ protocol SyncStore: Sendable {
     func mirror(mailboxID: Int64, folder: String) async throws -> [String: FleetStateRepository.MirrorEntry]
     /// The mirror's rows of these items (those it has).
     func mirrorItems(mailboxID: Int64, itemIDs: [String]) async throws -> [String: MirrorItem]
-    func resetSyncState(mailboxID: Int64, folder: String) async throws
     /// Commits one page; returns the outbox rows inserted.
     func commit(_ checkpoint: Checkpoint) async throws -> Int
 }
@@ -34,10 +33,6 @@ struct PostgresSyncStore: SyncStore {
 
     func mirrorItems(mailboxID: Int64, itemIDs: [String]) async throws -> [String: MirrorItem] {
         try await FleetStateRepository(pool: pool).mirrorItems(mailboxID: mailboxID, itemIDs: itemIDs)
-    }
-
-    func resetSyncState(mailboxID: Int64, folder: String) async throws {
-        try await FleetStateRepository(pool: pool).resetSyncState(mailboxID: mailboxID, folderID: folder)
     }
 
     func commit(_ checkpoint: Checkpoint) async throws -> Int {

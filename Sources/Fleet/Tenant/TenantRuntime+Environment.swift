@@ -32,18 +32,22 @@ extension TenantRuntime {
     func sync(_ mailbox: Mailbox, folder: String, fromScratch: Bool) async throws {
         let syncer = FolderSyncer(service: ews, store: PostgresSyncStore(pool: pool))
         let target = FolderSyncer.Target(tenant: tenant.name, mailboxID: mailbox.id, mailbox: mailbox.smtpAddress, lease: lease)
-        _ = try await blockedAware { try await syncer.sync(target, folder: folder, fromScratch: fromScratch) }
+        _ = try await fenced("checkpoint") {
+            try await blockedAware { try await syncer.sync(target, folder: folder, fromScratch: fromScratch) }
+        }
     }
 
     func resetSyncState(_ mailbox: Mailbox, folder: String) async throws {
-        try await PostgresSyncStore(pool: pool).resetSyncState(mailboxID: mailbox.id, folder: folder)
+        try await fenced("sync_state_reset") {
+            try await FleetStateRepository(pool: pool).resetSyncState(mailboxID: mailbox.id, folderID: folder, lease: lease)
+        }
     }
 
     func persistSubscription(_ mailbox: Mailbox, subscriptionID: String?) async throws {
         let state = FleetStateRepository(pool: pool)
         guard let subscriptionID else {
             trust.drop(mailbox.id)
-            try await state.deleteSubscription(mailboxID: mailbox.id)
+            try await fenced("subscription") { try await state.deleteSubscription(mailboxID: mailbox.id, lease: lease) }
             return
         }
         let name = groupKey(of: mailbox) ?? "default#0"
@@ -51,8 +55,10 @@ extension TenantRuntime {
         // the mailbox's own, and a warm restart must know which server the id lives on.
         let key = server(ofGroup: name)
         let cookie = groups[name]?.cookies.value(of: Self.cookieName)
-        try await state.saveSubscription(.init(mailboxID: mailbox.id, subscriptionID: subscriptionID, groupKey: key,
-                                               anchorMailbox: mailbox.smtpAddress, affinityCookie: cookie))
+        let record = FleetStateRepository.SubscriptionRecord(
+            mailboxID: mailbox.id, subscriptionID: subscriptionID, groupKey: key, anchorMailbox: mailbox.smtpAddress,
+            affinityCookie: cookie)
+        try await fenced("subscription") { try await state.saveSubscription(record, lease: lease) }
     }
 
     /// False when the mailbox has no group and none can be opened (the identity's connection cap).
@@ -76,7 +82,27 @@ extension TenantRuntime {
         let next = nextAttempt.map { Date().addingTimeInterval(Self.seconds(clock.now.duration(to: $0))) }
         batcher.record(.init(mailboxID: mailbox.id, state: state.rawValue, errorCode: failure?.code,
                              errorMessage: failure?.message, consecutiveFailures: failures, nextAttemptAt: next,
-                             instanceID: settings.instanceID))
+                             instanceID: settings.instanceID, lease: lease))
+    }
+
+    /// Runs a write that depends on the tenant's lease. When the database refused it because the
+    /// lease moved to another holder, nothing of it was written and no retry can succeed: it is
+    /// counted and logged, the supervisor stops this runtime, and the error goes back to the
+    /// caller (a mailbox actor stops on it, see `MailboxActor.stopIfLeaseLost`).
+    func fenced<T>(_ write: String, _ body: () async throws -> T) async throws -> T {
+        do {
+            return try await body()
+        } catch let error as LeaseLostError {
+            leaseLost(error, write: write)
+            throw error
+        }
+    }
+
+    nonisolated func leaseLost(_ error: LeaseLostError, write: String) {
+        FleetMetrics.leaseFencedWrites(write)
+        logger.notice("write refused: the tenant's lease moved to another holder",
+                      metadata: ["write": "\(write)", "epoch": "\(error.epoch)"])
+        onLeaseLost(error.lease)
     }
 
     private func affinityKeys(for mailbox: Mailbox) -> String? {

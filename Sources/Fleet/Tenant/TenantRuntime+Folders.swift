@@ -16,12 +16,14 @@ extension TenantRuntime {
 
     func refreshHierarchy(_ mailbox: Mailbox) async throws -> FolderDirectory {
         let syncer = HierarchySyncer(service: ews, store: FolderRepository(pool: pool))
-        return try await blockedAware { try await syncer.refresh(target(mailbox)) }
+        return try await fenced("hierarchy") { try await blockedAware { try await syncer.refresh(target(mailbox)) } }
     }
 
     func resolveFolderIDs(_ mailbox: Mailbox, folders: [String]) async throws -> [String: String] {
         let byName = try await blockedAware { try await ews.folderIDs(mailbox: mailbox.smtpAddress, distinguished: folders) }
-        try await FolderRepository(pool: pool).saveFolderIDs(mailboxID: mailbox.id, byName)
+        try await fenced("folder_ids") {
+            try await FolderRepository(pool: pool).saveFolderIDs(mailboxID: mailbox.id, byName, lease: lease)
+        }
         return Dictionary(byName.map { ($0.value, $0.key) }, uniquingKeysWith: { first, _ in first })
     }
 
@@ -30,7 +32,7 @@ extension TenantRuntime {
             lease: lease, tenant: tenant.name, mailboxID: mailbox.id, mailbox: mailbox.smtpAddress, syncState: nil,
             observedAt: Date())
         checkpoint.drops = [folder]
-        try await FolderRepository(pool: pool).commit(checkpoint)
+        _ = try await fenced("folder_drop") { try await FolderRepository(pool: pool).commit(checkpoint) }
     }
 
     func target(_ mailbox: Mailbox) -> FolderSyncer.Target {

@@ -99,7 +99,10 @@ extension TenantRuntime {
         if let reason {
             logger.notice("streaming grouping changed", metadata: ["grouping": "\(mode.rawValue)", "reason": "\(reason)"])
             do {
-                tenantRowVersion = try await TenantRepository(pool: pool).setGrouping(name: tenant.name, mode, reason: reason)
+                tenantRowVersion = try await TenantRepository(pool: pool).setGrouping(name: tenant.name, mode, reason: reason,
+                                                                                       lease: lease)
+            } catch let error as LeaseLostError {
+                leaseLost(error, write: "grouping")
             } catch {
                 logger.warning("could not persist the grouping mode", metadata: ["error": "\(error)"])
             }

@@ -33,6 +33,8 @@ actor TenantRuntime<C: Clock<Duration>>: MailboxEnvironment where C.Instant: Sen
     let logger: Logger
     nonisolated let routes: RouteTable<C>
     let onBlocked: @Sendable (EWSCallError) -> Void
+    /// A write was refused because the tenant's lease moved: the supervisor stops this runtime.
+    let onLeaseLost: @Sendable (LeaseToken) -> Void
     var planner: GroupPlanner
     var groups: [String: StreamGroup<C>] = [:]
     /// Group name → the affinity key (server) it was made for.
@@ -61,7 +63,8 @@ actor TenantRuntime<C: Clock<Duration>>: MailboxEnvironment where C.Instant: Sen
     let input: AsyncStream<Command>.Continuation
 
     init(tenant: Tenant, lease: LeaseToken, client: EWSClient<C>, clock: C, settings: FleetSettings, pool: PostgresPool,
-         batcher: StatusBatcher, logger: Logger, onBlocked: @escaping @Sendable (EWSCallError) -> Void) {
+         batcher: StatusBatcher, logger: Logger, onBlocked: @escaping @Sendable (EWSCallError) -> Void,
+         onLeaseLost: @escaping @Sendable (LeaseToken) -> Void) {
         self.tenant = tenant
         self.lease = lease
         self.client = client
@@ -70,6 +73,7 @@ actor TenantRuntime<C: Clock<Duration>>: MailboxEnvironment where C.Instant: Sen
         self.pool = pool
         self.batcher = batcher
         self.onBlocked = onBlocked
+        self.onLeaseLost = onLeaseLost
         var logger = logger
         logger[metadataKey: "tenant"] = "\(tenant.name)"
         self.logger = logger
@@ -251,6 +255,7 @@ actor TenantRuntime<C: Clock<Duration>>: MailboxEnvironment where C.Instant: Sen
         let batcher = self.batcher
         let onBlocked = self.onBlocked
         let input = self.input
+        let lease = self.lease
         let group = StreamGroup(
             key: name, client: client, clock: clock, connectionTimeoutMinutes: settings.connectionTimeoutMinutes,
             config: settings.streamGroupConfig(C.Instant.self), gateOpen: gateOpen,
@@ -258,7 +263,7 @@ actor TenantRuntime<C: Clock<Duration>>: MailboxEnvironment where C.Instant: Sen
             logger: logger,
             callbacks: .init(
                 tenantBlocked: onBlocked,
-                activity: { batcher.recordActivity(heartbeat: $0, events: $1) },
+                activity: { batcher.recordActivity(heartbeat: $0, events: $1, lease: lease) },
                 refusals: { input.yield(.refusals(group: $0, $1)) },
                 established: { input.yield(.established($0)) },
                 reachability: { input.yield(.reachability(group: $0, reachable: $1)) }))

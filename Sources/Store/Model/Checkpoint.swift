@@ -66,19 +66,6 @@ public struct ChangeRecord: Sendable, Equatable {
     }
 }
 
-/// Proof that this instance holds a tenant's lease: checkpoints commit only while the epoch matches.
-public struct LeaseToken: Sendable, Equatable {
-    public var tenantID: Int64
-    public var instanceID: String
-    public var epoch: Int64
-
-    public init(tenantID: Int64, instanceID: String, epoch: Int64) {
-        self.tenantID = tenantID
-        self.instanceID = instanceID
-        self.epoch = epoch
-    }
-}
-
 /// Everything one SyncFolderItems page changes, committed in ONE transaction: the mirror, the
 /// outbox rows and the new SyncState land together or not at all, so a crash between pages loses
 /// nothing and a replayed page inserts nothing twice.

@@ -22,7 +22,7 @@ public struct CheckpointWriter: Sendable {
     /// The statements of one checkpoint, on a connection already inside a transaction.
     static func write(_ cp: Checkpoint, on conn: PostgresConnection) async throws -> Result {
         let mailboxID = PostgresValue(cp.mailboxID)
-        try await checkLease(cp.lease, on: conn)
+        try await LeaseFence.check(cp.lease, on: conn)
         if !cp.upserts.isEmpty {
             let u = cp.upserts
             try await conn.query("""
@@ -103,26 +103,4 @@ public struct CheckpointWriter: Sendable {
         }
         return Result(changesInserted: inserted)
     }
-}
-
-extension CheckpointWriter {
-    /// Inside a transaction: throws `LeaseLostError` unless this instance still holds the lease.
-    static func checkLease(_ lease: LeaseToken?, on conn: PostgresConnection) async throws {
-        guard let lease else { return }
-        // FOR SHARE blocks a concurrent takeover (which updates the row) until we commit, and a
-        // takeover that already happened changed the epoch, so a stale instance stops here.
-        let held = try await conn.query(
-            "SELECT 1 FROM tenant_leases WHERE tenant_id = $1 AND instance_id = $2 AND epoch = $3 FOR SHARE",
-            [PostgresValue(lease.tenantID), PostgresValue(lease.instanceID), PostgresValue(lease.epoch)],
-            name: "checkpoint.lease")
-        guard !held.rows.isEmpty else { throw LeaseLostError(tenantID: lease.tenantID, epoch: lease.epoch) }
-    }
-}
-
-/// The tenant's lease moved to another instance (or its epoch changed): nothing was committed, and
-/// this instance must stop the tenant.
-public struct LeaseLostError: Error, CustomStringConvertible, Sendable {
-    public var tenantID: Int64
-    public var epoch: Int64
-    public var description: String { "lease of tenant \(tenantID) at epoch \(epoch) is no longer held" }
 }

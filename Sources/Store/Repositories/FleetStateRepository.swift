@@ -25,24 +25,30 @@ public struct FleetStateRepository: Sendable {
         }
     }
 
-    public func saveSubscription(_ s: SubscriptionRecord) async throws {
-        try await pool.withConnection { conn in
+    /// Records the mailbox's subscription, fenced by its tenant's lease (see `LeaseFence`): a holder
+    /// whose lease was taken over must not overwrite the id the new holder subscribed.
+    public func saveSubscription(_ s: SubscriptionRecord, lease: LeaseToken) async throws {
+        try await LeaseFence.write(lease, on: pool) { conn in
             try await conn.query("""
                 INSERT INTO subscriptions (mailbox_id, subscription_id, group_key, anchor_mailbox, affinity_cookie)
-                VALUES ($1, $2, $3, $4, $5)
+                SELECT $1, $2, $3, $4, $5 WHERE EXISTS (SELECT 1 FROM mailboxes WHERE id = $1 AND tenant_id = $6)
                 ON CONFLICT (mailbox_id) DO UPDATE SET subscription_id = EXCLUDED.subscription_id,
                     group_key = EXCLUDED.group_key, anchor_mailbox = EXCLUDED.anchor_mailbox,
                     affinity_cookie = EXCLUDED.affinity_cookie, created_at = now(),
                     last_event_at = NULL, last_heartbeat_at = NULL
                 """, [PostgresValue(s.mailboxID), PostgresValue(s.subscriptionID), PostgresValue(s.groupKey),
-                      PostgresValue(s.anchorMailbox), PostgresValue(s.affinityCookie)], name: "subscription.save")
+                      PostgresValue(s.anchorMailbox), PostgresValue(s.affinityCookie), PostgresValue(lease.tenantID)],
+                name: "subscription.save")
         }
     }
 
-    public func deleteSubscription(mailboxID: Int64) async throws {
-        try await pool.withConnection { conn in
-            try await conn.query("DELETE FROM subscriptions WHERE mailbox_id = $1", [PostgresValue(mailboxID)],
-                                 name: "subscription.delete")
+    /// Forgets the mailbox's subscription, fenced like `saveSubscription`.
+    public func deleteSubscription(mailboxID: Int64, lease: LeaseToken) async throws {
+        try await LeaseFence.write(lease, on: pool) { conn in
+            try await conn.query("""
+                DELETE FROM subscriptions s USING mailboxes m
+                 WHERE s.mailbox_id = $1 AND m.id = s.mailbox_id AND m.tenant_id = $2
+                """, [PostgresValue(mailboxID), PostgresValue(lease.tenantID)], name: "subscription.delete")
         }
     }
 
@@ -59,17 +65,53 @@ public struct FleetStateRepository: Sendable {
         }
     }
 
-    /// Records stream liveness for many subscriptions at once (one statement per batch).
-    public func touchSubscriptions(heartbeat mailboxIDs: [Int64], events eventMailboxIDs: [Int64]) async throws {
-        guard !mailboxIDs.isEmpty || !eventMailboxIDs.isEmpty else { return }
-        try await pool.withConnection { conn in
-            try await conn.query("""
-                UPDATE subscriptions SET
-                    last_heartbeat_at = CASE WHEN mailbox_id = ANY($1::bigint[]) THEN now() ELSE last_heartbeat_at END,
-                    last_event_at = CASE WHEN mailbox_id = ANY($2::bigint[]) THEN now() ELSE last_event_at END
-                 WHERE mailbox_id = ANY($1::bigint[]) OR mailbox_id = ANY($2::bigint[])
-                """, [.array(mailboxIDs.map { String($0) }), .array(eventMailboxIDs.map { String($0) })],
-                name: "subscription.touch")
+    /// Stream liveness of some subscriptions of one tenant, recorded under its lease.
+    public struct SubscriptionActivity: Sendable, Equatable {
+        /// nil: not recorded under a lease (tools, tests), so not fenced.
+        public var lease: LeaseToken?
+        public var heartbeat: [Int64]
+        public var events: [Int64]
+
+        public init(lease: LeaseToken?, heartbeat: [Int64], events: [Int64]) {
+            self.lease = lease
+            self.heartbeat = heartbeat
+            self.events = events
+        }
+    }
+
+    /// Records stream liveness for many subscriptions at once (one transaction, one UPDATE). The
+    /// activity of a tenant whose lease moved is left out and its lease returned: a stale holder's
+    /// heartbeats must not make the new holder's subscriptions look alive, and must not hold back
+    /// the other tenants' either.
+    @discardableResult
+    public func touchSubscriptions(_ activity: [SubscriptionActivity]) async throws -> Set<LeaseToken> {
+        let activity = activity.filter { !$0.heartbeat.isEmpty || !$0.events.isEmpty }
+        guard !activity.isEmpty else { return [] }
+        return try await pool.withTransaction { conn in
+            let leases = Set(activity.compactMap(\.lease))
+            let held = try await LeaseFence.held(leases, on: conn)
+            let writable = activity.filter { $0.lease.map(held.contains) ?? true }
+            // (mailbox, tenant it must belong to or NULL, heartbeat?, event?) per row.
+            var rows: [(mailbox: Int64, tenant: Int64?, heartbeat: Bool, event: Bool)] = []
+            for a in writable {
+                let beats = Set(a.heartbeat), events = Set(a.events)
+                for id in beats.union(events).sorted() {
+                    rows.append((id, a.lease?.tenantID, beats.contains(id), events.contains(id)))
+                }
+            }
+            if !rows.isEmpty {
+                try await conn.query("""
+                    UPDATE subscriptions s SET
+                        last_heartbeat_at = CASE WHEN u.hb::boolean THEN now() ELSE s.last_heartbeat_at END,
+                        last_event_at = CASE WHEN u.ev::boolean THEN now() ELSE s.last_event_at END
+                      FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS u(id, tid, hb, ev)
+                     WHERE s.mailbox_id = u.id::bigint
+                       AND (u.tid IS NULL OR s.mailbox_id IN (SELECT id FROM mailboxes WHERE tenant_id = u.tid::bigint))
+                    """, [.array(rows.map { String($0.mailbox) }), .array(rows.map { $0.tenant.map { String($0) } }),
+                          .array(rows.map { String($0.heartbeat) }), .array(rows.map { String($0.event) })],
+                    name: "subscription.touch")
+            }
+            return leases.subtracting(held)
         }
     }
 
@@ -88,10 +130,14 @@ public struct FleetStateRepository: Sendable {
     }
 
     /// Forgets a folder's SyncState (ErrorInvalidSyncStateData): the next sync starts from scratch.
-    public func resetSyncState(mailboxID: Int64, folderID: String) async throws {
-        try await pool.withConnection { conn in
-            try await conn.query("UPDATE folder_sync SET sync_state = '' WHERE mailbox_id = $1 AND folder_id = $2",
-                                 [PostgresValue(mailboxID), PostgresValue(folderID)], name: "folder_sync.reset")
+    /// Fenced by the tenant's lease: a stale holder must not wipe the state the new holder synced to.
+    public func resetSyncState(mailboxID: Int64, folderID: String, lease: LeaseToken) async throws {
+        try await LeaseFence.write(lease, on: pool) { conn in
+            try await conn.query("""
+                UPDATE folder_sync f SET sync_state = '' FROM mailboxes m
+                 WHERE f.mailbox_id = $1 AND f.folder_id = $2 AND m.id = f.mailbox_id AND m.tenant_id = $3
+                """, [PostgresValue(mailboxID), PostgresValue(folderID), PostgresValue(lease.tenantID)],
+                name: "folder_sync.reset")
         }
     }
 
@@ -136,96 +182,6 @@ public struct FleetStateRepository: Sendable {
         public init(changeKey: String, isRead: Bool?) {
             self.changeKey = changeKey
             self.isRead = isRead
-        }
-    }
-
-    // MARK: mailbox status
-
-    public struct StatusUpdate: Sendable, Equatable {
-        public var mailboxID: Int64
-        public var state: String
-        public var errorCode: String?
-        public var errorMessage: String?
-        public var consecutiveFailures: Int
-        public var nextAttemptAt: Date?
-        public var instanceID: String?
-
-        public init(mailboxID: Int64, state: String, errorCode: String? = nil, errorMessage: String? = nil,
-                    consecutiveFailures: Int = 0, nextAttemptAt: Date? = nil, instanceID: String? = nil) {
-            self.mailboxID = mailboxID
-            self.state = state
-            self.errorCode = errorCode
-            self.errorMessage = errorMessage
-            self.consecutiveFailures = consecutiveFailures
-            self.nextAttemptAt = nextAttemptAt
-            self.instanceID = instanceID
-        }
-    }
-
-    /// Upserts many status rows in one statement; `state_since` moves only when the state changes.
-    /// Rows of mailboxes that no longer exist (removed since the update was recorded) are skipped,
-    /// not a foreign-key error that would fail the whole batch.
-    public func saveStatus(_ updates: [StatusUpdate]) async throws {
-        guard !updates.isEmpty else { return }
-        try await pool.withConnection { conn in
-            try await conn.query("""
-                INSERT INTO mailbox_status (mailbox_id, state, last_error_code, last_error_message,
-                                            consecutive_failures, next_attempt_at, instance_id)
-                SELECT id::bigint, st, ec, em, cf::integer, na::timestamptz, inst
-                  FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[])
-                       AS u(id, st, ec, em, cf, na, inst)
-                 WHERE EXISTS (SELECT 1 FROM mailboxes m WHERE m.id = u.id::bigint)
-                ON CONFLICT (mailbox_id) DO UPDATE SET
-                    state_since = CASE WHEN mailbox_status.state = EXCLUDED.state THEN mailbox_status.state_since ELSE now() END,
-                    state = EXCLUDED.state,
-                    last_error_code = coalesce(EXCLUDED.last_error_code, mailbox_status.last_error_code),
-                    last_error_message = coalesce(EXCLUDED.last_error_message, mailbox_status.last_error_message),
-                    consecutive_failures = EXCLUDED.consecutive_failures, next_attempt_at = EXCLUDED.next_attempt_at,
-                    instance_id = EXCLUDED.instance_id, updated_at = now()
-                """,
-                [.array(updates.map { String($0.mailboxID) }), .array(updates.map(\.state)),
-                 .array(updates.map(\.errorCode)), .array(updates.map(\.errorMessage)),
-                 .array(updates.map { String($0.consecutiveFailures) }),
-                 .array(updates.map { $0.nextAttemptAt.map(PostgresTimestamp.format) }),
-                 .array(updates.map(\.instanceID))],
-                name: "status.save")
-        }
-    }
-
-    // MARK: instances
-
-    /// `staleAfter`: how long without a heartbeat before this instance's status rows read `stale`.
-    public func heartbeat(instanceID: String, hostname: String, pid: Int, version: String,
-                          staleAfter: Duration = .seconds(90)) async throws {
-        let seconds = max(1, Int(staleAfter.components.seconds))
-        try await pool.withConnection { conn in
-            try await conn.query("""
-                INSERT INTO fleet_instances (instance_id, hostname, pid, version, stale_after_seconds)
-                VALUES ($1, $2, $3, $4, $5)
-                ON CONFLICT (instance_id) DO UPDATE SET heartbeat_at = now(), hostname = EXCLUDED.hostname,
-                    pid = EXCLUDED.pid, version = EXCLUDED.version, stopped_at = NULL,
-                    stale_after_seconds = EXCLUDED.stale_after_seconds
-                """, [PostgresValue(instanceID), PostgresValue(hostname), PostgresValue(pid), PostgresValue(version),
-                      PostgresValue(seconds)],
-                name: "instance.heartbeat")
-        }
-    }
-
-    /// A clean shutdown: this instance's mailboxes are no longer watched by anyone (until another
-    /// instance takes their tenants and writes its own status).
-    public func markIdle(instanceID: String) async throws {
-        try await pool.withConnection { conn in
-            try await conn.query("""
-                UPDATE mailbox_status SET state = 'idle', state_since = now(), next_attempt_at = NULL, updated_at = now()
-                 WHERE instance_id = $1 AND state NOT IN ('idle', 'paused')
-                """, [PostgresValue(instanceID)], name: "status.mark_idle")
-        }
-    }
-
-    public func markStopped(instanceID: String) async throws {
-        try await pool.withConnection { conn in
-            try await conn.query("UPDATE fleet_instances SET stopped_at = now() WHERE instance_id = $1",
-                                 [PostgresValue(instanceID)], name: "instance.stopped")
         }
     }
 }

@@ -43,16 +43,18 @@ public struct FolderRepository: Sendable {
     }
 
     /// Records EWS ids of folders (key → EWS id); a folder never synced gets its row now, with no
-    /// SyncState, so its first sync still starts from scratch.
-    public func saveFolderIDs(mailboxID: Int64, _ ids: [String: String]) async throws {
+    /// SyncState, so its first sync still starts from scratch. Fenced by the tenant's lease.
+    public func saveFolderIDs(mailboxID: Int64, _ ids: [String: String], lease: LeaseToken) async throws {
         guard !ids.isEmpty else { return }
         let pairs = ids.sorted { $0.key < $1.key }
-        try await pool.withConnection { conn in
+        try await LeaseFence.write(lease, on: pool) { conn in
             try await conn.query("""
                 INSERT INTO folder_sync (mailbox_id, folder_id, ews_folder_id)
                 SELECT $1, k, e FROM unnest($2::text[], $3::text[]) AS u(k, e)
+                 WHERE EXISTS (SELECT 1 FROM mailboxes WHERE id = $1 AND tenant_id = $4)
                 ON CONFLICT (mailbox_id, folder_id) DO UPDATE SET ews_folder_id = EXCLUDED.ews_folder_id
-                """, [PostgresValue(mailboxID), .array(pairs.map(\.key)), .array(pairs.map(\.value))],
+                """, [PostgresValue(mailboxID), .array(pairs.map(\.key)), .array(pairs.map(\.value)),
+                      PostgresValue(lease.tenantID)],
                 name: "folders.save_ids")
         }
     }
@@ -125,7 +127,7 @@ public struct FolderRepository: Sendable {
     @discardableResult
     public func commit(_ cp: HierarchyCheckpoint) async throws -> Int {
         try await pool.withTransaction { conn in
-            try await CheckpointWriter.checkLease(cp.lease, on: conn)
+            try await LeaseFence.check(cp.lease, on: conn)
             let mailboxID = PostgresValue(cp.mailboxID)
             var inserted = 0
             if !cp.drops.isEmpty {

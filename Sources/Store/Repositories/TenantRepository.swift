@@ -64,8 +64,11 @@ public struct TenantRepository: Sendable {
         }
     }
 
-    public func setState(name: String, _ state: TenantState, reason: String?) async throws {
-        try await pool.withConnection { conn in
+    /// Sets the tenant's state. `lease`: written by the fleet under the tenant's lease (marking it
+    /// blocked, or active again), then only while that lease is held, so a stale holder cannot stop
+    /// the tenant under the new holder; nil for an operator's change.
+    public func setState(name: String, _ state: TenantState, reason: String?, lease: LeaseToken? = nil) async throws {
+        try await LeaseFence.write(lease, on: pool) { conn in
             let r = try await conn.query(
                 "UPDATE tenants SET state = $2, state_reason = $3, updated_at = now() WHERE name = $1",
                 [PostgresValue(name), PostgresValue(state.rawValue), PostgresValue(reason)], name: "tenant.set_state")
@@ -75,10 +78,11 @@ public struct TenantRepository: Sendable {
 
     /// Records how the tenant's mailboxes share streaming connections, and why (nil: an operator's
     /// choice). Returns the row's new `updated_at`, so the writer can tell its own change from a
-    /// later one.
+    /// later one. `lease`: as for `setState`.
     @discardableResult
-    public func setGrouping(name: String, _ grouping: StreamGrouping, reason: String?) async throws -> Date {
-        try await pool.withConnection { conn in
+    public func setGrouping(name: String, _ grouping: StreamGrouping, reason: String?,
+                            lease: LeaseToken? = nil) async throws -> Date {
+        try await LeaseFence.write(lease, on: pool) { conn in
             let r = try await conn.query(
                 "UPDATE tenants SET grouping = $2, grouping_reason = $3, updated_at = now() WHERE name = $1 RETURNING updated_at",
                 [PostgresValue(name), PostgresValue(grouping.rawValue), PostgresValue(reason)], name: "tenant.set_grouping")
