@@ -30,31 +30,14 @@ import Testing
         #expect(tenants.status == 200)
         #expect(tenants.body.contains("user2@tenant1.example"))
         process.terminate()  // SIGTERM
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            DispatchQueue.global().async {
-                process.waitUntilExit()
-                continuation.resume()
-            }
-        }
+        await Self.waitForExit(process)
         #expect(process.terminationStatus == 0)
     }
 
     @Test(.enabled(if: binary != nil, "ews-sim binary not built next to the tests"), .timeLimit(.minutes(1)),
           arguments: [["--budget-burst", "0"], ["--budget-burst", "5", "--budget-recharge", "0"]])
     func refusesAnInvalidBudget(arguments: [String]) async throws {
-        let process = SpawnedProcess()
-        process.executableURL = URL(fileURLWithPath: Self.binary!)
-        process.arguments = ["--port", "0", "--max-concurrency", "3", "--max-sync-calls", "1"] + arguments
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            DispatchQueue.global().async {
-                process.waitUntilExit()
-                continuation.resume()
-            }
-        }
-        #expect(process.terminationStatus != 0)
+        #expect(try await Self.exitStatus(["--max-concurrency", "3", "--max-sync-calls", "1"] + arguments) != 0)
     }
 
     @Test(.enabled(if: binary != nil, "ews-sim binary not built next to the tests"), .timeLimit(.minutes(1)))
@@ -73,30 +56,13 @@ import Testing
         let tenants = try await RawHTTP.send(port: port, method: .GET, path: "/_sim/tenants")
         #expect(tenants.body.components(separatedBy: "\"dialect\":\"gromox\"").count == 3)
         process.terminate()
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            DispatchQueue.global().async {
-                process.waitUntilExit()
-                continuation.resume()
-            }
-        }
+        await Self.waitForExit(process)
         #expect(process.terminationStatus == 0)
     }
 
     @Test(.enabled(if: binary != nil, "ews-sim binary not built next to the tests"), .timeLimit(.minutes(1)))
     func refusesAnUnknownDialect() async throws {
-        let process = SpawnedProcess()
-        process.executableURL = URL(fileURLWithPath: Self.binary!)
-        process.arguments = ["--port", "0", "--dialect", "lotus"]
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            DispatchQueue.global().async {
-                process.waitUntilExit()
-                continuation.resume()
-            }
-        }
-        #expect(process.terminationStatus != 0)
+        #expect(try await Self.exitStatus(["--dialect", "lotus"]) != 0)
     }
 
     /// An immediate retry after a throttling advice: past a 0-ms grace (the retry can only arrive
@@ -134,19 +100,29 @@ import Testing
 
     @Test(.enabled(if: binary != nil, "ews-sim binary not built next to the tests"), .timeLimit(.minutes(1)))
     func refusesANegativeAdviceGrace() async throws {
+        #expect(try await Self.exitStatus(["--advice-grace-ms", "-1"]) != 0)
+    }
+
+    /// Runs ews-sim on a free port with `arguments` until it exits (a refused option exits at once).
+    static func exitStatus(_ arguments: [String]) async throws -> Int32 {
         let process = SpawnedProcess()
-        process.executableURL = URL(fileURLWithPath: Self.binary!)
-        process.arguments = ["--port", "0", "--advice-grace-ms", "-1"]
+        process.executableURL = URL(fileURLWithPath: binary!)
+        process.arguments = ["--port", "0"] + arguments
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()
+        await waitForExit(process)
+        return process.terminationStatus
+    }
+
+    /// Waits on a Dispatch thread (`waitUntilExit` blocks, so not on the cooperative pool).
+    static func waitForExit(_ process: SpawnedProcess) async {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             DispatchQueue.global().async {
                 process.waitUntilExit()
                 continuation.resume()
             }
         }
-        #expect(process.terminationStatus != 0)
     }
 
     /// Reads up to the first newline on a Dispatch thread (blocking read, off the cooperative pool).
