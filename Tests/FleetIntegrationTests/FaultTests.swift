@@ -129,4 +129,33 @@ import Testing
             await fleet.stop()
         }
     }
+
+    /// ErrorServerBusy as a response message (HTTP 200, ResponseClass="Error") is advice too: it
+    /// holds every call charged to the budget, not only the retry of the call that got it. Without
+    /// impersonation that budget is the identity's, so another mailbox's sync must wait as well.
+    @Test(.serialized, arguments: [SimFault.Form.message, .fault])
+    func anAdvisedBackOffHoldsEveryCallOfTheBudget(form: SimFault.Form) async throws {
+        // No grace: the second mailbox's call comes after the advice was written (it needs a
+        // delivery, a notification and a sync first), so without the pause it is a violation.
+        try await FleetFixture.with("advice_\(form.rawValue)", { $0.adviceGrace = .zero }) { f in
+            try await f.addAll(impersonation: false)
+            let fleet = f.startSupervisor()
+            try await f.waitUntil("every mailbox streams") { try await f.streamingCount() == f.allMailboxes.count }
+            let tenant = f.tenants[0]
+            var throttle = SimFault(.throttle, scope: .tenant(tenant.name))
+            throttle.seconds = 3
+            throttle.form = form
+            _ = try f.sim.world.injectFault(throttle)
+            var ids = try f.sim.world.deliver(mailbox: tenant.mailboxes[0], count: 1)
+            try await f.waitUntil("the first sync was advised to back off") {
+                (f.sim.world.statsSnapshot().faultEffects["throttle"] ?? 0) >= 1
+            }
+            // After that advice was written: a call now would be a violation, not in flight.
+            ids += try f.sim.world.deliver(mailbox: tenant.mailboxes[1], count: 1)
+            try await f.waitUntil("both mails are committed after the back-off") { try await f.changeCount(ids) == 2 }
+            let stats = f.sim.world.statsSnapshot()
+            #expect(stats.violations("svc:\(tenant.name)") == 0, "\(stats.backoffViolations)")
+            await fleet.stop()
+        }
+    }
 }

@@ -53,6 +53,12 @@ final class EWSClient<C: Clock<Duration>>: Sendable where C.Instant: Sendable {
             receivedAt = http.receivedAt
             let response = try decodeChecked(status: http.status, headers: http.headers, body: http.body,
                                              operation: request.operation)
+            // The advice also comes as a response message (ResponseClass="Error", HTTP 200), which
+            // the caller sees as a failed status, not a thrown error: honour it here all the same,
+            // or every other call charged to that budget goes on while it is advised to stop.
+            for status in response.statuses where !status.isSuccess {
+                if await pauseIfAdvised(EWSCallError(status: status), mailbox: route.mailbox, receivedAt: receivedAt) { break }
+            }
             await budget.release(permit, outcome: .success)
             return response
         } catch let error as EWSCallError {
@@ -181,8 +187,9 @@ final class EWSClient<C: Clock<Duration>>: Sendable where C.Instant: Sendable {
     /// `receivedAt`: when the advising response was in; the delay until the pause holds is
     /// `ewsf_backoff_advice_lag` (a request sent after the advice but before the pause would be a
     /// back-off violation).
-    private func pauseIfAdvised(_ error: EWSCallError, mailbox: String, receivedAt: ContinuousClock.Instant?) async {
-        guard case .retryLater(let hint) = error.decision.action, let ms = hint.backOffMilliseconds, ms > 0 else { return }
+    @discardableResult
+    func pauseIfAdvised(_ error: EWSCallError, mailbox: String, receivedAt: ContinuousClock.Instant?) async -> Bool {
+        guard case .retryLater(let hint) = error.decision.action, let ms = hint.backOffMilliseconds, ms > 0 else { return false }
         let scope: IdentityBudget<C>.PauseScope =
             switch hint.budget {
             case .mailboxSync: .mailboxSync(mailbox)
@@ -193,6 +200,7 @@ final class EWSClient<C: Clock<Duration>>: Sendable where C.Instant: Sendable {
         ])
         await budget.pause(scope, for: .milliseconds(ms))
         if let receivedAt { FleetMetrics.adviceHonoured(lag: ContinuousClock.now - receivedAt) }
+        return true
     }
 }
 

@@ -196,7 +196,16 @@ actor StreamGroup<C: Clock<Duration>> where C.Instant: Sendable {
                 input.yield(.opened(generation: generation, stream: stream))
                 let decoder = StreamingEventDecoder()
                 for try await chunk in stream {
-                    for envelope in try decoder.feed(chunk) { input.yield(.envelope(generation: generation, envelope)) }
+                    let receivedAt = ContinuousClock.now
+                    for envelope in try decoder.feed(chunk) {
+                        // An advised back-off inside the stream (ErrorServerBusy as an error message)
+                        // holds every call charged to the anchor's budget, not only this reconnect.
+                        if case .error(let error) = envelope {
+                            await client.pauseIfAdvised(EWSCallError(status: error.status), mailbox: route.mailbox,
+                                                        receivedAt: receivedAt)
+                        }
+                        input.yield(.envelope(generation: generation, envelope))
+                    }
                 }
                 input.yield(.ended(generation: generation, Task.isCancelled ? .cancelled : .endOfStream))
             } catch {
