@@ -115,7 +115,7 @@ import Testing
                       ('unused-token', 'https://e.example/EWS/Exchange.asmx', NULL, 'basic', 'u', 'http://idp.example/token', NULL)
                     """, name: "t")
             }
-            #expect(try await Migrator(pool: pool).migrate().applied == [6])
+            #expect(try await Migrator(pool: pool, migrations: try Migration.bundled.filter { $0.version <= 6 }).migrate().applied == [6])
             let allowed = try await pool.withConnection {
                 try await $0.query("SELECT name FROM tenants WHERE allow_plain_http ORDER BY name", name: "t")
                     .rows.map { try $0.decode("name", as: String.self) }
