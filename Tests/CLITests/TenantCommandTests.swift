@@ -75,6 +75,19 @@ import Testing
             let keyring = SecretKeyring(current: try SecretKey(base64: fx.key))
             #expect(try keyring.open(try #require(tenant.sealedSecret), tenant: "contoso").reveal() == "second-secret")
 
+            // Auth kind and TLS settings: the same names as `tenant add`; "" goes back to the system's CAs.
+            let tls = try fx.run(["tenant", "update", "contoso", "--auth", "ntlm", "--ca-bundle", "/etc/ewsfleet/ca.pem",
+                                  "--insecure"])
+            #expect(tls.status == 0, "\(tls.stderr)")
+            var row = try #require(try await TenantRepository(pool: pool).find(name: "contoso"))
+            #expect(row.authKind == .ntlm && row.caBundle == "/etc/ewsfleet/ca.pem" && row.insecureTLS)
+            #expect(try fx.run(["tenant", "update", "contoso", "--ca-bundle", "", "--no-insecure"]).status == 0)
+            row = try #require(try await TenantRepository(pool: pool).find(name: "contoso"))
+            #expect(row.caBundle == nil && !row.insecureTLS)
+            let noTokenURL = try fx.run(["tenant", "update", "contoso", "--auth", "oauth2"])
+            #expect(noTokenURL.status == 65, "\(noTokenURL.stderr)")
+            #expect(noTokenURL.stderr.contains("oauth2 needs a token URL"))
+
             #expect(try fx.run(["tenant", "update", "contoso"]).status == 64)   // nothing to update
             let unknown = try fx.run(["tenant", "update", "nope", "--rate", "3"])
             #expect(unknown.status == 65)

@@ -49,7 +49,8 @@ final class FleetFixture: @unchecked Sendable {  // set up once, then read-only 
         let sim = try SimulatorServer(configuration: configuration)
         let port = try await sim.start()
         return try await TestDatabase.withFresh(databaseLabel(label, dialect)) { database in
-            let fixture = FleetFixture(sim: sim, baseURL: "http://127.0.0.1:\(port)", database: database)
+            let scheme = configuration.tls ? "https" : "http"
+            let fixture = FleetFixture(sim: sim, baseURL: "\(scheme)://127.0.0.1:\(port)", database: database)
             do {
                 try await Migrator(pool: fixture.pool).migrate()
                 fixture.tenants = sim.world.tenantInfos(baseURL: fixture.baseURL)

@@ -48,11 +48,13 @@ import Testing
     @Test(.serialized, arguments: SimDialect.allCases) func twoInstancesShareTenantsAndTheSurvivorTakesOver(dialect: SimDialect) async throws {
         try await FleetFixture.with("twoinst", dialect: dialect) { f in
             try await f.addAll()
-            let a = f.startSupervisor("inst-a", leaseTTL: .seconds(3))
+            // A TTL well above a reconcile pass on a loaded CI machine (renewals come every third
+            // of it): b must find every lease held. The takeover below does not wait for the TTL.
+            let a = f.startSupervisor("inst-a", leaseTTL: .seconds(10))
             try await f.waitUntil("instance a holds every lease") {
                 try await f.count("SELECT count(*) AS n FROM tenant_leases WHERE instance_id = 'inst-a'") == f.tenants.count
             }
-            let b = f.startSupervisor("inst-b", leaseTTL: .seconds(3))
+            let b = f.startSupervisor("inst-b", leaseTTL: .seconds(10))
             try await f.waitUntil("every mailbox streams") { try await f.streamingCount() == f.allMailboxes.count }
             #expect(try await f.count("SELECT count(*) AS n FROM tenant_leases WHERE instance_id = 'inst-b'") == 0)
             // Kill a without releasing its leases (as a crash would): its leases expire, b takes over.

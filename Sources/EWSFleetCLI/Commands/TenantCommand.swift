@@ -66,7 +66,7 @@ struct TenantAddCommand: AsyncParsableCommand {
     @Option(help: "Authentication: oauth2, basic, ntlm or negotiate.") var auth: AuthOption
     @Option(help: "Username (basic, ntlm, negotiate) or client id (oauth2).") var identity: String
     @Option(name: .customLong("token-url"), help: "OAuth2 token endpoint.") var tokenURL: String?
-    @Option(help: "OAuth2 scope.") var scope: String = "https://outlook.office365.com/.default"
+    @Option(help: "OAuth2 scope.") var scope: String = NewTenant.defaultOAuthScope
     @Flag(inversion: .prefixedNo, help: "Impersonate each mailbox (ExchangeImpersonation).") var impersonation = true
     @Option(name: .customLong("max-concurrent"), help: "Concurrent EWS requests for this identity.") var maxConcurrent: Int?
     @Option(help: "Requests per second for this identity.") var rate: Double?

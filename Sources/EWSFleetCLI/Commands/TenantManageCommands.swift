@@ -35,12 +35,17 @@ struct TenantShowCommand: AsyncParsableCommand {
 }
 
 struct TenantUpdateCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "update", abstract: "Change a tenant's settings or secret.")
+    static let configuration = CommandConfiguration(
+        commandName: "update", abstract: "Change a tenant's settings or secret.",
+        discussion: "A running instance applies the change within seconds: it restarts the tenant with the new settings. "
+            + "A new URL, auth kind, identity or impersonation setting makes every mailbox subscribe again; a new URL "
+            + "also makes each folder sync again from scratch (diffed against the mirror).")
 
     @OptionGroup var global: GlobalOptions
     @Argument(help: "Tenant name.") var name: String
     @Option(name: .customLong("ews-url")) var ewsURL: String?
     @Option(name: .customLong("autodiscover-url")) var autodiscoverURL: String?
+    @Option(help: "Authentication: oauth2, basic, ntlm or negotiate.") var auth: AuthOption?
     @Option var identity: String?
     @Option(name: .customLong("token-url")) var tokenURL: String?
     @Option var scope: String?
@@ -59,6 +64,9 @@ struct TenantUpdateCommand: AsyncParsableCommand {
           help: ArgumentHelp("Allow or forbid URLs that are not https:// (lab and test servers only). The tenant as "
               + "updated is checked: an http:// URL needs this permission."))
     var allowPlainHTTP: Bool?
+    @Option(name: .customLong("ca-bundle"), help: "CA bundle for this tenant's TLS; \"\" goes back to the system's CAs.")
+    var caBundle: String?
+    @Flag(inversion: .prefixedNo, help: "Skip TLS verification (lab servers only), or verify again.") var insecure: Bool?
     @OptionGroup var secret: SecretSource
 
     enum OnOff: String, ExpressibleByArgument { case on, off }
@@ -94,6 +102,9 @@ struct TenantUpdateCommand: AsyncParsableCommand {
         update.state = state.map { TenantState(rawValue: $0.rawValue)! }
         update.grouping = grouping.map { StreamGrouping(rawValue: $0.rawValue)! }
         update.allowPlainHTTP = allowPlainHTTP
+        update.authKind = auth?.kind
+        update.caBundle = caBundle
+        update.insecureTLS = insecure
         guard update != TenantUpdate() || newSecret != nil else { throw CLIError(.usage, "nothing to update: give at least one option") }
         try await withDatabase(global) { config, pool in
             try await TenantRepository(pool: pool).update(name: name, update, secret: newSecret, keyring: config.keyring)

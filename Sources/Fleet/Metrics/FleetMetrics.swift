@@ -63,10 +63,16 @@ extension FleetMetrics {
 extension FleetMetrics {
     /// Writes the database refused because the tenant's lease had moved to another holder (`write`:
     /// `checkpoint`, `hierarchy`, `folder_drop`, `folder_ids`, `subscription`, `sync_state_reset`,
-    /// `status`, `liveness`, `tenant_state`, `grouping`). Each one also stops the tenant here.
+    /// `status`, `liveness`, `tenant_state`, `grouping`, `tenant_reload`). Each one also stops the tenant here.
     static func leaseFencedWrites(_ write: String, count: Int = 1) {
         guard count > 0 else { return }
         Counter(label: "ewsf_lease_fenced_writes_total", dimensions: [("write", write)]).increment(by: Int64(count))
+    }
+
+    /// A running tenant restarted with a changed row (`tenant update`): `ok`, or `failed` when its
+    /// next runtime could not be built yet (retried, paced).
+    static func tenantReload(outcome: String) {
+        Counter(label: "ewsf_tenant_reloads_total", dimensions: [("outcome", outcome)]).increment()
     }
 
     /// A tenant this instance stopped because its lease was lost (`cause`: `renewal`, the renewal

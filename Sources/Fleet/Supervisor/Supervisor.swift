@@ -103,6 +103,8 @@ public final class Supervisor<C: Clock<Duration>>: Service, Sendable where C.Ins
                 // and the next pass tries again.
                 if (try? await leases.renew(running.lease, ttl: settings.leaseTTL)) == false {
                     state.leaseLost(running.lease, cause: "renewal", logger: deps.logger)
+                } else if let tenant {
+                    reloadIfChanged(running, to: tenant)
                 }
                 continue
             }
@@ -140,7 +142,7 @@ public final class Supervisor<C: Clock<Duration>>: Service, Sendable where C.Ins
                 }
                 deps.logger.info("running tenant", metadata: ["tenant": "\(tenant.name)", "mailboxes": "\(mailboxes.count)",
                                                            "epoch": "\(lease.epoch)"])
-                group.addTask { await runtime.run(initial: mailboxes) }
+                group.addTask { await self.runTenant(runtime, initial: mailboxes) }
                 state.clearFailures(tenant.id)
             } catch {
                 let delay = state.recordFailure(tenant.id, now: now,
@@ -148,6 +150,85 @@ public final class Supervisor<C: Clock<Duration>>: Service, Sendable where C.Ins
                 deps.logger.error("cannot start tenant", metadata: ["tenant": "\(tenant.name)", "error": "\(error)", "retry_in": "\(delay)"])
             }
         }
+    }
+
+    // MARK: reload
+
+    /// A tenant row whose settings changed (`tenant update`: secret, URL, auth, impersonation,
+    /// throttling, TLS; see `TenantReload`) restarts the tenant's runtime: this one finishes (its
+    /// actors stop where they are, a commit under way completes whole) and `runTenant` starts the
+    /// next one, built from the new row, under the same lease.
+    private func reloadIfChanged(_ running: TenantRuntime<C>, to row: Tenant) {
+        let keyring = deps.keyring
+        guard state.isReloading(running)
+            || TenantReload(from: running.tenant, to: row, sameSecret: { keyring.sameSecret($0, $1, tenant: row.name) }) != nil
+        else { return }
+        guard state.requestReload(running, to: row) else { return }
+        running.finish()
+    }
+
+    /// Runs a tenant's runtimes one after another under one lease: the first, then the next after
+    /// each reload, until one stops for good (lease lost, tenant stopped or removed, shutdown).
+    private func runTenant(_ first: TenantRuntime<C>, initial: [Mailbox]) async {
+        var runtime = first
+        var mailboxes = initial
+        while true {
+            await runtime.run(initial: mailboxes)
+            guard let next = await reloaded(runtime) else { return }
+            (runtime, mailboxes) = next
+        }
+    }
+
+    /// The runtime that follows `old`, which has stopped, built from the newest row a reload asked
+    /// for. What the old settings learnt from the server and the new ones cannot use is forgotten
+    /// first (`TenantReload`), under the lease. When that or the build fails (database down, a
+    /// secret no configured key opens) the tenant stays stopped, its lease held, and the reload is
+    /// tried again, paced like every retry. nil when there is nothing (more) to run.
+    private func reloaded(_ old: TenantRuntime<C>) async -> (TenantRuntime<C>, [Mailbox])? {
+        var pacer = RetryPacer(RetryPacer.Policy(initial: settings.backoffInitial, maximum: settings.backoffMax),
+                               seed: UInt64(bitPattern: old.tenant.id))
+        while let row = state.pendingReload(of: old) {
+            let keyring = deps.keyring
+            let change = TenantReload(from: old.tenant, to: row, sameSecret: { keyring.sameSecret($0, $1, tenant: row.name) })
+            do {
+                if let change, change.forgetsSubscriptions {
+                    try await FleetStateRepository(pool: deps.pool).forgetServerState(
+                        tenantID: row.id, syncStates: change.forgetsSyncStates, lease: old.lease)
+                }
+                let mailboxes = try await MailboxRepository(pool: deps.pool).list(tenant: row.name)
+                let next = try makeRuntime(row, lease: old.lease)
+                guard state.replace(old, with: next) else { return nil }
+                FleetMetrics.tenantReload(outcome: "ok")
+                deps.logger.notice("tenant restarted with its changed settings", metadata: [
+                    "tenant": "\(row.name)", "changed": "\(change?.description ?? "none")",
+                    "subscriptions": "\(change?.forgetsSubscriptions == true ? "forgotten" : "kept")",
+                    "sync_states": "\(change?.forgetsSyncStates == true ? "forgotten" : "kept")",
+                ])
+                return (next, mailboxes)
+            } catch is LeaseLostError {
+                FleetMetrics.leaseFencedWrites("tenant_reload")
+                state.leaseLost(old.lease, cause: "fenced_write", logger: deps.logger)
+                return nil
+            } catch {
+                FleetMetrics.tenantReload(outcome: "failed")
+                let attempt = pacer.failed()
+                deps.logger.error("cannot restart tenant with its changed settings; it stays stopped", metadata: [
+                    "tenant": "\(row.name)", "error": "\(error)", "retry_in": "\(attempt.delay)",
+                ])
+                // Its mailboxes say so, rather than the state their stopped actors left behind.
+                for id in await old.mailboxIDs {
+                    batcher.record(.init(
+                        mailboxID: id, state: MailboxStatusState.backingOff.rawValue, errorCode: "tenant_reload",
+                        errorMessage: "cannot restart the tenant with its changed settings: \(error)",
+                        consecutiveFailures: pacer.failures,
+                        nextAttemptAt: Date().addingTimeInterval(TenantRuntime<C>.seconds(attempt.delay)),
+                        instanceID: settings.instanceID, lease: old.lease))
+                }
+                try? await deps.clock.sleep(for: attempt.delay)
+                guard !Task.isCancelled else { return nil }
+            }
+        }
+        return nil
     }
 
     func makeRuntime(_ tenant: Tenant, lease: LeaseToken) throws -> TenantRuntime<C> {

@@ -7,6 +7,8 @@ import Synchronization
 final class SupervisorState<C: Clock<Duration>>: Sendable where C.Instant: Sendable {
     private struct State {
         var runtimes: [Int64: TenantRuntime<C>] = [:]
+        /// Tenants whose runtime is finishing to restart with this newer row (see `requestReload`).
+        var reloads: [Int64: Tenant] = [:]
         var failures: [Int64: (pacer: RetryPacer, retryAt: C.Instant)] = [:]
         var blockedRetryAt: [Int64: C.Instant] = [:]
         var waiter: CheckedContinuation<Void, Never>?
@@ -25,7 +27,6 @@ final class SupervisorState<C: Clock<Duration>>: Sendable where C.Instant: Senda
     func passCompleted() { state.withLock { $0.passes += 1 } }
 
     func add(_ runtime: TenantRuntime<C>) { state.withLock { $0.runtimes[runtime.tenant.id] = runtime } }
-    func remove(_ tenantID: Int64) { state.withLock { _ = $0.runtimes.removeValue(forKey: tenantID) } }
     func runtime(_ tenantID: Int64) -> TenantRuntime<C>? { state.withLock { $0.runtimes[tenantID] } }
     var runtimes: [TenantRuntime<C>] { state.withLock { Array($0.runtimes.values) } }
 
@@ -37,7 +38,50 @@ final class SupervisorState<C: Clock<Duration>>: Sendable where C.Instant: Senda
         state.withLock { s in
             guard let runtime = s.runtimes[lease.tenantID], runtime.lease == lease else { return nil }
             s.runtimes[lease.tenantID] = nil
+            s.reloads[lease.tenantID] = nil
             return runtime
+        }
+    }
+
+    // MARK: reloads (the one path by which a changed tenant row reaches its running tenant)
+
+    /// Records `row` as what `runtime` restarts with. True when this starts the reload (the caller
+    /// finishes the runtime); while one is under way it only takes the newer row, so an operator's
+    /// second update (or an undo) is what the next runtime gets. False, recording nothing, when
+    /// `runtime` is no longer the running one.
+    func requestReload(_ runtime: TenantRuntime<C>, to row: Tenant) -> Bool {
+        state.withLock { s in
+            guard s.runtimes[row.id] === runtime, !s.shuttingDown else { return false }
+            defer { s.reloads[row.id] = row }
+            return s.reloads[row.id] == nil
+        }
+    }
+
+    /// Whether a reload of `runtime` is under way.
+    func isReloading(_ runtime: TenantRuntime<C>) -> Bool {
+        state.withLock { s in s.runtimes[runtime.tenant.id] === runtime && s.reloads[runtime.tenant.id] != nil }
+    }
+
+    /// The row `runtime` restarts with, once it has stopped (the newest one asked for); nil when it
+    /// stopped for good (lease lost, tenant stopped or removed, shutdown: `removeRuntime` dropped
+    /// the reload with it).
+    func pendingReload(of runtime: TenantRuntime<C>) -> Tenant? {
+        state.withLock { s in
+            let id = runtime.tenant.id
+            guard s.runtimes[id] === runtime, !s.shuttingDown else { return nil }
+            return s.reloads[id]
+        }
+    }
+
+    /// Puts `next` in the place of `old` and ends the reload. False, changing nothing, when `old`
+    /// was stopped for good meanwhile: then `next` must not run.
+    func replace(_ old: TenantRuntime<C>, with next: TenantRuntime<C>) -> Bool {
+        state.withLock { s in
+            let id = old.tenant.id
+            guard s.runtimes[id] === old, !s.shuttingDown else { return false }
+            s.runtimes[id] = next
+            s.reloads[id] = nil
+            return true
         }
     }
 

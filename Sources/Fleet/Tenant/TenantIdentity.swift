@@ -24,7 +24,7 @@ enum TenantIdentity {
             }
             credentials = .oauth2(OAuth2ClientCredentials(
                 tokenURL: tokenURL, clientID: tenant.identity, clientSecret: try require(secret, tenant),
-                scope: tenant.scope ?? "https://outlook.office365.com/.default"))
+                scope: tenant.scope ?? NewTenant.defaultOAuthScope))
         }
         return HTTPIdentity(tenant: tenant.name, credentials: credentials, caBundlePath: tenant.caBundle,
                             insecureSkipVerify: tenant.insecureTLS,

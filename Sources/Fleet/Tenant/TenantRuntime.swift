@@ -135,6 +135,8 @@ actor TenantRuntime<C: Clock<Duration>>: MailboxEnvironment where C.Instant: Sen
     nonisolated func finish() { input.finish() }
 
     var mailboxCount: Int { actors.count }
+    /// The mailboxes this runtime ran, for the status a failed reload writes on their behalf.
+    var mailboxIDs: [Int64] { Array(mailboxes.keys) }
     var groupCount: Int { groups.count }
 
     /// Starts, pauses, resumes and stops actors to match the database.

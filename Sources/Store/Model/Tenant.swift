@@ -83,6 +83,9 @@ public struct NewTenant: Sendable, Equatable {
     public var insecureTLS: Bool
     public var allowPlainHTTP: Bool
 
+    /// The scope of an oauth2 tenant that names none: Exchange Online's EWS.
+    public static let defaultOAuthScope = "https://outlook.office365.com/.default"
+
     public init(
         name: String, ewsURL: String, autodiscoverURL: String? = nil, authKind: AuthKind, identity: String,
         tokenURL: String? = nil, scope: String? = nil, impersonation: Bool = true,

@@ -52,6 +52,25 @@ public struct FleetStateRepository: Sendable {
         }
     }
 
+    /// Forgets what a tenant learnt from its server under settings that changed (see
+    /// `TenantReload`): its subscriptions and, with `syncStates`, the SyncStates and EWS folder ids
+    /// of its folders, so each folder syncs again from scratch. The mirror stays: that sync is diffed
+    /// against it. Fenced by the tenant's lease (see `LeaseFence`).
+    public func forgetServerState(tenantID: Int64, syncStates: Bool, lease: LeaseToken) async throws {
+        try await LeaseFence.write(lease, on: pool) { try await Self.forgetServerState(tenantID: tenantID, syncStates: syncStates, on: $0) }
+    }
+
+    static func forgetServerState(tenantID: Int64, syncStates: Bool, on conn: PostgresConnection) async throws {
+        try await conn.query("""
+            DELETE FROM subscriptions s USING mailboxes m WHERE m.id = s.mailbox_id AND m.tenant_id = $1
+            """, [PostgresValue(tenantID)], name: "subscription.forget_tenant")
+        guard syncStates else { return }
+        try await conn.query("""
+            UPDATE folder_sync f SET sync_state = '', ews_folder_id = NULL FROM mailboxes m
+             WHERE m.id = f.mailbox_id AND m.tenant_id = $1
+            """, [PostgresValue(tenantID)], name: "folder_sync.forget_tenant")
+    }
+
     public func subscriptions(tenantID: Int64) async throws -> [SubscriptionRecord] {
         try await pool.withConnection { conn in
             try await conn.query("""

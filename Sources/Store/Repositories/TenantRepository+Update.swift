@@ -2,6 +2,7 @@
 public struct TenantUpdate: Sendable, Equatable {
     public var ewsURL: String?
     public var autodiscoverURL: String?
+    public var authKind: AuthKind?
     public var identity: String?
     public var tokenURL: String?
     public var scope: String?
@@ -13,6 +14,9 @@ public struct TenantUpdate: Sendable, Equatable {
     public var state: TenantState?
     public var grouping: StreamGrouping?
     public var allowPlainHTTP: Bool?
+    /// A path, or "" to go back to the system's CA store.
+    public var caBundle: String?
+    public var insecureTLS: Bool?
 
     public init() {}
 }
@@ -25,6 +29,11 @@ extension TenantRepository {
     /// the permission may come from the update or from what is stored): otherwise nothing changes
     /// and the error is a `PlainHTTPRefusal`. A disabled tenant is exempt, as it sends nothing: it
     /// can be disabled, and its URLs fixed, whatever it holds.
+    ///
+    /// A change that makes the tenant's subscriptions or SyncStates meaningless (see
+    /// `TenantReload`) forgets them in the same transaction, so that whichever instance runs the
+    /// tenant next, now or after a restart, starts from what the new settings can use. A running
+    /// tenant picks the change up within a reconcile pass (the row's trigger wakes the supervisor).
     @discardableResult
     public func update(name: String, _ update: TenantUpdate, secret: TenantSecret?, keyring: SecretKeyring) async throws -> Tenant {
         let sealed = try secret.map { try keyring.seal($0, tenant: name) }
@@ -42,12 +51,24 @@ extension TenantRepository {
         parameters.append(update.hangingConnections.map { PostgresValue($0) } ?? .null)
         parameters.append(PostgresValue(update.grouping?.rawValue))
         parameters.append(update.allowPlainHTTP.map { PostgresValue($0) } ?? .null)
+        parameters.append(PostgresValue(update.authKind?.rawValue))
+        parameters.append(PostgresValue(update.caBundle))
+        parameters.append(update.insecureTLS.map { PostgresValue($0) } ?? .null)
+        parameters.append(PostgresValue(NewTenant.defaultOAuthScope))
         return try await StoreError.translating("tenant \(name)") {
             try await pool.withTransaction { conn in
+                // The row as it was, locked until the commit: what changed decides what is forgotten.
+                let before = try await conn.query("SELECT \(Self.columns) FROM tenants WHERE name = $1 FOR UPDATE",
+                                                  [PostgresValue(name)], name: "tenant.lock").rows.first.map(Tenant.init(row:))
+                guard let before else { throw StoreError(.notFound, "unknown tenant \(name)") }
+                if (update.authKind ?? before.authKind) == .oauth2, (update.tokenURL ?? before.tokenURL) == nil {
+                    throw StoreError(.invalidInput, "tenant \(name): oauth2 needs a token URL (--token-url)")
+                }
                 let result = try await conn.query("""
                     UPDATE tenants SET
                         ews_url = coalesce($2, ews_url), autodiscover_url = coalesce($3, autodiscover_url),
-                        identity = coalesce($4, identity), token_url = coalesce($5, token_url), scope = coalesce($6, scope),
+                        identity = coalesce($4, identity), token_url = coalesce($5, token_url),
+                        scope = coalesce($6, scope, CASE WHEN $17 = 'oauth2' THEN $20 END),
                         impersonation = coalesce($7::boolean, impersonation),
                         max_concurrent_requests = coalesce($8::integer, max_concurrent_requests),
                         request_rate = coalesce($9::double precision, request_rate),
@@ -60,6 +81,9 @@ extension TenantRepository {
                         grouping = coalesce($15, grouping),
                         grouping_reason = CASE WHEN $15::text IS NULL THEN grouping_reason ELSE NULL END,
                         allow_plain_http = coalesce($16::boolean, allow_plain_http),
+                        auth_kind = coalesce($17, auth_kind),
+                        ca_bundle = CASE WHEN $18::text IS NULL THEN ca_bundle ELSE nullif($18, '') END,
+                        insecure_tls = coalesce($19::boolean, insecure_tls),
                         updated_at = now()
                      WHERE name = $1
                     RETURNING \(Self.columns)
@@ -70,6 +94,9 @@ extension TenantRepository {
                 let tenant = try Tenant(row: row)
                 // Thrown inside the transaction: the update rolls back.
                 if tenant.state != .disabled, let refusal = tenant.plainHTTPRefusal { throw refusal }
+                if let reload = TenantReload(from: before, to: tenant), reload.forgetsSubscriptions {
+                    try await FleetStateRepository.forgetServerState(tenantID: tenant.id, syncStates: reload.forgetsSyncStates, on: conn)
+                }
                 return tenant
             }
         }
