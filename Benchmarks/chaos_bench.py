@@ -4,7 +4,9 @@
 ews-sim and `ewsfleet run` run as their own processes on a private PostgreSQL. Traffic runs at RATE
 events/s for SECONDS while ews-sim injects faults at random (stream drops, subscription expiries,
 invalid sync states, throttle windows in both forms, HTTP 503 with Retry-After, stalled streams),
-`ewsfleet run` is SIGKILLed and restarted 3 times and PostgreSQL is restarted in immediate mode twice.
+`ewsfleet run` is SIGKILLed and restarted 3 times, PostgreSQL is restarted in immediate mode twice, and
+`tenant update` changes a running tenant 3 times (its rate, its subscriptions per connection, or the
+spelling of its URL, which makes it subscribe again and sync from scratch).
 Then traffic stops, the faults are cleared and the fleet settles (at least the safety-sync interval,
 60 s, so a lost notification is healed before the verdict). The summary is judged by oracles ewsfleet
 does not write: ews-sim's ground truth (mirror == truth per mailbox), its ledger (the outbox oracle,
@@ -22,7 +24,7 @@ SECONDS = int(os.environ.get("CHAOS_SECONDS") or os.environ.get("SECONDS", "180"
 SEED = int(os.environ.get("SEED", "1"))
 RATE = float(os.environ.get("RATE", "30"))
 SAFETY_SECONDS = 60
-KILLS, PG_RESTARTS = 3, 2
+KILLS, PG_RESTARTS, UPDATES = 3, 2, 3
 FAULTS = [
     {"kind": "drop_streams", "rate": 0.2},
     {"kind": "expire_subscriptions", "rate": 0.05},
@@ -152,6 +154,24 @@ def verdict(sim_url, mailboxes):
     return json.loads(out.stdout)
 
 
+def update_tenant(env, tenant, rng):
+    """One `tenant update` of a running tenant, as an operator would make it; returns its options.
+    The URL change respells the same server's URL (the path is case-insensitive, as on IIS)."""
+    kind = rng.choice(["rate", "spc", "url"])
+    if kind == "rate":
+        options = ["--rate", str(rng.choice([15, 25, 40]))]
+    elif kind == "spc":
+        options = ["--subscriptions-per-connection", str(rng.choice([5, 50, 200]))]
+    else:
+        url = tenant["ews_url"]
+        spelt = url.replace("/EWS/Exchange.asmx", "/ews/exchange.asmx")
+        current = psql(f"SELECT ews_url FROM tenants WHERE name = '{tenant['name']}'")[0][0]
+        options = ["--ews-url", url if current == spelt else spelt]
+    subprocess.run([f"{BIN}/ewsfleet", "tenant", "update", tenant["name"], *options], env=env, check=True,
+                   capture_output=True)
+    return options
+
+
 def main():
     rng = random.Random(SEED)
     sim = subprocess.Popen([f"{BIN}/ews-sim", "--tenants", str(TENANTS), "--mailboxes", str(MAILBOXES // TENANTS),
@@ -188,7 +208,9 @@ def main():
         # Seeded schedule: when ewsfleet is killed (and how long it stays down), when PostgreSQL restarts.
         events = [(rng.uniform(0.1, 0.85) * SECONDS, "kill", rng.uniform(1, 5)) for _ in range(KILLS)]
         events += [(rng.uniform(0.1, 0.85) * SECONDS, "pg", 0) for _ in range(PG_RESTARTS)]
+        events += [(rng.uniform(0.1, 0.85) * SECONDS, "update", 0) for _ in range(UPDATES)]
         events.sort()
+        updates = []
         chaos_start = time.time()
         for at, what, down in events:
             while time.time() - chaos_start < at:
@@ -199,6 +221,11 @@ def main():
                 fleet.kill()
                 time.sleep(down)
                 fleet.start()
+            elif what == "update":
+                t = rng.choice(tenants)
+                change = update_tenant(env, t, rng)
+                updates.append(change)
+                log(f"tenant update {t['name']} {' '.join(change)} at {at:.0f} s")
             else:
                 log(f"PostgreSQL restart (immediate) at {at:.0f} s")
                 subprocess.run(PG_RESTART.split(), check=True, capture_output=True)
@@ -228,6 +255,7 @@ def main():
         summary["traffic_actions"] = stats.get("traffic_actions")
         summary["fault_effects"] = stats.get("fault_effects")
         summary["fleet_runs"] = fleet.runs
+        summary["tenant_updates"] = [" ".join(u) for u in updates]
         fleet.stop()
         p99, samples = fleet.lag_p99_ms()
         summary["advice_to_pause_lag"] = {"p99_ms_at_most": p99, "advices": samples}

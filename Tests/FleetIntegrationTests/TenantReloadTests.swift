@@ -136,6 +136,31 @@ import Testing
         }
     }
 
+    /// A back-off the server advised holds for the restarted tenant's new client too. Without it,
+    /// the chaos soak counted violations: a fresh budget syncs at once, into the advised window.
+    @Test func anAdvisedBackOffHoldsAcrossTheRestart() async throws {
+        try await FleetFixture.with("reload_backoff", { Self.oneTenant(&$0); $0.adviceGrace = .zero }) { f in
+            try await f.addAll(impersonation: false)  // the advice then names the whole identity
+            let fleet = f.startSupervisor()
+            try await f.waitUntil("every mailbox streams") { try await f.streamingCount() == f.allMailboxes.count }
+            let tenant = f.tenants[0]
+            var throttle = SimFault(.throttle, scope: .tenant(tenant.name))
+            throttle.seconds = 3
+            throttle.form = .message
+            _ = try f.sim.world.injectFault(throttle)
+            let ids = try f.sim.world.deliver(mailbox: tenant.mailboxes[0], count: 1)
+            try await f.waitUntil("a sync was advised to back off") { (f.sim.world.statsSnapshot().faultEffects["throttle"] ?? 0) >= 1 }
+            let opened = f.sim.world.statsSnapshot().streamsOpened
+            try await update(f) { $0.requestRate = 30 }
+            try await f.waitUntil("the restarted tenant streams again") { f.sim.world.statsSnapshot().streamsOpened > opened }
+            try await f.waitUntil("the mail is committed after the back-off") { try await f.changeCount(ids) == 1 }
+            let stats = f.sim.world.statsSnapshot()
+            #expect(stats.violations("svc:\(tenant.name)") == 0, "\(stats.backoffViolations)")
+            try await expectMailFlows(f)
+            await fleet.stop()
+        }
+    }
+
     @Test func aNewAuthKindReachesTheRunningTenant() async throws {
         try await FleetFixture.with("reload_auth", { Self.oneTenant(&$0); $0.ntlmTenants = 1 }) { f in
             #expect(f.tenants[0].auth == "ntlm")

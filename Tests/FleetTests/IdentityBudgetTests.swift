@@ -72,6 +72,36 @@ import TestSupport
         try await open.value
     }
 
+    /// A budget built for a tenant restarted with new settings goes on honouring what the server
+    /// told the old one: pauses still in force (the later deadline wins) and the reduced limit.
+    @Test func aReplacingBudgetInheritsPausesInForceAndTheReducedLimit() async throws {
+        let clock = ManualClock()
+        let old = IdentityBudget(maxConcurrent: 8, rate: 1000, clock: clock)
+        let p = try await old.acquire(.listen, mailbox: "m")
+        await old.release(p, outcome: .tooManyConcurrent)  // the limit halves to 4
+        await old.pause(.identity, for: .seconds(10))
+        clock.advance(by: .seconds(2))
+
+        let new = IdentityBudget(maxConcurrent: 20, rate: 1000, clock: clock)
+        await new.pause(.identity, for: .seconds(3))  // shorter than the inherited 8 s: that one wins
+        await new.pause(.mailboxSync("s"), for: .seconds(60))
+        await new.inherit(await old.inheritance())
+        #expect(await new.limit == 4)
+        let call = Task { try await new.acquire(.normal, mailbox: "x") }
+        #expect(await clock.waitForSleepers(1))
+        clock.advance(by: .seconds(7))
+        #expect(clock.sleeperCount == 1, "8 s of the identity's 10 s pause are left")
+        clock.advance(by: .seconds(1))
+        _ = try await call.value
+        // Its own later pause stays: 52 of its 60 s are left.
+        let sync = Task { try await new.acquire(.sync, mailbox: "s") }
+        #expect(await clock.waitForSleepers(1))
+        clock.advance(by: .seconds(51))
+        #expect(clock.sleeperCount == 1)
+        clock.advance(by: .seconds(1))
+        _ = try await sync.value
+    }
+
     @Test func streamOpensGoOneAtATimeAndWaitOutABackOffAdvisedMeanwhile() async throws {
         let clock = ManualClock()
         let budget = IdentityBudget(maxConcurrent: 10, rate: 1000, clock: clock)

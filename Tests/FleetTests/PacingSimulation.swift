@@ -200,7 +200,7 @@ struct PacingSimulation {
                 deliver(Int(id)) { m, t in m.streamFailed(failure, now: t) }
             case .activity(let id, let events):
                 deliver(Int(id)) { m, t in m.notified(FolderActivity(events: events), now: t) }
-            case .refusals, .touch, .reopening:
+            case .accepted, .refusals, .touch, .reopening:
                 continue
             }
         }

@@ -157,6 +157,38 @@ extension StreamGroupMachine.Action {
         #expect(g.received(.heartbeat, generation: 1, now: at(2)) == [.touch(heartbeat: [1, 2], events: [])])
     }
 
+    /// A connection of one id that brings a Success message proves the server holds that id: it is
+    /// established at once, so a server restart within 30 s that refuses it (or hands it to another
+    /// subscription) is noticed. Several ids wait for `healthy`: a server that binds subscriptions
+    /// to the impersonated user may still refuse the fresh ones, which is no restart evidence.
+    @Test func aLoneIdIsEstablishedByItsFirstSuccessMessageAGroupOnlyWhenHealthy() {
+        var alone = GroupMachine(gateOpen: true, seed: 1)
+        _ = alone.join(id: "A", member: member(1), now: at(0))
+        _ = alone.tick(now: at(1))
+        _ = alone.opened(generation: 1, now: at(1))
+        #expect(alone.received(.heartbeat, generation: 1, now: at(1.1))
+            == [.up([1]), .accepted([1]), .touch(heartbeat: [1], events: [])])
+        #expect(alone.members["A"]?.established == true)
+        let refused = StreamingSubscriptionError(
+            status: EWSResponseStatus(responseClass: .error, responseCode: "ErrorInvalidSubscription"), subscriptionIDs: ["A"])
+        #expect(alone.received(.error(refused), generation: 1, now: at(5)).contains(
+            .refusals(.init(sent: ["A": member(1, established: true)], refused: ["A": "ErrorInvalidSubscription"], anchorID: "A"))))
+
+        var (g, _) = connected()
+        let first = g.received(.heartbeat, generation: 1, now: at(1.1))
+        #expect(!first.contains { if case .accepted = $0 { true } else { false } })
+        #expect(g.members["A"]?.established == false)
+        #expect(g.received(.heartbeat, generation: 1, now: at(31)).contains(.healthy([1, 2])))
+        #expect(g.members["A"]?.established == true)
+
+        // An id already established is not reported again.
+        var known = GroupMachine(gateOpen: true, seed: 1)
+        _ = known.join(id: "K", member: member(3, established: true), now: at(0))
+        _ = known.tick(now: at(1))
+        _ = known.opened(generation: 1, now: at(1))
+        #expect(known.received(.heartbeat, generation: 1, now: at(1.1)) == [.up([3]), .touch(heartbeat: [3], events: [])])
+    }
+
     @Test func refusedIdsLeaveTheGroupAndAreReportedWithWhatWasSent() {
         var g = GroupMachine(gateOpen: true, seed: 1)
         _ = g.join(id: "A", member: member(1, established: true), now: at(0))
@@ -187,7 +219,7 @@ extension StreamGroupMachine.Action {
         #expect(g.received(.closed, generation: 1, now: at(1)) == [])
         let note = SubscriptionNotification(subscriptionID: "A", events: [StreamingEvent(kind: .newMail)])
         #expect(g.received(.notifications([note]), generation: 1, now: at(8))
-            == [.up([1]), .activity(mailboxID: 1, events: note.events), .touch(heartbeat: [], events: [1])])
+            == [.up([1]), .accepted([1]), .activity(mailboxID: 1, events: note.events), .touch(heartbeat: [], events: [1])])
         #expect(g.isConnected)
     }
 

@@ -389,6 +389,49 @@ class Conformance:
         self.verify_mirrors([(U2, "inbox"), (U2, name)])
         return f"{name} discovered, its mail created after {latency:.1f} s"
 
+    def tenant_update(self):
+        """`tenant update` reaches the running tenant without a restart of ewsfleet. A throttling
+        change restarts it warm (new streams, no Subscribe in gromox's log); a wrong secret makes
+        gromox refuse it, and the right one brings back the mail that arrived meanwhile; a new URL
+        (the same server spelt `localhost`) makes every mailbox subscribe again and sync from
+        scratch, with nothing recorded twice (the mirrors and outbox against gromox's listing)."""
+        mark = len(self.gromox.requests())
+        self.fleet.cli("tenant", "update", TENANT, "--rate", "25")
+        wait_until("the streams reopen under the new policy", 30,
+                   lambda: sum(1 for _, op in self.gromox.requests()[mark:] if op == "GetStreamingEvents") >= 2)
+        since = time.time()
+        s = self.gromox.deliver(U1, 1, f"after-rate-{self.stamp}")[0]
+        warm = self.arrived(s, U1, "created", since, subject=s)
+        subscribes = sum(1 for _, op in self.gromox.requests()[mark:] if op == "Subscribe")
+        if subscribes:
+            raise Failed(f"{subscribes} Subscribe after a throttling change (subscriptions must be kept)")
+
+        self.fleet.cli("tenant", "update", TENANT, "--secret-env", "GX_PASS", env={"GX_PASS": "not-the-password"})
+        wait_until("gromox refuses the wrong secret", 60, lambda: int(psql(
+            "SELECT count(*) FROM mailbox_status WHERE consecutive_failures > 0")[0][0]) == 2)
+        subjects = self.gromox.deliver(U1, 2, f"wrong-secret-{self.stamp}")
+        fixed = time.time()
+        self.fleet.cli("tenant", "update", TENANT, "--secret-env", "GX_PASS", env={"GX_PASS": PASSWORDS[U1]})
+        recovered = max(self.arrived(s, U1, "created", fixed, subject=s) for s in subjects)
+        wait_until("both mailboxes stream again", 60, self.checks.all_streaming)
+
+        mark = len(self.gromox.requests())
+        before = int(psql("SELECT count(*) FROM changes")[0][0])
+        self.fleet.cli("tenant", "update", TENANT, "--ews-url", EWS.replace("127.0.0.1", "localhost"))
+        wait_until("both mailboxes subscribe again", 60,
+                   lambda: sum(1 for _, op in self.gromox.requests()[mark:] if op == "Subscribe") >= 2)
+        wait_until("both mailboxes stream again", 60, self.checks.all_streaming)
+        self.verify_mirrors([(U1, "inbox"), (U2, "inbox")])
+        after = int(psql("SELECT count(*) FROM changes")[0][0])
+        if after != before:
+            raise Failed(f"the resync after a URL change recorded {after - before} changes; nothing had changed")
+        since = time.time()
+        s = self.gromox.deliver(U2, 1, f"after-url-{self.stamp}")[0]
+        moved = self.arrived(s, U2, "created", since, subject=s)
+        return (f"rate: warm restart, 0 Subscribe, new mail {warm:.1f} s; wrong secret refused, 2 mails sent "
+                f"meanwhile committed {recovered:.1f} s after the fix; new URL: resubscribed, resynced with "
+                f"0 changes recorded twice, new mail {moved:.1f} s")
+
     def server_restart(self):
         stored = {row[0]: row[1] for row in psql("SELECT m.smtp_address, s.subscription_id FROM subscriptions s "
                                                  "JOIN mailboxes m ON m.id = s.mailbox_id")}
@@ -508,6 +551,7 @@ class Conformance:
         self.step("move out of inbox", self.move_out)
         self.step("delete", self.delete)
         self.step("new folder in all-folders mode", self.new_folder)
+        self.step("tenant update while running: rate, secret, URL", self.tenant_update)
         self.step("server restart; other subscriptions take the stored ids", self.server_restart)
         self.step("SIGTERM and restart of ewsfleet", self.sigterm_and_restart)
         self.step("SIGKILL during a 200-mail burst", self.sigkill_mid_burst)

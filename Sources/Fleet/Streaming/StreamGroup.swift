@@ -153,6 +153,8 @@ actor StreamGroup<C: Clock<Duration>> where C.Instant: Sendable {
             if failure.action != .resyncFolder { owners[mailboxID] = nil }
         case .up(let mailboxIDs):
             for id in mailboxIDs { owners[id]?.send(.streamUp) }
+        case .accepted(let mailboxIDs):
+            callbacks.established(mailboxIDs)
         case .healthy(let mailboxIDs):
             for id in mailboxIDs { owners[id]?.send(.streamHealthy) }
             callbacks.established(mailboxIDs)

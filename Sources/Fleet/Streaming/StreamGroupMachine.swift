@@ -64,6 +64,9 @@ struct StreamGroupMachine<Instant: InstantProtocol<Duration>>: Sendable where In
         case subscriptionError(mailboxID: Int64, failure: MailboxFailure)
         /// The connection carrying these members brought its first Success message.
         case up([Int64])
+        /// The server accepted these members' ids before their connection is healthy (see
+        /// `becomeAlive`): they are established, so a refusal of them is restart evidence.
+        case accepted([Int64])
         /// The connection carrying these members lived `healthyAfter`: their subscriptions work.
         case healthy([Int64])
         /// The connection failed; the next try is at `retryAt`. `wasHealthy`: it had lived long
@@ -359,6 +362,18 @@ struct StreamGroupMachine<Instant: InstantProtocol<Duration>>: Sendable where In
         if !current.alive {
             current.alive = true
             actions.append(.up(mailboxes(on: current)))
+            // A Success message on a connection of one id says the server holds that id now. With
+            // several ids it proves less: a server that binds subscriptions to the impersonated
+            // user (gromox) may still refuse the members other than the anchor, and a fresh id it
+            // refuses must not count as restart evidence, so those wait until `healthy`. Without
+            // this, a server restart within 30 s of a subscribe went unnoticed when it handed the
+            // id to another subscription of the same user (gromox; found by scripts/conformance-gromox).
+            if current.ids.count == 1, !current.healthy {
+                let fresh = current.ids.filter { members[$0]?.established == false }
+                for id in fresh { members[id]?.established = true }
+                let accepted = fresh.compactMap { members[$0]?.mailboxID }
+                if !accepted.isEmpty { actions.append(.accepted(accepted)) }
+            }
         }
         if !current.healthy, current.openedAt.duration(to: now) >= config.healthyAfter {
             current.healthy = true

@@ -197,6 +197,9 @@ public final class Supervisor<C: Clock<Duration>>: Service, Sendable where C.Ins
                 }
                 let mailboxes = try await MailboxRepository(pool: deps.pool).list(tenant: row.name)
                 let next = try makeRuntime(row, lease: old.lease)
+                // A back-off the server advised still holds for the new client (the chaos soak
+                // counted violations from fresh budgets sending into it).
+                await next.client.budget.inherit(await old.client.budget.inheritance())
                 guard state.replace(old, with: next) else { return nil }
                 FleetMetrics.tenantReload(outcome: "ok")
                 deps.logger.notice("tenant restarted with its changed settings", metadata: [

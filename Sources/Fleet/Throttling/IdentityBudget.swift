@@ -171,6 +171,27 @@ actor IdentityBudget<C: Clock<Duration>> where C.Instant: Sendable {
         pauses[scope] = until
     }
 
+    /// What the server told this identity that a budget built anew for it (its tenant restarted
+    /// with changed settings) must go on honouring: the advised pauses still in force, and the
+    /// concurrency limit as ErrorExceededConnectionCount left it.
+    struct Inheritance: Sendable {
+        var pauses: [PauseScope: C.Instant]
+        var limit: Int
+    }
+
+    func inheritance() -> Inheritance {
+        let now = clock.now
+        return Inheritance(pauses: pauses.filter { $0.value > now }, limit: limit)
+    }
+
+    /// Takes over `inheritance` from the budget this one replaces: its pauses (the later deadline
+    /// wins) and its reduced concurrency limit, within this budget's own maximum. Advice is about
+    /// the server's view of the account and the mailboxes, which new settings do not change.
+    func inherit(_ inheritance: Inheritance) {
+        for (scope, until) in inheritance.pauses where pauses[scope].map({ $0 < until }) ?? true { pauses[scope] = until }
+        limit = max(1, min(limit, inheritance.limit))
+    }
+
     private func pauseDeadline(_ kind: Kind, mailbox: String, now: C.Instant) -> C.Instant? {
         var scopes: [PauseScope] = [.identity, .mailbox(mailbox)]
         if kind == .sync { scopes.append(.mailboxSync(mailbox)) }
