@@ -368,11 +368,9 @@ struct StreamGroupMachine<Instant: InstantProtocol<Duration>>: Sendable where In
             // refuses must not count as restart evidence, so those wait until `healthy`. Without
             // this, a server restart within 30 s of a subscribe went unnoticed when it handed the
             // id to another subscription of the same user (gromox; found by scripts/conformance-gromox).
-            if current.ids.count == 1, !current.healthy {
-                let fresh = current.ids.filter { members[$0]?.established == false }
-                for id in fresh { members[id]?.established = true }
-                let accepted = fresh.compactMap { members[$0]?.mailboxID }
-                if !accepted.isEmpty { actions.append(.accepted(accepted)) }
+            if current.ids.count == 1, let id = current.ids.first, let member = members[id], !member.established {
+                members[id]?.established = true
+                actions.append(.accepted([member.mailboxID]))
             }
         }
         if !current.healthy, current.openedAt.duration(to: now) >= config.healthyAfter {

@@ -166,7 +166,11 @@ actor IdentityBudget<C: Clock<Duration>> where C.Instant: Sendable {
 
     /// Honours an advised back-off: nothing in `scope` is sent before it ends.
     func pause(_ scope: PauseScope, for duration: Duration) {
-        let until = clock.now.advanced(by: duration)
+        hold(scope, until: clock.now.advanced(by: duration))
+    }
+
+    /// Pauses `scope` until `until` unless it is already paused for longer: the later deadline wins.
+    private func hold(_ scope: PauseScope, until: C.Instant) {
         if let existing = pauses[scope], existing >= until { return }
         pauses[scope] = until
     }
@@ -188,7 +192,7 @@ actor IdentityBudget<C: Clock<Duration>> where C.Instant: Sendable {
     /// wins) and its reduced concurrency limit, within this budget's own maximum. Advice is about
     /// the server's view of the account and the mailboxes, which new settings do not change.
     func inherit(_ inheritance: Inheritance) {
-        for (scope, until) in inheritance.pauses where pauses[scope].map({ $0 < until }) ?? true { pauses[scope] = until }
+        for (scope, until) in inheritance.pauses { hold(scope, until: until) }
         limit = max(1, min(limit, inheritance.limit))
     }
 
