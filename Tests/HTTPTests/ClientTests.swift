@@ -53,14 +53,13 @@ import Testing
     }
 
     @Test func connectionRefusedIsConnectFailed() async throws {
-        let server = try await TestServer.start { _, w in w.respond() }
-        let url = server.baseURL
-        try await server.stop()
+        let closed = try ClosedPort()
         await makeClient().use { client in
-            let error = await httpError { _ = try await client.send(get(url)) }
+            let error = await httpError { _ = try await client.send(get("http://127.0.0.1:\(closed.port)/")) }
             #expect(error?.code == .connectFailed)
             #expect(error?.curlCode == 7)
         }
+        withExtendedLifetime(closed) {}
     }
 
     @Test(arguments: mechanisms) func cancellingANormalCallFailsItPromptly(mechanism: Mechanism) async throws {
