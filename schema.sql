@@ -411,3 +411,77 @@ ALTER TABLE tenant_leases ADD COLUMN holder_run text;
 -- The run that wrote the last heartbeat, so a process marks its instance stopped only if no other
 -- run with the same instance id took the row over, and a second live run under one id is noticed.
 ALTER TABLE fleet_instances ADD COLUMN run_id text;
+
+-- migration: 8 sync_only_mode
+-- Sync-only mode (Microsoft's second synchronization pattern): no subscription; each watched folder
+-- is synced from its stored SyncState every poll interval. Per tenant, overridable per mailbox
+-- (NULL there = the tenant's). Between its syncs such a mailbox reads 'scheduled', with
+-- next_attempt_at = its next sync.
+ALTER TABLE tenants ADD COLUMN sync_mode text NOT NULL DEFAULT 'notify'
+    CHECK (sync_mode IN ('notify', 'sync-only'));
+ALTER TABLE tenants ADD COLUMN poll_interval_seconds integer NOT NULL DEFAULT 60
+    CHECK (poll_interval_seconds BETWEEN 10 AND 86400);
+ALTER TABLE mailboxes ADD COLUMN sync_mode text CHECK (sync_mode IN ('notify', 'sync-only'));
+ALTER TABLE mailboxes ADD COLUMN poll_interval_seconds integer CHECK (poll_interval_seconds BETWEEN 10 AND 86400);
+
+ALTER TABLE mailbox_status DROP CONSTRAINT mailbox_status_state_check;
+ALTER TABLE mailbox_status ADD CONSTRAINT mailbox_status_state_check
+    CHECK (state IN ('idle', 'subscribing', 'streaming', 'polling', 'scheduled', 'syncing', 'backing_off', 'failed',
+                     'paused'));
+
+-- As before, plus the scheduled count and the tenant's mode.
+CREATE OR REPLACE VIEW tenant_summary AS
+SELECT t.name                                                        AS tenant,
+       t.state                                                       AS tenant_state,
+       count(m.id)                                                   AS mailboxes,
+       count(m.id) FILTER (WHERE NOT m.enabled)                      AS paused,
+       count(m.id) FILTER (WHERE m.enabled AND coalesce(s.state, 'idle') = 'idle')  AS idle,
+       count(m.id) FILTER (WHERE s.state = 'subscribing')            AS subscribing,
+       count(m.id) FILTER (WHERE s.state = 'streaming')              AS streaming,
+       count(m.id) FILTER (WHERE s.state = 'syncing')                AS syncing,
+       count(m.id) FILTER (WHERE s.state = 'backing_off')            AS backing_off,
+       count(m.id) FILTER (WHERE s.state = 'failed')                 AS failed,
+       count(m.id) FILTER (WHERE s.consecutive_failures > 0)         AS failing,
+       (SELECT count(*) FROM changes c
+         WHERE c.tenant = t.name AND c.committed_at > now() - interval '1 hour') AS changes_last_hour,
+       l.instance_id                                                 AS lease_instance,
+       l.expires_at                                                  AS lease_expires_at,
+       count(m.id) FILTER (WHERE s.state = 'polling')                AS polling,
+       count(m.id) FILTER (WHERE m.enabled AND s.state = 'stale')    AS stale,
+       t.grouping                                                    AS grouping,
+       count(m.id) FILTER (WHERE s.state = 'scheduled')              AS scheduled,
+       t.sync_mode                                                   AS sync_mode
+  FROM tenants t
+  LEFT JOIN mailboxes m ON m.tenant_id = t.id
+  LEFT JOIN mailbox_status_now s ON s.mailbox_id = m.id
+  LEFT JOIN tenant_leases l ON l.tenant_id = t.id
+ GROUP BY t.id, t.name, t.state, t.grouping, t.sync_mode, l.instance_id, l.expires_at;
+
+-- As before, but a sync-only mailbox between or in its syncs ('scheduled', 'syncing') is lagging
+-- only when a sync is overdue: its oldest folder sync is older than two of its intervals plus a
+-- minute (one late sync is not news; two missed ones are).
+CREATE OR REPLACE VIEW lagging_mailboxes AS
+SELECT t.name                                             AS tenant,
+       m.smtp_address                                     AS mailbox,
+       coalesce(s.state, 'idle')                          AS state,
+       s.state_since,
+       min(f.last_sync_at)                                AS oldest_sync_at,
+       extract(epoch FROM now() - coalesce(min(f.last_sync_at), m.created_at))::bigint AS lag_seconds,
+       s.last_error_code,
+       s.consecutive_failures,
+       s.next_attempt_at
+  FROM mailboxes m
+  JOIN tenants t ON t.id = m.tenant_id
+  LEFT JOIN mailbox_status_now s ON s.mailbox_id = m.id
+  LEFT JOIN folder_sync f ON f.mailbox_id = m.id
+ WHERE m.enabled AND t.state = 'active'
+ GROUP BY t.name, t.sync_mode, t.poll_interval_seconds, m.smtp_address, m.created_at, m.sync_mode,
+          m.poll_interval_seconds, s.state, s.state_since, s.last_error_code, s.consecutive_failures, s.next_attempt_at
+HAVING CASE
+         WHEN coalesce(m.sync_mode, t.sync_mode) = 'sync-only' AND s.state IN ('scheduled', 'syncing')
+           THEN coalesce(min(f.last_sync_at), m.created_at)
+                < now() - make_interval(secs => 2 * coalesce(m.poll_interval_seconds, t.poll_interval_seconds) + 60)
+         WHEN s.state = 'streaming'
+           THEN coalesce(min(f.last_sync_at), m.created_at) < now() - interval '30 minutes'
+         ELSE true
+       END;

@@ -75,15 +75,21 @@ final class FleetFixture: @unchecked Sendable {  // set up once, then read-only 
 
     /// Adds every simulator tenant (Basic auth, Autodiscover; plain http allowed, as the simulator
     /// serves it) and mailbox to the database.
+    /// `mode` gives each tenant's sync mode (with `pollInterval` seconds); `mailboxMode` a
+    /// mailbox's own, overriding it.
     func addAll(autodiscover: Bool = true, impersonation: Bool = true, hangingConnections: Int = 10,
-                watch: (String) -> WatchMode = { _ in .default }) async throws {
+                watch: (String) -> WatchMode = { _ in .default }, mode: (String) -> SyncMode = { _ in .notify },
+                pollInterval: Int = 60, mailboxMode: (String) -> SyncMode? = { _ in nil }) async throws {
         for t in tenants {
             try await TenantRepository(pool: pool).add(
                 NewTenant(name: t.name, ewsURL: t.ewsURL, autodiscoverURL: autodiscover ? t.autodiscoverURL : nil,
                           authKind: .basic, identity: t.username, impersonation: impersonation,
-                          throttling: ThrottlingPolicy(hangingConnections: hangingConnections), allowPlainHTTP: true),
+                          throttling: ThrottlingPolicy(hangingConnections: hangingConnections), allowPlainHTTP: true,
+                          syncMode: mode(t.name), pollIntervalSeconds: pollInterval),
                 secret: TenantSecret(t.password), keyring: keyring)
-            for m in t.mailboxes { try await MailboxRepository(pool: pool).add(tenant: t.name, smtpAddress: m, watch: watch(m)) }
+            for m in t.mailboxes {
+                try await MailboxRepository(pool: pool).add(tenant: t.name, smtpAddress: m, watch: watch(m), syncMode: mailboxMode(m))
+            }
         }
     }
 

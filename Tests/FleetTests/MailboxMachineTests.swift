@@ -33,7 +33,7 @@ func failure(_ code: String, backOffMs: Int? = nil) -> MailboxFailure {
                                                         .status(.subscribing)])
         #expect(m.streamUp(now: at(2)) == [.status(.syncing), .sync(folder: "inbox", fromScratch: false)])
         #expect(m.folderSynced("inbox", now: at(3)) == [.status(.streaming)])
-        #expect(m.phase == .streaming)
+        #expect(m.phase == .running)
     }
 
     @Test func aStreamThatNeverComesUpStillGetsItsCatchUpAfterTheAttachTimeout() {

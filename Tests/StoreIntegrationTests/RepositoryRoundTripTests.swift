@@ -179,4 +179,48 @@ import Testing
             #expect(idle == "idle")
         }
     }
+
+    /// A sync-only mailbox is lagging only when its syncs are late: 'scheduled' (or 'syncing') is
+    /// its normal state, unlike a notification-mode mailbox's.
+    @Test func aSyncOnlyMailboxLagsOnlyWhenItsSyncsAreLate() async throws {
+        try await StoreFixture.with("lag_sync_only") { f in
+            var cp = f.checkpoint(state: "S1")
+            cp.upserts = [created("i1").0]
+            try await CheckpointWriter(pool: f.pool).commit(cp)
+            let state = FleetStateRepository(pool: f.pool)
+            try await state.heartbeat(holder: LeaseHolder(instanceID: "i1", run: "r1"), hostname: "h", pid: 1, version: "v")
+            func lagging() async throws -> Int { try await f.scalar("SELECT count(*) AS v FROM lagging_mailboxes") }
+            func synced(secondsAgo: Int) async throws {
+                try await f.pool.withConnection {
+                    try await $0.query("UPDATE folder_sync SET last_sync_at = now() - make_interval(secs => $1)",
+                                       [PostgresValue(secondsAgo)], name: "t")
+                }
+            }
+            try await TenantRepository(pool: f.pool).update(
+                name: "contoso", { var u = TenantUpdate(); u.syncMode = .syncOnly; u.pollIntervalSeconds = 60; return u }(),
+                secret: nil, keyring: f.keyring)
+            for stateName in ["scheduled", "syncing"] {
+                try await state.saveStatus([.init(mailboxID: f.mailbox.id, state: stateName, instanceID: "i1")])
+                try await synced(secondsAgo: 170)
+                #expect(try await lagging() == 0, "\(stateName), last synced within 2 × 60 s + 60 s")
+                try await synced(secondsAgo: 190)
+                #expect(try await lagging() == 1, "\(stateName), two polls missed")
+            }
+            // The mailbox's own interval wins over the tenant's.
+            try await f.pool.withConnection {
+                try await $0.query("UPDATE mailboxes SET poll_interval_seconds = 600", name: "t")
+            }
+            #expect(try await lagging() == 0)
+            // 'scheduled' means nothing for a notification-mode mailbox: it lags.
+            try await f.pool.withConnection { try await $0.query("UPDATE mailboxes SET sync_mode = 'notify'", name: "t") }
+            try await synced(secondsAgo: 0)
+            #expect(try await lagging() == 1)
+            let row = try await f.pool.withConnection {
+                try await $0.query("SELECT * FROM tenant_summary WHERE tenant = 'contoso'", name: "t").rows[0]
+            }
+            #expect(try row.decode("scheduled", as: Int.self) == 0)
+            #expect(try row.decode("syncing", as: Int.self) == 1)
+            #expect(try row.decode("sync_mode", as: String.self) == "sync-only")
+        }
+    }
 }

@@ -121,7 +121,9 @@ import Testing
                     .rows.map { try $0.decode("name", as: String.self) }
             }
             #expect(allowed == ["plain-autodiscover", "plain-ews", "plain-token"])
-            // What the migration allowed is exactly what the rule would refuse otherwise.
+            // What the migration allowed is exactly what the rule would refuse otherwise (read with
+            // today's repository, so on today's schema).
+            try await Migrator(pool: pool).migrate()
             for tenant in try await TenantRepository(pool: pool).list() {
                 var judged = tenant
                 judged.allowPlainHTTP = false

@@ -43,7 +43,7 @@ struct TenantReloadClassificationTests {
         (TenantReload.Setting.ewsURL, true, true), (.authKind, true, false), (.identity, true, false),
         (.impersonation, true, false), (.throttling, false, false), (.caBundle, false, false),
         (.insecureTLS, false, false), (.autodiscoverURL, false, false), (.tokenURL, false, false), (.scope, false, false),
-        (.allowPlainHTTP, false, false),
+        (.allowPlainHTTP, false, false), (.syncMode, false, false), (.pollInterval, false, false),
     ])
     func eachSettingRestartsAndForgetsWhatItMustForget(setting: TenantReload.Setting, subscriptions: Bool, syncStates: Bool) throws {
         let reload = try #require(try Self.reload { t in
@@ -60,6 +60,8 @@ struct TenantReloadClassificationTests {
             case .caBundle: t.caBundle = "/etc/ca.pem"
             case .insecureTLS: t.insecureTLS = true
             case .allowPlainHTTP: t.allowPlainHTTP = true
+            case .syncMode: t.syncMode = .syncOnly
+            case .pollInterval: t.pollIntervalSeconds = 300
             }
         })
         #expect(reload.changed == [setting])

@@ -17,6 +17,9 @@ struct MailboxAddCommand: AsyncParsableCommand {
     @Argument(help: "Primary SMTP address.") var address: String
     @Option(name: .customLong("folder"), help: "A folder to watch (repeatable; default inbox).") var folders: [String] = []
     @Flag(name: .customLong("all-folders"), help: "Watch every folder.") var allFolders = false
+    @Option(help: "notify or sync-only; default: the tenant's mode.") var mode: ModeOption?
+    @Option(name: .customLong("poll-interval"), help: ArgumentHelp(PollInterval.help + " Default: the tenant's."))
+    var pollInterval: PollInterval?
 
     func validate() throws {
         if allFolders && !folders.isEmpty { throw ValidationError("give --folder or --all-folders, not both") }
@@ -25,7 +28,8 @@ struct MailboxAddCommand: AsyncParsableCommand {
     func run() async throws {
         let watch: WatchMode = allFolders ? .allFolders : folders.isEmpty ? .default : .folders(folders)
         let mailbox = try await withDatabase(global) { _, pool in
-            try await MailboxRepository(pool: pool).add(tenant: tenant, smtpAddress: address, watch: watch)
+            try await MailboxRepository(pool: pool).add(tenant: tenant, smtpAddress: address, watch: watch,
+                                                        syncMode: mode?.mode, pollIntervalSeconds: pollInterval?.seconds)
         }
         note("added mailbox \(mailbox.smtpAddress) to tenant \(tenant)")
     }
@@ -40,14 +44,14 @@ struct MailboxListCommand: AsyncParsableCommand {
 
     func run() async throws {
         let list = try await withDatabase(global) { _, pool in try await MailboxRepository(pool: pool).list(tenant: tenant) }
-        TableOutput(columns: ["tenant", "mailbox", "folders", "enabled"],
+        TableOutput(columns: ["tenant", "mailbox", "folders", "enabled", "mode"],
                     rows: list.map { m in
                         let folders: String =
                             switch m.watch {
                             case .allFolders: "all"
                             case .folders(let names): names.joined(separator: ",")
                             }
-                        return [m.tenantName, m.smtpAddress, folders, String(m.enabled)]
+                        return [m.tenantName, m.smtpAddress, folders, String(m.enabled), m.syncMode?.rawValue ?? "tenant"]
                     }).print(format)
     }
 }

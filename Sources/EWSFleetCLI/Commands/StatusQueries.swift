@@ -17,8 +17,8 @@ struct StatusQueries {
                   FROM fleet_instances WHERE stopped_at IS NULL AND heartbeat_at > now() - interval '5 minutes' ORDER BY instance_id
                 """),
             try await section("tenants", """
-                SELECT tenant, tenant_state, mailboxes, streaming, polling, syncing, subscribing, backing_off, failed, paused, idle,
-                       stale, changes_last_hour, lease_instance
+                SELECT tenant, tenant_state, sync_mode, mailboxes, streaming, polling, scheduled, syncing, subscribing, backing_off,
+                       failed, paused, idle, stale, changes_last_hour, lease_instance
                   FROM tenant_summary ORDER BY tenant
                 """),
             try await section("mailboxes_by_state", """
@@ -51,14 +51,15 @@ struct StatusQueries {
         _ = try await TenantRepository(pool: pool).require(name: name)
         return [
             try await section("tenant", """
-                SELECT tenant, tenant_state, grouping, mailboxes, streaming, polling, syncing, subscribing, backing_off, failed,
-                       paused, idle, stale, failing, changes_last_hour, lease_instance, lease_expires_at
+                SELECT tenant, tenant_state, sync_mode, grouping, mailboxes, streaming, polling, scheduled, syncing, subscribing,
+                       backing_off, failed, paused, idle, stale, failing, changes_last_hour, lease_instance, lease_expires_at
                   FROM tenant_summary WHERE tenant = $1
                 """, [PostgresValue(name)]),
             try await section("mailboxes", """
                 SELECT m.smtp_address AS mailbox, CASE WHEN NOT m.enabled THEN 'paused' ELSE coalesce(s.state, 'idle') END AS state,
+                       coalesce(m.sync_mode, t.sync_mode) AS mode,
                        s.state_since AS state_since, s.consecutive_failures AS failures, s.last_error_code AS last_error,
-                       s.last_change_at AS last_change_at, s.instance_id AS instance
+                       s.last_change_at AS last_change_at, s.next_attempt_at AS next_at, s.instance_id AS instance
                   FROM mailboxes m JOIN tenants t ON t.id = m.tenant_id LEFT JOIN mailbox_status_now s ON s.mailbox_id = m.id
                  WHERE t.name = $1 ORDER BY m.smtp_address
                 """, [PostgresValue(name)]),

@@ -80,6 +80,12 @@ struct TenantAddCommand: AsyncParsableCommand {
     @Flag(name: .customLong("allow-plain-http"), inversion: .prefixedNo,
           help: "Allow URLs that are not https:// (lab and test servers only): the credential crosses the network unencrypted.")
     var allowPlainHTTP = false
+    @Option(help: ArgumentHelp(
+        "How mailboxes learn of changes: notify (streaming notifications say when, sync says what) or sync-only "
+            + "(no subscriptions: every folder is synced each --poll-interval). Mailboxes may override it."))
+    var mode: ModeOption = .notify
+    @Option(name: .customLong("poll-interval"), help: ArgumentHelp(PollInterval.help))
+    var pollInterval = PollInterval(argument: "60s")!
     @OptionGroup var secret: SecretSource
 
     func validate() throws {
@@ -112,7 +118,8 @@ struct TenantAddCommand: AsyncParsableCommand {
             let tenant = NewTenant(name: name, ewsURL: ewsURL, autodiscoverURL: autodiscoverURL, authKind: auth.kind,
                                    identity: identity, tokenURL: tokenURL, scope: auth == .oauth2 ? scope : nil,
                                    impersonation: impersonation, throttling: policy, caBundle: caBundle, insecureTLS: insecure,
-                                   allowPlainHTTP: allowPlainHTTP)
+                                   allowPlainHTTP: allowPlainHTTP, syncMode: mode.mode,
+                                   pollIntervalSeconds: pollInterval.seconds)
             try await TenantRepository(pool: pool).add(tenant, secret: secret, keyring: config.keyring)
             note("added tenant \(name)")
         }
@@ -127,9 +134,10 @@ struct TenantListCommand: AsyncParsableCommand {
 
     func run() async throws {
         let tenants = try await withDatabase(global) { _, pool in try await TenantRepository(pool: pool).list() }
-        TableOutput(columns: ["name", "state", "auth", "identity", "ews_url", "impersonation", "max_concurrent"],
+        TableOutput(columns: ["name", "state", "auth", "identity", "ews_url", "impersonation", "max_concurrent", "mode"],
                     rows: tenants.map { [$0.name, $0.state.rawValue, $0.authKind.rawValue, $0.identity, $0.ewsURL,
-                                         String($0.impersonation), String($0.throttling.maxConcurrentRequests)] })
+                                         String($0.impersonation), String($0.throttling.maxConcurrentRequests),
+                                         $0.syncMode.rawValue] })
             .print(format)
     }
 }

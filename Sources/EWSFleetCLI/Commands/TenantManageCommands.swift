@@ -27,6 +27,7 @@ struct TenantShowCommand: AsyncParsableCommand {
             ("subscriptions_per_connection", String(tenant.throttling.subscriptionsPerConnection)),
             ("hanging_connections", String(tenant.throttling.hangingConnections)),
             ("grouping", tenant.grouping.rawValue), ("grouping_reason", tenant.groupingReason),
+            ("sync_mode", tenant.syncMode.rawValue), ("poll_interval_seconds", String(tenant.pollIntervalSeconds)),
             ("ca_bundle", tenant.caBundle), ("insecure_tls", String(tenant.insecureTLS)),
             ("allow_plain_http", String(tenant.allowPlainHTTP)), ("mailboxes", String(mailboxes)),
         ]
@@ -67,6 +68,8 @@ struct TenantUpdateCommand: AsyncParsableCommand {
     @Option(name: .customLong("ca-bundle"), help: "CA bundle for this tenant's TLS; \"\" goes back to the system's CAs.")
     var caBundle: String?
     @Flag(inversion: .prefixedNo, help: "Skip TLS verification (lab servers only), or verify again.") var insecure: Bool?
+    @Option(help: "notify or sync-only (for mailboxes that name no mode of their own).") var mode: ModeOption?
+    @Option(name: .customLong("poll-interval"), help: ArgumentHelp(PollInterval.help)) var pollInterval: PollInterval?
     @OptionGroup var secret: SecretSource
 
     enum OnOff: String, ExpressibleByArgument { case on, off }
@@ -105,6 +108,8 @@ struct TenantUpdateCommand: AsyncParsableCommand {
         update.authKind = auth?.kind
         update.caBundle = caBundle
         update.insecureTLS = insecure
+        update.syncMode = mode?.mode
+        update.pollIntervalSeconds = pollInterval?.seconds
         guard update != TenantUpdate() || newSecret != nil else { throw CLIError(.usage, "nothing to update: give at least one option") }
         try await withDatabase(global) { config, pool in
             try await TenantRepository(pool: pool).update(name: name, update, secret: newSecret, keyring: config.keyring)

@@ -10,7 +10,7 @@ import Synchronization
 /// The same query refreshes the `ewsf_mailboxes{state}` gauges, so a scrape never waits on more
 /// than one cheap query.
 final class FleetHealth: Sendable {
-    static let states = ["idle", "subscribing", "streaming", "polling", "syncing", "backing_off", "failed", "paused", "stale"]
+    static let states = ["idle", "subscribing", "streaming", "polling", "scheduled", "syncing", "backing_off", "failed", "paused", "stale"]
 
     private let pool: PostgresPool
     private let running = Atomic<Bool>(false)

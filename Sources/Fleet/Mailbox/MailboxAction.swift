@@ -8,7 +8,7 @@ struct MailboxFailure: Equatable, Sendable {
 }
 
 enum MailboxStatusState: String, Sendable {
-    case idle, subscribing, streaming, polling, syncing, backingOff = "backing_off", failed, paused
+    case idle, subscribing, streaming, polling, scheduled, syncing, backingOff = "backing_off", failed, paused
 }
 
 enum MailboxAction<Instant: InstantProtocol<Duration>>: Equatable, Sendable where Instant: Sendable {

@@ -211,7 +211,7 @@ actor MailboxActor<C: Clock<Duration>> where C.Instant: Sendable {
         case .reportForeignEvents(let id):
             await env.foreignEvents(mailbox, subscriptionID: id)
         case .status(let state, let next):
-            env.status(mailbox, state, failure: [.streaming, .polling, .syncing].contains(state) ? nil : machine.lastError,
+            env.status(mailbox, state, failure: [.streaming, .polling, .scheduled, .syncing].contains(state) ? nil : machine.lastError,
                        failures: machine.failures, nextAttempt: next)
         }
     }

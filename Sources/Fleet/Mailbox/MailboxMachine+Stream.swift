@@ -6,14 +6,14 @@ extension MailboxMachine {
     /// subscription listens. The held catch-up runs now, and so does a catch-up owed to the
     /// failure of a healthy connection (paced: `owedCatchUp`).
     mutating func streamUp(now: Instant) -> [MailboxAction<Instant>] {
-        guard phase == .streaming || phase == .backingOff, subscriptionID != nil, !polling else { return [] }
+        guard phase == .running || phase == .backingOff, subscriptionID != nil, !polling else { return [] }
         let wasUp = link == .up
         link = .up
         holdUntil = nil
         var actions: [MailboxAction<Instant>] = []
         if catchUpPending, !catchUpWhenHealthy { actions += owedCatchUp(now: now) }
         actions += startSyncIfDue(now: now)
-        if !wasUp, phase == .streaming, syncing == nil, !refreshing { actions.append(.status(.streaming)) }
+        if !wasUp, phase == .running, syncing == nil, !refreshing { actions.append(.status(.streaming)) }
         return actions
     }
 
@@ -32,18 +32,18 @@ extension MailboxMachine {
     /// connection at once would otherwise cost a sync of every folder per reconnect).
     mutating func streamDown(_ failure: MailboxFailure, failures: Int, retryAt: Instant, wasHealthy: Bool,
                              now: Instant) -> [MailboxAction<Instant>] {
-        guard phase == .streaming || phase == .backingOff, subscriptionID != nil, !polling else { return [] }
+        guard phase == .running || phase == .backingOff, subscriptionID != nil, !polling else { return [] }
         link = .down(failure, failures: failures, retryAt: retryAt)
         lastError = failure
         catchUpWhenHealthy = catchUpPending ? catchUpWhenHealthy && !wasHealthy : !wasHealthy
         catchUpPending = true
-        guard phase == .streaming, syncing == nil, !refreshing else { return [] }
+        guard phase == .running, syncing == nil, !refreshing else { return [] }
         return [.status(.backingOff, nextAttempt: retryAt)]
     }
 
     /// Runs the owed catch-up now, or when `catchUpInterval` has passed since the last one.
     private mutating func owedCatchUp(now: Instant) -> [MailboxAction<Instant>] {
-        guard phase == .streaming else { return [] }
+        guard phase == .running else { return [] }
         let due = lastCatchUpAt.map { $0.advanced(by: config.catchUpInterval) } ?? now
         if now >= due { return catchUp(now: now) }
         catchUpAt = due
@@ -52,7 +52,7 @@ extension MailboxMachine {
 
     /// An error about this mailbox's subscription, routed from its stream group.
     mutating func streamFailed(_ failure: MailboxFailure, now: Instant) -> [MailboxAction<Instant>] {
-        guard phase == .streaming || phase == .backingOff else { return [] }
+        guard phase == .running || phase == .backingOff else { return [] }
         switch failure.action {
         case .ignore, .proceed, .skipItem:
             return []
@@ -73,7 +73,7 @@ extension MailboxMachine {
     /// name other subscriptions), another mailbox was just given the same id, or an event named a
     /// folder this subscription does not watch. Replace it at once, without unsubscribing it.
     mutating func subscriptionSuspect(_ reason: String, now: Instant) -> [MailboxAction<Instant>] {
-        guard subscriptionID != nil, phase == .streaming || phase == .backingOff else { return [] }
+        guard subscriptionID != nil, phase == .running || phase == .backingOff else { return [] }
         lastError = MailboxFailure(action: .resubscribe(rediscover: false), code: "SubscriptionSuspect", message: reason)
         return dropSubscriptionActions() + [.countResubscribe(reason: "suspect")] + beginSubscribe()
     }
@@ -82,6 +82,9 @@ extension MailboxMachine {
     /// back-off. Only a healthy stream resets that pacer, so a server that refuses every id ends
     /// in `failed` after `maxResubscribes`, retried rarely, instead of a subscribe loop.
     mutating func resubscribe(_ failure: MailboxFailure, reason: String, now: Instant) -> [MailboxAction<Instant>] {
+        // Sync-only mode has no subscription to replace: a sync that asks for one (a vanished
+        // folder of the list) is retried with the call pacer, which gives up in `failed`.
+        if config.syncOnly { return handle(failure, retry: .sync, now: now) }
         lastError = failure
         var actions = dropSubscriptionActions() + [.countResubscribe(reason: reason)]
         polling = false
@@ -101,7 +104,7 @@ extension MailboxMachine {
     /// joined after polling catches up on everything, as notifications were missed meanwhile.
     mutating func joinedGroup(_ joined: Bool, now: Instant) -> [MailboxAction<Instant>] {
         // Only a change matters: refused while streaming, or joined while polling.
-        guard phase == .streaming || phase == .backingOff, subscriptionID != nil, joined == polling else { return [] }
+        guard phase == .running || phase == .backingOff, subscriptionID != nil, joined == polling else { return [] }
         polling = !joined
         if polling {
             let poll = now.advanced(by: config.pollInterval)
@@ -109,7 +112,7 @@ extension MailboxMachine {
             // No stream will come: the held catch-up runs now.
             holdUntil = nil
             var actions = startSyncIfDue(now: now)
-            if phase == .streaming && syncing == nil && !refreshing { actions.append(.status(.polling)) }
+            if phase == .running && syncing == nil && !refreshing { actions.append(.status(.polling)) }
             return actions
         }
         nextSafetySyncAt = now.advanced(by: config.safetySyncInterval)
@@ -119,15 +122,15 @@ extension MailboxMachine {
         if config.allFolders { refreshDue = true }
         holdUntil = now.advanced(by: config.attachTimeout)
         syncDueAt = syncDueAt ?? now
-        return phase == .streaming && syncing == nil ? [.status(.subscribing)] : []
+        return phase == .running && syncing == nil ? [.status(.subscribing)] : []
     }
 
     /// The tenant changed how mailboxes share connections and closed every group: join again.
     mutating func regroup(now: Instant) -> [MailboxAction<Instant>] {
-        guard let id = subscriptionID, phase == .streaming || phase == .backingOff else { return [] }
+        guard let id = subscriptionID, phase == .running || phase == .backingOff else { return [] }
         polling = false
         link = .waiting
         let joinAgain: [MailboxAction<Instant>] = [.joinGroup(id, established: !subscribedHere)]
-        return joinAgain + (phase == .streaming && syncing == nil && !refreshing ? [.status(.subscribing)] : [])
+        return joinAgain + (phase == .running && syncing == nil && !refreshing ? [.status(.subscribing)] : [])
     }
 }

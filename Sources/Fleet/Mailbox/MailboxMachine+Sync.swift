@@ -5,7 +5,7 @@ extension MailboxMachine {
     /// Folders to sync, by key. `folders` nil means "anything may have changed": every folder is
     /// marked dirty and, in all-folders mode, the hierarchy too.
     mutating func notified(folders: Set<String>?, now: Instant) -> [MailboxAction<Instant>] {
-        guard phase == .streaming || phase == .backingOff && retry == .sync else { return [] }
+        guard phase == .running || phase == .backingOff && retry == .sync else { return [] }
         let targets = folders.map { $0.intersection(tracker.folders) }.flatMap { $0.isEmpty ? nil : $0 }
             ?? Set(tracker.folders)
         if folders == nil, config.allFolders { refreshDue = true }
@@ -18,7 +18,7 @@ extension MailboxMachine {
     /// event that names none of the folders a folder-scoped subscription watches means the id now
     /// belongs to somebody else's subscription (reused after a server restart): replace it.
     mutating func notified(_ activity: FolderActivity, now: Instant) -> [MailboxAction<Instant>] {
-        guard phase == .streaming || phase == .backingOff && retry == .sync else { return [] }
+        guard phase == .running || phase == .backingOff && retry == .sync else { return [] }
         let outcome = tracker.map(activity, refreshing: refreshing)
         if outcome.foreign, let id = subscriptionID {
             return [.reportForeignEvents(id)]
@@ -31,7 +31,7 @@ extension MailboxMachine {
 
     private mutating func markDirty(_ targets: Set<String>, now: Instant) -> [MailboxAction<Instant>] {
         dirty.formUnion(targets)
-        guard phase == .streaming else { return [] }
+        guard phase == .running else { return [] }
         if syncDueAt == nil {
             syncDueAt = now.advanced(by: config.coalescingWindow)
         }

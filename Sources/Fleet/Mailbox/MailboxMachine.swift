@@ -15,7 +15,9 @@ struct MailboxMachine<Instant: InstantProtocol<Duration>>: Sendable where Instan
     enum Phase: Equatable, Sendable {
         case idle
         case subscribing
-        case streaming
+        /// Running: listening on its stream (or polling, with no room in a stream group) and
+        /// syncing what notifications name; in sync-only mode, syncing on its timer.
+        case running
         case backingOff
         case paused
         case failed
@@ -42,8 +44,14 @@ struct MailboxMachine<Instant: InstantProtocol<Duration>>: Sendable where Instan
         var folders: [String]
         var coalescingWindow: Duration
         var safetySyncInterval: Duration
-        /// Sync interval while no stream group has room for the mailbox (`polling`).
+        /// Sync interval in sync-only mode, and while no stream group has room for the mailbox
+        /// (`polling`).
         var pollInterval: Duration = .seconds(60)
+        /// Sync-only mode: no subscription; every folder is synced each `pollInterval`.
+        var syncOnly = false
+        /// Sync-only mode: where in each interval this mailbox syncs (`SyncSchedule.offset`), so
+        /// that a tenant's mailboxes spread their syncs over the interval.
+        var scheduleOffset: Duration = .zero
         var backoff: RetryBackoff
         var allFolders = false
         /// EWS folder id → folder key, as persisted (list mode), so a warm restart asks EWS for none.
@@ -117,7 +125,7 @@ struct MailboxMachine<Instant: InstantProtocol<Duration>>: Sendable where Instan
     /// Consecutive failures, for status: of the stream while it is down, else of calls and
     /// resubscribes.
     var failures: Int {
-        if case .down(_, let failures, _) = link, phase == .streaming { return failures }
+        if case .down(_, let failures, _) = link, phase == .running { return failures }
         return max(pacer.failures, resubscribes.failures)
     }
 
@@ -126,6 +134,7 @@ struct MailboxMachine<Instant: InstantProtocol<Duration>>: Sendable where Instan
     /// Starts the mailbox, reusing a persisted subscription id when there is one: a warm restart
     /// does not resubscribe, only runs a catch-up sync from the stored SyncStates.
     mutating func start(persistedSubscription: String?, now: Instant) -> [MailboxAction<Instant>] {
+        if config.syncOnly { return beginScheduled(forgetting: persistedSubscription, now: now) }
         nextSafetySyncAt = now.advanced(by: config.safetySyncInterval)
         if let id = persistedSubscription {
             return becomeStreaming(id: id, persist: false, now: now)
@@ -177,7 +186,7 @@ struct MailboxMachine<Instant: InstantProtocol<Duration>>: Sendable where Instan
     /// running meanwhile may store a state again, so the resync ignores stored states. Other
     /// phases need nothing: their next sync reads the (dropped) states.
     mutating func resyncRequested(now: Instant) -> [MailboxAction<Instant>] {
-        guard phase == .streaming || phase == .backingOff else { return [] }
+        guard phase == .running || phase == .backingOff else { return [] }
         fullResync.formUnion(tracker.folders)
         dirty.formUnion(tracker.folders)
         // The hierarchy state went with the item states: list the folders from scratch too.
@@ -198,15 +207,17 @@ struct MailboxMachine<Instant: InstantProtocol<Duration>>: Sendable where Instan
             case .subscribe?, nil:
                 actions += beginSubscribe()
             case .sync?:
-                phase = .streaming
+                phase = .running
                 syncDueAt = now
                 actions.append(.status(restingStatus, nextAttempt: restingRetryAt))
             }
         }
         if let hold = holdUntil, now >= hold { holdUntil = nil }
-        if let due = catchUpAt, now >= due, phase == .streaming { actions += catchUp(now: now) }
-        if phase == .streaming, let safety = nextSafetySyncAt, now >= safety {
-            nextSafetySyncAt = now.advanced(by: polling ? config.pollInterval : config.safetySyncInterval)
+        if let due = catchUpAt, now >= due, phase == .running { actions += catchUp(now: now) }
+        if phase == .running, let safety = nextSafetySyncAt, now >= safety {
+            nextSafetySyncAt = config.syncOnly
+                ? SyncSchedule.slot(after: now, from: safety, every: config.pollInterval)
+                : now.advanced(by: polling ? config.pollInterval : config.safetySyncInterval)
             dirty.formUnion(tracker.folders)
             // The safety sync (or poll) also catches folder changes whose events were lost.
             if config.allFolders { refreshDue = true }
@@ -224,7 +235,7 @@ struct MailboxMachine<Instant: InstantProtocol<Duration>>: Sendable where Instan
     var nextDeadline: Instant? {
         var candidates: [Instant] = []
         if let retryAt { candidates.append(retryAt) }
-        if phase == .streaming {
+        if phase == .running {
             if let syncDueAt, syncing == nil, !refreshing { candidates.append(max(syncDueAt, holdUntil ?? syncDueAt)) }
             if let nextSafetySyncAt { candidates.append(nextSafetySyncAt) }
             if let catchUpAt { candidates.append(catchUpAt) }
@@ -236,6 +247,7 @@ struct MailboxMachine<Instant: InstantProtocol<Duration>>: Sendable where Instan
 
     /// The status between syncs.
     var restingStatus: MailboxStatusState {
+        if config.syncOnly { return .scheduled }
         if polling { return .polling }
         switch link {
         case .up: return .streaming
@@ -244,8 +256,9 @@ struct MailboxMachine<Instant: InstantProtocol<Duration>>: Sendable where Instan
         }
     }
 
-    /// When the stream is down: when its group tries again.
+    /// When the stream is down: when its group tries again. Sync-only: when it syncs next.
     var restingRetryAt: Instant? {
+        if config.syncOnly { return nextSafetySyncAt }
         if case .down(_, _, let at) = link, !polling { return at }
         return nil
     }
@@ -258,7 +271,7 @@ struct MailboxMachine<Instant: InstantProtocol<Duration>>: Sendable where Instan
     }
 
     mutating func becomeStreaming(id: String, persist: Bool, now: Instant) -> [MailboxAction<Instant>] {
-        phase = .streaming
+        phase = .running
         subscriptionID = id
         link = .waiting
         // Catch-up: whatever happened while no subscription listened is found by syncing every
@@ -292,7 +305,7 @@ struct MailboxMachine<Instant: InstantProtocol<Duration>>: Sendable where Instan
     }
 
     mutating func startSyncIfDue(now: Instant) -> [MailboxAction<Instant>] {
-        guard phase == .streaming, syncing == nil, !refreshing, let due = syncDueAt, now >= due else { return [] }
+        guard phase == .running, syncing == nil, !refreshing, let due = syncDueAt, now >= due else { return [] }
         if let hold = holdUntil, now < hold, link != .up, !polling { return [] }
         if refreshDue {
             refreshDue = false
@@ -315,7 +328,7 @@ struct MailboxMachine<Instant: InstantProtocol<Duration>>: Sendable where Instan
         var actions: [MailboxAction<Instant>] = []
         if !dirty.isEmpty || refreshDue { syncDueAt = syncDueAt ?? now }
         actions += startSyncIfDue(now: now)
-        if syncing == nil, !refreshing, phase == .streaming {
+        if syncing == nil, !refreshing, phase == .running {
             actions.append(.status(restingStatus, nextAttempt: restingRetryAt))
         }
         return actions
@@ -353,7 +366,8 @@ struct MailboxMachine<Instant: InstantProtocol<Duration>>: Sendable where Instan
             failedState = false
         }
         phase = failedState ? .failed : .backingOff
-        retry = next == .sync && subscriptionID == nil ? .subscribe : next
+        // Sync-only mode has nothing to subscribe: whatever failed, the retry is the sync.
+        retry = config.syncOnly ? .sync : next == .sync && subscriptionID == nil ? .subscribe : next
         let at = now.advanced(by: verdict.delay)
         retryAt = at
         return actions + [.status(failedState ? .failed : .backingOff, nextAttempt: at)]
@@ -391,7 +405,8 @@ struct MailboxMachine<Instant: InstantProtocol<Duration>>: Sendable where Instan
 
     mutating func resolveIfNeeded() -> [MailboxAction<Instant>] {
         let names = tracker.unresolved
-        guard !resolving, !names.isEmpty else { return [] }
+        // Folder ids only map notifications to folders: sync-only mode needs none.
+        guard !resolving, !names.isEmpty, !config.syncOnly else { return [] }
         resolving = true
         return [.resolveFolders(names)]
     }

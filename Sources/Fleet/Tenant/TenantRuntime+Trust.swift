@@ -12,7 +12,8 @@ extension TenantRuntime {
     /// cold start opens each connection about once instead of once per join. The deadline allows
     /// for the subscribes the request rate lets through, plus half again, within `startupGateMax`.
     func startGate(_ initial: [Mailbox], group: inout DiscardingTaskGroup) {
-        startupPending = Set(initial.filter(\.enabled).map(\.id))
+        // Sync-only mailboxes never join a group: the gate does not wait for them.
+        startupPending = Set(initial.filter { $0.enabled && $0.effectiveMode(in: tenant) == .notify }.map(\.id))
         guard !startupPending.isEmpty else {
             gateOpen = true
             return

@@ -192,6 +192,12 @@ actor TenantRuntime<C: Clock<Duration>>: MailboxEnvironment where C.Instant: Sen
             allFolders: mailbox.watch == .allFolders,
             knownFolderIDs: persistedFolderIDs[mailbox.id] ?? [:])
         config.maxResubscribes = settings.maxResubscribes
+        if mailbox.effectiveMode(in: tenant) == .syncOnly {
+            let interval = Duration.seconds(mailbox.effectivePollInterval(in: tenant))
+            config.syncOnly = true
+            config.pollInterval = interval
+            config.scheduleOffset = SyncSchedule.offset(mailboxID: mailbox.id, interval: interval)
+        }
         return config
     }
 

@@ -19,6 +19,16 @@ public struct Mailbox: Sendable, Equatable {
     public var enabled: Bool
     /// When `mailbox resync` last asked for a full resync; a change tells the running actor.
     public var resyncRequestedAt: Date? = nil
+    /// Overrides the tenant's `syncMode` when set.
+    public var syncMode: SyncMode? = nil
+    /// Overrides the tenant's `pollIntervalSeconds` when set.
+    public var pollIntervalSeconds: Int? = nil
+
+    /// The mode this mailbox runs in under `tenant`.
+    public func effectiveMode(in tenant: Tenant) -> SyncMode { syncMode ?? tenant.syncMode }
+
+    /// Seconds between its syncs in sync-only mode under `tenant`.
+    public func effectivePollInterval(in tenant: Tenant) -> Int { pollIntervalSeconds ?? tenant.pollIntervalSeconds }
 }
 
 /// Lower-cases and checks an SMTP address the way the schema's CHECK does, so the CLI reports a

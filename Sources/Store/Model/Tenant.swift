@@ -23,6 +23,17 @@ public enum StreamGrouping: String, Sendable, CaseIterable, Codable {
     case perMailbox = "per_mailbox"
 }
 
+/// How a mailbox learns of changes (`tenants.sync_mode`, overridable per mailbox).
+public enum SyncMode: String, Sendable, CaseIterable, Codable {
+    /// Streaming notifications say when a folder changed; SyncFolderItems says what (plus a safety
+    /// sync every `fleet.safetySyncInterval`). Near-real-time.
+    case notify
+    /// No subscription at all: every watched folder is synced from its stored SyncState on a timer
+    /// (`poll_interval_seconds`). Nothing lives on the server, so it survives mailbox failover and
+    /// server restarts, and needs no streaming connections; changes arrive up to one interval late.
+    case syncOnly = "sync-only"
+}
+
 /// Per-tenant throttling policy: mirrors the EWS budget of the tenant's service identity.
 public struct ThrottlingPolicy: Sendable, Equatable, Codable {
     public var maxConcurrentRequests: Int
@@ -64,6 +75,10 @@ public struct Tenant: Sendable, Equatable {
     public var grouping: StreamGrouping = .auto
     /// Why ewsfleet chose `per_mailbox` grouping.
     public var groupingReason: String?
+    /// The mode of its mailboxes that name none.
+    public var syncMode: SyncMode = .notify
+    /// Sync-only mode: seconds between two syncs of a mailbox (mailboxes may override it).
+    public var pollIntervalSeconds: Int = 60
     public var createdAt: Date
     public var updatedAt: Date
 }
@@ -82,6 +97,11 @@ public struct NewTenant: Sendable, Equatable {
     public var caBundle: String?
     public var insecureTLS: Bool
     public var allowPlainHTTP: Bool
+    public var syncMode: SyncMode = .notify
+    public var pollIntervalSeconds: Int = 60
+
+    /// Poll intervals `tenant add|update` and `mailbox add` accept, in seconds (the schema's CHECK).
+    public static let pollIntervalRange = 10...86_400
 
     /// The scope of an oauth2 tenant that names none: Exchange Online's EWS.
     public static let defaultOAuthScope = "https://outlook.office365.com/.default"
@@ -90,7 +110,7 @@ public struct NewTenant: Sendable, Equatable {
         name: String, ewsURL: String, autodiscoverURL: String? = nil, authKind: AuthKind, identity: String,
         tokenURL: String? = nil, scope: String? = nil, impersonation: Bool = true,
         throttling: ThrottlingPolicy = ThrottlingPolicy(), caBundle: String? = nil, insecureTLS: Bool = false,
-        allowPlainHTTP: Bool = false
+        allowPlainHTTP: Bool = false, syncMode: SyncMode = .notify, pollIntervalSeconds: Int = 60
     ) {
         self.name = name
         self.ewsURL = ewsURL
@@ -104,5 +124,7 @@ public struct NewTenant: Sendable, Equatable {
         self.caBundle = caBundle
         self.insecureTLS = insecureTLS
         self.allowPlainHTTP = allowPlainHTTP
+        self.syncMode = syncMode
+        self.pollIntervalSeconds = pollIntervalSeconds
     }
 }

@@ -17,6 +17,8 @@ public struct TenantUpdate: Sendable, Equatable {
     /// A path, or "" to go back to the system's CA store.
     public var caBundle: String?
     public var insecureTLS: Bool?
+    public var syncMode: SyncMode?
+    public var pollIntervalSeconds: Int?
 
     public init() {}
 }
@@ -55,6 +57,8 @@ extension TenantRepository {
         parameters.append(PostgresValue(update.caBundle))
         parameters.append(update.insecureTLS.map { PostgresValue($0) } ?? .null)
         parameters.append(PostgresValue(NewTenant.defaultOAuthScope))
+        parameters.append(PostgresValue(update.syncMode?.rawValue))
+        parameters.append(update.pollIntervalSeconds.map { PostgresValue($0) } ?? .null)
         return try await StoreError.translating("tenant \(name)") {
             try await pool.withTransaction { conn in
                 // The row as it was, locked until the commit: what changed decides what is forgotten.
@@ -84,6 +88,8 @@ extension TenantRepository {
                         auth_kind = coalesce($17, auth_kind),
                         ca_bundle = CASE WHEN $18::text IS NULL THEN ca_bundle ELSE nullif($18, '') END,
                         insecure_tls = coalesce($19::boolean, insecure_tls),
+                        sync_mode = coalesce($21, sync_mode),
+                        poll_interval_seconds = coalesce($22::integer, poll_interval_seconds),
                         updated_at = now()
                      WHERE name = $1
                     RETURNING \(Self.columns)

@@ -10,7 +10,7 @@ public struct TenantRepository: Sendable {
         id, name, ews_url, autodiscover_url, auth_kind, identity, token_url, scope, secret_ciphertext,
         secret_key_id, impersonation, max_concurrent_requests, request_rate, subscriptions_per_connection,
         hanging_connections, ca_bundle, insecure_tls, allow_plain_http, state, state_reason, grouping, grouping_reason,
-        created_at, updated_at
+        sync_mode, poll_interval_seconds, created_at, updated_at
         """
 
     /// Adds a tenant. One whose credential would go to a URL that is not https:// without its
@@ -24,8 +24,9 @@ public struct TenantRepository: Sendable {
                 let result = try await conn.query("""
                     INSERT INTO tenants (name, ews_url, autodiscover_url, auth_kind, identity, token_url, scope,
                         secret_ciphertext, secret_key_id, impersonation, max_concurrent_requests, request_rate,
-                        subscriptions_per_connection, ca_bundle, insecure_tls, hanging_connections, allow_plain_http)
-                    VALUES ($1, $2, $3, $4, $5, $6, $7, $8::bytea, $9, $10, $11, $12, $13, $14, $15, $16, $17)
+                        subscriptions_per_connection, ca_bundle, insecure_tls, hanging_connections, allow_plain_http,
+                        sync_mode, poll_interval_seconds)
+                    VALUES ($1, $2, $3, $4, $5, $6, $7, $8::bytea, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)
                     RETURNING \(Self.columns)
                     """,
                     [PostgresValue(new.name), PostgresValue(new.ewsURL), PostgresValue(new.autodiscoverURL),
@@ -35,7 +36,8 @@ public struct TenantRepository: Sendable {
                      PostgresValue(new.throttling.maxConcurrentRequests), PostgresValue(new.throttling.requestRate),
                      PostgresValue(new.throttling.subscriptionsPerConnection), PostgresValue(new.caBundle),
                      PostgresValue(new.insecureTLS), PostgresValue(new.throttling.hangingConnections),
-                     PostgresValue(new.allowPlainHTTP)],
+                     PostgresValue(new.allowPlainHTTP), PostgresValue(new.syncMode.rawValue),
+                     PostgresValue(new.pollIntervalSeconds)],
                     name: "tenant.add")
                 return try Tenant(row: result.rows[0])
             }
@@ -106,8 +108,9 @@ extension Tenant {
         let keyID = try row.decode("secret_key_id", as: String?.self)
         guard let authKind = AuthKind(rawValue: try row.decode("auth_kind")),
               let state = TenantState(rawValue: try row.decode("state")),
-              let grouping = StreamGrouping(rawValue: try row.decode("grouping"))
-        else { throw StoreError(.invalidInput, "tenant row has an unknown auth kind, state or grouping") }
+              let grouping = StreamGrouping(rawValue: try row.decode("grouping")),
+              let syncMode = SyncMode(rawValue: try row.decode("sync_mode"))
+        else { throw StoreError(.invalidInput, "tenant row has an unknown auth kind, state, grouping or sync mode") }
         self.init(
             id: try row.decode("id"), name: try row.decode("name"), ewsURL: try row.decode("ews_url"),
             autodiscoverURL: try row.decode("autodiscover_url"), authKind: authKind,
@@ -122,7 +125,8 @@ extension Tenant {
             caBundle: try row.decode("ca_bundle"), insecureTLS: try row.decode("insecure_tls"),
             allowPlainHTTP: try row.decode("allow_plain_http"), state: state,
             stateReason: try row.decode("state_reason"), grouping: grouping,
-            groupingReason: try row.decode("grouping_reason"), createdAt: try row.decode("created_at"),
+            groupingReason: try row.decode("grouping_reason"), syncMode: syncMode,
+            pollIntervalSeconds: try row.decode("poll_interval_seconds"), createdAt: try row.decode("created_at"),
             updatedAt: try row.decode("updated_at"))
     }
 }
