@@ -17,22 +17,14 @@ import Glibc
         var fillers: [Int32] = []
 
         init() throws {
-            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            let (fd, port) = try ClosedPort.bindLoopback()
             self.fd = fd
+            self.port = port
+            guard listen(fd, 0) == 0 else { throw HTTPError(code: .transport, message: "listen failed") }
             var addr = sockaddr_in()
             addr.sin_family = sa_family_t(AF_INET)
             addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-            addr.sin_port = 0
-            var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-            let bound = withUnsafePointer(to: &addr) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) }
-            }
-            guard bound == 0, listen(fd, 0) == 0 else { throw HTTPError(code: .transport, message: "listen failed") }
-            let port = withUnsafeMutablePointer(to: &addr) {
-                _ = $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) }
-                return Int(UInt16(bigEndian: $0.pointee.sin_port))
-            }
-            self.port = port
+            addr.sin_port = UInt16(port).bigEndian
             // Fill the accept queue (backlog 0 holds one; a few more to be safe).
             for _ in 0..<4 {
                 let c = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)

@@ -153,6 +153,68 @@ import Testing
         }
     }
 
+    /// `mailbox update` stopped watching a folder while its sync ran: the late page is refused
+    /// whole, so a purge (or the frozen mirror of the folder) is never changed behind the user's back.
+    @Test func aPageOfAFolderNoLongerWatchedIsRefused() async throws {
+        try await StoreFixture.with("folder_fence") { f in
+            let lease = try #require(try await LeaseRepository(pool: f.pool).acquire(
+                tenantID: f.tenant.id, holder: LeaseHolder(instanceID: "i", run: "1"), ttl: .seconds(30)))
+            let (a, ca) = created("A")
+            var page = f.checkpoint(state: "S1", lease: lease)
+            page.upserts = [a]
+            page.changes = [ca]
+            var update = MailboxUpdate()
+            update.addFolders = ["sentitems"]
+            update.removeFolders = ["inbox"]
+            _ = try await MailboxRepository(pool: f.pool).update(tenant: f.tenant.name, smtpAddress: f.mailbox.smtpAddress, update)
+            await #expect(throws: FolderNotWatchedError.self) { try await CheckpointWriter(pool: f.pool).commit(page) }
+            #expect(try await f.scalar("SELECT count(*) AS v FROM changes") as Int == 0)
+            #expect(try await f.scalar("SELECT count(*) AS v FROM items") as Int == 0)
+            #expect(try await f.scalar("SELECT count(*) AS v FROM folder_sync") as Int == 0)
+            // Watched again: the same page commits.
+            update = MailboxUpdate()
+            update.addFolders = ["inbox"]
+            _ = try await MailboxRepository(pool: f.pool).update(tenant: f.tenant.name, smtpAddress: f.mailbox.smtpAddress, update)
+            let committed = try await CheckpointWriter(pool: f.pool).commit(page)
+            #expect(committed.changesInserted == 1)
+        }
+    }
+
+    /// Purge: every folder no longer watched leaves the mirror with one `deleted` row per item, and
+    /// its SyncState goes; without it both stay.
+    @Test func aPurgeDeletesWhatLeavesAndOnlyThat() async throws {
+        try await StoreFixture.with("folder_purge") { f in
+            for (folder, id) in [("inbox", "A"), ("inbox", "B"), ("sentitems", "C")] {
+                var (item, change) = created(id)
+                item.folderID = folder
+                change.folderID = folder
+                var cp = f.checkpoint(folder, state: "S-\(id)")
+                cp.upserts = [item]
+                cp.changes = [change]
+                try await CheckpointWriter(pool: f.pool).commit(cp)
+            }
+            let repo = MailboxRepository(pool: f.pool)
+            var update = MailboxUpdate()
+            update.addFolders = ["drafts"]
+            update.removeFolders = ["inbox"]
+            let kept = try await repo.update(tenant: f.tenant.name, smtpAddress: f.mailbox.smtpAddress, update)
+            #expect(kept.unwatched == ["inbox", "sentitems"] && kept.purgedItems == 0)
+            #expect(try await f.scalar("SELECT count(*) AS v FROM items") as Int == 3)
+            update = MailboxUpdate()
+            update.removeFolders = ["drafts"]
+            update.addFolders = ["inbox"]
+            update.purge = true
+            let purged = try await repo.update(tenant: f.tenant.name, smtpAddress: f.mailbox.smtpAddress, update)
+            #expect(purged.unwatched == ["drafts", "sentitems"] && purged.purgedItems == 1)
+            let deleted: Int = try await f.scalar("SELECT count(*) AS v FROM changes WHERE kind = 'deleted' AND item_id = 'C'")
+            #expect(deleted == 1)
+            let left: String = try await f.scalar("SELECT string_agg(folder_id || ':' || item_id, ',' ORDER BY item_id) AS v FROM items")
+            #expect(left == "inbox:A,inbox:B")
+            let states: String = try await f.scalar("SELECT string_agg(folder_id, ',' ORDER BY folder_id) AS v FROM folder_sync")
+            #expect(states == "inbox")
+        }
+    }
+
     @Test func injectionStringsInEveryTextInputAreStoredVerbatim() async throws {
         try await StoreFixture.with("inject") { f in
             let nasty = ["'; DROP TABLE changes; --", "\") OR 1=1 --", "{\"a\",NULL}", "\\x00\\", "$1::text", "💥\n\t'\""]

@@ -6,7 +6,7 @@ struct MailboxCommand: AsyncParsableCommand {
         commandName: "mailbox", abstract: "Manage watched mailboxes.",
         subcommands: [MailboxAddCommand.self, MailboxListCommand.self, MailboxPauseCommand.self,
                       MailboxResumeCommand.self, MailboxRemoveCommand.self, MailboxImportCommand.self,
-                      MailboxResyncCommand.self])
+                      MailboxResyncCommand.self, MailboxUpdateCommand.self])
 }
 
 struct MailboxAddCommand: AsyncParsableCommand {
@@ -28,8 +28,14 @@ struct MailboxAddCommand: AsyncParsableCommand {
     func run() async throws {
         let watch: WatchMode = allFolders ? .allFolders : folders.isEmpty ? .default : .folders(folders)
         let mailbox = try await withDatabase(global) { _, pool in
-            try await MailboxRepository(pool: pool).add(tenant: tenant, smtpAddress: address, watch: watch,
-                                                        syncMode: mode?.mode, pollIntervalSeconds: pollInterval?.seconds)
+            do {
+                return try await MailboxRepository(pool: pool).add(tenant: tenant, smtpAddress: address, watch: watch,
+                                                                   syncMode: mode?.mode, pollIntervalSeconds: pollInterval?.seconds)
+            } catch let error as StoreError where error.code == .duplicate {
+                // One row per mailbox: a second `add` is not how another folder is watched.
+                throw StoreError(.duplicate, error.message + "; to change what it watches: ewsfleet mailbox update "
+                                 + "\(tenant) \(address.lowercased()) --add-folder FOLDER")
+            }
         }
         note("added mailbox \(mailbox.smtpAddress) to tenant \(tenant)")
     }

@@ -248,6 +248,12 @@ actor MailboxActor<C: Clock<Duration>> where C.Instant: Sendable {
             // Not reached from the fenced writes (see `stopIfLeaseLost`); never retried either.
             return MailboxFailure(action: .giveUp, code: "LeaseLost", message: lease.description)
         }
+        if let unwatched = error as? FolderNotWatchedError {
+            // `mailbox update` changed the folders under a running sync: the runtime replaces this
+            // actor within a reconcile pass; until then the sync is retried paced, writing nothing.
+            return MailboxFailure(action: .retryBounded(maxAttempts: 1000, then: .giveUp), code: "FolderNotWatched",
+                                  message: unwatched.description)
+        }
         if let pg = error as? PostgresError {
             return MailboxFailure(action: .retryBounded(maxAttempts: 1000, then: .giveUp), code: "Database", message: pg.description)
         }

@@ -139,19 +139,20 @@ actor TenantRuntime<C: Clock<Duration>>: MailboxEnvironment where C.Instant: Sen
     var mailboxIDs: [Int64] { Array(mailboxes.keys) }
     var groupCount: Int { groups.count }
 
-    /// Starts, pauses, resumes and stops actors to match the database.
+    /// Starts, pauses, resumes, restarts and stops actors to match the database.
     private func reconcile(_ list: [Mailbox]) {
         let wanted = Dictionary(uniqueKeysWithValues: list.map { ($0.id, $0) })
-        for (id, actor) in actors where wanted[id] == nil {
-            actor.send(.stop)
-            actors[id] = nil
-            mailboxes[id] = nil
-            ungroupedKeys[id] = nil
-            trust.drop(id)
-            releaseGroup(of: id)
-            arrived(id)
-        }
+        for id in actors.keys where wanted[id] == nil { retire(id) }
         for mailbox in list {
+            if let was = mailboxes[mailbox.id], needsRestart(was, mailbox) {
+                // `mailbox update` changed what it watches or how: a new actor with the new
+                // settings, starting without a subscription (a changed folder set forgot it; a
+                // mode change needs none or a new one). A sync of the old actor still running
+                // commits as a whole, or is refused for a folder no longer watched.
+                retire(mailbox.id)
+                launch(mailbox, persistedSubscription: nil)
+                continue
+            }
             if let actor = actors[mailbox.id] {
                 let was = mailboxes[mailbox.id]
                 mailboxes[mailbox.id] = mailbox
@@ -163,18 +164,40 @@ actor TenantRuntime<C: Clock<Duration>>: MailboxEnvironment where C.Instant: Sen
                 if let requested = mailbox.resyncRequestedAt, requested != was?.resyncRequestedAt { actor.send(.resync) }
                 continue
             }
-            mailboxes[mailbox.id] = mailbox
-            routes.set(mailbox.smtpAddress, initialRoute(for: mailbox))
-            let actor = MailboxActor(mailbox: mailbox, config: machineConfig(for: mailbox), environment: self, logger: logger)
-            actors[mailbox.id] = actor
-            input.yield(.startMailbox(actor))
-            if mailbox.enabled {
-                actor.send(.start(persistedSubscription: persisted[mailbox.id]?.subscriptionID))
-            } else {
-                actor.send(.start(persistedSubscription: nil))
-                actor.send(.pause)
-            }
+            launch(mailbox, persistedSubscription: persisted[mailbox.id]?.subscriptionID)
         }
+    }
+
+    /// Whether a change of the mailbox row needs a new actor: what it watches, its mode, or (in
+    /// sync-only mode) its interval. Pause, resume and resync are told to the running actor.
+    private func needsRestart(_ old: Mailbox, _ new: Mailbox) -> Bool {
+        let mode = new.effectiveMode(in: tenant)
+        return old.watch != new.watch || old.effectiveMode(in: tenant) != mode
+            || mode == .syncOnly && old.effectivePollInterval(in: tenant) != new.effectivePollInterval(in: tenant)
+    }
+
+    private func launch(_ mailbox: Mailbox, persistedSubscription: String?) {
+        mailboxes[mailbox.id] = mailbox
+        routes.set(mailbox.smtpAddress, initialRoute(for: mailbox))
+        let actor = MailboxActor(mailbox: mailbox, config: machineConfig(for: mailbox), environment: self, logger: logger)
+        actors[mailbox.id] = actor
+        input.yield(.startMailbox(actor))
+        if mailbox.enabled {
+            actor.send(.start(persistedSubscription: persistedSubscription))
+        } else {
+            actor.send(.start(persistedSubscription: nil))
+            actor.send(.pause)
+        }
+    }
+
+    /// Stops a mailbox's actor (it keeps its subscription persisted) and frees its place.
+    private func retire(_ id: Int64) {
+        actors.removeValue(forKey: id)?.send(.stop)
+        mailboxes[id] = nil
+        ungroupedKeys[id] = nil
+        trust.drop(id)
+        releaseGroup(of: id)
+        arrived(id)
     }
 
     private func machineConfig(for mailbox: Mailbox) -> MailboxMachine<C.Instant>.Config {
@@ -190,7 +213,8 @@ actor TenantRuntime<C: Clock<Duration>>: MailboxEnvironment where C.Instant: Sen
             backoff: RetryBackoff(initial: settings.backoffInitial, maximum: settings.backoffMax,
                                   seed: UInt64(bitPattern: mailbox.id) &* 0x9E37_79B9),
             allFolders: mailbox.watch == .allFolders,
-            knownFolderIDs: persistedFolderIDs[mailbox.id] ?? [:])
+            // Ids of folders no longer watched (kept after `mailbox update`) must not map events.
+            knownFolderIDs: (persistedFolderIDs[mailbox.id] ?? [:]).filter { mailbox.watch == .allFolders || folders.contains($0.value) })
         config.maxResubscribes = settings.maxResubscribes
         if mailbox.effectiveMode(in: tenant) == .syncOnly {
             let interval = Duration.seconds(mailbox.effectivePollInterval(in: tenant))

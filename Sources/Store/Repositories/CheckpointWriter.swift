@@ -23,6 +23,7 @@ public struct CheckpointWriter: Sendable {
     static func write(_ cp: Checkpoint, on conn: PostgresConnection) async throws -> Result {
         let mailboxID = PostgresValue(cp.mailboxID)
         try await LeaseFence.check(cp.lease, on: conn)
+        try await FolderFence.check(cp, on: conn)
         if !cp.upserts.isEmpty {
             let u = cp.upserts
             try await conn.query("""

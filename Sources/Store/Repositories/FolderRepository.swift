@@ -131,22 +131,8 @@ public struct FolderRepository: Sendable {
             let mailboxID = PostgresValue(cp.mailboxID)
             var inserted = 0
             if !cp.drops.isEmpty {
-                let drops = PostgresValue.array(cp.drops)
-                // Only what leaves the mirror becomes a `deleted` row, so a replayed drop records
-                // nothing; the step is fresh for the same reason (see SyncStep).
-                inserted = try await conn.query("""
-                    WITH gone AS (DELETE FROM items WHERE mailbox_id = $1 AND folder_id = ANY($2::text[])
-                                  RETURNING folder_id, item_id)
-                    INSERT INTO changes (tenant, mailbox, mailbox_id, folder_id, item_id, change_key, kind, observed_at,
-                                         sync_step)
-                    SELECT $3, $4, $1, folder_id, item_id, '', 'deleted', $5::timestamptz, $6 FROM gone
-                     ORDER BY folder_id, item_id
-                    ON CONFLICT (mailbox_id, folder_id, item_id, kind, change_key, sync_step) DO NOTHING
-                    """, [mailboxID, drops, PostgresValue(cp.tenant), PostgresValue(cp.mailbox), PostgresValue(cp.observedAt),
-                          PostgresValue(SyncStep.fresh("drop"))],
-                    name: "folders.drop_items").affectedRows
-                try await conn.query("DELETE FROM folder_sync WHERE mailbox_id = $1 AND folder_id = ANY($2::text[])",
-                                     [mailboxID, drops], name: "folders.drop")
+                inserted = try await Self.drop(cp.drops, mailboxID: cp.mailboxID, tenant: cp.tenant, mailbox: cp.mailbox,
+                                               observedAt: cp.observedAt, on: conn)
             }
             if !cp.upserts.isEmpty {
                 let u = cp.upserts
@@ -165,11 +151,33 @@ public struct FolderRepository: Sendable {
                     ON CONFLICT (mailbox_id, folder_id) DO UPDATE SET sync_state = EXCLUDED.sync_state, last_sync_at = now()
                     """, [mailboxID, PostgresValue(Self.hierarchyKey), PostgresValue(state)], name: "folders.hierarchy_state")
             }
-            if inserted > 0 {
-                try await conn.query("UPDATE mailbox_status SET last_change_at = now() WHERE mailbox_id = $1",
-                                     [mailboxID], name: "folders.status")
-            }
             return inserted
         }
+    }
+
+    /// Folders leave the mirror: each item with a `deleted` row, then the folder rows with their
+    /// SyncStates. Returns the rows inserted. Only what leaves the mirror becomes a `deleted` row,
+    /// so a replayed drop records nothing; the step is fresh for the same reason (see SyncStep).
+    static func drop(_ folders: [String], mailboxID: Int64, tenant: String, mailbox: String, observedAt: Date,
+                     on conn: PostgresConnection) async throws -> Int {
+        let id = PostgresValue(mailboxID)
+        let inserted = try await conn.query("""
+            WITH gone AS (DELETE FROM items WHERE mailbox_id = $1 AND folder_id = ANY($2::text[])
+                          RETURNING folder_id, item_id)
+            INSERT INTO changes (tenant, mailbox, mailbox_id, folder_id, item_id, change_key, kind, observed_at,
+                                 sync_step)
+            SELECT $3, $4, $1, folder_id, item_id, '', 'deleted', $5::timestamptz, $6 FROM gone
+             ORDER BY folder_id, item_id
+            ON CONFLICT (mailbox_id, folder_id, item_id, kind, change_key, sync_step) DO NOTHING
+            """, [id, .array(folders), PostgresValue(tenant), PostgresValue(mailbox), PostgresValue(observedAt),
+                  PostgresValue(SyncStep.fresh("drop"))],
+            name: "folders.drop_items").affectedRows
+        try await conn.query("DELETE FROM folder_sync WHERE mailbox_id = $1 AND folder_id = ANY($2::text[])",
+                             [id, .array(folders)], name: "folders.drop")
+        if inserted > 0 {
+            try await conn.query("UPDATE mailbox_status SET last_change_at = now() WHERE mailbox_id = $1",
+                                 [id], name: "folders.status")
+        }
+        return inserted
     }
 }

@@ -58,3 +58,27 @@ public struct LeaseLostError: Error, CustomStringConvertible, Sendable {
 
     public var description: String { "lease of tenant \(tenantID) at epoch \(epoch) is no longer held by \(lease.holder)" }
 }
+
+/// The second check of a checkpoint written under a lease: its folder is still watched. `mailbox
+/// update` changes the watched folders with the mailbox row locked FOR UPDATE; `FOR SHARE` here
+/// makes a checkpoint in flight finish first, and one that comes after sees the new list. So a
+/// sync that was running when its folder stopped being watched writes nothing, and a `--purge`
+/// is never undone by a late page. All-folders mode watches whatever folder it syncs.
+public enum FolderFence {
+    static func check(_ cp: Checkpoint, on conn: PostgresConnection) async throws {
+        guard cp.lease != nil else { return }
+        let watched = try await conn.query("""
+            SELECT 1 FROM mailboxes WHERE id = $1 AND (watch_all OR $2 = ANY(folders)) FOR SHARE
+            """, [PostgresValue(cp.mailboxID), PostgresValue(cp.folderID)], name: "checkpoint.folder_watched")
+        guard !watched.rows.isEmpty else { throw FolderNotWatchedError(mailboxID: cp.mailboxID, folder: cp.folderID) }
+    }
+}
+
+/// A checkpoint for a folder its mailbox no longer watches (or of a mailbox that is gone) was
+/// refused whole: the mailbox's settings changed under a running sync, and its actor is replaced.
+public struct FolderNotWatchedError: Error, CustomStringConvertible, Sendable {
+    public var mailboxID: Int64
+    public var folder: String
+
+    public var description: String { "folder \(folder) of mailbox \(mailboxID) is no longer watched" }
+}

@@ -14,6 +14,11 @@ final class ClosedPort {
     let port: Int
 
     init() throws {
+        (fd, port) = try Self.bindLoopback()
+    }
+
+    /// A TCP socket bound to an ephemeral loopback port, not listening: the descriptor and port.
+    static func bindLoopback() throws -> (fd: Int32, port: Int) {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         var addr = sockaddr_in()
         addr.sin_family = sa_family_t(AF_INET)
@@ -27,11 +32,11 @@ final class ClosedPort {
             if fd >= 0 { close(fd) }
             throw HTTPError(code: .transport, message: "bind failed")
         }
-        self.fd = fd
-        self.port = withUnsafeMutablePointer(to: &addr) {
+        let port = withUnsafeMutablePointer(to: &addr) {
             _ = $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) }
             return Int(UInt16(bigEndian: $0.pointee.sin_port))
         }
+        return (fd, port)
     }
 
     deinit { close(fd) }
