@@ -485,3 +485,13 @@ HAVING CASE
            THEN coalesce(min(f.last_sync_at), m.created_at) < now() - interval '30 minutes'
          ELSE true
        END;
+
+-- migration: 9 mailbox_start
+-- Where a mailbox's outbox starts. 'backfill' (as before): every item its folders hold at the first
+-- sync becomes a `created` row, fetched with GetItem. 'now': a folder it knows nothing of (no
+-- SyncState, nothing mirrored) is baselined: its items are mirrored from the sync pages (ids and
+-- IsRead) with no GetItem and no outbox row, and only later changes are recorded.
+ALTER TABLE mailboxes ADD COLUMN start_mode text NOT NULL DEFAULT 'backfill' CHECK (start_mode IN ('backfill', 'now'));
+-- A baseline in progress: its pages so far are mirrored, its last page not yet reached. A baseline
+-- interrupted (a crash, a restart) goes on as one, although the mirror is no longer empty.
+ALTER TABLE folder_sync ADD COLUMN baselining boolean NOT NULL DEFAULT false;

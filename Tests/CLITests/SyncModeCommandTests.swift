@@ -33,6 +33,21 @@ import Testing
         }
     }
 
+    @Test(.requiresDatabase) func startNowIsSetByAddAndImport() async throws {
+        try await CLIFixture.with("startnow") { fx in
+            #expect(try fx.addTenant("contoso").status == 0)
+            #expect(try fx.run(["mailbox", "add", "contoso", "a@contoso.com", "--start", "now"]).status == 0)
+            #expect(try fx.run(["mailbox", "add", "contoso", "b@contoso.com"]).status == 0)
+            let imported = try fx.run(["mailbox", "import", "-", "--start", "now"], stdin: Data("contoso,c@contoso.com,\n".utf8))
+            #expect(imported.status == 0, "\(imported.stderr)")
+            let pool = fx.db.pool()
+            let starts = Dictionary(uniqueKeysWithValues: try await MailboxRepository(pool: pool).list().map { ($0.smtpAddress, $0.start) })
+            #expect(starts == ["a@contoso.com": .now, "b@contoso.com": .backfill, "c@contoso.com": .now])
+            #expect(try fx.run(["mailbox", "add", "contoso", "d@contoso.com", "--start", "later"]).status == 64)
+            await pool.shutdown()
+        }
+    }
+
     @Test(arguments: ["0", "5s", "25h", "1x", "-60", "", "99999999999999h"])
     func anIntervalOutsideTenSecondsToADayIsAUsageError(interval: String) throws {
         let result = try CommandRunner.run("ewsfleet", ["tenant", "update", "contoso", "--poll-interval", interval],

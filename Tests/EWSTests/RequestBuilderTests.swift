@@ -26,6 +26,7 @@ import Testing
                 folder: .id("AQMk", changeKey: "AQ=="), syncState: "H4sIAAA<>==",
                 ignore: [EWSItemID(id: "i1", changeKey: "c1"), EWSItemID(id: "i2")],
                 maxChangesReturned: 1, scope: .normalAndAssociatedItems).envelope(headers: impersonated)),
+            ("sfi-baseline", try SyncFolderItemsRequest(folder: .inbox, additionalProperties: [.isRead]).envelope()),
             ("sfh", SyncFolderHierarchyRequest().envelope()),
             ("sfh-root", SyncFolderHierarchyRequest(folder: .msgFolderRoot, syncState: "H4s=").envelope()),
             ("sfh-class", SyncFolderHierarchyRequest(folder: .msgFolderRoot, shape: .default,
@@ -94,6 +95,12 @@ import Testing
         #expect(text.contains("<t:BaseShape>IdOnly</t:BaseShape>"))
         #expect(!text.contains("SyncState"))
         #expect(text.contains("<m:MaxChangesReturned>512</m:MaxChangesReturned>"))
+    }
+
+    @Test func aBaselineSyncAsksForIsReadInTheItemShape() throws {
+        let text = try SyncFolderItemsRequest(folder: .inbox, additionalProperties: [.isRead]).envelopeString()
+        #expect(text.contains("<m:ItemShape><t:BaseShape>IdOnly</t:BaseShape><t:AdditionalProperties>"
+                              + "<t:FieldURI FieldURI=\"message:IsRead\"/></t:AdditionalProperties></m:ItemShape>"))
     }
 
     @Test func getItemAsksForSummaryProperties() throws {

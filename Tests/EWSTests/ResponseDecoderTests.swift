@@ -44,6 +44,28 @@ import Testing
         #expect(message.changes[4].itemID.changeKey == "CQAAABYAAABhFfgM7MNwSYx0VZ0GoBMJAAAATVc4")
     }
 
+    /// IdOnly with `message:IsRead` asked for (a baseline): each Create carries its read state;
+    /// one without it (nothing asked) says nil, not false.
+    @Test func syncFolderItemsCreatesCarryIsReadWhenAskedFor() throws {
+        let m = "http://schemas.microsoft.com/exchange/services/2006/messages"
+        let t = "http://schemas.microsoft.com/exchange/services/2006/types"
+        let xml = """
+            <s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body>\
+            <m:SyncFolderItemsResponse xmlns:m="\(m)" xmlns:t="\(t)"><m:ResponseMessages>\
+            <m:SyncFolderItemsResponseMessage ResponseClass="Success"><m:ResponseCode>NoError</m:ResponseCode>\
+            <m:SyncState>S1</m:SyncState><m:IncludesLastItemInRange>true</m:IncludesLastItemInRange><m:Changes>\
+            <t:Create><t:Message><t:ItemId Id="a" ChangeKey="k"/><t:IsRead>true</t:IsRead></t:Message></t:Create>\
+            <t:Create><t:Message><t:ItemId Id="b" ChangeKey="k"/><t:IsRead>false</t:IsRead></t:Message></t:Create>\
+            <t:Create><t:Message><t:ItemId Id="c" ChangeKey="k"/></t:Message></t:Create>\
+            </m:Changes></m:SyncFolderItemsResponseMessage></m:ResponseMessages></m:SyncFolderItemsResponse></s:Body></s:Envelope>
+            """
+        guard case .syncFolderItems(let messages) = try decoder.decode(Data(xml.utf8), as: .syncFolderItems) else {
+            Issue.record("not a SyncFolderItems response")
+            return
+        }
+        #expect(messages.first?.changes.map(\.isRead) == [true, false, nil])
+    }
+
     @Test func syncFolderItemsInvalidSyncState() throws {
         let response = try decoder.decode(try TestPaths.fixture("13-syncfolderitems-error-invalidsyncstate.xml"),
             as: .syncFolderItems)

@@ -79,7 +79,8 @@ final class FleetFixture: @unchecked Sendable {  // set up once, then read-only 
     /// mailbox's own, overriding it.
     func addAll(autodiscover: Bool = true, impersonation: Bool = true, hangingConnections: Int = 10,
                 watch: (String) -> WatchMode = { _ in .default }, mode: (String) -> SyncMode = { _ in .notify },
-                pollInterval: Int = 60, mailboxMode: (String) -> SyncMode? = { _ in nil }) async throws {
+                pollInterval: Int = 60, mailboxMode: (String) -> SyncMode? = { _ in nil },
+                start: (String) -> StartMode = { _ in .backfill }) async throws {
         for t in tenants {
             try await TenantRepository(pool: pool).add(
                 NewTenant(name: t.name, ewsURL: t.ewsURL, autodiscoverURL: autodiscover ? t.autodiscoverURL : nil,
@@ -88,7 +89,8 @@ final class FleetFixture: @unchecked Sendable {  // set up once, then read-only 
                           syncMode: mode(t.name), pollIntervalSeconds: pollInterval),
                 secret: TenantSecret(t.password), keyring: keyring)
             for m in t.mailboxes {
-                try await MailboxRepository(pool: pool).add(tenant: t.name, smtpAddress: m, watch: watch(m), syncMode: mailboxMode(m))
+                try await MailboxRepository(pool: pool).add(tenant: t.name, smtpAddress: m, watch: watch(m), syncMode: mailboxMode(m),
+                                                            start: start(m))
             }
         }
     }
@@ -158,7 +160,9 @@ final class FleetFixture: @unchecked Sendable {  // set up once, then read-only 
 
     /// The outbox oracle's verdict (see `OutboxOracle`) over every mailbox, for the watched folders
     /// given as simulator folder name → `changes.folder_id`. Call it once traffic has stopped.
-    func outboxVerdict(folders: [String: String] = ["inbox": "inbox"]) async throws -> OutboxOracle.Verdict {
+    func outboxVerdict(folders: [String: String] = ["inbox": "inbox"], baseline: Set<String> = []) async throws
+        -> OutboxOracle.Verdict
+    {
         let names = Dictionary(uniqueKeysWithValues: folders.map { ($0.value, $0.key) })
         var verdict = OutboxOracle.Verdict()
         for mailbox in allMailboxes {
@@ -175,7 +179,8 @@ final class FleetFixture: @unchecked Sendable {  // set up once, then read-only 
             var truth: [String: [SimWorld.ItemSnapshot]] = [:]
             for name in folders.keys { truth[name] = try sim.world.items(mailbox: mailbox, folder: name) }
             verdict.merge(OutboxOracle.check(truth: truth, ledger: try sim.world.ledger(mailbox: mailbox),
-                                             ledgerDropped: try sim.world.ledgerDropped(mailbox: mailbox), rows: rows))
+                                             ledgerDropped: try sim.world.ledgerDropped(mailbox: mailbox), rows: rows,
+                                             baseline: baseline))
         }
         return verdict
     }

@@ -12,15 +12,18 @@ final class ScriptedService: SyncService {
     let pages: [Page]
     let items: Mutex<[String: EWSItem]>
     let getItemBatches = Mutex<[Int]>([])
+    /// The `readState` of each SyncFolderItems call.
+    let readStates = Mutex<[Bool]>([])
 
     init(pages: [Page], items: [EWSItem]) {
         self.pages = pages
         self.items = Mutex(Dictionary(uniqueKeysWithValues: items.map { ($0.itemID.id, $0) }))
     }
 
-    func syncFolderItems(mailbox: String, folder: String, syncState: String?, maxChanges: Int) async throws
+    func syncFolderItems(mailbox: String, folder: String, syncState: String?, maxChanges: Int, readState: Bool) async throws
         -> SyncFolderItemsResponseMessage
     {
+        readStates.withLock { $0.append(readState) }
         let index = syncState.map { Int($0.dropFirst())! } ?? 0
         let page = pages[index]
         return SyncFolderItemsResponseMessage(status: .noError, syncState: "s\(index + 1)",
@@ -50,6 +53,7 @@ final class MemoryStore: SyncStore {
         var keys: Set<String> = []
         var failCommitNumber: Int?
         var commits = 0
+        var baselining: Set<String> = []
     }
     let state = Mutex(State())
 
@@ -58,6 +62,9 @@ final class MemoryStore: SyncStore {
     }
     func mirror(mailboxID: Int64, folder: String) async throws -> [String: FleetStateRepository.MirrorEntry] {
         state.withLock { $0.mirror }
+    }
+    func baselining(mailboxID: Int64, folder: String) async throws -> Bool {
+        state.withLock { $0.baselining.contains(folder) }
     }
     func mirrorItems(mailboxID: Int64, itemIDs: [String]) async throws -> [String: MirrorItem] {
         state.withLock { s in
@@ -93,6 +100,7 @@ final class MemoryStore: SyncStore {
                 inserted += 1
             }
             s.syncStates[cp.folderID] = cp.syncState
+            if cp.baselining { s.baselining.insert(cp.folderID) } else { s.baselining.remove(cp.folderID) }
             return inserted
         }
     }
@@ -171,6 +179,73 @@ let target = FolderSyncer.Target(tenant: "t", mailboxID: 1, mailbox: "a@t.exampl
         }
     }
 
+    /// `--start now`: the first sync mirrors ids and read states from the pages, with no GetItem and
+    /// no outbox row; an item whose page lacks IsRead is fetched, still silently; afterwards every
+    /// change is recorded as usual.
+    @Test func aBaselineMirrorsWithoutGetItemOrOutboxAndLaterChangesAreRecorded() async throws {
+        let store = MemoryStore()
+        let pages = [
+            ScriptedService.Page(changes: [change(.create, "a", "k1", read: true), change(.create, "b", "k1", read: false)], last: false),
+            ScriptedService.Page(changes: [change(.create, "c", "k1")], last: true),
+            ScriptedService.Page(changes: [change(.create, "d", "k1"), change(.readFlagChange, "a", "k2", read: false)], last: true),
+        ]
+        let service = ScriptedService(pages: pages, items: [item("c", "k1", read: true), item("d", "k1")])
+        var startsNow = target
+        startsNow.startsNow = true
+        let syncer = FolderSyncer(service: service, store: store)
+        let first = try await syncer.sync(startsNow, folder: "inbox", fromScratch: false)
+        #expect(first == .init(pages: 2, changesInserted: 0, itemsFetched: 1))
+        #expect(service.getItemBatches.withLock { $0 } == [1], "only c, whose page had no IsRead")
+        store.state.withLock { s in
+            #expect(s.outbox.isEmpty)
+            #expect(s.mirror == ["a": .init(changeKey: "k1", isRead: true), "b": .init(changeKey: "k1", isRead: false),
+                                 "c": .init(changeKey: "k1", isRead: true)])
+            #expect(s.syncStates["inbox"] == "s2")
+        }
+        // From its SyncState on, the folder syncs like any other: every change is recorded.
+        _ = try await syncer.sync(startsNow, folder: "inbox", fromScratch: false)
+        #expect(service.readStates.withLock { $0 } == [true, true, false])
+        store.state.withLock { s in
+            #expect(s.outbox.map { "\($0.itemID):\($0.kind.rawValue)" } == ["a:read_flag", "d:created"])
+        }
+    }
+
+    /// A baseline interrupted after its first page (a crash, a restart) goes on as a baseline,
+    /// although the mirror is no longer empty: nothing it held at the start becomes `created`.
+    @Test func anInterruptedBaselineGoesOnAsOne() async throws {
+        let store = MemoryStore()
+        store.state.withLock { $0.failCommitNumber = 2 }
+        let pages = [
+            ScriptedService.Page(changes: [change(.create, "a", "k1", read: true)], last: false),
+            ScriptedService.Page(changes: [change(.create, "b", "k1", read: false)], last: true),
+        ]
+        let service = ScriptedService(pages: pages, items: [])
+        var startsNow = target
+        startsNow.startsNow = true
+        let syncer = FolderSyncer(service: service, store: store)
+        await #expect(throws: CancellationError.self) { try await syncer.sync(startsNow, folder: "inbox", fromScratch: false) }
+        store.state.withLock { #expect($0.mirror.count == 1 && $0.baselining == ["inbox"]) }
+        _ = try await syncer.sync(startsNow, folder: "inbox", fromScratch: false)
+        store.state.withLock { s in
+            #expect(s.outbox.isEmpty)
+            #expect(Set(s.mirror.keys) == ["a", "b"] && s.baselining.isEmpty && s.syncStates["inbox"] == "s2")
+        }
+    }
+
+    /// A mailbox that starts now but whose folder the mirror already holds (a `mailbox resync`)
+    /// resyncs as usual: what differs is recorded.
+    @Test func aResyncOfAMirroredFolderIsNoBaseline() async throws {
+        let store = MemoryStore()
+        store.state.withLock { $0.mirror = ["a": .init(changeKey: "k1", isRead: false)] }
+        let service = ScriptedService(pages: [.init(changes: [change(.create, "a", "k1"), change(.create, "n", "k1")], last: true)],
+                                      items: [item("n", "k1")])
+        var startsNow = target
+        startsNow.startsNow = true
+        _ = try await FolderSyncer(service: service, store: store).sync(startsNow, folder: "inbox", fromScratch: true)
+        #expect(service.readStates.withLock { $0 } == [false])
+        store.state.withLock { #expect($0.outbox.map { "\($0.itemID):\($0.kind.rawValue)" } == ["n:created"]) }
+    }
+
     @Test func anItemGoneBeforeGetItemIsSkipped() async throws {
         let store = MemoryStore()
         let service = ScriptedService(pages: [.init(changes: [change(.create, "vanished", "k"), change(.create, "here", "k")], last: true)],
@@ -195,7 +270,7 @@ let target = FolderSyncer.Target(tenant: "t", mailboxID: 1, mailbox: "a@t.exampl
 
     @Test func anErrorPageIsClassifiedByTheActionTable() async throws {
         struct Failing: SyncService {
-            func syncFolderItems(mailbox: String, folder: String, syncState: String?, maxChanges: Int) async throws -> SyncFolderItemsResponseMessage {
+            func syncFolderItems(mailbox: String, folder: String, syncState: String?, maxChanges: Int, readState: Bool) async throws -> SyncFolderItemsResponseMessage {
                 SyncFolderItemsResponseMessage(status: EWSResponseStatus(responseClass: .error, responseCode: "ErrorInvalidSyncStateData"),
                                                syncState: "", includesLastItemInRange: true, changes: [])
             }

@@ -34,6 +34,17 @@ import Testing
         #expect(verdict.exempt == 1)  // D
     }
 
+    /// A baseline's items need no `created` row, but only while nothing deleted them, and their
+    /// last row (a read change) must still be true; an item outside the baseline is still lost.
+    @Test func aBaselineItemNeedsNoCreateButItsRowsMustBeTrue() {
+        let truth = ["inbox": [Self.item("A", read: true), Self.item("P"), Self.item("Q", read: true), Self.item("R"), Self.item("S")]]
+        let rows = Self.rows + [Self.row("read_flag", "Q", read: false), Self.row("deleted", "R")]
+        let verdict = OutboxOracle.check(truth: truth, ledger: Self.ledger, ledgerDropped: 0, rows: rows, baseline: ["P", "Q", "R"])
+        #expect(verdict.lost == ["R", "S"], "R was deleted and never created again; S is no baseline item")
+        #expect(verdict.wrongReadState == ["Q"])
+        #expect(verdict.exempt == 3)  // D, P, Q
+    }
+
     @Test func aMissingCreateIsLost() {
         let verdict = OutboxOracle.check(truth: ["inbox": [Self.item("A", read: true), Self.item("E")]],
                                          ledger: Self.ledger, ledgerDropped: 0, rows: Self.rows)

@@ -432,6 +432,57 @@ class Conformance:
                 f"meanwhile committed {recovered:.1f} s after the fix; new URL: resubscribed, resynced with "
                 f"0 changes recorded twice, new mail {moved:.1f} s")
 
+    def mailbox_update(self):
+        """`mailbox update` on the running fleet: user1 watches Sent Items too (what it holds and what
+        moves in later are mirrored, checked against gromox's listing), then stops watching it with
+        --purge (each of its items leaves with a `deleted` row)."""
+        mark = len(self.gromox.requests())
+        self.fleet.cli("mailbox", "update", TENANT, U1, "--add-folder", "sentitems")
+        wait_until("user1 subscribes again, naming both folders", 60,
+                   lambda: sum(1 for _, op in self.gromox.requests()[mark:] if op == "Subscribe") >= 1)
+        wait_until("both mailboxes stream", 60, self.checks.all_streaming)
+        subject = self.gromox.deliver(U1, 1, f"to-sent-{self.stamp}")[0]
+        since = time.time()
+        self.gromox.mailbox(U1, "move", subject, "sentitems")
+        latency = self.arrived("mail moved into sentitems", U1, "created", since, subject=subject)
+        self.verify_mirrors([(U1, "inbox"), (U1, "sentitems")])
+        held = len(self.gromox.listing(U1, "sentitems"))
+        self.fleet.cli("mailbox", "update", TENANT, U1, "--remove-folder", "sentitems", "--purge")
+        deleted = int(psql("SELECT count(*) FROM changes c JOIN mailboxes m ON m.id = c.mailbox_id "
+                           f"WHERE m.smtp_address = {quote(U1)} AND c.folder_id = 'sentitems' AND c.kind = 'deleted'")[0][0])
+        left = int(psql("SELECT count(*) FROM items i JOIN mailboxes m ON m.id = i.mailbox_id "
+                        f"WHERE m.smtp_address = {quote(U1)} AND i.folder_id = 'sentitems'")[0][0])
+        if deleted != held or left:
+            raise Failed(f"purge: {deleted} deleted rows for {held} items in gromox's sentitems, {left} mirror rows left")
+        wait_until("both mailboxes stream", 60, self.checks.all_streaming)
+        self.verify_mirrors([(U1, "inbox")])
+        return f"sentitems added: its mail created after {latency:.1f} s, mirror matches; purged: {deleted} deleted rows"
+
+    def sync_only(self):
+        """The tenant switched to sync-only on the running fleet: no Subscribe and no
+        GetStreamingEvents reach gromox (its own log), and new mail still lands within a poll
+        interval; then back to notifications."""
+        self.fleet.cli("tenant", "update", TENANT, "--mode", "sync-only", "--poll-interval", "10s")
+        wait_until("both mailboxes are scheduled", 60,
+                   lambda: sorted(self.checks.states().values()) in (["scheduled", "scheduled"], ["scheduled", "syncing"],
+                                                                    ["syncing", "syncing"]))
+        time.sleep(2)  # streams of the old runtime close; what gromox logs from here on is sync-only
+        mark = len(self.gromox.requests())
+        since = time.time()
+        subjects = self.gromox.deliver(U1, 2, f"polled-{self.stamp}")
+        worst = max(self.arrived(s, U1, "created", since, limit=30, subject=s) for s in subjects)
+        self.verify_mirrors([(U1, "inbox"), (U2, "inbox")])
+        operations = [op for _, op in self.gromox.requests()[mark:]]
+        streaming = [op for op in operations if op in ("Subscribe", "GetStreamingEvents", "Unsubscribe")]
+        if streaming:
+            raise Failed(f"sync-only sent {len(streaming)} streaming requests: {sorted(set(streaming))}")
+        syncs = operations.count("SyncFolderItems")
+        if not syncs:
+            raise Failed("sync-only sent no SyncFolderItems")
+        self.fleet.cli("tenant", "update", TENANT, "--mode", "notify")
+        wait_until("both mailboxes stream again", 90, self.checks.all_streaming)
+        return f"2 mails polled in {worst:.1f} s (interval 10 s), {syncs} SyncFolderItems and 0 streaming requests; back to notify"
+
     def server_restart(self):
         stored = {row[0]: row[1] for row in psql("SELECT m.smtp_address, s.subscription_id FROM subscriptions s "
                                                  "JOIN mailboxes m ON m.id = s.mailbox_id")}
@@ -552,6 +603,8 @@ class Conformance:
         self.step("delete", self.delete)
         self.step("new folder in all-folders mode", self.new_folder)
         self.step("tenant update while running: rate, secret, URL", self.tenant_update)
+        self.step("mailbox update while running: add and purge a folder", self.mailbox_update)
+        self.step("sync-only mode while running, and back", self.sync_only)
         self.step("server restart; other subscriptions take the stored ids", self.server_restart)
         self.step("SIGTERM and restart of ewsfleet", self.sigterm_and_restart)
         self.step("SIGKILL during a 200-mail burst", self.sigkill_mid_burst)

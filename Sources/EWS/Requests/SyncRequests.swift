@@ -9,11 +9,14 @@ public struct SyncFolderItemsRequest: EWSOperationRequest, Hashable {
     public let maxChangesReturned: Int
     public var scope: EWSSyncScope?
     public var shape: EWSBaseShape
+    /// Properties each Create and Update carries besides the shape: a baseline asks for
+    /// `message:IsRead`, so it records the read state without a GetItem per item.
+    public var additionalProperties: [EWSItemProperty]
     public var operation: EWSOperation { .syncFolderItems }
 
     public init(
         folder: EWSFolderID, syncState: String? = nil, ignore: [EWSItemID] = [], maxChangesReturned: Int = 512,
-        scope: EWSSyncScope? = nil, shape: EWSBaseShape = .idOnly
+        scope: EWSSyncScope? = nil, shape: EWSBaseShape = .idOnly, additionalProperties: [EWSItemProperty] = []
     ) throws(EWSRequestError) {
         guard Self.maxChangesRange.contains(maxChangesReturned) else {
             throw .outOfRange("MaxChangesReturned", maxChangesReturned, Self.maxChangesRange)
@@ -24,12 +27,18 @@ public struct SyncFolderItemsRequest: EWSOperationRequest, Hashable {
         self.maxChangesReturned = maxChangesReturned
         self.scope = scope
         self.shape = shape
+        self.additionalProperties = additionalProperties
     }
 
     public func writeBody(to writer: inout XMLWriter) {
         writer.open("m:SyncFolderItems")
         writer.open("m:ItemShape")
         writer.element("t:BaseShape", shape.rawValue)
+        if !additionalProperties.isEmpty {
+            writer.open("t:AdditionalProperties")
+            for property in additionalProperties { writer.empty("t:FieldURI", ["FieldURI": property.rawValue]) }
+            writer.close("t:AdditionalProperties")
+        }
         writer.close("m:ItemShape")
         writer.open("m:SyncFolderId")
         folder.write(to: &writer)

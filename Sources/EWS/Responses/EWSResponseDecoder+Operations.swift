@@ -21,7 +21,9 @@ extension EWSResponseDecoder {
                 guard let item = change.children.first,
                     let id = item.ewsChild("ItemId").flatMap(EWSItemID.init(element:))
                 else { continue }
-                changes.append(EWSItemChange(kind: kind, itemID: id, itemType: item.localName, isRead: nil))
+                // IsRead is there only when asked for (AdditionalProperties), e.g. by a baseline.
+                changes.append(EWSItemChange(kind: kind, itemID: id, itemType: item.localName,
+                                             isRead: item.ewsText("IsRead").flatMap(EWSValue.bool)))
             }
         }
         return SyncFolderItemsResponseMessage(

@@ -20,7 +20,7 @@ public struct EWSItemChange: Hashable, Sendable, Codable {
     public var itemID: EWSItemID
     /// Element name of the item for Create/Update (`Message`, `CalendarItem`, ...).
     public var itemType: String?
-    /// For ReadFlagChange.
+    /// For ReadFlagChange; for Create and Update only when `message:IsRead` was asked for.
     public var isRead: Bool?
 }
 

@@ -20,6 +20,7 @@ struct MailboxAddCommand: AsyncParsableCommand {
     @Option(help: "notify or sync-only; default: the tenant's mode.") var mode: ModeOption?
     @Option(name: .customLong("poll-interval"), help: ArgumentHelp(PollInterval.help + " Default: the tenant's."))
     var pollInterval: PollInterval?
+    @Option(help: ArgumentHelp(StartOption.help)) var start: StartOption = .backfill
 
     func validate() throws {
         if allFolders && !folders.isEmpty { throw ValidationError("give --folder or --all-folders, not both") }
@@ -30,7 +31,8 @@ struct MailboxAddCommand: AsyncParsableCommand {
         let mailbox = try await withDatabase(global) { _, pool in
             do {
                 return try await MailboxRepository(pool: pool).add(tenant: tenant, smtpAddress: address, watch: watch,
-                                                                   syncMode: mode?.mode, pollIntervalSeconds: pollInterval?.seconds)
+                                                                   syncMode: mode?.mode, pollIntervalSeconds: pollInterval?.seconds,
+                                                                   start: start.mode)
             } catch let error as StoreError where error.code == .duplicate {
                 // One row per mailbox: a second `add` is not how another folder is watched.
                 throw StoreError(.duplicate, error.message + "; to change what it watches: ewsfleet mailbox update "

@@ -13,6 +13,7 @@ struct MailboxImportCommand: AsyncParsableCommand {
     @Argument(help: "CSV file, or - for standard input.") var file: String
     @Option(name: .customLong("batch-size"), help: "Rows per INSERT statement.") var batchSize = 1000
     @Option(help: "table or json (the summary)") var format: OutputFormat = .table
+    @Option(help: ArgumentHelp(StartOption.help)) var start: StartOption = .backfill
 
     func validate() throws {
         guard (1...10_000).contains(batchSize) else { throw ValidationError("--batch-size must be 1...10000") }
@@ -47,18 +48,18 @@ struct MailboxImportCommand: AsyncParsableCommand {
             }
             let repository = MailboxRepository(pool: pool)
             var progress = ProgressBar(total: parsed.rows.count)
-            var start = 0
-            while start < parsed.rows.count {
-                let batch = parsed.rows[start..<min(start + batchSize, parsed.rows.count)]
-                let inserted = try await repository.importBatch(batch.map(\.row))
+            var offset = 0
+            while offset < parsed.rows.count {
+                let batch = parsed.rows[offset..<min(offset + batchSize, parsed.rows.count)]
+                let inserted = try await repository.importBatch(batch.map(\.row), start: start.mode)
                 report.imported += inserted.count
                 var seen = Set<MailboxRepository.ImportKey>()
                 for row in batch {
                     let key = MailboxRepository.ImportKey(tenant: row.row.tenant, smtpAddress: row.row.smtpAddress)
                     if !inserted.contains(key) || !seen.insert(key).inserted { report.duplicates.append(row.line) }
                 }
-                start += batch.count
-                progress.update(start)
+                offset += batch.count
+                progress.update(offset)
             }
             progress.finish()
         }

@@ -29,3 +29,12 @@ extension PollInterval {
     /// For the `help` of every `--poll-interval`.
     static let help = "Sync-only mode: time between two syncs of a mailbox, e.g. 60s, 5m, 1h (10s to 24h)."
 }
+
+/// `--start` values of `mailbox add|import`.
+enum StartOption: String, ExpressibleByArgument, CaseIterable {
+    case backfill, now
+    var mode: StartMode { StartMode(rawValue: rawValue)! }
+
+    static let help = "backfill (default: what its folders hold becomes `created` rows, fetched with GetItem) or now "
+        + "(what they hold is only mirrored, from the sync pages, without GetItem or outbox rows; later changes are recorded)."
+}

@@ -16,11 +16,11 @@ struct TenantEWS<C: Clock<Duration>>: SyncService where C.Instant: Sendable {
         return .distinguished(name, mailbox: client.endpoint.impersonation ? nil : mailbox)
     }
 
-    func syncFolderItems(mailbox: String, folder: String, syncState: String?, maxChanges: Int) async throws
-        -> SyncFolderItemsResponseMessage
+    func syncFolderItems(mailbox: String, folder: String, syncState: String?, maxChanges: Int,
+                         readState: Bool = false) async throws -> SyncFolderItemsResponseMessage
     {
         let request = try SyncFolderItemsRequest(folder: folderID(folder, mailbox: mailbox), syncState: syncState,
-                                                 maxChangesReturned: maxChanges)
+                                                 maxChangesReturned: maxChanges, additionalProperties: readState ? [.isRead] : [])
         guard case .syncFolderItems(let messages) = try await client.call(request, route: routeFor(mailbox)),
               let message = messages.first
         else { throw Self.malformed("SyncFolderItems") }

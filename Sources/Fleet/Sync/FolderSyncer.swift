@@ -11,12 +11,21 @@ import Store
 /// against the mirror and emits only real differences; items the mirror has but the server no longer
 /// reports become `deleted` on the last page. Until that last page its SyncState is not persisted:
 /// a crash restarts the full resync, whose diff against the committed mirror makes it harmless.
+///
+/// A *baseline* (`--start now`, for a folder with no SyncState and nothing mirrored) records what
+/// the folder holds in the mirror without an outbox row and without a GetItem: the sync pages carry
+/// IsRead (AdditionalProperties), so the mirror still matches the folder's read states. Only an
+/// item whose page lacks IsRead (a server that ignores the property) is fetched, still silently.
+/// From its last page on, the folder syncs like any other, so every later change is recorded.
 struct FolderSyncer: Sendable {
     struct Target: Sendable {
         var tenant: String
         var mailboxID: Int64
         var mailbox: String
         var lease: LeaseToken?
+        /// `mailbox add --start now`: a folder it knows nothing of (no SyncState, nothing mirrored)
+        /// is baselined, not backfilled (see `sync`).
+        var startsNow = false
     }
 
     struct Summary: Sendable, Equatable {
@@ -37,9 +46,15 @@ struct FolderSyncer: Sendable {
         var state = fromScratch ? nil : try await store.syncState(mailboxID: target.mailboxID, folder: folder)
         let scratch = state == nil
         var mirror = scratch ? try await store.mirror(mailboxID: target.mailboxID, folder: folder) : [:]
+        // A folder the mailbox knows nothing of yet, or one whose baseline was interrupted.
+        var baseline = false
+        if scratch && target.startsNow {
+            baseline = mirror.isEmpty
+            if !baseline { baseline = try await store.baselining(mailboxID: target.mailboxID, folder: folder) }
+        }
         while true {
             let page = try await service.syncFolderItems(mailbox: target.mailbox, folder: folder, syncState: state,
-                                                         maxChanges: pageSize)
+                                                         maxChanges: pageSize, readState: baseline)
             let observed = now()
             guard page.status.isSuccess else { throw EWSCallError(status: page.status) }
             let last = page.includesLastItemInRange ?? true
@@ -49,7 +64,8 @@ struct FolderSyncer: Sendable {
             var cp = Checkpoint(lease: target.lease, tenant: target.tenant, mailboxID: target.mailboxID,
                                 mailbox: target.mailbox, folderID: folder, syncState: "", syncStep: step,
                                 observedAt: observed)
-            let fetched = try await apply(page.changes, to: &cp, mirror: &mirror, scratch: scratch, target: target)
+            let fetched = try await apply(page.changes, to: &cp, mirror: &mirror, scratch: scratch, baseline: baseline,
+                                          target: target)
             summary.itemsFetched += fetched
             if scratch && last {
                 // Whatever the mirror still holds was not reported by a from-scratch sync: it is gone.
@@ -61,6 +77,7 @@ struct FolderSyncer: Sendable {
             }
             state = page.syncState
             cp.syncState = scratch && !last ? "" : (page.syncState ?? "")
+            cp.baselining = baseline && !last
             let inserted = try await store.commit(cp)
             FleetMetrics.syncPageCommitted(changes: inserted)
             summary.changesInserted += inserted
@@ -71,7 +88,7 @@ struct FolderSyncer: Sendable {
 
     /// Turns one page's changes into mirror updates and outbox rows. Returns items fetched.
     private func apply(_ changes: [EWSItemChange], to cp: inout Checkpoint,
-                       mirror: inout [String: FleetStateRepository.MirrorEntry], scratch: Bool,
+                       mirror: inout [String: FleetStateRepository.MirrorEntry], scratch: Bool, baseline: Bool,
                        target: Target) async throws -> Int {
         // Items to fetch, and whether the mirror had them. Incremental pages say it (Create or
         // Update); from-scratch pages report everything as Create, so the mirror decides.
@@ -80,6 +97,15 @@ struct FolderSyncer: Sendable {
             let id = change.itemID.id
             let key = change.itemID.changeKey ?? ""
             switch change.kind {
+            case .create where baseline, .update where baseline:
+                // Reported, so not gone (an interrupted baseline's mirror already holds some).
+                mirror.removeValue(forKey: id)
+                guard let isRead = change.isRead else {
+                    toFetch.append((change.itemID, false))
+                    continue
+                }
+                cp.upserts.append(MirrorItem(folderID: cp.folderID, itemID: id, changeKey: key, isRead: isRead, subject: nil,
+                                             sender: nil, receivedAt: nil, size: nil, hasAttachments: nil))
             case .create, .update:
                 if scratch {
                     let known = mirror.removeValue(forKey: id)
@@ -116,19 +142,21 @@ struct FolderSyncer: Sendable {
                     throw failure
                 }
                 fetched += 1
-                record(item, into: &cp, known: wanted.known, before: before[wanted.id.id])
+                record(item, into: &cp, known: wanted.known, before: before[wanted.id.id], silently: baseline)
             }
         }
         return fetched
     }
 
-    private func record(_ item: EWSItem, into cp: inout Checkpoint, known: Bool, before: MirrorItem?) {
+    /// `silently`: a baseline's item, mirrored without an outbox row.
+    private func record(_ item: EWSItem, into cp: inout Checkpoint, known: Bool, before: MirrorItem?, silently: Bool = false) {
         let key = item.itemID.changeKey ?? ""
         let mirrored = MirrorItem(
             folderID: cp.folderID, itemID: item.itemID.id, changeKey: key, isRead: item.isRead, subject: item.subject,
             sender: item.sender?.emailAddress ?? item.sender?.name, receivedAt: item.dateTimeReceived.flatMap(Self.parseDate),
             size: item.size.map(Int64.init), hasAttachments: item.hasAttachments)
         cp.upserts.append(mirrored)
+        if silently { return }
         let kind: ChangeKind
         if !known {
             kind = .created

@@ -4,7 +4,8 @@ import Store
 /// The EWS calls the change pipeline makes. `TenantEWS` implements it over `EWSClient`; unit tests
 /// use an in-memory mailbox. Failures are `EWSCallError`s.
 protocol SyncService: Sendable {
-    func syncFolderItems(mailbox: String, folder: String, syncState: String?, maxChanges: Int) async throws
+    /// `readState`: each Create and Update carries IsRead (a baseline records it without GetItem).
+    func syncFolderItems(mailbox: String, folder: String, syncState: String?, maxChanges: Int, readState: Bool) async throws
         -> SyncFolderItemsResponseMessage
     func getItems(mailbox: String, ids: [EWSItemID]) async throws -> [GetItemResponseMessage]
 }
@@ -13,6 +14,8 @@ protocol SyncService: Sendable {
 protocol SyncStore: Sendable {
     func syncState(mailboxID: Int64, folder: String) async throws -> String?
     func mirror(mailboxID: Int64, folder: String) async throws -> [String: FleetStateRepository.MirrorEntry]
+    /// Whether a baseline of the folder was interrupted before its last page.
+    func baselining(mailboxID: Int64, folder: String) async throws -> Bool
     /// The mirror's rows of these items (those it has).
     func mirrorItems(mailboxID: Int64, itemIDs: [String]) async throws -> [String: MirrorItem]
     /// Commits one page; returns the outbox rows inserted.
@@ -33,6 +36,10 @@ struct PostgresSyncStore: SyncStore {
 
     func mirrorItems(mailboxID: Int64, itemIDs: [String]) async throws -> [String: MirrorItem] {
         try await FleetStateRepository(pool: pool).mirrorItems(mailboxID: mailboxID, itemIDs: itemIDs)
+    }
+
+    func baselining(mailboxID: Int64, folder: String) async throws -> Bool {
+        try await FleetStateRepository(pool: pool).baselining(mailboxID: mailboxID, folderID: folder)
     }
 
     func commit(_ checkpoint: Checkpoint) async throws -> Int {

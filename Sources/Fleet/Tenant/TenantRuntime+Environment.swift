@@ -31,7 +31,7 @@ extension TenantRuntime {
 
     func sync(_ mailbox: Mailbox, folder: String, fromScratch: Bool) async throws {
         let syncer = FolderSyncer(service: ews, store: PostgresSyncStore(pool: pool))
-        let target = FolderSyncer.Target(tenant: tenant.name, mailboxID: mailbox.id, mailbox: mailbox.smtpAddress, lease: lease)
+        let target = self.target(mailbox)
         _ = try await fenced("checkpoint") {
             try await blockedAware { try await syncer.sync(target, folder: folder, fromScratch: fromScratch) }
         }

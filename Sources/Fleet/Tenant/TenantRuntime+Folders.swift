@@ -36,6 +36,7 @@ extension TenantRuntime {
     }
 
     func target(_ mailbox: Mailbox) -> FolderSyncer.Target {
-        FolderSyncer.Target(tenant: tenant.name, mailboxID: mailbox.id, mailbox: mailbox.smtpAddress, lease: lease)
+        FolderSyncer.Target(tenant: tenant.name, mailboxID: mailbox.id, mailbox: mailbox.smtpAddress, lease: lease,
+                            startsNow: mailbox.start == .now)
     }
 }

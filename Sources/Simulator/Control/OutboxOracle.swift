@@ -10,8 +10,11 @@ import Foundation
 /// (c) no `created` row of an item appears twice without a `deleted` between.
 ///
 /// Items created and gone again between two syncs legitimately never appear (SyncFolderItems
-/// reports net changes): an item that left with no row at all is exempt. A ledger that dropped
-/// entries cannot vouch for anything, so it fails the verdict.
+/// reports net changes): an item that left with no row at all is exempt. So is an item of a
+/// *baseline* (what a folder held when a client started it "now", mirrored without a `created`
+/// row) that has no `created` row and no `deleted` row: its other rows, if any, must still end
+/// in the true read state. A ledger that dropped entries cannot vouch for anything, so it fails
+/// the verdict.
 public enum OutboxOracle {
     /// One outbox row, in commit order. `folder` is the folder's name in the simulator ("inbox").
     public struct Row: Sendable, Equatable {
@@ -70,8 +73,9 @@ public enum OutboxOracle {
     ///   - truth: the items each watched folder holds now, by folder name.
     ///   - ledger: the mailbox's ledger, oldest first; `ledgerDropped` how many entries it lost.
     ///   - rows: the mailbox's outbox rows in commit order (rows of unwatched folders are ignored).
+    ///   - baseline: item ids the client mirrored without a `created` row (see above).
     public static func check(truth: [String: [SimWorld.ItemSnapshot]], ledger: [LedgerEntry], ledgerDropped: Int,
-                             rows: [Row]) -> Verdict {
+                             rows: [Row], baseline: Set<String> = []) -> Verdict {
         var verdict = Verdict(ledgerDropped: ledgerDropped)
         let watched = Set(truth.keys)
         struct Key: Hashable { var folder: String, item: String }
@@ -94,7 +98,12 @@ public enum OutboxOracle {
                 let sinceDelete = rows.suffix(from: (rows.lastIndex { $0.kind == "deleted" }).map { $0 + 1 } ?? 0)
                 // More than one is a duplicate, which (c) has counted.
                 guard sinceDelete.contains(where: { $0.kind == "created" }) else {
-                    verdict.lost.append(item.itemId)
+                    if baseline.contains(item.itemId), !rows.contains(where: { $0.kind == "deleted" }) {
+                        verdict.exempt += 1
+                        if let last = rows.last, last.isRead != item.isRead { verdict.wrongReadState.append(item.itemId) }
+                    } else {
+                        verdict.lost.append(item.itemId)
+                    }
                     continue
                 }
                 if rows.last?.isRead != item.isRead { verdict.wrongReadState.append(item.itemId) }

@@ -1,56 +1,84 @@
 /// Item and folder elements as Exchange writes them (schema order of ItemType/MessageType/FolderType).
 enum ItemXML {
-    enum Shape { case idOnly, full }
+    enum Shape: Equatable {
+        case idOnly
+        /// IdOnly with AdditionalProperties: the ids and the named properties (FieldURIs), no more.
+        case properties(Set<String>)
+        /// Default or AllProperties: the full set we keep.
+        case full
+    }
 
-    /// IdOnly without AdditionalProperties gives ids only; anything else gives the full set we keep.
+    /// The item shape a request asks for, as Exchange reads it.
     static func shape(_ shapeNode: SimXMLNode?) -> Shape {
         guard let shapeNode else { return .idOnly }
         let base = shapeNode.child(NS.types, "BaseShape")?.trimmedText ?? "IdOnly"
-        if base == "IdOnly" && shapeNode.child(NS.types, "AdditionalProperties") == nil { return .idOnly }
-        return .full
+        guard base == "IdOnly" else { return .full }
+        guard let additional = shapeNode.child(NS.types, "AdditionalProperties") else { return .idOnly }
+        let uris = additional.children(NS.types, "FieldURI").compactMap { $0.attribute("FieldURI") }
+        return .properties(Set(uris))
     }
+
+    /// What a property writer needs.
+    struct Source {
+        var world: SimWorld
+        var mailbox: Mailbox
+        var item: Item
+    }
+
+    /// MessageType's elements in schema order, each with the FieldURI that asks for it alone.
+    static let messageProperties: [(uri: String, write: @Sendable (inout XMLWriter, Source) -> Void)] = [
+        ("item:ParentFolderId", { w, s in
+            let folder = s.mailbox.folders.first { $0.index == s.item.folderIndex }!
+            w.empty("t:ParentFolderId", ["Id": s.world.folderId(s.mailbox, folder), "ChangeKey": SimIds.folderChangeKey(folder.changeSequence)])
+        }),
+        ("item:ItemClass", { w, _ in w.element("t:ItemClass", "IPM.Note") }),
+        ("item:Subject", { w, s in w.element("t:Subject", s.item.subject) }),
+        ("item:Sensitivity", { w, _ in w.element("t:Sensitivity", "Normal") }),
+        ("item:DateTimeReceived", { w, s in w.element("t:DateTimeReceived", ISOTime.string(s.item.received)) }),
+        ("item:Size", { w, s in w.element("t:Size", String(s.item.size)) }),
+        ("item:Importance", { w, _ in w.element("t:Importance", "Normal") }),
+        ("item:IsSubmitted", { w, _ in w.element("t:IsSubmitted", "false") }),
+        ("item:IsDraft", { w, _ in w.element("t:IsDraft", "false") }),
+        ("item:IsFromMe", { w, _ in w.element("t:IsFromMe", "false") }),
+        ("item:IsResend", { w, _ in w.element("t:IsResend", "false") }),
+        ("item:IsUnmodified", { w, _ in w.element("t:IsUnmodified", "true") }),
+        ("item:DateTimeSent", { w, s in w.element("t:DateTimeSent", ISOTime.string(s.item.received)) }),
+        ("item:DateTimeCreated", { w, s in w.element("t:DateTimeCreated", ISOTime.string(s.item.received)) }),
+        ("item:DisplayCc", { w, _ in w.element("t:DisplayCc", "") }),
+        ("item:DisplayTo", { w, s in w.element("t:DisplayTo", s.mailbox.smtp) }),
+        ("item:HasAttachments", { w, s in w.element("t:HasAttachments", s.item.hasAttachments ? "true" : "false") }),
+        ("item:Culture", { w, _ in w.element("t:Culture", "en-US") }),
+        ("item:LastModifiedTime", { w, s in w.element("t:LastModifiedTime", ISOTime.string(s.world.clock.date())) }),
+        ("item:IsAssociated", { w, _ in w.element("t:IsAssociated", "false") }),
+        ("item:Flag", { w, s in w.element("t:Flag") { w in w.element("t:FlagStatus", s.item.isFlagged ? "Flagged" : "NotFlagged") } }),
+        ("message:Sender", { w, s in writeMailbox(&w, "t:Sender", s.item.sender) }),
+        ("message:ToRecipients", { w, s in
+            w.element("t:ToRecipients") { w in
+                w.element("t:Mailbox") { w in
+                    w.element("t:EmailAddress", s.mailbox.smtp)
+                    w.element("t:RoutingType", "SMTP")
+                }
+            }
+        }),
+        ("message:IsReadReceiptRequested", { w, _ in w.element("t:IsReadReceiptRequested", "false") }),
+        ("message:IsDeliveryReceiptRequested", { w, _ in w.element("t:IsDeliveryReceiptRequested", "false") }),
+        ("message:ConversationTopic", { w, s in w.element("t:ConversationTopic", s.item.subject) }),
+        ("message:From", { w, s in writeMailbox(&w, "t:From", s.item.sender) }),
+        ("message:InternetMessageId", { w, s in w.element("t:InternetMessageId", "<\(s.item.key).\(s.mailbox.index)@sim.example>") }),
+        ("message:IsRead", { w, s in w.element("t:IsRead", s.item.isRead ? "true" : "false") }),
+    ]
 
     static func writeItem(_ w: inout XMLWriter, world: SimWorld, mailbox: Mailbox, item: Item, shape: Shape) {
         w.open("t:Message")
         w.empty("t:ItemId", ["Id": world.itemId(mailbox, item), "ChangeKey": SimIds.itemChangeKey(item.keySequence)])
-        if shape == .full {
-            let folder = mailbox.folders.first { $0.index == item.folderIndex }!
-            w.empty("t:ParentFolderId", ["Id": world.folderId(mailbox, folder), "ChangeKey": SimIds.folderChangeKey(folder.changeSequence)])
-            w.element("t:ItemClass", "IPM.Note")
-            w.element("t:Subject", item.subject)
-            w.element("t:Sensitivity", "Normal")
-            w.element("t:DateTimeReceived", ISOTime.string(item.received))
-            w.element("t:Size", String(item.size))
-            w.element("t:Importance", "Normal")
-            w.element("t:IsSubmitted", "false")
-            w.element("t:IsDraft", "false")
-            w.element("t:IsFromMe", "false")
-            w.element("t:IsResend", "false")
-            w.element("t:IsUnmodified", "true")
-            w.element("t:DateTimeSent", ISOTime.string(item.received))
-            w.element("t:DateTimeCreated", ISOTime.string(item.received))
-            w.element("t:DisplayCc", "")
-            w.element("t:DisplayTo", mailbox.smtp)
-            w.element("t:HasAttachments", item.hasAttachments ? "true" : "false")
-            w.element("t:Culture", "en-US")
-            w.element("t:LastModifiedTime", ISOTime.string(world.clock.date()))
-            w.element("t:IsAssociated", "false")
-            w.element("t:Flag") { w in
-                w.element("t:FlagStatus", item.isFlagged ? "Flagged" : "NotFlagged")
-            }
-            writeMailbox(&w, "t:Sender", item.sender)
-            w.element("t:ToRecipients") { w in
-                w.element("t:Mailbox") { w in
-                    w.element("t:EmailAddress", mailbox.smtp)
-                    w.element("t:RoutingType", "SMTP")
-                }
-            }
-            w.element("t:IsReadReceiptRequested", "false")
-            w.element("t:IsDeliveryReceiptRequested", "false")
-            w.element("t:ConversationTopic", item.subject)
-            writeMailbox(&w, "t:From", item.sender)
-            w.element("t:InternetMessageId", "<\(item.key).\(mailbox.index)@sim.example>")
-            w.element("t:IsRead", item.isRead ? "true" : "false")
+        let source = Source(world: world, mailbox: mailbox, item: item)
+        switch shape {
+        case .idOnly:
+            break
+        case .full:
+            for property in messageProperties { property.write(&w, source) }
+        case .properties(let wanted):
+            for property in messageProperties where wanted.contains(property.uri) { property.write(&w, source) }
         }
         w.close("t:Message")
     }
@@ -69,7 +97,7 @@ enum ItemXML {
         let element = folder.folderClass == "IPF.Appointment" ? "t:CalendarFolder" : "t:Folder"
         w.open(element)
         w.empty("t:FolderId", ["Id": world.folderId(mailbox, folder), "ChangeKey": SimIds.folderChangeKey(folder.changeSequence)])
-        if shape == .full {
+        if shape != .idOnly {
             if let parent = folder.parentIndex, let parentFolder = mailbox.folders.first(where: { $0.index == parent }) {
                 w.empty("t:ParentFolderId", ["Id": world.folderId(mailbox, parentFolder),
                                              "ChangeKey": SimIds.folderChangeKey(parentFolder.changeSequence)])

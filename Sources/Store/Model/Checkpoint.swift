@@ -86,6 +86,9 @@ public struct Checkpoint: Sendable {
     public var observedAt: Date
     /// Set when this page completes a full resync (records last_full_sync_at).
     public var completesFullSync = false
+    /// A page of a baseline (`--start now`) that is not its last: an interrupted baseline goes on
+    /// as one (`folder_sync.baselining`).
+    public var baselining = false
 
     public init(lease: LeaseToken?, tenant: String, mailboxID: Int64, mailbox: String, folderID: String,
                 syncState: String, syncStep: String, observedAt: Date) {

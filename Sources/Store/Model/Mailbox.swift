@@ -8,6 +8,15 @@ public enum WatchMode: Sendable, Equatable {
     public static let `default` = WatchMode.folders(["inbox"])
 }
 
+/// Where a mailbox's outbox starts (`mailbox add|import --start`).
+public enum StartMode: String, Sendable, CaseIterable, Codable {
+    /// Every item its folders hold when first synced becomes a `created` row (fetched with GetItem).
+    case backfill
+    /// What its folders hold when first synced is only mirrored (ids and read states from the sync
+    /// pages, no GetItem, no outbox row); changes from then on are recorded.
+    case now
+}
+
 public struct Mailbox: Sendable, Equatable {
     public var id: Int64
     public var tenantID: Int64
@@ -23,6 +32,7 @@ public struct Mailbox: Sendable, Equatable {
     public var syncMode: SyncMode? = nil
     /// Overrides the tenant's `pollIntervalSeconds` when set.
     public var pollIntervalSeconds: Int? = nil
+    public var start: StartMode = .backfill
 
     /// The mode this mailbox runs in under `tenant`.
     public func effectiveMode(in tenant: Tenant) -> SyncMode { syncMode ?? tenant.syncMode }

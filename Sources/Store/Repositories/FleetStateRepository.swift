@@ -148,6 +148,15 @@ public struct FleetStateRepository: Sendable {
         }
     }
 
+    /// Whether a baseline of the folder was interrupted before its last page (`folder_sync.baselining`).
+    public func baselining(mailboxID: Int64, folderID: String) async throws -> Bool {
+        try await pool.withConnection { conn in
+            try await conn.query("SELECT baselining FROM folder_sync WHERE mailbox_id = $1 AND folder_id = $2",
+                                 [PostgresValue(mailboxID), PostgresValue(folderID)], name: "folder_sync.baselining")
+                .rows.first?.decode("baselining", as: Bool.self) ?? false
+        }
+    }
+
     /// Forgets a folder's SyncState (ErrorInvalidSyncStateData): the next sync starts from scratch.
     /// Fenced by the tenant's lease: a stale holder must not wipe the state the new holder synced to.
     public func resetSyncState(mailboxID: Int64, folderID: String, lease: LeaseToken) async throws {

@@ -16,22 +16,23 @@ extension MailboxRepository {
     /// Inserts `rows` in one statement; rows that already exist (or repeat within the batch) and
     /// rows of unknown tenants are skipped, not errors. Returns the (tenant, address) pairs inserted.
     /// One statement, so a batch is written whole or not at all.
-    public func importBatch(_ rows: [ImportRow]) async throws -> Set<ImportKey> {
+    public func importBatch(_ rows: [ImportRow], start: StartMode = .backfill) async throws -> Set<ImportKey> {
         guard !rows.isEmpty else { return [] }
         var values: [String] = []
         var parameters: [PostgresValue] = []
         values.reserveCapacity(rows.count)
-        parameters.reserveCapacity(rows.count * 4)
+        parameters.reserveCapacity(rows.count * 4 + 1)
+        parameters.append(PostgresValue(start.rawValue))
         for (index, row) in rows.enumerated() {
-            let base = index * 4
+            let base = index * 4 + 1
             values.append("($\(base + 1), $\(base + 2), $\(base + 3)::boolean, $\(base + 4)::text[])")
             let (all, folders) = Self.columns(for: row.watch)
             parameters += [PostgresValue(row.tenant), PostgresValue(row.smtpAddress), PostgresValue(all), .array(folders)]
         }
         let result = try await pool.withConnection { conn in
             try await conn.query("""
-                INSERT INTO mailboxes (tenant_id, smtp_address, watch_all, folders)
-                SELECT t.id, v.smtp, v.watch_all, v.folders
+                INSERT INTO mailboxes (tenant_id, smtp_address, watch_all, folders, start_mode)
+                SELECT t.id, v.smtp, v.watch_all, v.folders, $1
                   FROM (VALUES \(values.joined(separator: ", "))) AS v(tenant, smtp, watch_all, folders)
                   JOIN tenants t ON t.name = v.tenant
                 ON CONFLICT (tenant_id, smtp_address) DO NOTHING

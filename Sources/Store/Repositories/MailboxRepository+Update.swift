@@ -44,7 +44,7 @@ extension MailboxRepository {
             try await pool.withTransaction { conn in
                 let rows = try await conn.query("""
                     SELECT m.id, m.tenant_id, m.smtp_address, m.watch_all, m.folders, m.enabled, m.resync_requested_at,
-                           m.sync_mode, m.poll_interval_seconds, t.impersonation
+                           m.sync_mode, m.poll_interval_seconds, m.start_mode, t.impersonation
                       FROM mailboxes m JOIN tenants t ON t.id = m.tenant_id
                      WHERE t.name = $1 AND m.smtp_address = $2 FOR UPDATE OF m
                     """, [PostgresValue(tenant), PostgresValue(address)], name: "mailbox.lock")
@@ -74,7 +74,7 @@ extension MailboxRepository {
                            updated_at = now()
                      WHERE id = $1
                     RETURNING id, tenant_id, smtp_address, watch_all, folders, enabled, resync_requested_at,
-                              sync_mode, poll_interval_seconds
+                              sync_mode, poll_interval_seconds, start_mode
                     """, [PostgresValue(before.id), PostgresValue(all), .array(folders), PostgresValue(mode?.rawValue),
                           interval.map { PostgresValue($0) } ?? .null], name: "mailbox.update")
                 let mailbox = try Mailbox(row: updated.rows[0], tenantName: tenant)

@@ -8,13 +8,13 @@ public struct MailboxRepository: Sendable {
 
     static let select = """
         SELECT m.id, m.tenant_id, t.name AS tenant, m.smtp_address, m.watch_all, m.folders, m.enabled, m.resync_requested_at,
-               m.sync_mode, m.poll_interval_seconds
+               m.sync_mode, m.poll_interval_seconds, m.start_mode
           FROM mailboxes m JOIN tenants t ON t.id = m.tenant_id
         """
 
     @discardableResult
     public func add(tenant: String, smtpAddress: String, watch: WatchMode = .default, syncMode: SyncMode? = nil,
-                    pollIntervalSeconds: Int? = nil) async throws -> Mailbox {
+                    pollIntervalSeconds: Int? = nil, start: StartMode = .backfill) async throws -> Mailbox {
         guard let address = SMTPAddress.normalize(smtpAddress) else {
             throw StoreError(.invalidInput, "invalid email address \(smtpAddress)")
         }
@@ -24,13 +24,15 @@ public struct MailboxRepository: Sendable {
                 // All-folders mode needs impersonation: SubscribeToAllFolders cannot name a mailbox,
                 // so with delegate access it would watch the service account's own.
                 let r = try await conn.query("""
-                    INSERT INTO mailboxes (tenant_id, smtp_address, watch_all, folders, sync_mode, poll_interval_seconds)
-                    SELECT id, $2, $3, $4::text[], $5, $6::integer FROM tenants WHERE name = $1 AND (impersonation OR NOT $3)
+                    INSERT INTO mailboxes (tenant_id, smtp_address, watch_all, folders, sync_mode, poll_interval_seconds,
+                                           start_mode)
+                    SELECT id, $2, $3, $4::text[], $5, $6::integer, $7 FROM tenants WHERE name = $1 AND (impersonation OR NOT $3)
                     RETURNING id, tenant_id, smtp_address, watch_all, folders, enabled, resync_requested_at,
-                              sync_mode, poll_interval_seconds
+                              sync_mode, poll_interval_seconds, start_mode
                     """,
                     [PostgresValue(tenant), PostgresValue(address), PostgresValue(all), .array(folders),
-                     PostgresValue(syncMode?.rawValue), pollIntervalSeconds.map { PostgresValue($0) } ?? .null],
+                     PostgresValue(syncMode?.rawValue), pollIntervalSeconds.map { PostgresValue($0) } ?? .null,
+                     PostgresValue(start.rawValue)],
                     name: "mailbox.add")
                 guard let row = r.rows.first else {
                     let exists = try await conn.query("SELECT 1 FROM tenants WHERE name = $1", [PostgresValue(tenant)],
@@ -103,14 +105,14 @@ extension Mailbox {
     init(row: PostgresRow, tenantName: String) throws {
         let folders = try PostgresArrayLiteral.decode(try row.decode("folders", as: String.self)).compactMap { $0 }
         let mode = try row.decode("sync_mode", as: String?.self)
-        guard mode.map({ SyncMode(rawValue: $0) != nil }) ?? true else {
-            throw StoreError(.invalidInput, "mailbox row has an unknown sync mode")
-        }
+        guard mode.map({ SyncMode(rawValue: $0) != nil }) ?? true,
+              let start = StartMode(rawValue: try row.decode("start_mode"))
+        else { throw StoreError(.invalidInput, "mailbox row has an unknown sync mode or start") }
         self.init(id: try row.decode("id"), tenantID: try row.decode("tenant_id"), tenantName: tenantName,
                   smtpAddress: try row.decode("smtp_address"),
                   watch: try row.decode("watch_all", as: Bool.self) ? .allFolders : .folders(folders),
                   enabled: try row.decode("enabled"), resyncRequestedAt: try row.decode("resync_requested_at"),
                   syncMode: mode.flatMap(SyncMode.init(rawValue:)),
-                  pollIntervalSeconds: try row.decode("poll_interval_seconds"))
+                  pollIntervalSeconds: try row.decode("poll_interval_seconds"), start: start)
     }
 }
