@@ -7,6 +7,9 @@ For N mailboxes (inbox) of T tenants in MODE:
   - traffic at RATE events/s: latency from ews-sim's ledger time of each delivered item to
     committed_at of its `created` row (p50/p99), and calls per committed change (SyncFolderItems,
     FindItem, GetItem), background polls included;
+  - the same for items that left the inbox (deleted, or moved out: the ledger's time to the
+    `deleted` row), which `sync.deleteOnNotification` records before any sync in notify mode
+    (set EWSFLEET_SYNC_DELETE_ON_NOTIFICATION=false to measure without it);
   - at the end, every mailbox's mirror against ews-sim's ground truth.
 Run through Benchmarks/modes.sh, which starts PostgreSQL and builds release binaries.
 Only the Python standard library is used.
@@ -125,23 +128,35 @@ def main():
         calls = delta(requests(sim_url), before)
         cpu = cpu_seconds(fleet.pid) - cpu0
         committed_changes = int(psql(f"SELECT count(*) FROM changes WHERE committed_at >= to_timestamp({t0})")[0][0])
-        delivered = {}
+        delivered, departed = {}, {}
         for t in tenants:
             for m in t["mailboxes"]:
                 for e in http(f"{sim_url}/_sim/ledger?mailbox={m}")["entries"]:
-                    if e["kind"] == "created" and t0 <= e["timestamp"] <= stop:
+                    if not t0 <= e["timestamp"] <= stop:
+                        continue
+                    if e["kind"] == "created" and e["folder"] == "inbox":
                         delivered[e["item_id"]] = e["timestamp"]
+                    elif e["kind"] == "deleted" and e["folder"] == "inbox":
+                        departed[e["item_id"]] = e["timestamp"]
+                    elif e["kind"] == "moved" and e.get("old_item_id"):
+                        departed[e["old_item_id"]] = e["timestamp"]
         committed = {row[0]: float(row[1]) for row in psql(
             f"SELECT item_id, extract(epoch FROM committed_at) FROM changes WHERE kind = 'created' AND committed_at >= to_timestamp({t0})")}
         latencies = sorted(committed[i] - t for i, t in delivered.items() if i in committed)
+        deleted = {row[0]: float(row[1]) for row in psql(
+            f"SELECT item_id, extract(epoch FROM committed_at) FROM changes WHERE kind = 'deleted' AND folder_id = 'inbox' "
+            f"AND committed_at >= to_timestamp({t0})")}
+        delete_latencies = sorted(deleted[i] - t for i, t in departed.items() if i in deleted)
 
-        def pct(p):
-            return round(latencies[min(len(latencies) - 1, int(len(latencies) * p))] * 1000) if latencies else None
+        def pct(p, values=latencies):
+            return round(values[min(len(values) - 1, int(len(values) * p))] * 1000) if values else None
 
         results["traffic"] = {
             "seconds": round(stop - t0, 1), "changes_committed": committed_changes,
             "delivered": len(delivered), "created_committed": len(latencies),
             "latency_p50_ms": pct(0.50), "latency_p99_ms": pct(0.99),
+            "deleted_recorded": len(delete_latencies), "delete_latency_p50_ms": pct(0.50, delete_latencies),
+            "delete_latency_p99_ms": pct(0.99, delete_latencies),
             "calls_per_change": {op: round(n / max(1, committed_changes), 3) for op, n in calls.items() if n},
             "cpu_ms_per_change": round(1000 * cpu / max(1, committed_changes), 2),
         }

@@ -246,6 +246,33 @@ let target = FolderSyncer.Target(tenant: "t", mailboxID: 1, mailbox: "a@t.exampl
         store.state.withLock { #expect($0.outbox.map { "\($0.itemID):\($0.kind.rawValue)" } == ["n:created"]) }
     }
 
+    /// gromox follows each Create of a from-scratch sync with a ReadFlagChange (no ChangeKey) for
+    /// items whose read state ever changed: only a read state that differs from the mirror is
+    /// recorded, once, whichever report comes first; an item the mirror lacks is its Create's.
+    @Test func aFromScratchSyncRecordsOnlyRealReadChangesOnceWhateverTheServerRepeats() async throws {
+        let store = MemoryStore()
+        store.state.withLock { s in
+            s.mirror = ["same": .init(changeKey: "k1", isRead: false), "read": .init(changeKey: "k1", isRead: false),
+                        "both": .init(changeKey: "k1", isRead: false)]
+            for id in ["same", "read", "both"] { s.rows[id] = mirrored(item(id, "k1", read: false)) }
+        }
+        let current = [item("same", "k1"), item("read", "k1", read: true), item("both", "k2", read: true), item("new", "k1", read: true)]
+        let changes = [
+            change(.readFlagChange, "both", read: true),  // before its Create, whose ChangeKey moved: fetched
+            change(.create, "same", "k1"), change(.readFlagChange, "same", read: false),
+            change(.create, "read", "k1"), change(.readFlagChange, "read", read: true),
+            change(.create, "both", "k2"),
+            change(.create, "new", "k1"), change(.readFlagChange, "new", read: true),
+        ]
+        let service = ScriptedService(pages: [.init(changes: changes, last: true)], items: current)
+        _ = try await FolderSyncer(service: service, store: store).sync(target, folder: "inbox", fromScratch: true)
+        store.state.withLock { s in
+            #expect(s.outbox.map { "\($0.itemID):\($0.kind.rawValue)" }.sorted() == ["both:read_flag", "new:created", "read:read_flag"])
+            #expect(s.mirror["read"]?.isRead == true && s.mirror["both"]?.isRead == true && s.mirror["new"]?.isRead == true)
+        }
+        #expect(service.getItemBatches.withLock { $0 } == [2], "both and new")
+    }
+
     @Test func anItemGoneBeforeGetItemIsSkipped() async throws {
         let store = MemoryStore()
         let service = ScriptedService(pages: [.init(changes: [change(.create, "vanished", "k"), change(.create, "here", "k")], last: true)],

@@ -170,7 +170,7 @@ struct PacingSimulation {
                 apply(group: group.join(id: id, member: member, now: now))
             case .leaveGroup:
                 apply(group: group.leave(mailboxID: Int64(index), now: now))
-            case .persistSubscription, .status, .countResubscribe, .reportForeignEvents, .dropSyncState, .dropFolder:
+            case .persistSubscription, .status, .countResubscribe, .reportForeignEvents, .dropSyncState, .dropFolder, .deleteLocally:
                 continue
             }
         }

@@ -30,6 +30,7 @@ import Testing
             case .update: "update:\(change.itemId)"
             case .delete: "delete:\(change.itemId)"
             case .readFlag: "read:\(change.itemId):\(change.isRead)"
+            case .initialReadState: "initial-read:\(change.itemId):\(change.isRead)"
             }
         }
     }
@@ -39,6 +40,30 @@ import Testing
         let result = try sync(nil)
         #expect(kinds(result) == ids.map { "create:\($0)" })
         #expect(result.includesLastItemInRange)
+    }
+
+    /// gromox (captured from 3.10): a sync from scratch follows the Create of each item whose read
+    /// state changed since it entered the folder with a ReadFlagChange, over every page of that
+    /// first round; Exchange does not.
+    @Test(arguments: [SimDialect.exchange, .gromox])
+    func aFirstSyncRepeatsReadChangesOnlyInGromoxsDialect(dialect: SimDialect) throws {
+        try world.setDialect(dialect, tenant: "tenant1")
+        let ids = try world.deliver(mailbox: smtp, count: 3)
+        try world.setRead(itemId: ids[1], true)
+        try world.setRead(itemId: ids[2], true)
+        try world.setRead(itemId: ids[2], false)
+        let first = try sync(nil, max: 2)
+        let second = try sync(first.syncState, max: 2)
+        let all = kinds(first) + kinds(second)
+        if dialect == .gromox {
+            #expect(all == ["create:\(ids[0])", "create:\(ids[1])", "initial-read:\(ids[1]):true", "create:\(ids[2])",
+                            "initial-read:\(ids[2]):false"])
+        } else {
+            #expect(all == ids.map { "create:\($0)" })
+        }
+        // Later rounds report changes as usual.
+        try world.setRead(itemId: ids[0], true)
+        #expect(kinds(try sync(second.syncState)) == ["read:\(ids[0]):true"])
     }
 
     @Test func createThenModifyCoalescesIntoOneCreateWithNewestChangeKey() throws {

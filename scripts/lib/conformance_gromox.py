@@ -583,6 +583,31 @@ class Conformance:
         wait_until("both mailboxes stream again", 60, self.checks.all_streaming)
         return f"killed with {at_kill} of 200 committed; after the restart all 200 exactly once"
 
+    def baseline(self):
+        """`--start now` against gromox: user1 is watched again from scratch as a baseline. Its
+        mirror must equal gromox's listing (ids and read states) with no `created` row and no
+        GetItem in gromox's log; mail delivered afterwards is recorded."""
+        self.fleet.cli("mailbox", "remove", TENANT, U1, "--purge")
+        mark = len(self.gromox.requests())
+        self.fleet.cli("mailbox", "add", TENANT, U1, "--start", "now")
+        wait_until("both mailboxes stream", 90, self.checks.all_streaming)
+        truth = self.gromox.listing(U1, "inbox")
+
+        def mirrored():
+            rows = psql("SELECT i.item_id, i.is_read FROM items i JOIN mailboxes m ON m.id = i.mailbox_id "
+                        f"WHERE m.smtp_address = {quote(U1)} AND i.folder_id = 'inbox'")
+            return {row[0]: row[1] == "t" for row in rows} == {item: read for item, (read, _) in truth.items()}
+        wait_until("user1's mirror equals gromox's inbox", 60, mirrored, interval=1)
+        rows = int(psql("SELECT count(*) FROM changes c JOIN mailboxes m ON m.id = c.mailbox_id "
+                        f"WHERE m.smtp_address = {quote(U1)}")[0][0])
+        fetched = sum(1 for _, op in self.gromox.requests()[mark:] if op == "GetItem")
+        if rows or fetched:
+            raise Failed(f"the baseline recorded {rows} changes and sent {fetched} GetItem for {len(truth)} items")
+        since = time.time()
+        subject = self.gromox.deliver(U1, 1, f"after-baseline-{self.stamp}")[0]
+        latency = self.arrived("mail after the baseline", U1, "created", since, subject=subject)
+        return f"{len(truth)} items mirrored with 0 GetItem and 0 changes; new mail created after {latency:.1f} s"
+
     def quiet_window(self, seconds=120):
         start = time.time()
         time.sleep(seconds)
@@ -608,6 +633,7 @@ class Conformance:
         self.step("server restart; other subscriptions take the stored ids", self.server_restart)
         self.step("SIGTERM and restart of ewsfleet", self.sigterm_and_restart)
         self.step("SIGKILL during a 200-mail burst", self.sigkill_mid_burst)
+        self.step("baseline: mailbox add --start now", self.baseline)
         self.step("quiet window", self.quiet_window)
         self.fleet.signal(signal.SIGTERM)
         self.fleet.wait_exit()

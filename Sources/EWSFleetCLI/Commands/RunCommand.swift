@@ -56,6 +56,7 @@ struct RunCommand: AsyncParsableCommand {
         settings.joinMaxDelay = config.stream.joinMaxDelay
         settings.startupGateMax = config.stream.startupGateMax
         settings.maxResubscribes = config.stream.maxResubscribes
+        settings.deleteOnNotification = config.deleteOnNotification
         let supervisor = Supervisor(
             dependencies: .init(pool: pool, http: http, keyring: config.keyring, clock: ContinuousClock(), logger: logger),
             settings: settings)

@@ -28,6 +28,8 @@ struct ServiceConfiguration: Sendable {
     var pollInterval: Duration
     var streamIdleTimeout: Duration
     var stream: StreamPacing
+    /// `sync.deleteOnNotification`: apply DeletedEvents at once (FleetSettings).
+    var deleteOnNotification = true
 
     /// How stream groups and resubscribes are paced (FleetSettings has the meaning of each).
     struct StreamPacing: Sendable, Equatable {
@@ -133,7 +135,8 @@ struct ServiceConfiguration: Sendable {
                 joinQuiet: try duration(ms: "stream.joinQuietMs", default: 1_000),
                 joinMaxDelay: try duration(ms: "stream.joinMaxDelayMs", default: 10_000),
                 startupGateMax: .seconds(max(0, config.int(forKey: "stream.startupGateMaxSeconds", default: 120))),
-                maxResubscribes: max(1, config.int(forKey: "stream.maxResubscribes", default: 3))))
+                maxResubscribes: max(1, config.int(forKey: "stream.maxResubscribes", default: 3))),
+            deleteOnNotification: config.bool(forKey: "sync.deleteOnNotification", default: true))
     }
 
     /// The current key comes from `secret.key` (EWSFLEET_SECRET_KEY) or `secret.keyFile`; keys still

@@ -92,6 +92,9 @@ struct FolderTracker: Sendable, Equatable {
         return outcome
     }
 
+    /// The watched folder an EWS folder id names, if any.
+    func key(forID id: String) -> String? { keysByID[id] }
+
     /// List mode: ids resolved for distinguished folders (EWS id → folder key).
     mutating func resolved(_ ids: [String: String]) {
         let watched = Set(folders)

@@ -20,6 +20,10 @@ enum MailboxAction<Instant: InstantProtocol<Duration>>: Equatable, Sendable wher
     case leaveGroup
     case persistSubscription(String?)
     case sync(folder: String, fromScratch: Bool)
+    /// Items a DeletedEvent (or a move's old id) says left the folder: out of the mirror at once,
+    /// each with a `deleted` row, without a sync; the SyncState stays, and the next sync's report of
+    /// the same delete records nothing.
+    case deleteLocally(folder: String, items: [String])
     case dropSyncState(folder: String)
     /// All-folders mode: SyncFolderHierarchy, reported back as `hierarchyRefreshed`.
     case refreshHierarchy

@@ -17,6 +17,9 @@ protocol MailboxEnvironment<C>: Sendable {
     func resolveFolderIDs(_ mailbox: Mailbox, folders: [String]) async throws -> [String: String]
     /// All-folders mode: a vanished folder's items leave the mirror, each with a `deleted` row.
     func dropFolder(_ mailbox: Mailbox, folder: String) async throws
+    /// Items a DeletedEvent named leave the folder's mirror, each with a `deleted` row; the
+    /// folder's SyncState stays. Returns how many left.
+    func deleteLocally(_ mailbox: Mailbox, folder: String, items: [String]) async throws -> Int
     func persistSubscription(_ mailbox: Mailbox, subscriptionID: String?) async throws
     /// Joins the mailbox's stream group; false when there is no room for one (it is then polled).
     /// `established`: a stored id, not one the server just handed out.
@@ -158,6 +161,20 @@ actor MailboxActor<C: Clock<Duration>> where C.Instant: Sendable {
                     input.yield(.synced(folder))
                 } catch {
                     input.yield(Self.stopIfLeaseLost(error) ?? .syncFailed(folder, Self.failure(error)))
+                }
+            }
+        case .deleteLocally(let folder, let items):
+            let logger = self.logger
+            group.addTask {
+                do {
+                    FleetMetrics.deletedOnNotification(try await env.deleteLocally(mailbox, folder: folder, items: items))
+                } catch {
+                    if let stop = Self.stopIfLeaseLost(error) {
+                        input.yield(stop)
+                        return
+                    }
+                    // Not needed for correctness: the folder's sync, already due, records the delete.
+                    logger.info("could not apply a delete event at once; the sync will", metadata: ["error": "\(error)"])
                 }
             }
         case .unsubscribe(let id):

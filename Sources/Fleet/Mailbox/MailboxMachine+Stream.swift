@@ -34,6 +34,8 @@ extension MailboxMachine {
                              now: Instant) -> [MailboxAction<Instant>] {
         guard phase == .running || phase == .backingOff, subscriptionID != nil, !polling else { return [] }
         link = .down(failure, failures: failures, retryAt: retryAt)
+        // Events may be lost until a new stream is up and each folder synced on it again.
+        listening = []
         lastError = failure
         catchUpWhenHealthy = catchUpPending ? catchUpWhenHealthy && !wasHealthy : !wasHealthy
         catchUpPending = true
@@ -58,6 +60,7 @@ extension MailboxMachine {
             return []
         case .resyncFolder:
             // Missed events: any folder may have changed, the folder tree included.
+            listening = []
             dirty.formUnion(tracker.folders)
             if config.allFolders { refreshDue = true }
             syncDueAt = now
@@ -106,6 +109,7 @@ extension MailboxMachine {
         // Only a change matters: refused while streaming, or joined while polling.
         guard phase == .running || phase == .backingOff, subscriptionID != nil, joined == polling else { return [] }
         polling = !joined
+        listening = []
         if polling {
             let poll = now.advanced(by: config.pollInterval)
             nextSafetySyncAt = min(nextSafetySyncAt ?? poll, poll)
@@ -130,6 +134,7 @@ extension MailboxMachine {
         guard let id = subscriptionID, phase == .running || phase == .backingOff else { return [] }
         polling = false
         link = .waiting
+        listening = []
         let joinAgain: [MailboxAction<Instant>] = [.joinGroup(id, established: !subscribedHere)]
         return joinAgain + (phase == .running && syncing == nil && !refreshing ? [.status(.subscribing)] : [])
     }

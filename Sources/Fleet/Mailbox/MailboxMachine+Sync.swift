@@ -25,8 +25,9 @@ extension MailboxMachine {
                 + subscriptionSuspect("an event named a folder this subscription does not watch", now: now)
         }
         if outcome.refreshHierarchy { refreshDue = true }
-        guard !outcome.dirty.isEmpty || outcome.refreshHierarchy else { return [] }
-        return markDirty(outcome.dirty, now: now)
+        let local = localDeletes(activity)
+        guard !outcome.dirty.isEmpty || outcome.refreshHierarchy else { return local }
+        return local + markDirty(outcome.dirty, now: now)
     }
 
     private mutating func markDirty(_ targets: Set<String>, now: Instant) -> [MailboxAction<Instant>] {
@@ -41,6 +42,7 @@ extension MailboxMachine {
     mutating func folderSynced(_ folder: String, now: Instant) -> [MailboxAction<Instant>] {
         guard syncing == folder else { return [] }
         syncing = nil
+        if syncStartedListening { listening.insert(folder) } else { listening.remove(folder) }
         fullResync.remove(folder)
         pacer.succeeded()
         if lastError.map({ !Self.isStreamFailure($0) }) ?? false { lastError = nil }
@@ -50,6 +52,7 @@ extension MailboxMachine {
     mutating func folderSyncFailed(_ folder: String, _ failure: MailboxFailure, now: Instant) -> [MailboxAction<Instant>] {
         guard syncing == folder else { return [] }
         syncing = nil
+        listening.remove(folder)
         dirty.insert(folder)
         switch failure.action {
         case .fullResync:

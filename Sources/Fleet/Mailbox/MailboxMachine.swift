@@ -63,6 +63,8 @@ struct MailboxMachine<Instant: InstantProtocol<Duration>>: Sendable where Instan
         var catchUpInterval: Duration = .seconds(30)
         /// Consecutive resubscribes without a healthy stream before the mailbox is `failed`.
         var maxResubscribes = 3
+        /// Apply a DeletedEvent at once where it is safe (see `MailboxMachine+Departures`).
+        var deleteOnNotification = true
     }
 
     // The state is `internal` (not `private(set)`) only because the transitions are split over
@@ -91,6 +93,11 @@ struct MailboxMachine<Instant: InstantProtocol<Duration>>: Sendable where Instan
     var lastError: MailboxFailure?
     /// The folders synced and how notification folder ids map to them.
     var tracker: FolderTracker
+    /// Folders whose last completed sync started while the stream was up: every event after that
+    /// sync's start reaches this subscription, so a DeletedEvent for them may be applied at once.
+    var listening: Set<String> = []
+    /// The sync running started while the stream was up.
+    var syncStartedListening = false
     /// A hierarchy sync (all-folders mode) is wanted; it runs in the sync slot, before folders.
     var refreshDue = false
     /// A hierarchy sync is running (it holds the sync slot).
@@ -274,6 +281,7 @@ struct MailboxMachine<Instant: InstantProtocol<Duration>>: Sendable where Instan
         phase = .running
         subscriptionID = id
         link = .waiting
+        listening = []
         // Catch-up: whatever happened while no subscription listened is found by syncing every
         // watched folder from its stored SyncState (or from scratch the first time), once the
         // subscription listens (or `attachTimeout` passed). In all-folders mode the hierarchy
@@ -320,6 +328,7 @@ struct MailboxMachine<Instant: InstantProtocol<Duration>>: Sendable where Instan
         }
         dirty.remove(folder)
         syncing = folder
+        syncStartedListening = link == .up && !polling && subscriptionID != nil
         if dirty.isEmpty { syncDueAt = nil }
         return [.status(.syncing), .sync(folder: folder, fromScratch: fullResync.contains(folder))]
     }
@@ -375,6 +384,7 @@ struct MailboxMachine<Instant: InstantProtocol<Duration>>: Sendable where Instan
 
     /// Forgets the subscription (leaving its group) without unsubscribing it.
     mutating func dropSubscriptionActions() -> [MailboxAction<Instant>] {
+        listening = []
         subscriptionID = nil
         subscribedHere = false
         syncDueAt = nil
@@ -385,6 +395,7 @@ struct MailboxMachine<Instant: InstantProtocol<Duration>>: Sendable where Instan
 
     mutating func reset(to newPhase: Phase) {
         phase = newPhase
+        listening = []
         polling = false
         subscriptionID = nil
         subscribedHere = false

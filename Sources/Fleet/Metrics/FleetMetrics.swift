@@ -12,6 +12,11 @@ public enum FleetMetrics {
     }
 
     /// A streaming connection opened (the first one of a group, or a reconnect).
+    /// Items a DeletedEvent took out of the mirror before any sync (`MailboxMachine+Departures`).
+    static func deletedOnNotification(_ count: Int) {
+        Counter(label: "ewsf_deletes_on_notification_total").increment(by: Int64(count))
+    }
+
     static func streamOpened() {
         Counter(label: "ewsf_stream_connections_total").increment()
     }

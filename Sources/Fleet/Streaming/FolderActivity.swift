@@ -16,6 +16,14 @@ struct FolderActivity: Sendable, Equatable {
     var namedFolderIDs: Set<String> = []
     /// A folder was created, deleted, moved or copied.
     var hierarchyChanged = false
+    /// Items that left a folder: a DeletedEvent's item, a MovedEvent's old item (a moved item gets
+    /// a new id, so its old id is gone from its old folder), in event order.
+    var departures: [Departure] = []
+
+    struct Departure: Sendable, Equatable {
+        var itemID: String
+        var folderID: String
+    }
 
     init(folderIDs: Set<String> = [], modifiedFolderIDs: Set<String> = [], namedFolderIDs: Set<String>? = nil,
          hierarchyChanged: Bool = false) {
@@ -45,6 +53,18 @@ struct FolderActivity: Sendable, Equatable {
             }
             if let parent = event.parentFolderID?.id { folderIDs.insert(parent) }
             if let old = event.oldParentFolderID?.id { folderIDs.insert(old) }
+            switch event.kind {
+            case .deleted:
+                if let item = event.itemID?.id, let folder = event.parentFolderID?.id {
+                    departures.append(Departure(itemID: item, folderID: folder))
+                }
+            case .moved:
+                if let item = event.oldItemID?.id, let folder = event.oldParentFolderID?.id {
+                    departures.append(Departure(itemID: item, folderID: folder))
+                }
+            default:
+                break
+            }
         }
     }
 }

@@ -41,17 +41,39 @@ struct FolderSyncer: Sendable {
     /// When a sync page was received, for `changes.observed_at`.
     var now: @Sendable () -> Date = { Date() }
 
+    /// What one sync carries from page to page.
+    struct Pass {
+        /// No SyncState: every item is reported (as Create) and diffed against the mirror.
+        let scratch: Bool
+        let baseline: Bool
+        /// From scratch: the folder's mirror as the sync found it.
+        let mirror: [String: FleetStateRepository.MirrorEntry]
+        /// From scratch: mirrored items not reported yet; what is left after the last page is gone.
+        var unreported: [String: FleetStateRepository.MirrorEntry]
+        /// From scratch: items whose read-state change this sync already recorded (by a fetch or
+        /// a ReadFlagChange), so the other kind of report of it records nothing more.
+        var readRecorded: Set<String> = []
+
+        init(scratch: Bool, baseline: Bool, mirror: [String: FleetStateRepository.MirrorEntry]) {
+            self.scratch = scratch
+            self.baseline = baseline
+            self.mirror = mirror
+            unreported = mirror
+        }
+    }
+
     func sync(_ target: Target, folder: String, fromScratch: Bool) async throws -> Summary {
         var summary = Summary()
         var state = fromScratch ? nil : try await store.syncState(mailboxID: target.mailboxID, folder: folder)
         let scratch = state == nil
-        var mirror = scratch ? try await store.mirror(mailboxID: target.mailboxID, folder: folder) : [:]
+        let mirror = scratch ? try await store.mirror(mailboxID: target.mailboxID, folder: folder) : [:]
         // A folder the mailbox knows nothing of yet, or one whose baseline was interrupted.
         var baseline = false
         if scratch && target.startsNow {
             baseline = mirror.isEmpty
             if !baseline { baseline = try await store.baselining(mailboxID: target.mailboxID, folder: folder) }
         }
+        var pass = Pass(scratch: scratch, baseline: baseline, mirror: mirror)
         while true {
             let page = try await service.syncFolderItems(mailbox: target.mailbox, folder: folder, syncState: state,
                                                          maxChanges: pageSize, readState: baseline)
@@ -64,12 +86,11 @@ struct FolderSyncer: Sendable {
             var cp = Checkpoint(lease: target.lease, tenant: target.tenant, mailboxID: target.mailboxID,
                                 mailbox: target.mailbox, folderID: folder, syncState: "", syncStep: step,
                                 observedAt: observed)
-            let fetched = try await apply(page.changes, to: &cp, mirror: &mirror, scratch: scratch, baseline: baseline,
-                                          target: target)
+            let fetched = try await apply(page.changes, to: &cp, pass: &pass, target: target)
             summary.itemsFetched += fetched
             if scratch && last {
                 // Whatever the mirror still holds was not reported by a from-scratch sync: it is gone.
-                for (itemID, _) in mirror.sorted(by: { $0.key < $1.key }) {
+                for (itemID, _) in pass.unreported.sorted(by: { $0.key < $1.key }) {
                     cp.deletes.append(itemID)
                     cp.changes.append(ChangeRecord(folderID: folder, itemID: itemID, changeKey: "", kind: .deleted))
                 }
@@ -87,8 +108,7 @@ struct FolderSyncer: Sendable {
     }
 
     /// Turns one page's changes into mirror updates and outbox rows. Returns items fetched.
-    private func apply(_ changes: [EWSItemChange], to cp: inout Checkpoint,
-                       mirror: inout [String: FleetStateRepository.MirrorEntry], scratch: Bool, baseline: Bool,
+    private func apply(_ changes: [EWSItemChange], to cp: inout Checkpoint, pass: inout Pass,
                        target: Target) async throws -> Int {
         // Items to fetch, and whether the mirror had them. Incremental pages say it (Create or
         // Update); from-scratch pages report everything as Create, so the mirror decides.
@@ -97,9 +117,9 @@ struct FolderSyncer: Sendable {
             let id = change.itemID.id
             let key = change.itemID.changeKey ?? ""
             switch change.kind {
-            case .create where baseline, .update where baseline:
+            case .create where pass.baseline, .update where pass.baseline:
                 // Reported, so not gone (an interrupted baseline's mirror already holds some).
-                mirror.removeValue(forKey: id)
+                pass.unreported.removeValue(forKey: id)
                 guard let isRead = change.isRead else {
                     toFetch.append((change.itemID, false))
                     continue
@@ -107,21 +127,32 @@ struct FolderSyncer: Sendable {
                 cp.upserts.append(MirrorItem(folderID: cp.folderID, itemID: id, changeKey: key, isRead: isRead, subject: nil,
                                              sender: nil, receivedAt: nil, size: nil, hasAttachments: nil))
             case .create, .update:
-                if scratch {
-                    let known = mirror.removeValue(forKey: id)
+                if pass.scratch {
+                    let known = pass.unreported.removeValue(forKey: id) ?? pass.mirror[id]
                     if let known, known.changeKey == key, !key.isEmpty { continue }  // unchanged
                     toFetch.append((change.itemID, known != nil))
                 } else {
                     toFetch.append((change.itemID, change.kind == .update))
                 }
+            case .readFlagChange where pass.scratch:
+                // From scratch, gromox follows the Create of each item whose read state ever
+                // changed with a ReadFlagChange (captured from 3.10). Only a read state that
+                // differs from the mirror's is a change, and only once: an item the mirror does
+                // not hold is recorded by its Create (or its baseline), and one fetched because
+                // its ChangeKey moved is recorded by that fetch.
+                let isRead = change.isRead ?? false
+                guard let known = pass.mirror[id], known.isRead != isRead, !pass.readRecorded.contains(id) else { continue }
+                pass.readRecorded.insert(id)
+                cp.readFlags.append(ReadFlagUpdate(itemID: id, changeKey: key, isRead: isRead))
+                cp.changes.append(ChangeRecord(folderID: cp.folderID, itemID: id, changeKey: key, kind: .readFlag,
+                                               isRead: isRead))
             case .readFlagChange:
                 let isRead = change.isRead ?? false
-                mirror.removeValue(forKey: id)
                 cp.readFlags.append(ReadFlagUpdate(itemID: id, changeKey: key, isRead: isRead))
                 cp.changes.append(ChangeRecord(folderID: cp.folderID, itemID: id, changeKey: key, kind: .readFlag,
                                                isRead: isRead))
             case .delete:
-                mirror.removeValue(forKey: id)
+                pass.unreported.removeValue(forKey: id)
                 cp.deletes.append(id)
                 cp.changes.append(ChangeRecord(folderID: cp.folderID, itemID: id, changeKey: "", kind: .deleted))
             }
@@ -142,25 +173,27 @@ struct FolderSyncer: Sendable {
                     throw failure
                 }
                 fetched += 1
-                record(item, into: &cp, known: wanted.known, before: before[wanted.id.id], silently: baseline)
+                record(item, into: &cp, known: wanted.known, before: before[wanted.id.id], pass: &pass)
             }
         }
         return fetched
     }
 
-    /// `silently`: a baseline's item, mirrored without an outbox row.
-    private func record(_ item: EWSItem, into cp: inout Checkpoint, known: Bool, before: MirrorItem?, silently: Bool = false) {
+    /// A baseline's item is mirrored without an outbox row.
+    private func record(_ item: EWSItem, into cp: inout Checkpoint, known: Bool, before: MirrorItem?, pass: inout Pass) {
         let key = item.itemID.changeKey ?? ""
         let mirrored = MirrorItem(
             folderID: cp.folderID, itemID: item.itemID.id, changeKey: key, isRead: item.isRead, subject: item.subject,
             sender: item.sender?.emailAddress ?? item.sender?.name, receivedAt: item.dateTimeReceived.flatMap(Self.parseDate),
             size: item.size.map(Int64.init), hasAttachments: item.hasAttachments)
         cp.upserts.append(mirrored)
-        if silently { return }
+        if pass.baseline { return }
         let kind: ChangeKind
         if !known {
             kind = .created
         } else if let before, mirrored.differsOnlyInReadState(from: before) {
+            // Recorded once per sync, whether this fetch or a ReadFlagChange of it comes first.
+            if pass.scratch, !pass.readRecorded.insert(mirrored.itemID).inserted { return }
             kind = .readFlag
         } else {
             kind = .updated

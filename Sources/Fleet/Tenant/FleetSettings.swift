@@ -29,6 +29,9 @@ public struct FleetSettings: Sendable {
     public var startupGateMax: Duration = .seconds(120)
     /// Consecutive resubscribes without a healthy stream before a mailbox is `failed`.
     public var maxResubscribes = 3
+    /// A DeletedEvent takes its item out of the mirror at once, before the folder's sync, where
+    /// that is safe (`MailboxMachine+Departures`).
+    public var deleteOnNotification = true
 
     public init(instanceID: String) { self.instanceID = instanceID }
 }

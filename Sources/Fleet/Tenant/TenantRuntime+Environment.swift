@@ -37,6 +37,15 @@ extension TenantRuntime {
         }
     }
 
+    func deleteLocally(_ mailbox: Mailbox, folder: String, items: [String]) async throws -> Int {
+        var cp = Checkpoint(lease: lease, tenant: tenant.name, mailboxID: mailbox.id, mailbox: mailbox.smtpAddress,
+                            folderID: folder, syncState: "", syncStep: SyncStep.fresh("event"), observedAt: Date())
+        cp.keepsSyncState = true
+        cp.deletes = items
+        cp.changes = items.map { ChangeRecord(folderID: folder, itemID: $0, changeKey: "", kind: .deleted) }
+        return try await fenced("checkpoint") { try await CheckpointWriter(pool: pool).commit(cp).changesInserted }
+    }
+
     func resetSyncState(_ mailbox: Mailbox, folder: String) async throws {
         try await fenced("sync_state_reset") {
             try await FleetStateRepository(pool: pool).resetSyncState(mailboxID: mailbox.id, folderID: folder, lease: lease)

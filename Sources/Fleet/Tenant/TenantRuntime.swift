@@ -216,6 +216,7 @@ actor TenantRuntime<C: Clock<Duration>>: MailboxEnvironment where C.Instant: Sen
             // Ids of folders no longer watched (kept after `mailbox update`) must not map events.
             knownFolderIDs: (persistedFolderIDs[mailbox.id] ?? [:]).filter { mailbox.watch == .allFolders || folders.contains($0.value) })
         config.maxResubscribes = settings.maxResubscribes
+        config.deleteOnNotification = settings.deleteOnNotification
         if mailbox.effectiveMode(in: tenant) == .syncOnly {
             let interval = Duration.seconds(mailbox.effectivePollInterval(in: tenant))
             config.syncOnly = true

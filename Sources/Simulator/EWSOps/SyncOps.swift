@@ -66,6 +66,11 @@ enum SyncOps {
                 w.empty("t:ItemId", ["Id": change.itemId, "ChangeKey": change.changeKey ?? ""])
                 w.element("t:IsRead", change.isRead ? "true" : "false")
             }
+        case .initialReadState:
+            w.element("t:ReadFlagChange") { w in
+                w.empty("t:ItemId", ["Id": change.itemId])
+                w.element("t:IsRead", change.isRead ? "true" : "false")
+            }
         }
     }
 

@@ -47,7 +47,13 @@ struct SyncState: Equatable {
 
 /// One net change reported by SyncFolderItems.
 struct ItemChange {
-    enum Kind { case create, update, delete, readFlag }
+    enum Kind {
+        case create, update, delete, readFlag
+        /// gromox, in a sync from scratch: besides the Create of every item, a ReadFlagChange
+        /// (without ChangeKey) for each item whose read state changed since it entered the folder
+        /// (captured from 3.10: its ICS read-state stream starts from nothing too).
+        case initialReadState
+    }
     var kind: Kind
     var itemId: String
     var changeKey: String?

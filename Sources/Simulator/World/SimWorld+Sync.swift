@@ -44,6 +44,12 @@ extension SimWorld {
             }
             changes.append(ItemChange(kind: kind, itemId: id, changeKey: SimIds.itemChangeKey(item.keySequence),
                                       isRead: item.isRead, item: item, sortKey: item.changeSequence))
+            // The initial round (base 0, over all its pages) of a gromox folder. Right after its
+            // Create (same sort key, so a page never separates them).
+            if base == 0, item.readSequence > item.createdSequence, isGromox(mailbox) {
+                changes.append(ItemChange(kind: .initialReadState, itemId: id, changeKey: nil, isRead: item.isRead,
+                                          item: item, sortKey: item.changeSequence))
+            }
         }
         if state != nil {
             // Items created after `watermark` and gone again were never seen: report nothing.
@@ -53,8 +59,10 @@ extension SimWorld {
                                           item: nil, sortKey: tombstone.deletedSequence))
             }
         }
-        changes.sort { $0.sortKey < $1.sortKey }
-        let limit = max(1, maxChanges)
+        changes.sort { ($0.sortKey, $0.kind == .initialReadState ? 1 : 0) < ($1.sortKey, $1.kind == .initialReadState ? 1 : 0) }
+        // A page ends after a whole sort key: an item's initial read state stays with its Create.
+        var limit = max(1, maxChanges)
+        while limit < changes.count, changes[limit].sortKey == changes[limit - 1].sortKey { limit += 1 }
         if changes.count > limit {
             let page = Array(changes.prefix(limit))
             let next = SyncState(kind: .items, tenant: mailbox.tenantIndex, mailbox: mailbox.index, folder: folder.index,

@@ -89,6 +89,9 @@ public struct Checkpoint: Sendable {
     /// A page of a baseline (`--start now`) that is not its last: an interrupted baseline goes on
     /// as one (`folder_sync.baselining`).
     public var baselining = false
+    /// Not a sync page (a DeletedEvent applied at once): the folder's SyncState and sync times
+    /// stay as they are.
+    public var keepsSyncState = false
 
     public init(lease: LeaseToken?, tenant: String, mailboxID: Int64, mailbox: String, folderID: String,
                 syncState: String, syncStep: String, observedAt: Date) {

@@ -89,17 +89,19 @@ public struct CheckpointWriter: Sendable {
                 name: "checkpoint.insert_changes")
             inserted = result.affectedRows
         }
-        try await conn.query("""
-            INSERT INTO folder_sync (mailbox_id, folder_id, sync_state, last_sync_at, last_full_sync_at, baselining)
-            VALUES ($1, $2, $3, now(), CASE WHEN $4::boolean THEN now() END, $5)
-            ON CONFLICT (mailbox_id, folder_id) DO UPDATE SET
-                sync_state = EXCLUDED.sync_state, last_sync_at = now(),
-                last_full_sync_at = coalesce(EXCLUDED.last_full_sync_at, folder_sync.last_full_sync_at),
-                baselining = EXCLUDED.baselining
-            """,
-            [mailboxID, PostgresValue(cp.folderID), PostgresValue(cp.syncState), PostgresValue(cp.completesFullSync),
-             PostgresValue(cp.baselining)],
-            name: "checkpoint.sync_state")
+        if !cp.keepsSyncState {
+            try await conn.query("""
+                INSERT INTO folder_sync (mailbox_id, folder_id, sync_state, last_sync_at, last_full_sync_at, baselining)
+                VALUES ($1, $2, $3, now(), CASE WHEN $4::boolean THEN now() END, $5)
+                ON CONFLICT (mailbox_id, folder_id) DO UPDATE SET
+                    sync_state = EXCLUDED.sync_state, last_sync_at = now(),
+                    last_full_sync_at = coalesce(EXCLUDED.last_full_sync_at, folder_sync.last_full_sync_at),
+                    baselining = EXCLUDED.baselining
+                """,
+                [mailboxID, PostgresValue(cp.folderID), PostgresValue(cp.syncState), PostgresValue(cp.completesFullSync),
+                 PostgresValue(cp.baselining)],
+                name: "checkpoint.sync_state")
+        }
         if inserted > 0 {
             try await conn.query("UPDATE mailbox_status SET last_change_at = now() WHERE mailbox_id = $1",
                                  [mailboxID], name: "checkpoint.status")
