@@ -495,3 +495,14 @@ ALTER TABLE mailboxes ADD COLUMN start_mode text NOT NULL DEFAULT 'backfill' CHE
 -- A baseline in progress: its pages so far are mirrored, its last page not yet reached. A baseline
 -- interrupted (a crash, a restart) goes on as one, although the mirror is no longer empty.
 ALTER TABLE folder_sync ADD COLUMN baselining boolean NOT NULL DEFAULT false;
+
+-- migration: 10 mailbox_ignores
+-- Items a mailbox's syncs skip: SyncFolderItems' Ignore element (`mailbox ignore`, e.g. for a
+-- reply-all storm). Changes to them are not recorded, by design, while they are listed; a sync from
+-- scratch does not take them for deleted. At most 1000 per mailbox (MailboxRepository.ignoreLimit).
+CREATE TABLE mailbox_ignores (
+    mailbox_id bigint      NOT NULL REFERENCES mailboxes(id) ON DELETE CASCADE,
+    item_id    text        NOT NULL CHECK (item_id <> ''),
+    created_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (mailbox_id, item_id)
+);

@@ -45,6 +45,26 @@ import Testing
         }
     }
 
+    @Test(.requiresDatabase) func ignoreListsAddRemoveAndKeepTheirLimit() async throws {
+        try await CLIFixture.with("mbxignore") { fx in
+            #expect(try fx.addTenant("contoso").status == 0)
+            #expect(try fx.run(["mailbox", "add", "contoso", "a@contoso.com"]).status == 0)
+            let add = try fx.run(["mailbox", "ignore", "contoso", "a@contoso.com", "AAMk1", "AAMk2", "AAMk1"])
+            #expect(add.status == 0 && add.stderr == "ewsfleet: ignoring 2 more item(s) of a@contoso.com\n", "\(add.stderr)")
+            let list = try fx.run(["mailbox", "ignore", "contoso", "a@contoso.com", "--list", "--format", "json"])
+            #expect(list.stdout.contains("AAMk1") && list.stdout.contains("AAMk2"))
+            let removed = try fx.run(["mailbox", "ignore", "contoso", "a@contoso.com", "AAMk2", "--remove"])
+            #expect(removed.stderr == "ewsfleet: no longer ignoring 1 item(s) of a@contoso.com\n")
+            let many = (0..<1000).map { "X\($0)" }
+            let over = try fx.run(["mailbox", "ignore", "contoso", "a@contoso.com"] + many)
+            #expect(over.status == 65 && over.stderr.contains("would ignore 1001 items; the limit is 1000"), "\(over.stderr)")
+            let after = try fx.run(["mailbox", "ignore", "contoso", "a@contoso.com", "--list", "--format", "json"])
+            #expect(!after.stdout.contains("X0"), "the refused list was not written at all")
+            #expect(try fx.run(["mailbox", "ignore", "contoso", "b@contoso.com", "X"]).status == 65)
+            #expect(try fx.run(["mailbox", "ignore", "contoso", "a@contoso.com"]).status == 64)
+        }
+    }
+
     @Test(arguments: [
         [String](), ["--purge"], ["--all-folders", "--folders-list"], ["--all-folders", "--add-folder", "x"],
         ["--mode", "push"], ["--poll-interval", "1s"],

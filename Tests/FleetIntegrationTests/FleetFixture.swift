@@ -160,7 +160,8 @@ final class FleetFixture: @unchecked Sendable {  // set up once, then read-only 
 
     /// The outbox oracle's verdict (see `OutboxOracle`) over every mailbox, for the watched folders
     /// given as simulator folder name → `changes.folder_id`. Call it once traffic has stopped.
-    func outboxVerdict(folders: [String: String] = ["inbox": "inbox"], baseline: Set<String> = []) async throws
+    func outboxVerdict(folders: [String: String] = ["inbox": "inbox"], baseline: Set<String> = [],
+                       ignored: Set<String> = []) async throws
         -> OutboxOracle.Verdict
     {
         let names = Dictionary(uniqueKeysWithValues: folders.map { ($0.value, $0.key) })
@@ -180,7 +181,7 @@ final class FleetFixture: @unchecked Sendable {  // set up once, then read-only 
             for name in folders.keys { truth[name] = try sim.world.items(mailbox: mailbox, folder: name) }
             verdict.merge(OutboxOracle.check(truth: truth, ledger: try sim.world.ledger(mailbox: mailbox),
                                              ledgerDropped: try sim.world.ledgerDropped(mailbox: mailbox), rows: rows,
-                                             baseline: baseline))
+                                             baseline: baseline, ignored: ignored))
         }
         return verdict
     }

@@ -20,8 +20,8 @@ final class ScriptedService: SyncService {
         self.items = Mutex(Dictionary(uniqueKeysWithValues: items.map { ($0.itemID.id, $0) }))
     }
 
-    func syncFolderItems(mailbox: String, folder: String, syncState: String?, maxChanges: Int, readState: Bool) async throws
-        -> SyncFolderItemsResponseMessage
+    func syncFolderItems(mailbox: String, folder: String, syncState: String?, maxChanges: Int, readState: Bool,
+                         ignore: [String]) async throws -> SyncFolderItemsResponseMessage
     {
         readStates.withLock { $0.append(readState) }
         let index = syncState.map { Int($0.dropFirst())! } ?? 0
@@ -54,6 +54,7 @@ final class MemoryStore: SyncStore {
         var failCommitNumber: Int?
         var commits = 0
         var baselining: Set<String> = []
+        var ignored: [String] = []
     }
     let state = Mutex(State())
 
@@ -66,6 +67,7 @@ final class MemoryStore: SyncStore {
     func baselining(mailboxID: Int64, folder: String) async throws -> Bool {
         state.withLock { $0.baselining.contains(folder) }
     }
+    func ignored(mailboxID: Int64) async throws -> [String] { state.withLock { $0.ignored } }
     func mirrorItems(mailboxID: Int64, itemIDs: [String]) async throws -> [String: MirrorItem] {
         state.withLock { s in
             var found: [String: MirrorItem] = [:]
@@ -297,7 +299,8 @@ let target = FolderSyncer.Target(tenant: "t", mailboxID: 1, mailbox: "a@t.exampl
 
     @Test func anErrorPageIsClassifiedByTheActionTable() async throws {
         struct Failing: SyncService {
-            func syncFolderItems(mailbox: String, folder: String, syncState: String?, maxChanges: Int, readState: Bool) async throws -> SyncFolderItemsResponseMessage {
+            func syncFolderItems(mailbox: String, folder: String, syncState: String?, maxChanges: Int, readState: Bool,
+                                 ignore: [String]) async throws -> SyncFolderItemsResponseMessage {
                 SyncFolderItemsResponseMessage(status: EWSResponseStatus(responseClass: .error, responseCode: "ErrorInvalidSyncStateData"),
                                                syncState: "", includesLastItemInRange: true, changes: [])
             }

@@ -45,6 +45,19 @@ import Testing
         #expect(verdict.exempt == 3)  // D, P, Q
     }
 
+    /// An ignored item's changes are not recorded by design: neither a missing row nor a stale read
+    /// state counts against the client, but a duplicate still does.
+    @Test func anIgnoredItemIsExemptButNotFromDuplicates() {
+        let truth = ["inbox": [Self.item("A", read: true), Self.item("I", read: true)]]
+        let rows = Self.rows + [Self.row("created", "I"), Self.row("created", "I")]
+        let verdict = OutboxOracle.check(truth: truth, ledger: Self.ledger + [Self.entry("created", "I"), Self.entry("read", "I")],
+                                         ledgerDropped: 0, rows: rows, ignored: ["I"])
+        #expect(verdict.lost.isEmpty && verdict.wrongReadState.isEmpty)
+        #expect(verdict.duplicated == ["I"])
+        let alone = OutboxOracle.check(truth: truth, ledger: Self.ledger, ledgerDropped: 0, rows: Self.rows, ignored: ["I"])
+        #expect(alone.isClean, "\(alone)")
+    }
+
     @Test func aMissingCreateIsLost() {
         let verdict = OutboxOracle.check(truth: ["inbox": [Self.item("A", read: true), Self.item("E")]],
                                          ledger: Self.ledger, ledgerDropped: 0, rows: Self.rows)

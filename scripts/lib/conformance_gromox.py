@@ -608,6 +608,29 @@ class Conformance:
         latency = self.arrived("mail after the baseline", U1, "created", since, subject=subject)
         return f"{len(truth)} items mirrored with 0 GetItem and 0 changes; new mail created after {latency:.1f} s"
 
+    def ignore(self):
+        """`mailbox ignore` against gromox: the ignored item's read and unread are not recorded
+        (gromox honours SyncFolderItems' Ignore) while new mail beside it is; off the list, the
+        next read is."""
+        subject = f"after-baseline-{self.stamp}-1"
+        item = self.item_id(U1, subject)
+        self.fleet.cli("mailbox", "ignore", TENANT, U1, item)
+        since = time.time()
+        self.gromox.mailbox(U1, "read", subject)
+        self.gromox.mailbox(U1, "unread", subject)  # back to what the mirror holds
+        other = self.gromox.deliver(U1, 1, f"beside-ignored-{self.stamp}")[0]
+        self.arrived("mail beside the ignored item", U1, "created", since, subject=other)
+        time.sleep(2)  # the sync that brought it saw the read too
+        recorded = self.checks.committed(U1, "read_flag", item_id=item, after=since - 1) \
+            or self.checks.committed(U1, "updated", item_id=item, after=since - 1)
+        if recorded:
+            raise Failed("the read changes of an ignored item were recorded")
+        self.fleet.cli("mailbox", "ignore", TENANT, U1, item, "--remove")
+        since = time.time()
+        self.gromox.mailbox(U1, "read", subject)
+        latency = self.arrived("read after the ignore list", U1, "read_flag", since, item_id=item, is_read=True)
+        return f"read and unread of the ignored item not recorded; off the list, a read recorded after {latency:.1f} s"
+
     def quiet_window(self, seconds=120):
         start = time.time()
         time.sleep(seconds)
@@ -634,6 +657,7 @@ class Conformance:
         self.step("SIGTERM and restart of ewsfleet", self.sigterm_and_restart)
         self.step("SIGKILL during a 200-mail burst", self.sigkill_mid_burst)
         self.step("baseline: mailbox add --start now", self.baseline)
+        self.step("mailbox ignore", self.ignore)
         self.step("quiet window", self.quiet_window)
         self.fleet.signal(signal.SIGTERM)
         self.fleet.wait_exit()

@@ -6,7 +6,7 @@ struct MailboxCommand: AsyncParsableCommand {
         commandName: "mailbox", abstract: "Manage watched mailboxes.",
         subcommands: [MailboxAddCommand.self, MailboxListCommand.self, MailboxPauseCommand.self,
                       MailboxResumeCommand.self, MailboxRemoveCommand.self, MailboxImportCommand.self,
-                      MailboxResyncCommand.self, MailboxUpdateCommand.self])
+                      MailboxResyncCommand.self, MailboxUpdateCommand.self, MailboxIgnoreCommand.self])
 }
 
 struct MailboxAddCommand: AsyncParsableCommand {

@@ -17,10 +17,11 @@ struct TenantEWS<C: Clock<Duration>>: SyncService where C.Instant: Sendable {
     }
 
     func syncFolderItems(mailbox: String, folder: String, syncState: String?, maxChanges: Int,
-                         readState: Bool = false) async throws -> SyncFolderItemsResponseMessage
+                         readState: Bool = false, ignore: [String] = []) async throws -> SyncFolderItemsResponseMessage
     {
         let request = try SyncFolderItemsRequest(folder: folderID(folder, mailbox: mailbox), syncState: syncState,
-                                                 maxChangesReturned: maxChanges, additionalProperties: readState ? [.isRead] : [])
+                                                 ignore: ignore.map { EWSItemID(id: $0) }, maxChangesReturned: maxChanges,
+                                                 additionalProperties: readState ? [.isRead] : [])
         guard case .syncFolderItems(let messages) = try await client.call(request, route: routeFor(mailbox)),
               let message = messages.first
         else { throw Self.malformed("SyncFolderItems") }

@@ -17,6 +17,9 @@ import Store
 /// IsRead (AdditionalProperties), so the mirror still matches the folder's read states. Only an
 /// item whose page lacks IsRead (a server that ignores the property) is fetched, still silently.
 /// From its last page on, the folder syncs like any other, so every later change is recorded.
+///
+/// Items on the mailbox's ignore list go in every request's `Ignore` element: the server skips
+/// them, so their changes are not recorded (by design, e.g. during a reply-all storm).
 struct FolderSyncer: Sendable {
     struct Target: Sendable {
         var tenant: String
@@ -74,9 +77,12 @@ struct FolderSyncer: Sendable {
             if !baseline { baseline = try await store.baselining(mailboxID: target.mailboxID, folder: folder) }
         }
         var pass = Pass(scratch: scratch, baseline: baseline, mirror: mirror)
+        // Ignored items are not reported, so a sync from scratch must not take them for deleted.
+        let ignored = try await store.ignored(mailboxID: target.mailboxID)
+        for id in ignored { pass.unreported.removeValue(forKey: id) }
         while true {
             let page = try await service.syncFolderItems(mailbox: target.mailbox, folder: folder, syncState: state,
-                                                         maxChanges: pageSize, readState: baseline)
+                                                         maxChanges: pageSize, readState: baseline, ignore: ignored)
             let observed = now()
             guard page.status.isSuccess else { throw EWSCallError(status: page.status) }
             let last = page.includesLastItemInRange ?? true

@@ -5,8 +5,9 @@ import Store
 /// use an in-memory mailbox. Failures are `EWSCallError`s.
 protocol SyncService: Sendable {
     /// `readState`: each Create and Update carries IsRead (a baseline records it without GetItem).
-    func syncFolderItems(mailbox: String, folder: String, syncState: String?, maxChanges: Int, readState: Bool) async throws
-        -> SyncFolderItemsResponseMessage
+    /// `ignore`: item ids the server skips (the mailbox's ignore list).
+    func syncFolderItems(mailbox: String, folder: String, syncState: String?, maxChanges: Int, readState: Bool,
+                         ignore: [String]) async throws -> SyncFolderItemsResponseMessage
     func getItems(mailbox: String, ids: [EWSItemID]) async throws -> [GetItemResponseMessage]
 }
 
@@ -16,6 +17,8 @@ protocol SyncStore: Sendable {
     func mirror(mailboxID: Int64, folder: String) async throws -> [String: FleetStateRepository.MirrorEntry]
     /// Whether a baseline of the folder was interrupted before its last page.
     func baselining(mailboxID: Int64, folder: String) async throws -> Bool
+    /// The mailbox's ignore list (`mailbox ignore`).
+    func ignored(mailboxID: Int64) async throws -> [String]
     /// The mirror's rows of these items (those it has).
     func mirrorItems(mailboxID: Int64, itemIDs: [String]) async throws -> [String: MirrorItem]
     /// Commits one page; returns the outbox rows inserted.
@@ -40,6 +43,10 @@ struct PostgresSyncStore: SyncStore {
 
     func baselining(mailboxID: Int64, folder: String) async throws -> Bool {
         try await FleetStateRepository(pool: pool).baselining(mailboxID: mailboxID, folderID: folder)
+    }
+
+    func ignored(mailboxID: Int64) async throws -> [String] {
+        try await MailboxRepository(pool: pool).ignored(mailboxID: mailboxID)
     }
 
     func commit(_ checkpoint: Checkpoint) async throws -> Int {

@@ -13,8 +13,9 @@ import Foundation
 /// reports net changes): an item that left with no row at all is exempt. So is an item of a
 /// *baseline* (what a folder held when a client started it "now", mirrored without a `created`
 /// row) that has no `created` row and no `deleted` row: its other rows, if any, must still end
-/// in the true read state. A ledger that dropped entries cannot vouch for anything, so it fails
-/// the verdict.
+/// in the true read state. Items on the client's ignore list are exempt from (a) and (b): their
+/// changes are not recorded, by design. A ledger that dropped entries cannot vouch for anything,
+/// so it fails the verdict.
 public enum OutboxOracle {
     /// One outbox row, in commit order. `folder` is the folder's name in the simulator ("inbox").
     public struct Row: Sendable, Equatable {
@@ -74,8 +75,9 @@ public enum OutboxOracle {
     ///   - ledger: the mailbox's ledger, oldest first; `ledgerDropped` how many entries it lost.
     ///   - rows: the mailbox's outbox rows in commit order (rows of unwatched folders are ignored).
     ///   - baseline: item ids the client mirrored without a `created` row (see above).
+    ///   - ignored: item ids on the client's ignore list (see above).
     public static func check(truth: [String: [SimWorld.ItemSnapshot]], ledger: [LedgerEntry], ledgerDropped: Int,
-                             rows: [Row], baseline: Set<String> = []) -> Verdict {
+                             rows: [Row], baseline: Set<String> = [], ignored: Set<String> = []) -> Verdict {
         var verdict = Verdict(ledgerDropped: ledgerDropped)
         let watched = Set(truth.keys)
         struct Key: Hashable { var folder: String, item: String }
@@ -94,6 +96,10 @@ public enum OutboxOracle {
             for item in items {
                 let key = Key(folder: folder, item: item.itemId)
                 present.insert(key)
+                if ignored.contains(item.itemId) {
+                    verdict.exempt += 1
+                    continue
+                }
                 let rows = history[key] ?? []
                 let sinceDelete = rows.suffix(from: (rows.lastIndex { $0.kind == "deleted" }).map { $0 + 1 } ?? 0)
                 // More than one is a duplicate, which (c) has counted.
@@ -132,7 +138,8 @@ public enum OutboxOracle {
         }
         left += order.filter { !present.contains($0) }
         var judged: Set<Key> = []
-        for key in left where watched.contains(key.folder) && !present.contains(key) && judged.insert(key).inserted {
+        for key in left where watched.contains(key.folder) && !present.contains(key) && !ignored.contains(key.item)
+            && judged.insert(key).inserted {
             guard let rows = history[key], let lastCreated = rows.lastIndex(where: { $0.kind == "created" }) else {
                 verdict.exempt += 1
                 continue
