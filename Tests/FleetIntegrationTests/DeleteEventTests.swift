@@ -10,11 +10,7 @@ import Testing
 /// ground truth and ledger are the oracle.
 @Suite(.requiresDatabase, .serialized) struct DeleteEventTests {
     @Test func deletesAndMovesOutAreRecordedBeforeTheSyncAndOnlyOnce() async throws {
-        try await FleetFixture.with("delete_event", {
-            $0.tenants = 1
-            $0.mailboxesPerTenant = 1
-            $0.itemsPerMailbox = 12
-        }) { f in
+        try await FleetFixture.with("delete_event", FolderWatchTests.single) { f in
             try await f.addAll()
             let mailbox = f.allMailboxes[0]
             // A long coalescing window: a delete recorded well within it was not recorded by a sync.

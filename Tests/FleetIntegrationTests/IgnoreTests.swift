@@ -10,11 +10,7 @@ import Testing
 @Suite(.requiresDatabase, .serialized) struct IgnoreTests {
     @Test(arguments: SimDialect.allCases)
     func ignoredItemsAreSkippedUntilRemovedFromTheList(dialect: SimDialect) async throws {
-        try await FleetFixture.with("ignore", dialect: dialect, {
-            $0.tenants = 1
-            $0.mailboxesPerTenant = 1
-            $0.itemsPerMailbox = 12
-        }) { f in
+        try await FleetFixture.with("ignore", dialect: dialect, FolderWatchTests.single) { f in
             try await f.addAll()
             let (tenant, mailbox) = (f.tenants[0].name, f.allMailboxes[0])
             let repository = MailboxRepository(pool: f.pool)

@@ -10,11 +10,7 @@ import Testing
 @Suite(.requiresDatabase, .serialized) struct ResyncTests {
     @Test(arguments: SimDialect.allCases)
     func aResyncAfterReadChangesRecordsNothing(dialect: SimDialect) async throws {
-        try await FleetFixture.with("resync_reads", dialect: dialect, {
-            $0.tenants = 1
-            $0.mailboxesPerTenant = 1
-            $0.itemsPerMailbox = 12
-        }) { f in
+        try await FleetFixture.with("resync_reads", dialect: dialect, FolderWatchTests.single) { f in
             try await f.addAll()
             let mailbox = f.allMailboxes[0]
             let fleet = f.startSupervisor()

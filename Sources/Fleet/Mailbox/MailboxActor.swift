@@ -24,7 +24,8 @@ protocol MailboxEnvironment<C>: Sendable {
     /// Joins the mailbox's stream group; false when there is no room for one (it is then polled).
     /// `established`: a stored id, not one the server just handed out.
     func join(_ mailbox: Mailbox, subscriptionID: String, established: Bool, owner: MailboxActor<C>) async -> Bool
-    func leave(_ mailbox: Mailbox) async
+    /// Leaves the group, if `owner` (this actor, not a newer one of the same mailbox) is the member.
+    func leave(_ mailbox: Mailbox, owner: MailboxActor<C>) async
     /// Events named folders the subscription does not watch (evidence of a restarted server).
     func foreignEvents(_ mailbox: Mailbox, subscriptionID: String) async
     func status(_ mailbox: Mailbox, _ state: MailboxStatusState, failure: MailboxFailure?, failures: Int,
@@ -189,7 +190,7 @@ actor MailboxActor<C: Clock<Duration>> where C.Instant: Sendable {
             // Only news is sent back: a refusal, or a slot after polling.
             if !joined || machine.polling { input.yield(.joined(joined)) }
         case .leaveGroup:
-            await env.leave(mailbox)
+            await env.leave(mailbox, owner: self)
         case .refreshHierarchy:
             group.addTask {
                 do {

@@ -13,7 +13,7 @@ actor StreamGroup<C: Clock<Duration>> where C.Instant: Sendable {
 
     enum Event: Sendable {
         case join(id: String, member: Machine.Member, owner: MailboxActor<C>)
-        case leave(Int64)
+        case leave(Int64, owner: MailboxActor<C>)
         case openGate
         case close
         case opened(generation: Int, stream: HTTPStream)
@@ -74,7 +74,9 @@ actor StreamGroup<C: Clock<Duration>> where C.Instant: Sendable {
             mailboxID: mailbox.id, smtpAddress: mailbox.smtpAddress, established: established), owner: owner))
     }
 
-    nonisolated func leave(mailboxID: Int64) { input.yield(.leave(mailboxID)) }
+    /// Only `owner`'s membership goes: a mailbox restarted with new settings (`mailbox update`)
+    /// may have joined again through its new actor before the old one's leave arrives.
+    nonisolated func leave(mailboxID: Int64, owner: MailboxActor<C>) { input.yield(.leave(mailboxID, owner: owner)) }
 
     /// The tenant's start-up gate: every starting mailbox has joined or failed.
     nonisolated func openGate() { input.yield(.openGate) }
@@ -104,7 +106,8 @@ actor StreamGroup<C: Clock<Duration>> where C.Instant: Sendable {
         case .join(let id, let member, let owner):
             owners[member.mailboxID] = owner
             return machine.join(id: id, member: member, now: now)
-        case .leave(let mailboxID):
+        case .leave(let mailboxID, let owner):
+            guard owners[mailboxID] == nil || owners[mailboxID] === owner else { return [] }
             owners[mailboxID] = nil
             return machine.leave(mailboxID: mailboxID, now: now)
         case .openGate:

@@ -81,9 +81,9 @@ extension TenantRuntime {
         return true
     }
 
-    func leave(_ mailbox: Mailbox) async {
+    func leave(_ mailbox: Mailbox, owner: MailboxActor<C>) async {
         guard let name = groupKey(of: mailbox), let group = groups[name] else { return }
-        group.leave(mailboxID: mailbox.id)
+        group.leave(mailboxID: mailbox.id, owner: owner)
     }
 
     nonisolated func status(_ mailbox: Mailbox, _ state: MailboxStatusState, failure: MailboxFailure?, failures: Int,
