@@ -19,7 +19,8 @@ import Store
 /// From its last page on, the folder syncs like any other, so every later change is recorded.
 ///
 /// Items on the mailbox's ignore list go in every request's `Ignore` element: the server skips
-/// them, so their changes are not recorded (by design, e.g. during a reply-all storm).
+/// them, so their changes are not recorded (by design, e.g. during a reply-all storm). A server
+/// that reports them anyway (gromox 3.10 does not implement `Ignore`) has them dropped here.
 struct FolderSyncer: Sendable {
     struct Target: Sendable {
         var tenant: String
@@ -56,12 +57,18 @@ struct FolderSyncer: Sendable {
         /// From scratch: items whose read-state change this sync already recorded (by a fetch or
         /// a ReadFlagChange), so the other kind of report of it records nothing more.
         var readRecorded: Set<String> = []
+        /// The mailbox's ignore list: passed in `Ignore`, and dropped from the pages too, for a
+        /// server that does not implement `Ignore` (gromox 3.10).
+        let ignored: Set<String>
 
-        init(scratch: Bool, baseline: Bool, mirror: [String: FleetStateRepository.MirrorEntry]) {
+        init(scratch: Bool, baseline: Bool, mirror: [String: FleetStateRepository.MirrorEntry], ignored: [String]) {
             self.scratch = scratch
             self.baseline = baseline
             self.mirror = mirror
-            unreported = mirror
+            let ignoredSet = Set(ignored)
+            self.ignored = ignoredSet
+            // Ignored items are not reported, so a sync from scratch must not take them for deleted.
+            unreported = mirror.filter { !ignoredSet.contains($0.key) }
         }
     }
 
@@ -76,10 +83,8 @@ struct FolderSyncer: Sendable {
             baseline = mirror.isEmpty
             if !baseline { baseline = try await store.baselining(mailboxID: target.mailboxID, folder: folder) }
         }
-        var pass = Pass(scratch: scratch, baseline: baseline, mirror: mirror)
-        // Ignored items are not reported, so a sync from scratch must not take them for deleted.
         let ignored = try await store.ignored(mailboxID: target.mailboxID)
-        for id in ignored { pass.unreported.removeValue(forKey: id) }
+        var pass = Pass(scratch: scratch, baseline: baseline, mirror: mirror, ignored: ignored)
         while true {
             let page = try await service.syncFolderItems(mailbox: target.mailbox, folder: folder, syncState: state,
                                                          maxChanges: pageSize, readState: baseline, ignore: ignored)
@@ -122,6 +127,7 @@ struct FolderSyncer: Sendable {
         for change in changes {
             let id = change.itemID.id
             let key = change.itemID.changeKey ?? ""
+            if pass.ignored.contains(id) { continue }
             switch change.kind {
             case .create where pass.baseline, .update where pass.baseline:
                 // Reported, so not gone (an interrupted baseline's mirror already holds some).

@@ -6,7 +6,10 @@ enum SyncOps {
         let folderNode = EWSContext.folderIdNodes(operation.child(NS.messages, "SyncFolderId")).first
         let state = operation.child(NS.messages, "SyncState")?.trimmedText
         let maxChanges = Int(operation.child(NS.messages, "MaxChangesReturned")?.trimmedText ?? "") ?? 0
-        let ignore = Set(operation.child(NS.messages, "Ignore")?.children(NS.types, "ItemId").compactMap { $0.attribute("Id") } ?? [])
+        // gromox 3.10 does not implement Ignore (its request structure has the element commented
+        // out): it reports ignored items like any other.
+        let ignore = context.dialect == .gromox ? []
+            : Set(operation.child(NS.messages, "Ignore")?.children(NS.types, "ItemId").compactMap { $0.attribute("Id") } ?? [])
         guard (1...512).contains(maxChanges) else {
             // MaxSyncChangesReturnedType is 1..512 in the schema (see ConnectionTimeout).
             return EWSService.schemaFault("The 'MaxChangesReturned' element is invalid - the value must be between 1 and 512.")
