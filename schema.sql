@@ -506,3 +506,14 @@ CREATE TABLE mailbox_ignores (
     created_at timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (mailbox_id, item_id)
 );
+
+-- migration: 11 property_profiles
+-- What a tenant's changes carry in changes.properties (`tenant add|update --properties`): 'default',
+-- 'extended', or a comma-separated list of field and set names (PropertyProfile). body_preview is
+-- personal data: only when named, and it lives in changes alone (never in the mirror), so the
+-- retention of `changes prune` removes it.
+ALTER TABLE tenants ADD COLUMN item_properties text NOT NULL DEFAULT 'default'
+    CHECK (item_properties ~ '^[a-z_]+(,[a-z_]+)*$');
+-- The mirror's copy of the extended fields of the tenant's profile (JSON, keys as in
+-- changes.properties; '{}' under the default profile). A constant default: no table rewrite.
+ALTER TABLE items ADD COLUMN properties jsonb NOT NULL DEFAULT '{}'::jsonb;

@@ -2,7 +2,8 @@
 # Sync-mode benchmark (issue 13): one mode of ewsfleet against ews-sim, each its own process, on a
 # private PostgreSQL with default durability. Environment: MODE (sync-only | notify), MAILBOXES
 # (1000), TENANTS (10), INTERVAL (poll interval, 60 s), IDLE_SECONDS (180), RATE (20 events/s),
-# SECONDS (180 of traffic). Prints one JSON document of figures.
+# SECONDS (180 of traffic),
+# PROPERTIES (the tenants' --properties, default). Prints one JSON document of figures.
 set -euo pipefail
 source "$(dirname "$0")/../scripts/lib/common.sh"
 cd "$EWSF_ROOT"

@@ -25,6 +25,8 @@ INTERVAL = int(os.environ.get("INTERVAL", "60"))
 IDLE = float(os.environ.get("IDLE_SECONDS", "180"))
 RATE = float(os.environ.get("RATE", "20"))
 SECONDS = float(os.environ.get("SECONDS", "180"))
+# The tenants' property profile (`--properties`): what each change carries costs GetItem bytes.
+PROPERTIES = os.environ.get("PROPERTIES", "default")
 OPERATIONS = ["SyncFolderItems", "GetItem", "FindItem", "Subscribe", "GetStreamingEvents", "GetFolder", "Unsubscribe"]
 
 
@@ -91,12 +93,13 @@ def main():
         subprocess.run([f"{BIN}/ewsfleet", "tenant", "add", t["name"], "--ews-url", t["ews_url"], "--autodiscover-url",
                         t["autodiscover_url"], "--auth", "basic", "--identity", t["username"], "--secret-env", "PW",
                         "--max-concurrent", "27", "--rate", "100", "--allow-plain-http",  # ews-sim: plain http://
-                        "--mode", MODE, "--poll-interval", f"{INTERVAL}s"],
+                        "--mode", MODE, "--poll-interval", f"{INTERVAL}s", "--properties", PROPERTIES],
                        env=dict(env, PW=t["password"]), check=True, capture_output=True)
         addresses = ",".join(f'"{m}"' for m in t["mailboxes"])
         psql(f"INSERT INTO mailboxes (tenant_id, smtp_address) SELECT id, unnest('{{{addresses}}}'::text[]) FROM tenants WHERE name = '{t['name']}'")
     resting = "scheduled" if MODE == "sync-only" else "streaming"
-    results = {"mode": MODE, "mailboxes": MAILBOXES, "tenants": TENANTS, "poll_interval_s": INTERVAL, "rate": RATE}
+    results = {"mode": MODE, "mailboxes": MAILBOXES, "tenants": TENANTS, "poll_interval_s": INTERVAL, "rate": RATE,
+               "properties": PROPERTIES}
     log = open("/tmp/modes-bench-fleet.log", "w")
     fleet = subprocess.Popen([f"{BIN}/ewsfleet", "run", "--instance-id", "modes-1"], env=env, stdout=log, stderr=log)
     try:

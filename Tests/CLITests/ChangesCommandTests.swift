@@ -91,6 +91,37 @@ import Testing
             await pool.shutdown()
         }
     }
+
+    /// The body preview is personal data: `--preview-retention` removes it from older rows, which
+    /// stay, even those a consumer has not read; younger rows keep theirs.
+    @Test(.requiresDatabase) func previewRetentionRemovesOldPreviewsWhateverTheConsumers() async throws {
+        try await CLIFixture.with("prune_preview") { fx in
+            let pool = fx.db.pool()
+            try await fx.insertChanges(pool: pool, tenant: "contoso", mailbox: "a@contoso.com", count: 4)
+            try await fx.waitUntilVisible(pool: pool, count: 4)
+            _ = try await pool.withConnection {
+                try await $0.query("""
+                    UPDATE changes SET properties = '{"subject": "s", "body_preview": "private text"}'::jsonb,
+                           committed_at = CASE WHEN id % 2 = 0 THEN now() - interval '3 days' ELSE now() END
+                    """, name: "age")
+            }
+            _ = try await ConsumerRepository(pool: pool).position(of: "never-reads")
+            let pruned = try fx.run(["changes", "prune", "--retention", "30d", "--preview-retention", "1d"])
+            #expect(pruned.status == 0, "\(pruned.stderr)")
+            #expect(pruned.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "0")
+            #expect(pruned.stderr.contains("removed the body preview of 2 changes"))
+            let counts = try await pool.withConnection {
+                try await $0.query("""
+                    SELECT count(*) FILTER (WHERE properties ? 'body_preview') AS previews,
+                           count(*) FILTER (WHERE properties->>'subject' = 's') AS subjects FROM changes
+                    """, name: "count").rows[0]
+            }
+            #expect(try counts.decode("previews", as: Int.self) == 2)
+            #expect(try counts.decode("subjects", as: Int.self) == 4)
+            #expect(try fx.run(["changes", "prune", "--preview-retention", "later"]).status == 64)
+            await pool.shutdown()
+        }
+    }
 }
 
 @Suite struct ChangesFollowTests {

@@ -33,6 +33,10 @@ import Testing
                                                      additionalProperties: ["folder:FolderClass"]).envelope()),
             ("getitem", try GetItemRequest(itemIDs: [EWSItemID(id: "Er5c", changeKey: "CQAA"), EWSItemID(id: "x")])
                 .envelope(headers: impersonated)),
+            ("getitem-extended", try GetItemRequest(
+                itemIDs: [EWSItemID(id: "Er5c", changeKey: "CQAA")],
+                additionalProperties: EWSItemProperty.allCases, bodyType: .text, maximumBodySizeKB: 1)
+                .envelope(headers: impersonated)),
             ("getfolder", try GetFolderRequest(folders: [.inbox, .msgFolderRoot]).envelope()),
         ]
     }
@@ -111,6 +115,17 @@ import Testing
             #expect(text.contains("FieldURI=\"\(uri)\""))
         }
         #expect(text.contains("<t:ItemId Id=\"a\" ChangeKey=\"k\"/>"))
+    }
+
+    @Test func aBodyPreviewAsksForTextAndAtMostOneKilobyteInSchemaOrder() throws {
+        let text = try GetItemRequest(itemIDs: [EWSItemID(id: "a")], additionalProperties: [.subject, .body],
+                                      bodyType: .text, maximumBodySizeKB: 1).envelopeString()
+        #expect(text.contains("<m:ItemShape><t:BaseShape>IdOnly</t:BaseShape><t:BodyType>Text</t:BodyType>"
+                              + "<t:MaximumBodySize>1</t:MaximumBodySize><t:AdditionalProperties>"))
+        #expect(text.contains("FieldURI=\"item:Body\""))
+        #expect(throws: EWSRequestError.self) { try GetItemRequest(itemIDs: [EWSItemID(id: "a")], maximumBodySizeKB: 0) }
+        #expect(EWSServerVersion.exchange2013SP1.allowsMaximumBodySize)
+        #expect(!EWSServerVersion.exchange2010SP2.allowsMaximumBodySize)
     }
 
     @Test func autodiscoverRequestHasItsOwnNamespaceAndShape() throws {

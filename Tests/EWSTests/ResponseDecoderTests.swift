@@ -178,6 +178,50 @@ import Testing
         #expect(item.parentFolderID?.id == "P")
     }
 
+    /// The extended properties of a property profile, as Exchange writes them (ItemType order, then
+    /// MessageType's); an absent element stays nil, an empty Categories is an empty list.
+    @Test func getItemWithExtendedProperties() throws {
+        let xml = """
+            <s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body>
+            <m:GetItemResponse xmlns:m="http://schemas.microsoft.com/exchange/services/2006/messages"
+              xmlns:t="http://schemas.microsoft.com/exchange/services/2006/types"><m:ResponseMessages>
+            <m:GetItemResponseMessage ResponseClass="Success"><m:ResponseCode>NoError</m:ResponseCode><m:Items>
+            <t:Message><t:ItemId Id="I1" ChangeKey="C1"/><t:Subject>Hi</t:Subject>
+            <t:Body BodyType="Text" IsTruncated="true">Line one
+              line two &amp; more</t:Body>
+            <t:Categories><t:String>Vendor</t:String><t:String> Follow-up </t:String></t:Categories>
+            <t:Importance>High</t:Importance><t:ConversationId Id="AAQkAD12"/>
+            <t:Flag><t:FlagStatus>Flagged</t:FlagStatus></t:Flag>
+            <t:ToRecipients><t:Mailbox><t:Name>Bob</t:Name><t:EmailAddress>bob@contoso.com</t:EmailAddress></t:Mailbox>
+              <t:Mailbox><t:Name>Group without address</t:Name></t:Mailbox></t:ToRecipients>
+            <t:CcRecipients><t:Mailbox><t:EmailAddress>cc@contoso.com</t:EmailAddress></t:Mailbox></t:CcRecipients>
+            <t:From><t:Mailbox><t:Name>Ann</t:Name><t:EmailAddress>ann@contoso.com</t:EmailAddress></t:Mailbox></t:From>
+            <t:InternetMessageId>&lt;m1@contoso.com&gt;</t:InternetMessageId>
+            </t:Message>
+            <t:Message><t:ItemId Id="I2" ChangeKey="C2"/><t:Categories/></t:Message>
+            </m:Items></m:GetItemResponseMessage>
+            </m:ResponseMessages></m:GetItemResponse></s:Body></s:Envelope>
+            """
+        guard case .getItem(let messages) = try decoder.decode(Data(xml.utf8), as: .getItem) else {
+            Issue.record("not getItem"); return
+        }
+        let items = try #require(messages.first?.items)
+        #expect(items.count == 2)
+        let item = items[0]
+        #expect(item.body == "Line one\n  line two & more")
+        #expect(item.categories == ["Vendor", "Follow-up"])
+        #expect(item.importance == "High")
+        #expect(item.conversationID == "AAQkAD12")
+        #expect(item.flagStatus == "Flagged")
+        #expect(item.toRecipients == [EWSItem.Mailbox(name: "Bob", emailAddress: "bob@contoso.com"),
+                                      EWSItem.Mailbox(name: "Group without address")])
+        #expect(item.ccRecipients == [EWSItem.Mailbox(emailAddress: "cc@contoso.com")])
+        #expect(item.from == EWSItem.Mailbox(name: "Ann", emailAddress: "ann@contoso.com"))
+        #expect(item.internetMessageID == "<m1@contoso.com>")
+        #expect(items[1].categories == [])
+        #expect(items[1].importance == nil && items[1].ccRecipients == nil && items[1].body == nil)
+    }
+
     @Test func soapFaultWithBackoffInTypesOrErrorsNamespace() throws {
         for ns in [EWSNamespace.types, EWSNamespace.errors] {
             let xml = """

@@ -12,6 +12,8 @@ final class ScriptedService: SyncService {
     let pages: [Page]
     let items: Mutex<[String: EWSItem]>
     let getItemBatches = Mutex<[Int]>([])
+    /// The profile of each GetItem call.
+    let profiles = Mutex<[PropertyProfile]>([])
     /// The `readState` of each SyncFolderItems call.
     let readStates = Mutex<[Bool]>([])
 
@@ -30,8 +32,9 @@ final class ScriptedService: SyncService {
                                               includesLastItemInRange: page.last, changes: page.changes)
     }
 
-    func getItems(mailbox: String, ids: [EWSItemID]) async throws -> [GetItemResponseMessage] {
+    func getItems(mailbox: String, ids: [EWSItemID], profile: PropertyProfile) async throws -> [GetItemResponseMessage] {
         getItemBatches.withLock { $0.append(ids.count) }
+        profiles.withLock { $0.append(profile) }
         return items.withLock { items in
             ids.map { id in
                 if let item = items[id.id] { return GetItemResponseMessage(status: .noError, items: [item]) }
@@ -304,7 +307,7 @@ let target = FolderSyncer.Target(tenant: "t", mailboxID: 1, mailbox: "a@t.exampl
                 SyncFolderItemsResponseMessage(status: EWSResponseStatus(responseClass: .error, responseCode: "ErrorInvalidSyncStateData"),
                                                syncState: "", includesLastItemInRange: true, changes: [])
             }
-            func getItems(mailbox: String, ids: [EWSItemID]) async throws -> [GetItemResponseMessage] { [] }
+            func getItems(mailbox: String, ids: [EWSItemID], profile: PropertyProfile) async throws -> [GetItemResponseMessage] { [] }
         }
         await #expect(performing: {
             try await FolderSyncer(service: Failing(), store: MemoryStore()).sync(target, folder: "inbox", fromScratch: false)

@@ -35,4 +35,60 @@ import Testing
             #expect(full.first?.children.count ?? 0 > 20)
         }
     }
+
+    static func getItem(_ ids: [String], shape: String, mailbox: String) -> String {
+        Soap.envelope("<m:GetItem><m:ItemShape><t:BaseShape>IdOnly</t:BaseShape>\(shape)<t:AdditionalProperties>"
+                      + "<t:FieldURI FieldURI=\"item:Body\"/><t:FieldURI FieldURI=\"item:Categories\"/>"
+                      + "<t:FieldURI FieldURI=\"item:Importance\"/><t:FieldURI FieldURI=\"item:ConversationId\"/>"
+                      + "<t:FieldURI FieldURI=\"message:CcRecipients\"/></t:AdditionalProperties></m:ItemShape><m:ItemIds>"
+                      + ids.map { "<t:ItemId Id=\"\($0)\"/>" }.joined() + "</m:ItemIds></m:GetItem>", impersonate: mailbox)
+    }
+
+    /// A text body cut at MaximumBodySize kilobytes (whole characters) with IsTruncated, as Exchange
+    /// 2013 and later do; gromox 3.10 does not implement MaximumBodySize and sends it whole.
+    @Test(arguments: [SimDialect.exchange, .gromox])
+    func aTextBodyIsCutAtMaximumBodySizeByExchangeOnly(dialect: SimDialect) async throws {
+        try await SimFixture.with({ $0.dialect = dialect; $0.itemsPerMailbox = 0 }) { sim in
+            let mailbox = sim.tenants[0].mailboxes[0]
+            _ = try sim.world.deliver(mailbox: mailbox, count: 6)
+            let contents = try sim.world.contents(mailbox: mailbox)
+            let long = try #require(contents.first { $0.textBody.utf8.count > 1024 })
+            let short = try #require(contents.first { $0.textBody.utf8.count < 1024 })
+            let request = Self.getItem([long.itemId, short.itemId],
+                                       shape: "<t:BodyType>Text</t:BodyType><t:MaximumBodySize>1</t:MaximumBodySize>",
+                                       mailbox: mailbox)
+            let items = try Self.items(try await sim.ews(request).body)
+            #expect(items.count == 2)
+            let bodies = items.map { $0.child(NS.types, "Body") }
+            #expect(bodies.map { $0?.attribute("BodyType") } == ["Text", "Text"])
+            #expect(bodies[1]?.text == short.textBody && bodies[1]?.attribute("IsTruncated") == "false")
+            let cut = try #require(bodies[0]?.text)
+            if dialect == .gromox {
+                #expect(cut == long.textBody && bodies[0]?.attribute("IsTruncated") == "false")
+            } else {
+                #expect(long.textBody.hasPrefix(cut) && cut.utf8.count <= 1024 && cut.utf8.count > 1000)
+                #expect(bodies[0]?.attribute("IsTruncated") == "true")
+            }
+            // Empty lists are left out, as Exchange does; the other properties follow the truth.
+            for (node, truth) in zip(items, [long, short]) {
+                #expect(node.child(NS.types, "Importance")?.text == truth.importance)
+                #expect(node.child(NS.types, "ConversationId")?.attribute("Id") == truth.conversationId)
+                #expect((node.child(NS.types, "Categories")?.children.map(\.text) ?? []) == truth.categories)
+                #expect((node.child(NS.types, "CcRecipients")?.children.compactMap { $0.child(NS.types, "EmailAddress")?.text } ?? [])
+                        == truth.cc)
+            }
+        }
+    }
+
+    @Test func anUpdateFlagsTheItemAndAddsItsCategory() async throws {
+        try await SimFixture.with({ $0.itemsPerMailbox = 0 }) { sim in
+            let mailbox = sim.tenants[0].mailboxes[0]
+            _ = try sim.world.deliver(mailbox: mailbox, count: 2)
+            let before = try #require(try sim.world.contents(mailbox: mailbox).first)
+            #expect(before.flagStatus == "NotFlagged" && !before.categories.contains("Follow-up"))
+            try sim.world.updateItem(itemId: before.itemId)
+            let after = try #require(try sim.world.contents(mailbox: mailbox).first { $0.itemId == before.itemId })
+            #expect(after.flagStatus == "Flagged" && after.categories.last == "Follow-up")
+        }
+    }
 }

@@ -50,6 +50,9 @@ import Testing
             let defaultShape = Soap.syncFolderItems(mailbox).replacingOccurrences(of: "IdOnly", with: "Default")
             try expectValid(try await sim.ews(defaultShape).body, "SyncFolderItems Default")
             try expectValid(try await sim.ews(Soap.getItem([ids[1], ids[0]], impersonate: mailbox)).body, "GetItem")
+            let extended = ItemShapeTests.getItem(ids, shape: "<t:BodyType>Text</t:BodyType><t:MaximumBodySize>1</t:MaximumBodySize>",
+                                                  mailbox: mailbox)
+            try expectValid(try await sim.ews(extended).body, "GetItem extended")
             let find = Soap.envelope("<m:FindItem Traversal=\"Shallow\"><m:ItemShape><t:BaseShape>Default</t:BaseShape></m:ItemShape>"
                 + "<m:IndexedPageItemView MaxEntriesReturned=\"3\" Offset=\"0\" BasePoint=\"Beginning\"/>"
                 + "<m:ParentFolderIds><t:DistinguishedFolderId Id=\"inbox\"/></m:ParentFolderIds></m:FindItem>", impersonate: mailbox)

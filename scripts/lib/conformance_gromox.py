@@ -5,10 +5,13 @@ listing of each folder (exchangelib, ../shared/tools/gromox/mailbox.py) and grom
 Standard library only."""
 import argparse
 import base64
+import email.message
+import email.utils
 import json
 import os
 import re
 import signal
+import smtplib
 import struct
 import subprocess
 import sys
@@ -131,6 +134,14 @@ class Gromox:
 
     def restart(self):
         subprocess.run([os.path.join(self.tools, "gromox.sh"), "restart"], check=True, capture_output=True)
+
+    def item(self, user, subject, *args):
+        """scripts/lib/gromox_item.py: exchangelib's reading of an inbox item (or a user's change)."""
+        script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "gromox_item.py")
+        out = subprocess.run([self.python, script, user, PASSWORDS[user], subject, *args], capture_output=True, text=True)
+        if out.returncode != 0:
+            raise Failed(f"gromox_item.py {' '.join(args)}: {out.stderr.strip() or out.stdout.strip()}")
+        return out.stdout
 
     def subscribe_sentitems(self, user):
         body = ('<m:Subscribe><m:StreamingSubscriptionRequest><t:FolderIds><t:DistinguishedFolderId Id="sentitems"/>'
@@ -633,6 +644,73 @@ class Conformance:
         latency = self.arrived("read after the ignore list", U1, "read_flag", since, item_id=item, is_read=True)
         return f"read and unread of the ignored item not recorded; off the list, a read recorded after {latency:.1f} s"
 
+    def property_profile(self):
+        """`tenant update --properties extended,body_preview` on the running fleet: a mail with Cc,
+        high importance and a long multi-line body, delivered over LMTP, then categorized by a user.
+        Oracles: the headers and body this step sent, and exchangelib's reading of the item from
+        gromox (conversation id, importance, categories). The preview is the body's whitespace
+        folded to single spaces, at most 255 characters; the mirror keeps no preview."""
+        self.fleet.cli("tenant", "update", TENANT, "--properties", "extended,body_preview")
+        probe_with_profile = None
+        for n in range(1, 31):
+            since = time.time()
+            probe = self.gromox.deliver(U1, 1, f"profile-probe-{self.stamp}-{n}")[0]
+            self.arrived("profile probe", U1, "created", since, subject=probe)
+            if psql("SELECT count(*) FROM changes WHERE kind = 'created' AND properties->>'subject' = "
+                    f"{quote(probe)} AND properties ? 'importance'")[0][0] != "0":
+                probe_with_profile = n
+                break
+        if probe_with_profile is None:
+            raise Failed("30 mails later the new profile had not reached the running tenant")
+        subject = f"profile-{self.stamp}"
+        message_id = f"<profile-{self.stamp}@example.org>"
+        body = ("Hello team,\n\n   the figures for Q3 are attached.\tPlease review them before Friday.\n\n"
+                + "Numbers, café notes and a long tail of text follow. " * 12 + "\n-- \nAnn")
+        m = email.message.EmailMessage()
+        m["From"], m["To"], m["Cc"] = "Ann Sender <ann@example.org>", U1, "cc1@example.org, Carl <cc2@example.org>"
+        m["Subject"], m["Message-ID"], m["Date"] = subject, message_id, email.utils.formatdate(localtime=True)
+        m["Importance"], m["X-Priority"] = "high", "1"
+        m.set_content(body)
+        since = time.time()
+        with smtplib.LMTP("127.0.0.1", 10024) as lmtp:
+            lmtp.send_message(m, from_addr="ann@example.org", to_addrs=[U1])
+        latency = self.arrived("mail with the extended profile", U1, "created", since, subject=subject)
+        row = psql("SELECT properties::text FROM changes WHERE kind = 'created' AND properties->>'subject' = "
+                   f"{quote(subject)}")
+        got = json.loads(row[0][0])
+        seen = json.loads(self.gromox.item(U1, subject, "show"))
+        preview = " ".join(body.split())[:255].rstrip(" ")
+        expected = {
+            "internet_message_id": message_id, "from": "ann@example.org", "to": [U1],
+            "cc": ["cc1@example.org", "cc2@example.org"], "importance": seen["importance"],
+            "conversation_id": seen["conversation_id"], "body_preview": preview,
+        }
+        wrong = {k: (got.get(k), v) for k, v in expected.items() if got.get(k) != v}
+        if got.get("categories", []) != seen["categories"]:
+            wrong["categories"] = (got.get("categories"), seen["categories"])
+        if seen["importance"] != "High":
+            wrong["importance (gromox)"] = (seen["importance"], "High")
+        if wrong:
+            raise Failed(f"properties differ from what was sent and what gromox holds (got, expected): {wrong}")
+        since = time.time()
+        self.gromox.item(U1, subject, "categorize", "Vendor", "Follow-up")
+        self.arrived("categories set by a user", U1, "updated", since, item_id=seen["item_id"])
+        updated = json.loads(psql("SELECT properties::text FROM changes WHERE kind = 'updated' AND item_id = "
+                                  f"{quote(seen['item_id'])} ORDER BY id DESC LIMIT 1")[0][0])
+        if updated.get("categories") != ["Vendor", "Follow-up"]:
+            raise Failed(f"the update carries categories {updated.get('categories')}, not the user's")
+        leaked = int(psql("SELECT count(*) FROM items WHERE properties ? 'body_preview'")[0][0])
+        if leaked:
+            raise Failed(f"{leaked} mirror rows hold a body preview")
+        mark = len(self.gromox.requests())
+        self.fleet.cli("tenant", "update", TENANT, "--properties", "default")
+        # The quiet window comes next: let the warm restart of the reload finish first.
+        wait_until("the streams reopen under the default profile", 30,
+                   lambda: sum(1 for _, op in self.gromox.requests()[mark:] if op == "GetStreamingEvents") >= 2)
+        return (f"profile live after {probe_with_profile} probe mail(s); created after {latency:.1f} s with message id, "
+                f"from, to, cc, importance, conversation id and a {len(preview)}-character preview as sent and as "
+                f"exchangelib reads them; a user's categories arrive as an update")
+
     def quiet_window(self, seconds=120):
         start = time.time()
         time.sleep(seconds)
@@ -660,6 +738,7 @@ class Conformance:
         self.step("SIGKILL during a 200-mail burst", self.sigkill_mid_burst)
         self.step("baseline: mailbox add --start now", self.baseline)
         self.step("mailbox ignore", self.ignore)
+        self.step("property profile: extended,body_preview", self.property_profile)
         self.step("quiet window", self.quiet_window)
         self.fleet.signal(signal.SIGTERM)
         self.fleet.wait_exit()

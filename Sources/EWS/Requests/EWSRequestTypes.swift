@@ -9,6 +9,11 @@ public struct EWSServerVersion: RawRepresentable, Hashable, Sendable, CustomStri
     public static let exchange2013 = EWSServerVersion(rawValue: "Exchange2013")
     public static let exchange2013SP1 = EWSServerVersion(rawValue: "Exchange2013_SP1")
     public static let exchange2016 = EWSServerVersion(rawValue: "Exchange2016")
+
+    /// Whether requests at this version may carry `t:MaximumBodySize` (new in Exchange 2013).
+    public var allowsMaximumBodySize: Bool {
+        !["Exchange2007", "Exchange2009", "Exchange2010"].contains { rawValue.hasPrefix($0) }
+    }
 }
 
 /// `t:ExchangeImpersonation/t:ConnectingSID` choice used by ewsfleet.
@@ -99,9 +104,27 @@ public enum EWSItemProperty: String, CaseIterable, Hashable, Sendable {
     case size = "item:Size"
     case hasAttachments = "item:HasAttachments"
     case isRead = "message:IsRead"
+    // Asked for only when the tenant's property profile names them (`--properties`).
+    case internetMessageID = "message:InternetMessageId"
+    case conversationID = "item:ConversationId"
+    case from = "message:From"
+    case toRecipients = "message:ToRecipients"
+    case ccRecipients = "message:CcRecipients"
+    case categories = "item:Categories"
+    case importance = "item:Importance"
+    case flag = "item:Flag"
+    /// With `GetItemRequest.bodyType` (`Text` for a preview).
+    case body = "item:Body"
 
-    /// The summary ewsfleet records for each changed item.
-    public static let summary: [EWSItemProperty] = allCases
+    /// The summary ewsfleet records for each changed item (the mirror's columns).
+    public static let summary: [EWSItemProperty] = [.subject, .sender, .dateTimeReceived, .size, .hasAttachments, .isRead]
+}
+
+/// `t:BodyType` of an item shape: the form the server converts the body to.
+public enum EWSBodyType: String, Hashable, Sendable {
+    case best = "Best"
+    case html = "HTML"
+    case text = "Text"
 }
 
 /// `m:SyncScope`.

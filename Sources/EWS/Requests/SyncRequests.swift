@@ -98,22 +98,34 @@ public struct GetItemRequest: EWSOperationRequest, Hashable {
     public let itemIDs: [EWSItemID]
     public var shape: EWSBaseShape
     public var additionalProperties: [EWSItemProperty]
+    /// The form of `item:Body` (`Text` for a plain-text preview); nil leaves the server's default.
+    public var bodyType: EWSBodyType?
+    /// At most this many kilobytes of body (Exchange 2013 and later; older servers and gromox 3.10
+    /// send the whole body, which the caller truncates).
+    public var maximumBodySizeKB: Int?
     public var operation: EWSOperation { .getItem }
 
     public init(
         itemIDs: [EWSItemID], shape: EWSBaseShape = .idOnly,
-        additionalProperties: [EWSItemProperty] = EWSItemProperty.summary
+        additionalProperties: [EWSItemProperty] = EWSItemProperty.summary,
+        bodyType: EWSBodyType? = nil, maximumBodySizeKB: Int? = nil
     ) throws(EWSRequestError) {
         guard !itemIDs.isEmpty else { throw .empty("item id list") }
+        if let maximumBodySizeKB, maximumBodySizeKB < 1 { throw .outOfRange("MaximumBodySize", maximumBodySizeKB, 1...Int(Int32.max)) }
         self.itemIDs = itemIDs
         self.shape = shape
         self.additionalProperties = additionalProperties
+        self.bodyType = bodyType
+        self.maximumBodySizeKB = maximumBodySizeKB
     }
 
     public func writeBody(to writer: inout XMLWriter) {
         writer.open("m:GetItem")
         writer.open("m:ItemShape")
+        // ItemResponseShapeType's order: BaseShape, BodyType, ..., MaximumBodySize, AdditionalProperties.
         writer.element("t:BaseShape", shape.rawValue)
+        if let bodyType { writer.element("t:BodyType", bodyType.rawValue) }
+        if let maximumBodySizeKB { writer.element("t:MaximumBodySize", String(maximumBodySizeKB)) }
         if !additionalProperties.isEmpty {
             writer.open("t:AdditionalProperties")
             for property in additionalProperties { writer.empty("t:FieldURI", ["FieldURI": property.rawValue]) }

@@ -73,17 +73,28 @@ extension EWSResponseDecoder {
 
     static func decodeItem(_ element: EWSXMLElement) -> EWSItem? {
         guard let id = element.ewsChild("ItemId").flatMap(EWSItemID.init(element:)) else { return nil }
-        var sender: EWSItem.Mailbox?
-        if let mailbox = element.ewsChild("Sender")?.ewsChild("Mailbox") {
-            sender = EWSItem.Mailbox(name: mailbox.ewsText("Name"), emailAddress: mailbox.ewsText("EmailAddress"))
-        }
-        return EWSItem(
+        var item = EWSItem(
             itemType: element.localName, itemID: id,
             parentFolderID: element.ewsChild("ParentFolderId").flatMap(EWSItemID.init(element:)),
-            subject: element.ewsChild("Subject")?.text, sender: sender,
+            subject: element.ewsChild("Subject")?.text,
+            sender: element.ewsChild("Sender")?.ewsChild("Mailbox").map(decodeMailbox),
             dateTimeReceived: element.ewsText("DateTimeReceived"),
             size: element.ewsText("Size").flatMap { Int($0) },
             hasAttachments: element.ewsText("HasAttachments").flatMap(EWSValue.bool),
             isRead: element.ewsText("IsRead").flatMap(EWSValue.bool))
+        item.internetMessageID = element.ewsText("InternetMessageId")
+        item.conversationID = element.ewsChild("ConversationId")?.attribute("Id")
+        item.from = element.ewsChild("From")?.ewsChild("Mailbox").map(decodeMailbox)
+        item.toRecipients = element.ewsChild("ToRecipients").map { $0.ewsChildren("Mailbox").map(decodeMailbox) }
+        item.ccRecipients = element.ewsChild("CcRecipients").map { $0.ewsChildren("Mailbox").map(decodeMailbox) }
+        item.categories = element.ewsChild("Categories").map { $0.ewsChildren("String").map(\.trimmedText).filter { !$0.isEmpty } }
+        item.importance = element.ewsText("Importance")
+        item.flagStatus = element.ewsChild("Flag")?.ewsText("FlagStatus")
+        item.body = element.ewsChild("Body")?.text
+        return item
+    }
+
+    static func decodeMailbox(_ element: EWSXMLElement) -> EWSItem.Mailbox {
+        EWSItem.Mailbox(name: element.ewsText("Name"), emailAddress: element.ewsText("EmailAddress"))
     }
 }

@@ -71,6 +71,11 @@ public struct EWSItem: Hashable, Sendable, Codable {
     public struct Mailbox: Hashable, Sendable, Codable {
         public var name: String?
         public var emailAddress: String?
+
+        public init(name: String? = nil, emailAddress: String? = nil) {
+            self.name = name
+            self.emailAddress = emailAddress
+        }
     }
 
     /// Element name: `Message`, `CalendarItem`, `Item`, ...
@@ -84,6 +89,31 @@ public struct EWSItem: Hashable, Sendable, Codable {
     public var size: Int?
     public var hasAttachments: Bool?
     public var isRead: Bool?
+    // Present only when asked for (a property profile beyond the summary).
+    public var internetMessageID: String?
+    public var conversationID: String?
+    public var from: Mailbox?
+    public var toRecipients: [Mailbox]?
+    public var ccRecipients: [Mailbox]?
+    public var categories: [String]?
+    public var importance: String?
+    public var flagStatus: String?
+    /// The body's text as sent (in the form `BodyType` asked for).
+    public var body: String?
+
+    public init(itemType: String, itemID: EWSItemID, parentFolderID: EWSItemID? = nil, subject: String? = nil,
+                sender: Mailbox? = nil, dateTimeReceived: String? = nil, size: Int? = nil, hasAttachments: Bool? = nil,
+                isRead: Bool? = nil) {
+        self.itemType = itemType
+        self.itemID = itemID
+        self.parentFolderID = parentFolderID
+        self.subject = subject
+        self.sender = sender
+        self.dateTimeReceived = dateTimeReceived
+        self.size = size
+        self.hasAttachments = hasAttachments
+        self.isRead = isRead
+    }
 }
 
 /// `m:GetItemResponseMessage`: one per requested id, in request order; check each one.

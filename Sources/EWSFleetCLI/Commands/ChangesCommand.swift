@@ -102,13 +102,29 @@ struct ChangesPruneCommand: AsyncParsableCommand {
 
     @OptionGroup var global: GlobalOptions
     @Option(help: "Keep changes younger than this: e.g. 30d, 12h, 90m, 45s.") var retention = "7d"
+    @Option(name: .customLong("preview-retention"),
+            help: "Also remove body previews (personal data) from changes older than this, whatever the consumers.")
+    var previewRetention: String?
 
     func run() async throws {
         guard let duration = RetentionDuration.parse(retention) else {
             throw CLIError(.usage, "--retention \(retention) is not a duration like 30d, 12h, 90m or 45s")
         }
-        let deleted = try await withDatabase(global) { _, pool in try await ConsumerRepository(pool: pool).prune(olderThan: duration) }
+        let previewDuration = try previewRetention.map { text in
+            guard let d = RetentionDuration.parse(text) else {
+                throw CLIError(.usage, "--preview-retention \(text) is not a duration like 30d, 12h, 90m or 45s")
+            }
+            return d
+        }
+        let (deleted, stripped) = try await withDatabase(global) { _, pool in
+            let repository = ConsumerRepository(pool: pool)
+            let deleted = try await repository.prune(olderThan: duration)
+            var stripped: Int?
+            if let previewDuration { stripped = try await repository.stripBodyPreviews(olderThan: previewDuration) }
+            return (deleted, stripped)
+        }
         note("pruned \(deleted) changes older than \(retention)")
+        if let stripped, let previewRetention { note("removed the body preview of \(stripped) changes older than \(previewRetention)") }
         print(deleted)
     }
 }

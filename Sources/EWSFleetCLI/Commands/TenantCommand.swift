@@ -86,9 +86,11 @@ struct TenantAddCommand: AsyncParsableCommand {
     var mode: ModeOption = .notify
     @Option(name: .customLong("poll-interval"), help: ArgumentHelp(PollInterval.help))
     var pollInterval = PollInterval(argument: "60s")!
+    @Option(help: PropertiesOption.help) var properties: String = "default"
     @OptionGroup var secret: SecretSource
 
     func validate() throws {
+        _ = try PropertiesOption.parse(properties)
         guard ewsURL.hasPrefix("https://") || ewsURL.hasPrefix("http://") else {
             throw ValidationError("--ews-url must be an http(s) URL")
         }
@@ -119,7 +121,8 @@ struct TenantAddCommand: AsyncParsableCommand {
                                    identity: identity, tokenURL: tokenURL, scope: auth == .oauth2 ? scope : nil,
                                    impersonation: impersonation, throttling: policy, caBundle: caBundle, insecureTLS: insecure,
                                    allowPlainHTTP: allowPlainHTTP, syncMode: mode.mode,
-                                   pollIntervalSeconds: pollInterval.seconds)
+                                   pollIntervalSeconds: pollInterval.seconds,
+                                   itemProperties: try PropertiesOption.parse(properties) ?? .default)
             try await TenantRepository(pool: pool).add(tenant, secret: secret, keyring: config.keyring)
             note("added tenant \(name)")
         }

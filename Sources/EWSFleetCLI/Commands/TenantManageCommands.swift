@@ -28,6 +28,7 @@ struct TenantShowCommand: AsyncParsableCommand {
             ("hanging_connections", String(tenant.throttling.hangingConnections)),
             ("grouping", tenant.grouping.rawValue), ("grouping_reason", tenant.groupingReason),
             ("sync_mode", tenant.syncMode.rawValue), ("poll_interval_seconds", String(tenant.pollIntervalSeconds)),
+            ("item_properties", tenant.itemProperties.spec),
             ("ca_bundle", tenant.caBundle), ("insecure_tls", String(tenant.insecureTLS)),
             ("allow_plain_http", String(tenant.allowPlainHTTP)), ("mailboxes", String(mailboxes)),
         ]
@@ -70,6 +71,7 @@ struct TenantUpdateCommand: AsyncParsableCommand {
     @Flag(inversion: .prefixedNo, help: "Skip TLS verification (lab servers only), or verify again.") var insecure: Bool?
     @Option(help: "notify or sync-only (for mailboxes that name no mode of their own).") var mode: ModeOption?
     @Option(name: .customLong("poll-interval"), help: ArgumentHelp(PollInterval.help)) var pollInterval: PollInterval?
+    @Option(help: PropertiesOption.help) var properties: String?
     @OptionGroup var secret: SecretSource
 
     enum OnOff: String, ExpressibleByArgument { case on, off }
@@ -87,6 +89,7 @@ struct TenantUpdateCommand: AsyncParsableCommand {
             throw ValidationError("--subscriptions-per-connection must be 1...200")
         }
         if let n = hangingConnections, !(1...1000).contains(n) { throw ValidationError("--hanging-connections must be 1...1000") }
+        _ = try PropertiesOption.parse(properties)
     }
 
     func run() async throws {
@@ -110,6 +113,7 @@ struct TenantUpdateCommand: AsyncParsableCommand {
         update.insecureTLS = insecure
         update.syncMode = mode?.mode
         update.pollIntervalSeconds = pollInterval?.seconds
+        update.itemProperties = try PropertiesOption.parse(properties)
         guard update != TenantUpdate() || newSecret != nil else { throw CLIError(.usage, "nothing to update: give at least one option") }
         try await withDatabase(global) { config, pool in
             try await TenantRepository(pool: pool).update(name: name, update, secret: newSecret, keyring: config.keyring)

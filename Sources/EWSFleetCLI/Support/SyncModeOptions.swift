@@ -38,3 +38,21 @@ enum StartOption: String, ExpressibleByArgument, CaseIterable {
     static let help = "backfill (default: what its folders hold becomes `created` rows, fetched with GetItem) or now "
         + "(what they hold is only mirrored, from the sync pages, without GetItem or outbox rows; later changes are recorded)."
 }
+
+/// `--properties` of `tenant add|update`: a `PropertyProfile` as the user spells it.
+enum PropertiesOption {
+    static let help = ArgumentHelp(
+        "What each change carries in changes.properties: default, extended, or a comma-separated list of fields and "
+            + "set names, e.g. extended,body_preview. body_preview (personal data) only when named.",
+        valueName: "profile")
+
+    /// The profile, or a usage error that names the unknown field and the known ones.
+    static func parse(_ text: String?) throws -> PropertyProfile? {
+        guard let text else { return nil }
+        do {
+            return try PropertyProfile(parsing: text)
+        } catch {
+            throw ValidationError("--properties: \(error.message)")
+        }
+    }
+}

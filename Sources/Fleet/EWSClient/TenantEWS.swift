@@ -28,12 +28,42 @@ struct TenantEWS<C: Clock<Duration>>: SyncService where C.Instant: Sendable {
         return message
     }
 
-    func getItems(mailbox: String, ids: [EWSItemID]) async throws -> [GetItemResponseMessage] {
-        let request = try GetItemRequest(itemIDs: ids)
+    func getItems(mailbox: String, ids: [EWSItemID], profile: PropertyProfile = .default) async throws -> [GetItemResponseMessage] {
+        let request = try Self.getItemRequest(ids, profile: profile, version: client.endpoint.serverVersion)
         guard case .getItem(let messages) = try await client.call(request, route: routeFor(mailbox)),
               messages.count == ids.count
         else { throw Self.malformed("GetItem") }
         return messages
+    }
+
+    /// A body preview asks for the body as plain text, and where the server takes it, for no more
+    /// than 1 KB of it (MaximumBodySize): the preview keeps 255 characters of that.
+    static func getItemRequest(_ ids: [EWSItemID], profile: PropertyProfile, version: EWSServerVersion) throws -> GetItemRequest {
+        let extras = profile.extras.compactMap(Self.property(for:))
+        let preview = profile.carries(.bodyPreview)
+        return try GetItemRequest(itemIDs: ids, additionalProperties: EWSItemProperty.summary + extras,
+                                  bodyType: preview ? .text : nil,
+                                  maximumBodySizeKB: preview && version.allowsMaximumBodySize ? 1 : nil)
+    }
+
+    static func property(for field: ItemField) -> EWSItemProperty? {
+        switch field {
+        case .subject: .subject
+        case .sender: .sender
+        case .receivedAt: .dateTimeReceived
+        case .size: .size
+        case .hasAttachments: .hasAttachments
+        case .isRead: .isRead
+        case .internetMessageID: .internetMessageID
+        case .conversationID: .conversationID
+        case .from: .from
+        case .to: .toRecipients
+        case .cc: .ccRecipients
+        case .categories: .categories
+        case .importance: .importance
+        case .flagStatus: .flag
+        case .bodyPreview: .body
+        }
     }
 
     func syncFolderHierarchy(mailbox: String, syncState: String?) async throws -> SyncFolderHierarchyResponseMessage {

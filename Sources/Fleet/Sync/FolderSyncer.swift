@@ -42,6 +42,8 @@ struct FolderSyncer: Sendable {
     let store: any SyncStore
     var pageSize = 512
     var getItemBatch = 10
+    /// What the outbox rows of fetched items carry (the tenant's `--properties`).
+    var profile: PropertyProfile = .default
     /// When a sync page was received, for `changes.observed_at`.
     var now: @Sendable () -> Date = { Date() }
 
@@ -176,7 +178,7 @@ struct FolderSyncer: Sendable {
         var fetched = 0
         for start in stride(from: 0, to: toFetch.count, by: getItemBatch) {
             let batch = toFetch[start..<min(start + getItemBatch, toFetch.count)]
-            let messages = try await service.getItems(mailbox: target.mailbox, ids: batch.map(\.id))
+            let messages = try await service.getItems(mailbox: target.mailbox, ids: batch.map(\.id), profile: profile)
             for (message, wanted) in zip(messages, batch) {
                 guard message.status.isSuccess, let item = message.items.first else {
                     let failure = EWSCallError(status: message.status)
@@ -196,8 +198,8 @@ struct FolderSyncer: Sendable {
         let key = item.itemID.changeKey ?? ""
         let mirrored = MirrorItem(
             folderID: cp.folderID, itemID: item.itemID.id, changeKey: key, isRead: item.isRead, subject: item.subject,
-            sender: item.sender?.emailAddress ?? item.sender?.name, receivedAt: item.dateTimeReceived.flatMap(Self.parseDate),
-            size: item.size.map(Int64.init), hasAttachments: item.hasAttachments)
+            sender: item.sender?.address, receivedAt: item.dateTimeReceived.flatMap(Self.parseDate),
+            size: item.size.map(Int64.init), hasAttachments: item.hasAttachments, details: Self.details(of: item, profile))
         cp.upserts.append(mirrored)
         if pass.baseline { return }
         let kind: ChangeKind
@@ -211,18 +213,48 @@ struct FolderSyncer: Sendable {
             kind = .updated
         }
         cp.changes.append(ChangeRecord(folderID: cp.folderID, itemID: mirrored.itemID, changeKey: key, kind: kind,
-                                       isRead: item.isRead, properties: Self.properties(of: mirrored)))
+                                       isRead: item.isRead,
+                                       properties: Self.properties(of: mirrored, body: item.body, profile: profile)))
     }
 
-    static func properties(of item: MirrorItem) -> Data {
+    /// The profile's fields beyond the mirror's columns, as fetched (a server may send more).
+    static func details(of item: EWSItem, _ profile: PropertyProfile) -> ItemDetails {
+        func wanted<T>(_ field: ItemField, _ value: T?) -> T? { profile.carries(field) ? value : nil }
+        return ItemDetails(
+            internetMessageID: wanted(.internetMessageID, item.internetMessageID),
+            conversationID: wanted(.conversationID, item.conversationID),
+            from: wanted(.from, item.from?.address),
+            to: wanted(.to, item.toRecipients?.compactMap(\.address)),
+            cc: wanted(.cc, item.ccRecipients?.compactMap(\.address)),
+            categories: wanted(.categories, item.categories),
+            importance: wanted(.importance, item.importance),
+            flagStatus: wanted(.flagStatus, item.flagStatus))
+    }
+
+    /// `changes.properties`: the profile's fields that the server sent (JSON keys: `ItemField`).
+    static func properties(of item: MirrorItem, body: String?, profile: PropertyProfile) -> Data {
         var object: [String: Any] = [:]
-        if let v = item.subject { object["subject"] = v }
-        if let v = item.sender { object["sender"] = v }
-        if let v = item.receivedAt { object["received_at"] = v.formatted(.iso8601) }
-        if let v = item.size { object["size"] = v }
-        if let v = item.hasAttachments { object["has_attachments"] = v }
-        if let v = item.isRead { object["is_read"] = v }
-        return (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8)
+        func put(_ field: ItemField, _ value: Any?) {
+            if let value, profile.carries(field) { object[field.rawValue] = value }
+        }
+        put(.subject, item.subject)
+        put(.sender, item.sender)
+        put(.receivedAt, item.receivedAt?.formatted(.iso8601))
+        put(.size, item.size)
+        put(.hasAttachments, item.hasAttachments)
+        put(.isRead, item.isRead)
+        let d = item.details
+        put(.internetMessageID, d.internetMessageID)
+        put(.conversationID, d.conversationID)
+        put(.from, d.from)
+        put(.to, d.to)
+        put(.cc, d.cc)
+        put(.categories, d.categories)
+        put(.importance, d.importance)
+        put(.flagStatus, d.flagStatus)
+        put(.bodyPreview, body.map(BodyPreview.make))
+        return (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]))
+            ?? Data("{}".utf8)
     }
 
     /// Per-item hot path: format styles are value types, unlike a DateFormatter built per call.
@@ -244,6 +276,37 @@ extension MirrorItem {
         default: sameTime = false
         }
         return sameTime && subject == before.subject && sender == before.sender && size == before.size
-            && hasAttachments == before.hasAttachments
+            && hasAttachments == before.hasAttachments && details == before.details
+    }
+}
+
+extension EWSItem.Mailbox {
+    /// How `changes.properties` names a mailbox: its address, or its name where a server gives none.
+    var address: String? { emailAddress ?? name }
+}
+
+/// The plain-text preview of a body (`body_preview`): whitespace runs folded to one space, at most
+/// `ItemField.bodyPreviewLimit` characters, cut on a character boundary.
+enum BodyPreview {
+    static func make(_ text: String) -> String {
+        var out = ""
+        var count = 0
+        var pendingSpace = false
+        for character in text {
+            if character.isWhitespace {
+                pendingSpace = !out.isEmpty
+                continue
+            }
+            if pendingSpace {
+                guard count + 1 < ItemField.bodyPreviewLimit else { break }
+                out.append(" ")
+                count += 1
+                pendingSpace = false
+            }
+            out.append(character)
+            count += 1
+            if count == ItemField.bodyPreviewLimit { break }
+        }
+        return out
     }
 }

@@ -8,7 +8,8 @@ protocol SyncService: Sendable {
     /// `ignore`: item ids the server skips (the mailbox's ignore list).
     func syncFolderItems(mailbox: String, folder: String, syncState: String?, maxChanges: Int, readState: Bool,
                          ignore: [String]) async throws -> SyncFolderItemsResponseMessage
-    func getItems(mailbox: String, ids: [EWSItemID]) async throws -> [GetItemResponseMessage]
+    /// The summary properties (the mirror's columns) plus those `profile` names beyond them.
+    func getItems(mailbox: String, ids: [EWSItemID], profile: PropertyProfile) async throws -> [GetItemResponseMessage]
 }
 
 /// What the change pipeline reads and writes in PostgreSQL. `PostgresSyncStore` implements it.

@@ -30,7 +30,8 @@ extension TenantRuntime {
     }
 
     func sync(_ mailbox: Mailbox, folder: String, fromScratch: Bool) async throws {
-        let syncer = FolderSyncer(service: ews, store: PostgresSyncStore(pool: pool))
+        var syncer = FolderSyncer(service: ews, store: PostgresSyncStore(pool: pool))
+        syncer.profile = tenant.itemProperties
         let target = self.target(mailbox)
         _ = try await fenced("checkpoint") {
             try await blockedAware { try await syncer.sync(target, folder: folder, fromScratch: fromScratch) }

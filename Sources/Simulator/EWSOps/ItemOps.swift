@@ -4,6 +4,7 @@ enum ItemOps {
     static func getItem(_ context: EWSContext, _ operation: SimXMLNode) -> SimResponse {
         let world = context.world
         let shape = ItemXML.shape(operation.child(NS.messages, "ItemShape"))
+        let bodyOptions = ItemXML.bodyOptions(operation.child(NS.messages, "ItemShape"), dialect: context.dialect)
         let ids = operation.child(NS.messages, "ItemIds")?.children.filter { $0.namespace == NS.types } ?? []
         let body: String = world.lock.withLock {
             EWSEnvelope.response("GetItem", for: context) { w in
@@ -12,7 +13,8 @@ enum ItemOps {
                         guard node.localName == "ItemId" else { throw EWSCodeError.itemNotFound }
                         let (mailbox, item) = try context.resolveItem(node)
                         EWSEnvelope.message(&w, "GetItem") { w in
-                            w.element("m:Items") { w in ItemXML.writeItem(&w, world: world, mailbox: mailbox, item: item, shape: shape) }
+                            w.element("m:Items") { w in ItemXML.writeItem(&w, world: world, mailbox: mailbox, item: item, shape: shape,
+                                                                                body: bodyOptions) }
                         }
                     } catch {
                         EWSEnvelope.message(&w, "GetItem", error: (error.code, error.message)) { w in w.empty("m:Items") }

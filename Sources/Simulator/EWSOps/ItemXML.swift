@@ -18,11 +18,28 @@ enum ItemXML {
         return .properties(Set(uris))
     }
 
+    /// `t:BodyType` and `t:MaximumBodySize` of an item shape.
+    struct BodyOptions {
+        /// `Best`, `HTML` or `Text`; Exchange's Best is HTML for our items.
+        var type = "Best"
+        var maximumKB: Int?
+    }
+
+    /// The body options of a shape. gromox 3.10 does not implement MaximumBodySize (it sends the
+    /// whole body); Exchange 2013 and later do.
+    static func bodyOptions(_ shapeNode: SimXMLNode?, dialect: SimDialect) -> BodyOptions {
+        var options = BodyOptions()
+        if let type = shapeNode?.child(NS.types, "BodyType")?.trimmedText { options.type = type }
+        if dialect != .gromox, let kb = shapeNode?.child(NS.types, "MaximumBodySize")?.trimmedText { options.maximumKB = Int(kb) }
+        return options
+    }
+
     /// What a property writer needs.
     struct Source {
         var world: SimWorld
         var mailbox: Mailbox
         var item: Item
+        var body = BodyOptions()
     }
 
     /// MessageType's elements in schema order, each with the FieldURI that asks for it alone.
@@ -34,9 +51,18 @@ enum ItemXML {
         ("item:ItemClass", { w, _ in w.element("t:ItemClass", "IPM.Note") }),
         ("item:Subject", { w, s in w.element("t:Subject", s.item.subject) }),
         ("item:Sensitivity", { w, _ in w.element("t:Sensitivity", "Normal") }),
+        ("item:Body", { w, s in
+            let body = ItemContent.body(s.item, type: s.body.type == "Text" ? "Text" : "HTML", maximumKB: s.body.maximumKB)
+            w.element("t:Body", body.text, ["BodyType": s.body.type == "Text" ? "Text" : "HTML",
+                                             "IsTruncated": body.truncated ? "true" : "false"])
+        }),
         ("item:DateTimeReceived", { w, s in w.element("t:DateTimeReceived", ISOTime.string(s.item.received)) }),
         ("item:Size", { w, s in w.element("t:Size", String(s.item.size)) }),
-        ("item:Importance", { w, _ in w.element("t:Importance", "Normal") }),
+        ("item:Categories", { w, s in
+            let categories = ItemContent.categories(s.item)
+            if !categories.isEmpty { w.element("t:Categories") { w in for c in categories { w.element("t:String", c) } } }
+        }),
+        ("item:Importance", { w, s in w.element("t:Importance", ItemContent.importance(s.item)) }),
         ("item:IsSubmitted", { w, _ in w.element("t:IsSubmitted", "false") }),
         ("item:IsDraft", { w, _ in w.element("t:IsDraft", "false") }),
         ("item:IsFromMe", { w, _ in w.element("t:IsFromMe", "false") }),
@@ -50,7 +76,8 @@ enum ItemXML {
         ("item:Culture", { w, _ in w.element("t:Culture", "en-US") }),
         ("item:LastModifiedTime", { w, s in w.element("t:LastModifiedTime", ISOTime.string(s.world.clock.date())) }),
         ("item:IsAssociated", { w, _ in w.element("t:IsAssociated", "false") }),
-        ("item:Flag", { w, s in w.element("t:Flag") { w in w.element("t:FlagStatus", s.item.isFlagged ? "Flagged" : "NotFlagged") } }),
+        ("item:ConversationId", { w, s in w.empty("t:ConversationId", ["Id": ItemContent.conversationID(s.mailbox, s.item)]) }),
+        ("item:Flag", { w, s in w.element("t:Flag") { w in w.element("t:FlagStatus", ItemContent.flagStatus(s.item)) } }),
         ("message:Sender", { w, s in writeMailbox(&w, "t:Sender", s.item.sender) }),
         ("message:ToRecipients", { w, s in
             w.element("t:ToRecipients") { w in
@@ -60,18 +87,32 @@ enum ItemXML {
                 }
             }
         }),
+        ("message:CcRecipients", { w, s in
+            let cc = ItemContent.cc(s.item)
+            if !cc.isEmpty {
+                w.element("t:CcRecipients") { w in
+                    for address in cc {
+                        w.element("t:Mailbox") { w in
+                            w.element("t:EmailAddress", address)
+                            w.element("t:RoutingType", "SMTP")
+                        }
+                    }
+                }
+            }
+        }),
         ("message:IsReadReceiptRequested", { w, _ in w.element("t:IsReadReceiptRequested", "false") }),
         ("message:IsDeliveryReceiptRequested", { w, _ in w.element("t:IsDeliveryReceiptRequested", "false") }),
         ("message:ConversationTopic", { w, s in w.element("t:ConversationTopic", s.item.subject) }),
         ("message:From", { w, s in writeMailbox(&w, "t:From", s.item.sender) }),
-        ("message:InternetMessageId", { w, s in w.element("t:InternetMessageId", "<\(s.item.key).\(s.mailbox.index)@sim.example>") }),
+        ("message:InternetMessageId", { w, s in w.element("t:InternetMessageId", ItemContent.internetMessageID(s.mailbox, s.item)) }),
         ("message:IsRead", { w, s in w.element("t:IsRead", s.item.isRead ? "true" : "false") }),
     ]
 
-    static func writeItem(_ w: inout XMLWriter, world: SimWorld, mailbox: Mailbox, item: Item, shape: Shape) {
+    static func writeItem(_ w: inout XMLWriter, world: SimWorld, mailbox: Mailbox, item: Item, shape: Shape,
+                          body: BodyOptions = BodyOptions()) {
         w.open("t:Message")
         w.empty("t:ItemId", ["Id": world.itemId(mailbox, item), "ChangeKey": SimIds.itemChangeKey(item.keySequence)])
-        let source = Source(world: world, mailbox: mailbox, item: item)
+        let source = Source(world: world, mailbox: mailbox, item: item, body: body)
         switch shape {
         case .idOnly:
             break

@@ -16,9 +16,12 @@ public struct MirrorItem: Sendable, Equatable {
     public var receivedAt: Date?
     public var size: Int64?
     public var hasAttachments: Bool?
+    /// The profile's fields beyond the columns above (`items.properties`).
+    public var details: ItemDetails
 
     public init(folderID: String, itemID: String, changeKey: String, isRead: Bool? = nil, subject: String? = nil,
-                sender: String? = nil, receivedAt: Date? = nil, size: Int64? = nil, hasAttachments: Bool? = nil) {
+                sender: String? = nil, receivedAt: Date? = nil, size: Int64? = nil, hasAttachments: Bool? = nil,
+                details: ItemDetails = ItemDetails()) {
         self.folderID = folderID
         self.itemID = itemID
         self.changeKey = changeKey
@@ -28,6 +31,55 @@ public struct MirrorItem: Sendable, Equatable {
         self.receivedAt = receivedAt
         self.size = size
         self.hasAttachments = hasAttachments
+        self.details = details
+    }
+}
+
+/// The extended properties of an item as the mirror keeps them (`items.properties`, JSON keys as in
+/// `changes.properties`): those of the tenant's profile beyond the mirror's columns. Never the body
+/// preview: that personal data lives in `changes` only, where `changes prune` retires it.
+public struct ItemDetails: Sendable, Equatable, Codable {
+    public var internetMessageID: String?
+    public var conversationID: String?
+    /// Addresses (or display names where a server gives no address).
+    public var from: String?
+    public var to: [String]?
+    public var cc: [String]?
+    public var categories: [String]?
+    /// `Low`, `Normal` or `High`.
+    public var importance: String?
+    /// `NotFlagged`, `Flagged` or `Complete`.
+    public var flagStatus: String?
+
+    enum CodingKeys: String, CodingKey {
+        case internetMessageID = "internet_message_id", conversationID = "conversation_id", from, to, cc, categories
+        case importance, flagStatus = "flag_status"
+    }
+
+    public init(internetMessageID: String? = nil, conversationID: String? = nil, from: String? = nil, to: [String]? = nil,
+                cc: [String]? = nil, categories: [String]? = nil, importance: String? = nil, flagStatus: String? = nil) {
+        self.internetMessageID = internetMessageID
+        self.conversationID = conversationID
+        self.from = from
+        self.to = to
+        self.cc = cc
+        self.categories = categories
+        self.importance = importance
+        self.flagStatus = flagStatus
+    }
+
+    /// The JSON the mirror stores (`{}` when empty): sorted keys, absent fields left out.
+    public var json: String {
+        if self == ItemDetails() { return "{}" }  // the default profile: every mirror upsert
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return (try? encoder.encode(self)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+    }
+
+    /// Reads the mirror's JSON; anything unreadable is no details (they are refetched on the
+    /// item's next change).
+    public init(json: String) {
+        self = (try? JSONDecoder().decode(ItemDetails.self, from: Data(json.utf8))) ?? ItemDetails()
     }
 }
 

@@ -79,6 +79,8 @@ public struct Tenant: Sendable, Equatable {
     public var syncMode: SyncMode = .notify
     /// Sync-only mode: seconds between two syncs of a mailbox (mailboxes may override it).
     public var pollIntervalSeconds: Int = 60
+    /// What its changes carry in `changes.properties` (`--properties`).
+    public var itemProperties: PropertyProfile = .default
     public var createdAt: Date
     public var updatedAt: Date
 }
@@ -99,6 +101,7 @@ public struct NewTenant: Sendable, Equatable {
     public var allowPlainHTTP: Bool
     public var syncMode: SyncMode = .notify
     public var pollIntervalSeconds: Int = 60
+    public var itemProperties: PropertyProfile = .default
 
     /// Poll intervals `tenant add|update` and `mailbox add` accept, in seconds (the schema's CHECK).
     public static let pollIntervalRange = 10...86_400
@@ -110,7 +113,8 @@ public struct NewTenant: Sendable, Equatable {
         name: String, ewsURL: String, autodiscoverURL: String? = nil, authKind: AuthKind, identity: String,
         tokenURL: String? = nil, scope: String? = nil, impersonation: Bool = true,
         throttling: ThrottlingPolicy = ThrottlingPolicy(), caBundle: String? = nil, insecureTLS: Bool = false,
-        allowPlainHTTP: Bool = false, syncMode: SyncMode = .notify, pollIntervalSeconds: Int = 60
+        allowPlainHTTP: Bool = false, syncMode: SyncMode = .notify, pollIntervalSeconds: Int = 60,
+        itemProperties: PropertyProfile = .default
     ) {
         self.name = name
         self.ewsURL = ewsURL
@@ -126,5 +130,6 @@ public struct NewTenant: Sendable, Equatable {
         self.allowPlainHTTP = allowPlainHTTP
         self.syncMode = syncMode
         self.pollIntervalSeconds = pollIntervalSeconds
+        self.itemProperties = itemProperties
     }
 }

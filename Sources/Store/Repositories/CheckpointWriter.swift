@@ -28,21 +28,22 @@ public struct CheckpointWriter: Sendable {
             let u = cp.upserts
             try await conn.query("""
                 INSERT INTO items (mailbox_id, folder_id, item_id, change_key, is_read, subject, sender,
-                                   received_at, size_bytes, has_attachments, updated_at)
-                SELECT $1, f, i, ck, r::boolean, s, snd, ra::timestamptz, sz::bigint, ha::boolean, now()
+                                   received_at, size_bytes, has_attachments, properties, updated_at)
+                SELECT $1, f, i, ck, r::boolean, s, snd, ra::timestamptz, sz::bigint, ha::boolean, p::jsonb, now()
                   FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
-                              $8::text[], $9::text[], $10::text[]) AS u(f, i, ck, r, s, snd, ra, sz, ha)
+                              $8::text[], $9::text[], $10::text[], $11::text[]) AS u(f, i, ck, r, s, snd, ra, sz, ha, p)
                 ON CONFLICT (mailbox_id, item_id) DO UPDATE SET
                     folder_id = EXCLUDED.folder_id, change_key = EXCLUDED.change_key,
                     is_read = coalesce(EXCLUDED.is_read, items.is_read),
                     subject = EXCLUDED.subject, sender = EXCLUDED.sender, received_at = EXCLUDED.received_at,
                     size_bytes = EXCLUDED.size_bytes, has_attachments = EXCLUDED.has_attachments,
-                    updated_at = now()
+                    properties = EXCLUDED.properties, updated_at = now()
                 """,
                 [mailboxID, .array(u.map(\.folderID)), .array(u.map(\.itemID)), .array(u.map(\.changeKey)),
                  .array(u.map { $0.isRead.map(String.init) }), .array(u.map(\.subject)), .array(u.map(\.sender)),
                  .array(u.map { $0.receivedAt.map(PostgresTimestamp.format) }),
-                 .array(u.map { $0.size.map(String.init) }), .array(u.map { $0.hasAttachments.map(String.init) })],
+                 .array(u.map { $0.size.map(String.init) }), .array(u.map { $0.hasAttachments.map(String.init) }),
+                 .array(u.map(\.details.json))],
                 name: "checkpoint.upsert_items")
         }
         if !cp.readFlags.isEmpty {

@@ -40,4 +40,17 @@ public struct ConsumerRepository: Sendable {
                 """, [PostgresValue(LeaseRepository.interval(retention))], name: "changes.prune").affectedRows
         }
     }
+
+    /// Removes the body preview (personal data, `--properties ...,body_preview`) from rows older
+    /// than `retention`, keeping the rows. Unlike `prune` it does not wait for consumers: a
+    /// retention of personal data is a promise about the data, and a consumer that stopped reading
+    /// must not keep it alive. Returns the rows changed.
+    public func stripBodyPreviews(olderThan retention: Duration) async throws -> Int {
+        try await pool.withConnection { conn in
+            try await conn.query("""
+                UPDATE changes SET properties = properties - 'body_preview'
+                 WHERE committed_at < now() - $1::interval AND properties ? 'body_preview'
+                """, [PostgresValue(LeaseRepository.interval(retention))], name: "changes.strip_previews").affectedRows
+        }
+    }
 }

@@ -188,7 +188,8 @@ public struct FleetStateRepository: Sendable {
         try await pool.withConnection { conn in
             var items: [String: MirrorItem] = [:]
             for row in try await conn.query("""
-                SELECT folder_id, item_id, change_key, is_read, subject, sender, received_at, size_bytes, has_attachments
+                SELECT folder_id, item_id, change_key, is_read, subject, sender, received_at, size_bytes, has_attachments,
+                       properties::text AS properties
                   FROM items WHERE mailbox_id = $1 AND item_id = ANY($2::text[])
                 """, [PostgresValue(mailboxID), .array(itemIDs)], name: "items.by_id") {
                 let item = MirrorItem(
@@ -196,7 +197,8 @@ public struct FleetStateRepository: Sendable {
                     changeKey: try row.decode("change_key"), isRead: try row.decode("is_read"),
                     subject: try row.decode("subject"), sender: try row.decode("sender"),
                     receivedAt: try row.decode("received_at"), size: try row.decode("size_bytes"),
-                    hasAttachments: try row.decode("has_attachments"))
+                    hasAttachments: try row.decode("has_attachments"),
+                    details: ItemDetails(json: try row.decode("properties")))
                 items[item.itemID] = item
             }
             return items

@@ -19,6 +19,7 @@ public struct TenantUpdate: Sendable, Equatable {
     public var insecureTLS: Bool?
     public var syncMode: SyncMode?
     public var pollIntervalSeconds: Int?
+    public var itemProperties: PropertyProfile?
 
     public init() {}
 }
@@ -59,6 +60,7 @@ extension TenantRepository {
         parameters.append(PostgresValue(NewTenant.defaultOAuthScope))
         parameters.append(PostgresValue(update.syncMode?.rawValue))
         parameters.append(update.pollIntervalSeconds.map { PostgresValue($0) } ?? .null)
+        parameters.append(PostgresValue(update.itemProperties?.spec))
         return try await StoreError.translating("tenant \(name)") {
             try await pool.withTransaction { conn in
                 // The row as it was, locked until the commit: what changed decides what is forgotten.
@@ -90,6 +92,7 @@ extension TenantRepository {
                         insecure_tls = coalesce($19::boolean, insecure_tls),
                         sync_mode = coalesce($21, sync_mode),
                         poll_interval_seconds = coalesce($22::integer, poll_interval_seconds),
+                        item_properties = coalesce($23, item_properties),
                         updated_at = now()
                      WHERE name = $1
                     RETURNING \(Self.columns)

@@ -1,0 +1,37 @@
+#!/usr/bin/env python3
+"""gromox_item.py USER PASSWORD SUBJECT show|categorize CATEGORY...: one inbox item as exchangelib
+(a client nobody here wrote) reads it from gromox, as JSON, or set its categories as a user would.
+The oracle for the property-profile step of scripts/conformance-gromox; run it with gromox's venv
+($GX_HOME/venv/bin/python)."""
+import json, os, sys
+from exchangelib import BASIC, DELEGATE, Account, Build, Configuration, Credentials, Version
+
+user, password, subject, command, *args = sys.argv[1:]
+url = os.environ.get("EWS_URL", "http://127.0.0.1:18080/EWS/Exchange.asmx")
+config = Configuration(service_endpoint=url, credentials=Credentials(user, password), auth_type=BASIC,
+                       version=Version(build=Build(15, 0, 847, 0)))
+account = Account(primary_smtp_address=user, config=config, autodiscover=False, access_type=DELEGATE)
+found = list(account.inbox.filter(subject=subject))
+if not found:
+    sys.exit(f"no item with subject {subject!r} in inbox")
+item = found[0]
+if command == "categorize":
+    item.categories = list(args)
+    item.save(update_fields=["categories"])
+    print("categorized", subject)
+elif command == "show":
+    def address(mailbox):
+        return mailbox.email_address or mailbox.name if mailbox else None
+    print(json.dumps({
+        "item_id": item.id,
+        "internet_message_id": item.message_id,
+        "conversation_id": item.conversation_id.id if item.conversation_id else None,
+        "from": address(item.author),
+        "to": [address(m) for m in item.to_recipients or []],
+        "cc": [address(m) for m in item.cc_recipients or []],
+        "categories": list(item.categories or []),
+        "importance": item.importance,
+        "body": str(item.body) if item.body is not None else None,
+    }))
+else:
+    sys.exit(__doc__)
