@@ -517,3 +517,12 @@ ALTER TABLE tenants ADD COLUMN item_properties text NOT NULL DEFAULT 'default'
 -- The mirror's copy of the extended fields of the tenant's profile (JSON, keys as in
 -- changes.properties; '{}' under the default profile). A constant default: no table rewrite.
 ALTER TABLE items ADD COLUMN properties jsonb NOT NULL DEFAULT '{}'::jsonb;
+
+-- migration: 12 filtered_scope
+-- A mailbox's filtered scope (`mailbox add|update --filter`, MailboxFilter's canonical text; NULL =
+-- every item): only items it matches reach the mirror and changes.
+ALTER TABLE mailboxes ADD COLUMN filter text CHECK (filter IS NULL OR length(filter) BETWEEN 1 AND 1000);
+-- The filter a folder's mirror was last scoped under ('' = none), written by the last page of a
+-- sync from scratch. A folder whose scope differs from its mailbox's filter syncs from scratch
+-- (diffed against the mirror), so a filter change lands as created and deleted rows.
+ALTER TABLE folder_sync ADD COLUMN filter_scope text NOT NULL DEFAULT '';

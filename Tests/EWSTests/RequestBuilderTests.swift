@@ -37,6 +37,14 @@ import Testing
                 itemIDs: [EWSItemID(id: "Er5c", changeKey: "CQAA")],
                 additionalProperties: EWSItemProperty.allCases, bodyType: .text, maximumBodySizeKB: 1)
                 .envelope(headers: impersonated)),
+            ("finditem-restricted", try FindItemRequest(
+                folder: .distinguished("inbox", mailbox: "bob@contoso.com"),
+                additionalProperties: EWSItemProperty.summary + [.from, .categories, .importance],
+                restriction: .and([.or([.isEqualTo(.importance, "High"), .containsValue(.categories, "Vendor & <co>")]),
+                                   .not(.startsWith(.subject, "Re:"))]),
+                maxEntries: 250, offset: 250).envelope(headers: impersonated)),
+            ("finditem-all", try FindItemRequest(folder: .inbox, additionalProperties: EWSItemProperty.summary, maxEntries: 1000)
+                .envelope()),
             ("getfolder", try GetFolderRequest(folders: [.inbox, .msgFolderRoot]).envelope()),
         ]
     }
@@ -126,6 +134,18 @@ import Testing
         #expect(throws: EWSRequestError.self) { try GetItemRequest(itemIDs: [EWSItemID(id: "a")], maximumBodySizeKB: 0) }
         #expect(EWSServerVersion.exchange2013SP1.allowsMaximumBodySize)
         #expect(!EWSServerVersion.exchange2010SP2.allowsMaximumBodySize)
+    }
+
+    @Test func findItemRespectsEWSFindCountLimitAndWritesOneOperandBareAndSortsOldestFirst() throws {
+        #expect(throws: EWSRequestError.self) {
+            try FindItemRequest(folder: .inbox, additionalProperties: [], restriction: .isEqualTo(.importance, "High"), maxEntries: 251)
+        }
+        #expect(throws: EWSRequestError.self) { try FindItemRequest(folder: .inbox, additionalProperties: [], maxEntries: 1001) }
+        let text = try FindItemRequest(folder: .inbox, additionalProperties: [.subject], restriction: .and([.isEqualTo(.importance, "Low")]),
+                                       maxEntries: 10).envelopeString()
+        #expect(text.contains("<m:Restriction><t:IsEqualTo><t:FieldURI FieldURI=\"item:Importance\"/><t:FieldURIOrConstant>"
+                              + "<t:Constant Value=\"Low\"/></t:FieldURIOrConstant></t:IsEqualTo></m:Restriction>"))
+        #expect(text.contains("<m:SortOrder><t:FieldOrder Order=\"Ascending\"><t:FieldURI FieldURI=\"item:DateTimeReceived\"/>"))
     }
 
     @Test func autodiscoverRequestHasItsOwnNamespaceAndShape() throws {

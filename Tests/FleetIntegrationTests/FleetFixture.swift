@@ -160,8 +160,11 @@ final class FleetFixture: @unchecked Sendable {  // set up once, then read-only 
 
     /// The outbox oracle's verdict (see `OutboxOracle`) over every mailbox, for the watched folders
     /// given as simulator folder name → `changes.folder_id`. Call it once traffic has stopped.
+    /// `inScope` narrows the truth to the items a mailbox's filter should keep (judged by the test
+    /// from ews-sim's ground truth, not by ewsfleet's filter): an item outside it must have no
+    /// `created` row after its last `deleted`.
     func outboxVerdict(folders: [String: String] = ["inbox": "inbox"], baseline: Set<String> = [],
-                       ignored: Set<String> = []) async throws
+                       ignored: Set<String> = [], inScope: ((SimWorld.ItemSnapshot) -> Bool)? = nil) async throws
         -> OutboxOracle.Verdict
     {
         let names = Dictionary(uniqueKeysWithValues: folders.map { ($0.value, $0.key) })
@@ -178,7 +181,7 @@ final class FleetFixture: @unchecked Sendable {  // set up once, then read-only 
                 }
             }
             var truth: [String: [SimWorld.ItemSnapshot]] = [:]
-            for name in folders.keys { truth[name] = try sim.world.items(mailbox: mailbox, folder: name) }
+            for name in folders.keys { truth[name] = try sim.world.items(mailbox: mailbox, folder: name).filter { inScope?($0) ?? true } }
             verdict.merge(OutboxOracle.check(truth: truth, ledger: try sim.world.ledger(mailbox: mailbox),
                                              ledgerDropped: try sim.world.ledgerDropped(mailbox: mailbox), rows: rows,
                                              baseline: baseline, ignored: ignored))

@@ -12,8 +12,11 @@ final class ScriptedService: SyncService {
     let pages: [Page]
     let items: Mutex<[String: EWSItem]>
     let getItemBatches = Mutex<[Int]>([])
-    /// The profile of each GetItem call.
-    let profiles = Mutex<[PropertyProfile]>([])
+    /// The fields each GetItem call asked for.
+    let fieldSets = Mutex<[Set<ItemField>]>([])
+    /// FindItem: the items of the folder (in this order) and the restriction of each call.
+    let listing = Mutex<[EWSItem]>([])
+    let restrictions = Mutex<[EWSRestriction?]>([])
     /// The `readState` of each SyncFolderItems call.
     let readStates = Mutex<[Bool]>([])
 
@@ -32,15 +35,25 @@ final class ScriptedService: SyncService {
                                               includesLastItemInRange: page.last, changes: page.changes)
     }
 
-    func getItems(mailbox: String, ids: [EWSItemID], profile: PropertyProfile) async throws -> [GetItemResponseMessage] {
+    func getItems(mailbox: String, ids: [EWSItemID], fields: Set<ItemField>) async throws -> [GetItemResponseMessage] {
         getItemBatches.withLock { $0.append(ids.count) }
-        profiles.withLock { $0.append(profile) }
+        fieldSets.withLock { $0.append(fields) }
         return items.withLock { items in
             ids.map { id in
                 if let item = items[id.id] { return GetItemResponseMessage(status: .noError, items: [item]) }
                 return GetItemResponseMessage(status: EWSResponseStatus(responseClass: .error, responseCode: "ErrorItemNotFound"), items: [])
             }
         }
+    }
+
+    /// Pages `listing` (the server's side of a restriction is not modelled: every item is returned).
+    func findItems(mailbox: String, folder: String, fields: Set<ItemField>, restriction: EWSRestriction?, offset: Int,
+                   maxEntries: Int) async throws -> FindItemResponseMessage {
+        restrictions.withLock { $0.append(restriction) }
+        let all = listing.withLock { $0 }
+        let page = Array(all.dropFirst(offset).prefix(maxEntries))
+        return FindItemResponseMessage(status: .noError, items: page, includesLastItemInRange: offset + page.count >= all.count,
+                                       indexedPagingOffset: offset + page.count, totalItemsInView: all.count)
     }
 }
 
@@ -58,6 +71,7 @@ final class MemoryStore: SyncStore {
         var commits = 0
         var baselining: Set<String> = []
         var ignored: [String] = []
+        var scopes: [String: String] = [:]
     }
     let state = Mutex(State())
 
@@ -71,6 +85,7 @@ final class MemoryStore: SyncStore {
         state.withLock { $0.baselining.contains(folder) }
     }
     func ignored(mailboxID: Int64) async throws -> [String] { state.withLock { $0.ignored } }
+    func filterScope(mailboxID: Int64, folder: String) async throws -> String { state.withLock { $0.scopes[folder] ?? "" } }
     func mirrorItems(mailboxID: Int64, itemIDs: [String]) async throws -> [String: MirrorItem] {
         state.withLock { s in
             var found: [String: MirrorItem] = [:]
@@ -105,6 +120,7 @@ final class MemoryStore: SyncStore {
                 inserted += 1
             }
             s.syncStates[cp.folderID] = cp.syncState
+            if cp.completesFullSync { s.scopes[cp.folderID] = cp.filterScope }
             if cp.baselining { s.baselining.insert(cp.folderID) } else { s.baselining.remove(cp.folderID) }
             return inserted
         }
@@ -307,7 +323,12 @@ let target = FolderSyncer.Target(tenant: "t", mailboxID: 1, mailbox: "a@t.exampl
                 SyncFolderItemsResponseMessage(status: EWSResponseStatus(responseClass: .error, responseCode: "ErrorInvalidSyncStateData"),
                                                syncState: "", includesLastItemInRange: true, changes: [])
             }
-            func getItems(mailbox: String, ids: [EWSItemID], profile: PropertyProfile) async throws -> [GetItemResponseMessage] { [] }
+            func getItems(mailbox: String, ids: [EWSItemID], fields: Set<ItemField>) async throws -> [GetItemResponseMessage] { [] }
+            func findItems(mailbox: String, folder: String, fields: Set<ItemField>, restriction: EWSRestriction?, offset: Int,
+                           maxEntries: Int) async throws -> FindItemResponseMessage {
+                FindItemResponseMessage(status: .noError, items: [], includesLastItemInRange: true, indexedPagingOffset: 0,
+                                        totalItemsInView: 0)
+            }
         }
         await #expect(performing: {
             try await FolderSyncer(service: Failing(), store: MemoryStore()).sync(target, folder: "inbox", fromScratch: false)

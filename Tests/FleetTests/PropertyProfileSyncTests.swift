@@ -38,7 +38,7 @@ import Testing
         let (store, service) = try await Self.syncOnce(.default, items: [Self.rich("a", "k1")])
         let row = try #require(store.state.withLock { $0.outbox.first })
         #expect(Set(try Self.properties(row).keys) == ["subject", "sender", "received_at", "size", "has_attachments", "is_read"])
-        #expect(service.profiles.withLock { $0 } == [.default])
+        #expect(service.fieldSets.withLock { $0 } == [Set(ItemField.defaultSet)])
         #expect(store.state.withLock { $0.rows["a"]?.details } == ItemDetails())
     }
 
@@ -57,7 +57,7 @@ import Testing
         #expect(p["flag_status"] as? String == "Flagged")
         #expect(p["subject"] as? String == "s")
         #expect(p["body_preview"] == nil, "personal data only when named")
-        #expect(service.profiles.withLock { $0 } == [profile])
+        #expect(service.fieldSets.withLock { $0 } == [profile.fields])
         // The mirror keeps the extended fields too, never the body.
         let details = try #require(store.state.withLock { $0.rows["a"]?.details })
         #expect(details.importance == "High" && details.categories == ["Vendor"] && details.cc == ["cc@contoso.example"])
@@ -90,7 +90,7 @@ import Testing
         store.state.withLock { s in
             for id in ["a", "b"] {
                 var row = mirrored(Self.rich(id, "k1"))
-                row.details = FolderSyncer.details(of: before, profile)
+                row.details = FolderSyncer.details(of: before, fields: profile.fields)
                 s.rows[id] = row
                 s.mirror[id] = .init(changeKey: "k1", isRead: false)
             }

@@ -91,4 +91,40 @@ import Testing
             #expect(after.flagStatus == "Flagged" && after.categories.last == "Follow-up")
         }
     }
+
+    static func findItem(_ restriction: String, mailbox: String, offset: Int = 0, max: Int = 250) -> String {
+        Soap.envelope("<m:FindItem Traversal=\"Shallow\"><m:ItemShape><t:BaseShape>IdOnly</t:BaseShape><t:AdditionalProperties>"
+                      + "<t:FieldURI FieldURI=\"item:Importance\"/><t:FieldURI FieldURI=\"item:DateTimeReceived\"/>"
+                      + "</t:AdditionalProperties></m:ItemShape>"
+                      + "<m:IndexedPageItemView MaxEntriesReturned=\"\(max)\" Offset=\"\(offset)\" BasePoint=\"Beginning\"/>"
+                      + (restriction.isEmpty ? "" : "<m:Restriction>\(restriction)</m:Restriction>")
+                      + "<m:SortOrder><t:FieldOrder Order=\"Ascending\"><t:FieldURI FieldURI=\"item:DateTimeReceived\"/></t:FieldOrder></m:SortOrder>"
+                      + "<m:ParentFolderIds><t:DistinguishedFolderId Id=\"inbox\"/></m:ParentFolderIds></m:FindItem>", impersonate: mailbox)
+    }
+
+    /// FindItem's Restriction and SortOrder as Exchange applies them: the view (and its
+    /// TotalItemsInView) holds only matching items, oldest first when asked; a path that cannot be
+    /// queried is refused.
+    @Test func findItemRestrictsAndSortsTheView() async throws {
+        try await SimFixture.with({ $0.itemsPerMailbox = 0 }) { sim in
+            let mailbox = sim.tenants[0].mailboxes[0]
+            _ = try sim.world.deliver(mailbox: mailbox, count: 21)
+            let contents = try sim.world.contents(mailbox: mailbox)
+            let high = Set(contents.filter { $0.importance == "High" }.map(\.itemId))
+            let vendor = Set(contents.filter { $0.categories.contains("Vendor") }.map(\.itemId))
+            let restriction = "<t:Or><t:IsEqualTo><t:FieldURI FieldURI=\"item:Importance\"/><t:FieldURIOrConstant>"
+                + "<t:Constant Value=\"High\"/></t:FieldURIOrConstant></t:IsEqualTo>"
+                + "<t:Contains ContainmentMode=\"FullString\" ContainmentComparison=\"IgnoreCase\"><t:FieldURI FieldURI=\"item:Categories\"/>"
+                + "<t:Constant Value=\"vendor\"/></t:Contains></t:Or>"
+            let body = try await sim.ews(Self.findItem(restriction, mailbox: mailbox)).body
+            let root = try #require(try Soap.messages(body).first?.child(NS.messages, "RootFolder"))
+            let items = root.child(NS.types, "Items")?.children ?? []
+            #expect(Set(items.compactMap { $0.child(NS.types, "ItemId")?.attribute("Id") }) == high.union(vendor))
+            #expect(root.attribute("TotalItemsInView") == String(high.union(vendor).count))
+            let received = items.compactMap { $0.child(NS.types, "DateTimeReceived")?.text }
+            #expect(received == received.sorted(), "oldest first")
+            let refused = try await sim.ews(Self.findItem("<t:Exists><t:FieldURI FieldURI=\"item:Body\"/></t:Exists>", mailbox: mailbox)).body
+            #expect(refused.contains("ErrorUnsupportedPathForQuery"))
+        }
+    }
 }

@@ -53,6 +53,9 @@ import Testing
             let extended = ItemShapeTests.getItem(ids, shape: "<t:BodyType>Text</t:BodyType><t:MaximumBodySize>1</t:MaximumBodySize>",
                                                   mailbox: mailbox)
             try expectValid(try await sim.ews(extended).body, "GetItem extended")
+            let restricted = ItemShapeTests.findItem("<t:IsEqualTo><t:FieldURI FieldURI=\"item:Importance\"/><t:FieldURIOrConstant>"
+                                                     + "<t:Constant Value=\"High\"/></t:FieldURIOrConstant></t:IsEqualTo>", mailbox: mailbox)
+            try expectValid(try await sim.ews(restricted).body, "FindItem restricted")
             let find = Soap.envelope("<m:FindItem Traversal=\"Shallow\"><m:ItemShape><t:BaseShape>Default</t:BaseShape></m:ItemShape>"
                 + "<m:IndexedPageItemView MaxEntriesReturned=\"3\" Offset=\"0\" BasePoint=\"Beginning\"/>"
                 + "<m:ParentFolderIds><t:DistinguishedFolderId Id=\"inbox\"/></m:ParentFolderIds></m:FindItem>", impersonate: mailbox)

@@ -711,6 +711,72 @@ class Conformance:
                 f"from, to, cc, importance, conversation id and a {len(preview)}-character preview as sent and as "
                 f"exchangelib reads them; a user's categories arrive as an update")
 
+    def send(self, sender, subject, importance=None):
+        m = email.message.EmailMessage()
+        m["From"], m["To"], m["Subject"] = sender, U1, subject
+        m["Message-ID"], m["Date"] = email.utils.make_msgid(domain="example.org"), email.utils.formatdate(localtime=True)
+        if importance:
+            m["Importance"] = importance
+        m.set_content(f"body of {subject}\n")
+        with smtplib.LMTP("127.0.0.1", 10024) as lmtp:
+            lmtp.send_message(m, from_addr="conformance@example.org", to_addrs=[U1])
+
+    def filtered_scope(self):
+        """`mailbox update --filter 'importance:high or from-domain:vendor.example'` on user1 (watched,
+        its inbox mirrored): the folder is scoped again (what falls outside leaves with a `deleted`
+        row), new mail is recorded only inside the scope, and `--filter none` brings everything back.
+        Oracle: exchangelib's listing of the inbox (importance and sender of every item), judged by
+        this script; gromox's request log shows the FindItem."""
+        def expected():
+            scope = set()
+            for line in self.gromox.item(U1, "-", "listing").splitlines():
+                it = json.loads(line)
+                sender = (it["from"] or "").lower()
+                domain = sender.rsplit("@", 1)[-1]
+                if it["importance"] == "High" or domain == "vendor.example" or domain.endswith(".vendor.example"):
+                    scope.add(it["item_id"])
+            return scope
+
+        def mirror():
+            return {row[0] for row in psql("SELECT i.item_id FROM items i JOIN mailboxes m ON m.id = i.mailbox_id "
+                                           f"WHERE m.smtp_address = {quote(U1)} AND i.folder_id = 'inbox'")}
+        before = mirror()
+        mark = len(self.gromox.requests())
+        since = time.time()
+        self.fleet.cli("mailbox", "update", TENANT, U1, "--filter", "importance:high or from-domain:vendor.example")
+        tag = f"scope-{self.stamp}"
+        self.send("Ann <ann@mail.vendor.example>", f"{tag}-domain")
+        self.send("Bob <bob@other.example>", f"{tag}-high", importance="high")
+        self.send("Carl <carl@other.example>", f"{tag}-outside")
+        for subject in (f"{tag}-domain", f"{tag}-high"):
+            self.arrived(f"{subject} in the scope", U1, "created", since, subject=subject, limit=60)
+        problem = [None]
+
+        def scoped():
+            want, have = expected(), mirror()
+            problem[0] = f"mirror has {len(have - want)} items outside the scope and lacks {len(want - have)} inside"
+            return want == have
+        try:
+            wait_until("user1's mirror is the scope", 90, scoped, interval=2)
+        except Failed:
+            raise Failed(problem[0])
+        scope = expected()
+        deleted = {row[0] for row in psql("SELECT c.item_id FROM changes c JOIN mailboxes m ON m.id = c.mailbox_id "
+                                          f"WHERE m.smtp_address = {quote(U1)} AND c.kind = 'deleted' "
+                                          f"AND c.committed_at >= to_timestamp({since - 1})")}
+        if deleted != before - scope:
+            raise Failed(f"{len(deleted)} deleted rows for {len(before - scope)} items that left the scope")
+        if self.checks.committed(U1, "created", subject=f"{tag}-outside", after=since - 1):
+            raise Failed("mail outside the scope was recorded")
+        finds = sum(1 for _, op in self.gromox.requests()[mark:] if op == "FindItem")
+        since = time.time()
+        self.fleet.cli("mailbox", "update", TENANT, U1, "--filter", "none")
+        self.arrived("mail outside the old scope, after --filter none", U1, "created", since, subject=f"{tag}-outside",
+                     limit=120)
+        self.verify_mirrors([(U1, "inbox")])
+        return (f"{len(before)} mirrored items scoped to {len(scope)} ({len(deleted)} deleted rows) with {finds} FindItem; "
+                f"2 of 3 new mails recorded; --filter none brought back everything")
+
     def quiet_window(self, seconds=120):
         start = time.time()
         time.sleep(seconds)
@@ -739,6 +805,7 @@ class Conformance:
         self.step("baseline: mailbox add --start now", self.baseline)
         self.step("mailbox ignore", self.ignore)
         self.step("property profile: extended,body_preview", self.property_profile)
+        self.step("filtered scope: mailbox update --filter", self.filtered_scope)
         self.step("quiet window", self.quiet_window)
         self.fleet.signal(signal.SIGTERM)
         self.fleet.wait_exit()

@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """gromox_item.py USER PASSWORD SUBJECT show|categorize CATEGORY...: one inbox item as exchangelib
 (a client nobody here wrote) reads it from gromox, as JSON, or set its categories as a user would.
-The oracle for the property-profile step of scripts/conformance-gromox; run it with gromox's venv
-($GX_HOME/venv/bin/python)."""
+gromox_item.py USER PASSWORD - listing: every inbox item's id, importance, sender and categories
+(JSON lines). The oracle of the property-profile and filter steps of scripts/conformance-gromox; run
+it with gromox's venv ($GX_HOME/venv/bin/python)."""
 import json, os, sys
 from exchangelib import BASIC, DELEGATE, Account, Build, Configuration, Credentials, Version
 
@@ -11,6 +12,14 @@ url = os.environ.get("EWS_URL", "http://127.0.0.1:18080/EWS/Exchange.asmx")
 config = Configuration(service_endpoint=url, credentials=Credentials(user, password), auth_type=BASIC,
                        version=Version(build=Build(15, 0, 847, 0)))
 account = Account(primary_smtp_address=user, config=config, autodiscover=False, access_type=DELEGATE)
+def address(mailbox):
+    return mailbox.email_address or mailbox.name if mailbox else None
+
+if command == "listing":
+    for it in account.inbox.all().only("id", "importance", "sender", "author", "categories"):
+        print(json.dumps({"item_id": it.id, "importance": it.importance, "from": address(it.author or it.sender),
+                          "categories": list(it.categories or [])}))
+    sys.exit(0)
 found = list(account.inbox.filter(subject=subject))
 if not found:
     sys.exit(f"no item with subject {subject!r} in inbox")
@@ -20,8 +29,6 @@ if command == "categorize":
     item.save(update_fields=["categories"])
     print("categorized", subject)
 elif command == "show":
-    def address(mailbox):
-        return mailbox.email_address or mailbox.name if mailbox else None
     print(json.dumps({
         "item_id": item.id,
         "internet_message_id": item.message_id,

@@ -8,6 +8,7 @@ public enum EWSOperation: String, CaseIterable, Hashable, Sendable {
     case syncFolderItems = "SyncFolderItems"
     case syncFolderHierarchy = "SyncFolderHierarchy"
     case getItem = "GetItem"
+    case findItem = "FindItem"
     case getFolder = "GetFolder"
     case getUserSettings = "GetUserSettings"
 

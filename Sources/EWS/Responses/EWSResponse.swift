@@ -7,6 +7,7 @@ public enum EWSResponse: Hashable, Sendable {
     case syncFolderItems([SyncFolderItemsResponseMessage])
     case syncFolderHierarchy([SyncFolderHierarchyResponseMessage])
     case getItem([GetItemResponseMessage])
+    case findItem([FindItemResponseMessage])
     case getFolder([GetFolderResponseMessage])
     case getUserSettings(GetUserSettingsResponse)
     /// A SOAP fault instead of the operation's response.
@@ -21,6 +22,7 @@ public enum EWSResponse: Hashable, Sendable {
         case .syncFolderItems: .syncFolderItems
         case .syncFolderHierarchy: .syncFolderHierarchy
         case .getItem: .getItem
+        case .findItem: .findItem
         case .getFolder: .getFolder
         case .getUserSettings: .getUserSettings
         case .fault: nil
@@ -37,6 +39,7 @@ public enum EWSResponse: Hashable, Sendable {
         case .syncFolderItems(let messages): messages.map(\.status)
         case .syncFolderHierarchy(let messages): messages.map(\.status)
         case .getItem(let messages): messages.map(\.status)
+        case .findItem(let messages): messages.map(\.status)
         case .getFolder(let messages): messages.map(\.status)
         case .getUserSettings, .fault: []
         }

@@ -63,6 +63,16 @@ extension EWSResponseDecoder {
             items: (element.ewsChild("Items")?.children ?? []).compactMap(decodeItem))
     }
 
+    static func decodeFindItem(_ element: EWSXMLElement) throws(EWSDecodingError) -> FindItemResponseMessage {
+        let root = element.ewsChild("RootFolder")
+        return FindItemResponseMessage(
+            status: try EWSResponseStatus(element: element),
+            items: (root?.ewsChild("Items")?.children ?? []).compactMap(decodeItem),
+            includesLastItemInRange: root?.attribute("IncludesLastItemInRange").flatMap(EWSValue.bool),
+            indexedPagingOffset: root?.attribute("IndexedPagingOffset").flatMap { Int($0) },
+            totalItemsInView: root?.attribute("TotalItemsInView").flatMap { Int($0) })
+    }
+
     static func decodeFolder(_ element: EWSXMLElement) -> EWSFolder? {
         guard let id = element.ewsChild("FolderId").flatMap(EWSItemID.init(element:)) else { return nil }
         return EWSFolder(

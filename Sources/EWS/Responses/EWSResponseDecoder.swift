@@ -90,6 +90,7 @@ public struct EWSResponseDecoder: Sendable {
         case .syncFolderItems: return .syncFolderItems(try messages.map(decodeSyncFolderItems))
         case .syncFolderHierarchy: return .syncFolderHierarchy(try messages.map(decodeSyncFolderHierarchy))
         case .getItem: return .getItem(try messages.map(decodeGetItem))
+        case .findItem: return .findItem(try messages.map(decodeFindItem))
         case .getFolder: return .getFolder(try messages.map(decodeGetFolder))
         case .getStreamingEvents, .getUserSettings:
             throw EWSDecodingError(code: .unexpectedStructure, offset: 0, expected: "a supported response")

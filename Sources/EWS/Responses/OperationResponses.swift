@@ -116,6 +116,28 @@ public struct EWSItem: Hashable, Sendable, Codable {
     }
 }
 
+/// `m:FindItemResponseMessage`: one page of a folder's items (the RootFolder's attributes say
+/// where the page ends and how many items the view holds).
+public struct FindItemResponseMessage: Hashable, Sendable, Codable {
+    public var status: EWSResponseStatus
+    public var items: [EWSItem]
+    /// Absent on errors; a page without it is malformed.
+    public var includesLastItemInRange: Bool?
+    /// Where the next page starts.
+    public var indexedPagingOffset: Int?
+    /// Items in the whole view: a count that changes between pages means the view moved under them.
+    public var totalItemsInView: Int?
+
+    public init(status: EWSResponseStatus, items: [EWSItem], includesLastItemInRange: Bool?, indexedPagingOffset: Int?,
+                totalItemsInView: Int?) {
+        self.status = status
+        self.items = items
+        self.includesLastItemInRange = includesLastItemInRange
+        self.indexedPagingOffset = indexedPagingOffset
+        self.totalItemsInView = totalItemsInView
+    }
+}
+
 /// `m:GetItemResponseMessage`: one per requested id, in request order; check each one.
 public struct GetItemResponseMessage: Hashable, Sendable, Codable {
     public var status: EWSResponseStatus

@@ -86,6 +86,7 @@ private enum DecodedLine: Encodable {
             case .syncFolderItems(let messages): try container.encode(messages, forKey: .messages)
             case .syncFolderHierarchy(let messages): try container.encode(messages, forKey: .messages)
             case .getItem(let messages): try container.encode(messages, forKey: .messages)
+            case .findItem(let messages): try container.encode(messages, forKey: .messages)
             case .getFolder(let messages): try container.encode(messages, forKey: .messages)
             case .getUserSettings(let settings): try container.encode(settings, forKey: .response)
             case .getStreamingEvents: break  // emitted per envelope above

@@ -21,9 +21,11 @@ struct MailboxAddCommand: AsyncParsableCommand {
     @Option(name: .customLong("poll-interval"), help: ArgumentHelp(PollInterval.help + " Default: the tenant's."))
     var pollInterval: PollInterval?
     @Option(help: ArgumentHelp(StartOption.help)) var start: StartOption = .backfill
+    @Option(help: FilterOption.help) var filter: String?
 
     func validate() throws {
         if allFolders && !folders.isEmpty { throw ValidationError("give --folder or --all-folders, not both") }
+        _ = try FilterOption.parse(filter)
     }
 
     func run() async throws {
@@ -32,7 +34,7 @@ struct MailboxAddCommand: AsyncParsableCommand {
             do {
                 return try await MailboxRepository(pool: pool).add(tenant: tenant, smtpAddress: address, watch: watch,
                                                                    syncMode: mode?.mode, pollIntervalSeconds: pollInterval?.seconds,
-                                                                   start: start.mode)
+                                                                   start: start.mode, filter: try FilterOption.parse(filter))
             } catch let error as StoreError where error.code == .duplicate {
                 // One row per mailbox: a second `add` is not how another folder is watched.
                 throw StoreError(.duplicate, error.message + "; to change what it watches: ewsfleet mailbox update "
@@ -52,14 +54,15 @@ struct MailboxListCommand: AsyncParsableCommand {
 
     func run() async throws {
         let list = try await withDatabase(global) { _, pool in try await MailboxRepository(pool: pool).list(tenant: tenant) }
-        TableOutput(columns: ["tenant", "mailbox", "folders", "enabled", "mode"],
+        TableOutput(columns: ["tenant", "mailbox", "folders", "enabled", "mode", "filter"],
                     rows: list.map { m in
                         let folders: String =
                             switch m.watch {
                             case .allFolders: "all"
                             case .folders(let names): names.joined(separator: ",")
                             }
-                        return [m.tenantName, m.smtpAddress, folders, String(m.enabled), m.syncMode?.rawValue ?? "tenant"]
+                        return [m.tenantName, m.smtpAddress, folders, String(m.enabled), m.syncMode?.rawValue ?? "tenant",
+                                m.filter?.description ?? ""]
                     }).print(format)
     }
 }

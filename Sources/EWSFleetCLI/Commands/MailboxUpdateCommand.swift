@@ -18,6 +18,8 @@ struct MailboxUpdateCommand: AsyncParsableCommand {
     @Option(name: .customLong("poll-interval"), help: ArgumentHelp(PollInterval.help + " Or tenant (the tenant's)."))
     var pollInterval: String?
     @Flag(help: "Folders no longer watched leave the mirror, each item with a `deleted` row.") var purge = false
+    @Option(help: ArgumentHelp(FilterOption.help.abstract + " none removes it.", valueName: "expression|none"))
+    var filter: String?
 
     func validate() throws {
         if allFolders && foldersList { throw ValidationError("give --all-folders or --folders-list, not both") }
@@ -26,6 +28,13 @@ struct MailboxUpdateCommand: AsyncParsableCommand {
         }
         _ = try parsedMode()
         _ = try parsedInterval()
+        _ = try parsedFilter()
+    }
+
+    private func parsedFilter() throws -> MailboxOverride<MailboxFilter>? {
+        guard let filter else { return nil }
+        if filter.trimmingCharacters(in: .whitespaces) == "none" { return .tenant }
+        return try FilterOption.parse(filter).map { .value($0) }
     }
 
     private func parsedMode() throws -> MailboxOverride<SyncMode>? {
@@ -51,6 +60,7 @@ struct MailboxUpdateCommand: AsyncParsableCommand {
         update.allFolders = allFolders ? true : foldersList ? false : nil
         update.syncMode = try parsedMode()
         update.pollIntervalSeconds = try parsedInterval()
+        update.filter = try parsedFilter()
         update.purge = purge
         guard update != MailboxUpdate(), update != { var u = MailboxUpdate(); u.purge = true; return u }() else {
             throw CLIError(.usage, "nothing to update: give at least one option")

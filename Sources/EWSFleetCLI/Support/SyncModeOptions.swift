@@ -56,3 +56,21 @@ enum PropertiesOption {
         }
     }
 }
+
+/// `--filter` of `mailbox add|update`: a `MailboxFilter` as the user spells it.
+enum FilterOption {
+    static let help = ArgumentHelp(
+        "Only items this matches are mirrored and recorded: terms from:ADDRESS, from-domain:DOMAIN, subject-prefix:TEXT, "
+            + "category:NAME, importance:low|normal|high, joined with and, or, not and parentheses; values with spaces "
+            + "in double quotes.",
+        valueName: "expression")
+
+    static func parse(_ text: String?) throws -> MailboxFilter? {
+        guard let text else { return nil }
+        do {
+            return try MailboxFilter(parsing: text)
+        } catch {
+            throw ValidationError(error.message)
+        }
+    }
+}

@@ -28,8 +28,10 @@ struct TenantEWS<C: Clock<Duration>>: SyncService where C.Instant: Sendable {
         return message
     }
 
-    func getItems(mailbox: String, ids: [EWSItemID], profile: PropertyProfile = .default) async throws -> [GetItemResponseMessage] {
-        let request = try Self.getItemRequest(ids, profile: profile, version: client.endpoint.serverVersion)
+    func getItems(mailbox: String, ids: [EWSItemID], fields: Set<ItemField> = Set(ItemField.defaultSet)) async throws
+        -> [GetItemResponseMessage]
+    {
+        let request = try Self.getItemRequest(ids, fields: fields, version: client.endpoint.serverVersion)
         guard case .getItem(let messages) = try await client.call(request, route: routeFor(mailbox)),
               messages.count == ids.count
         else { throw Self.malformed("GetItem") }
@@ -38,9 +40,9 @@ struct TenantEWS<C: Clock<Duration>>: SyncService where C.Instant: Sendable {
 
     /// A body preview asks for the body as plain text, and where the server takes it, for no more
     /// than 1 KB of it (MaximumBodySize): the preview keeps 255 characters of that.
-    static func getItemRequest(_ ids: [EWSItemID], profile: PropertyProfile, version: EWSServerVersion) throws -> GetItemRequest {
-        let extras = profile.extras.compactMap(Self.property(for:))
-        let preview = profile.carries(.bodyPreview)
+    static func getItemRequest(_ ids: [EWSItemID], fields: Set<ItemField>, version: EWSServerVersion) throws -> GetItemRequest {
+        let extras = fields.subtracting(ItemField.defaultSet).sorted().compactMap(Self.property(for:))
+        let preview = fields.contains(.bodyPreview)
         return try GetItemRequest(itemIDs: ids, additionalProperties: EWSItemProperty.summary + extras,
                                   bodyType: preview ? .text : nil,
                                   maximumBodySizeKB: preview && version.allowsMaximumBodySize ? 1 : nil)
@@ -64,6 +66,19 @@ struct TenantEWS<C: Clock<Duration>>: SyncService where C.Instant: Sendable {
         case .flagStatus: .flag
         case .bodyPreview: .body
         }
+    }
+
+    func findItems(mailbox: String, folder: String, fields: Set<ItemField>, restriction: EWSRestriction?, offset: Int,
+                   maxEntries: Int) async throws -> FindItemResponseMessage {
+        // The summary and what a filter judges by; FindItem returns no body and no recipient lists.
+        let extras = fields.subtracting(ItemField.defaultSet).subtracting([.bodyPreview, .to, .cc])
+        let properties = EWSItemProperty.summary + extras.sorted().compactMap(Self.property(for:))
+        let request = try FindItemRequest(folder: folderID(folder, mailbox: mailbox), additionalProperties: properties,
+                                          restriction: restriction, maxEntries: maxEntries, offset: offset)
+        guard case .findItem(let messages) = try await client.call(request, route: routeFor(mailbox)),
+              let message = messages.first
+        else { throw Self.malformed("FindItem") }
+        return message
     }
 
     func syncFolderHierarchy(mailbox: String, syncState: String?) async throws -> SyncFolderHierarchyResponseMessage {

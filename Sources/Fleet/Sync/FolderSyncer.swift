@@ -30,6 +30,8 @@ struct FolderSyncer: Sendable {
         /// `mailbox add --start now`: a folder it knows nothing of (no SyncState, nothing mirrored)
         /// is baselined, not backfilled (see `sync`).
         var startsNow = false
+        /// `--filter`: only items it matches reach the mirror and the outbox (see `syncScoped`).
+        var filter: MailboxFilter? = nil
     }
 
     struct Summary: Sendable, Equatable {
@@ -44,6 +46,9 @@ struct FolderSyncer: Sendable {
     var getItemBatch = 10
     /// What the outbox rows of fetched items carry (the tenant's `--properties`).
     var profile: PropertyProfile = .default
+    /// FindItem's page size when a filter's scope is listed (EWSFindCountLimit allows 250 with a
+    /// restriction, 1000 without).
+    var findPageSize = FindItemRequest.restrictedPageLimit
     /// When a sync page was received, for `changes.observed_at`.
     var now: @Sendable () -> Date = { Date() }
 
@@ -62,6 +67,9 @@ struct FolderSyncer: Sendable {
         /// The mailbox's ignore list: passed in `Ignore`, and dropped from the pages too, for a
         /// server that does not implement `Ignore` (gromox 3.10).
         let ignored: Set<String>
+        /// The mailbox's filtered scope, if any: a fetched item outside it is not mirrored, and
+        /// leaves the mirror (a `deleted` row) if it was there.
+        var filter: MailboxFilter? = nil
 
         init(scratch: Bool, baseline: Bool, mirror: [String: FleetStateRepository.MirrorEntry], ignored: [String]) {
             self.scratch = scratch
@@ -74,9 +82,18 @@ struct FolderSyncer: Sendable {
         }
     }
 
+    /// What GetItem asks for: the profile's fields and what the filter judges by.
+    func fetchFields(_ target: Target) -> Set<ItemField> {
+        profile.fields.union(target.filter == nil ? [] : FilterScope.fields)
+    }
+
     func sync(_ target: Target, folder: String, fromScratch: Bool) async throws -> Summary {
         var summary = Summary()
         var state = fromScratch ? nil : try await store.syncState(mailboxID: target.mailboxID, folder: folder)
+        // A mirror scoped under another filter (or none) is scoped again: from scratch, diffed.
+        let scope = target.filter?.description ?? ""
+        if state != nil, try await store.filterScope(mailboxID: target.mailboxID, folder: folder) != scope { state = nil }
+        if state == nil, target.filter != nil { return try await syncScoped(target, folder: folder) }
         let scratch = state == nil
         let mirror = scratch ? try await store.mirror(mailboxID: target.mailboxID, folder: folder) : [:]
         // A folder the mailbox knows nothing of yet, or one whose baseline was interrupted.
@@ -87,6 +104,7 @@ struct FolderSyncer: Sendable {
         }
         let ignored = try await store.ignored(mailboxID: target.mailboxID)
         var pass = Pass(scratch: scratch, baseline: baseline, mirror: mirror, ignored: ignored)
+        pass.filter = target.filter
         while true {
             let page = try await service.syncFolderItems(mailbox: target.mailbox, folder: folder, syncState: state,
                                                          maxChanges: pageSize, readState: baseline, ignore: ignored)
@@ -108,6 +126,7 @@ struct FolderSyncer: Sendable {
                     cp.changes.append(ChangeRecord(folderID: folder, itemID: itemID, changeKey: "", kind: .deleted))
                 }
                 cp.completesFullSync = true
+                cp.filterScope = scope
             }
             state = page.syncState
             cp.syncState = scratch && !last ? "" : (page.syncState ?? "")
@@ -121,11 +140,17 @@ struct FolderSyncer: Sendable {
     }
 
     /// Turns one page's changes into mirror updates and outbox rows. Returns items fetched.
-    private func apply(_ changes: [EWSItemChange], to cp: inout Checkpoint, pass: inout Pass,
+    func apply(_ changes: [EWSItemChange], to cp: inout Checkpoint, pass: inout Pass,
                        target: Target) async throws -> Int {
         // Items to fetch, and whether the mirror had them. Incremental pages say it (Create or
         // Update); from-scratch pages report everything as Create, so the mirror decides.
         var toFetch: [(id: EWSItemID, known: Bool)] = []
+        // Under a filter, a read of an item outside the scope is nothing: only mirrored items count.
+        var readable: Set<String>?
+        if pass.filter != nil, !pass.scratch {
+            let reads = changes.filter { $0.kind == .readFlagChange }.map(\.itemID.id)
+            readable = reads.isEmpty ? [] : Set(try await store.mirrorItems(mailboxID: target.mailboxID, itemIDs: reads).keys)
+        }
         for change in changes {
             let id = change.itemID.id
             let key = change.itemID.changeKey ?? ""
@@ -161,6 +186,7 @@ struct FolderSyncer: Sendable {
                 cp.changes.append(ChangeRecord(folderID: cp.folderID, itemID: id, changeKey: key, kind: .readFlag,
                                                isRead: isRead))
             case .readFlagChange:
+                if let readable, !readable.contains(id) { continue }
                 let isRead = change.isRead ?? false
                 cp.readFlags.append(ReadFlagUpdate(itemID: id, changeKey: key, isRead: isRead))
                 cp.changes.append(ChangeRecord(folderID: cp.folderID, itemID: id, changeKey: key, kind: .readFlag,
@@ -173,12 +199,20 @@ struct FolderSyncer: Sendable {
         }
         // What the mirror holds of the items that changed: an Update that only flips IsRead is a
         // read-state change (gromox reports reads this way, not as ReadFlagChange).
-        let knownIDs = toFetch.filter(\.known).map(\.id.id)
+        // Under a filter the mirror decides what is known: an Update of an item outside the scope
+        // that now matches it enters the scope (`created`).
+        let knownIDs = pass.filter == nil ? toFetch.filter(\.known).map(\.id.id) : toFetch.map(\.id.id)
         let before = knownIDs.isEmpty ? [:] : try await store.mirrorItems(mailboxID: target.mailboxID, itemIDs: knownIDs)
+        return try await fetch(toFetch, before: before, into: &cp, pass: &pass, target: target)
+    }
+
+    /// GetItem in batches of `getItemBatch`, each item recorded. Returns items fetched.
+    func fetch(_ toFetch: [(id: EWSItemID, known: Bool)], before: [String: MirrorItem], into cp: inout Checkpoint,
+               pass: inout Pass, target: Target) async throws -> Int {
         var fetched = 0
         for start in stride(from: 0, to: toFetch.count, by: getItemBatch) {
             let batch = toFetch[start..<min(start + getItemBatch, toFetch.count)]
-            let messages = try await service.getItems(mailbox: target.mailbox, ids: batch.map(\.id), profile: profile)
+            let messages = try await service.getItems(mailbox: target.mailbox, ids: batch.map(\.id), fields: fetchFields(target))
             for (message, wanted) in zip(messages, batch) {
                 guard message.status.isSuccess, let item = message.items.first else {
                     let failure = EWSCallError(status: message.status)
@@ -187,19 +221,29 @@ struct FolderSyncer: Sendable {
                     throw failure
                 }
                 fetched += 1
-                record(item, into: &cp, known: wanted.known, before: before[wanted.id.id], pass: &pass)
+                let known = pass.filter == nil ? wanted.known : before[wanted.id.id] != nil
+                record(item, into: &cp, known: known, before: before[wanted.id.id], pass: &pass)
             }
         }
         return fetched
     }
 
     /// A baseline's item is mirrored without an outbox row.
-    private func record(_ item: EWSItem, into cp: inout Checkpoint, known: Bool, before: MirrorItem?, pass: inout Pass) {
+    func record(_ item: EWSItem, into cp: inout Checkpoint, known: Bool, before: MirrorItem?, pass: inout Pass) {
         let key = item.itemID.changeKey ?? ""
+        if let filter = pass.filter, !filter.matches(FilterScope.subject(of: item)) {
+            // Outside the scope: not mirrored; one that was leaves it.
+            if known {
+                cp.deletes.append(item.itemID.id)
+                cp.changes.append(ChangeRecord(folderID: cp.folderID, itemID: item.itemID.id, changeKey: "", kind: .deleted))
+            }
+            return
+        }
         let mirrored = MirrorItem(
             folderID: cp.folderID, itemID: item.itemID.id, changeKey: key, isRead: item.isRead, subject: item.subject,
             sender: item.sender?.address, receivedAt: item.dateTimeReceived.flatMap(Self.parseDate),
-            size: item.size.map(Int64.init), hasAttachments: item.hasAttachments, details: Self.details(of: item, profile))
+            size: item.size.map(Int64.init), hasAttachments: item.hasAttachments,
+            details: Self.details(of: item, fields: fetchFieldsOf(pass)))
         cp.upserts.append(mirrored)
         if pass.baseline { return }
         let kind: ChangeKind
@@ -218,8 +262,12 @@ struct FolderSyncer: Sendable {
     }
 
     /// The profile's fields beyond the mirror's columns, as fetched (a server may send more).
-    static func details(of item: EWSItem, _ profile: PropertyProfile) -> ItemDetails {
-        func wanted<T>(_ field: ItemField, _ value: T?) -> T? { profile.carries(field) ? value : nil }
+    private func fetchFieldsOf(_ pass: Pass) -> Set<ItemField> {
+        profile.fields.union(pass.filter == nil ? [] : FilterScope.fields)
+    }
+
+    static func details(of item: EWSItem, fields: Set<ItemField>) -> ItemDetails {
+        func wanted<T>(_ field: ItemField, _ value: T?) -> T? { fields.contains(field) ? value : nil }
         return ItemDetails(
             internetMessageID: wanted(.internetMessageID, item.internetMessageID),
             conversationID: wanted(.conversationID, item.conversationID),

@@ -8,8 +8,12 @@ protocol SyncService: Sendable {
     /// `ignore`: item ids the server skips (the mailbox's ignore list).
     func syncFolderItems(mailbox: String, folder: String, syncState: String?, maxChanges: Int, readState: Bool,
                          ignore: [String]) async throws -> SyncFolderItemsResponseMessage
-    /// The summary properties (the mirror's columns) plus those `profile` names beyond them.
-    func getItems(mailbox: String, ids: [EWSItemID], profile: PropertyProfile) async throws -> [GetItemResponseMessage]
+    /// The summary properties (the mirror's columns) plus `fields` beyond them.
+    func getItems(mailbox: String, ids: [EWSItemID], fields: Set<ItemField>) async throws -> [GetItemResponseMessage]
+    /// One page of a folder's items, oldest first, with `fields` (no body, no recipients), under
+    /// `restriction` if any.
+    func findItems(mailbox: String, folder: String, fields: Set<ItemField>, restriction: EWSRestriction?, offset: Int,
+                   maxEntries: Int) async throws -> FindItemResponseMessage
 }
 
 /// What the change pipeline reads and writes in PostgreSQL. `PostgresSyncStore` implements it.
@@ -18,6 +22,8 @@ protocol SyncStore: Sendable {
     func mirror(mailboxID: Int64, folder: String) async throws -> [String: FleetStateRepository.MirrorEntry]
     /// Whether a baseline of the folder was interrupted before its last page.
     func baselining(mailboxID: Int64, folder: String) async throws -> Bool
+    /// The filter the folder's mirror was last scoped under ('' = none).
+    func filterScope(mailboxID: Int64, folder: String) async throws -> String
     /// The mailbox's ignore list (`mailbox ignore`).
     func ignored(mailboxID: Int64) async throws -> [String]
     /// The mirror's rows of these items (those it has).
@@ -48,6 +54,10 @@ struct PostgresSyncStore: SyncStore {
 
     func ignored(mailboxID: Int64) async throws -> [String] {
         try await MailboxRepository(pool: pool).ignored(mailboxID: mailboxID)
+    }
+
+    func filterScope(mailboxID: Int64, folder: String) async throws -> String {
+        try await FleetStateRepository(pool: pool).filterScope(mailboxID: mailboxID, folderID: folder)
     }
 
     func commit(_ checkpoint: Checkpoint) async throws -> Int {

@@ -37,6 +37,6 @@ extension TenantRuntime {
 
     func target(_ mailbox: Mailbox) -> FolderSyncer.Target {
         FolderSyncer.Target(tenant: tenant.name, mailboxID: mailbox.id, mailbox: mailbox.smtpAddress, lease: lease,
-                            startsNow: mailbox.start == .now)
+                            startsNow: mailbox.start == .now, filter: mailbox.filter)
     }
 }

@@ -172,7 +172,7 @@ actor TenantRuntime<C: Clock<Duration>>: MailboxEnvironment where C.Instant: Sen
     /// sync-only mode) its interval. Pause, resume and resync are told to the running actor.
     private func needsRestart(_ old: Mailbox, _ new: Mailbox) -> Bool {
         let mode = new.effectiveMode(in: tenant)
-        return old.watch != new.watch || old.effectiveMode(in: tenant) != mode
+        return old.watch != new.watch || old.effectiveMode(in: tenant) != mode || old.filter != new.filter
             || mode == .syncOnly && old.effectivePollInterval(in: tenant) != new.effectivePollInterval(in: tenant)
     }
 

@@ -25,7 +25,8 @@ enum ItemOps {
         return .xml(.ok, body)
     }
 
-    /// Shallow traversal, newest first, paged with IndexedPageItemView.
+    /// Shallow traversal, paged with IndexedPageItemView: newest first, or by received time in the
+    /// order a SortOrder asks; restricted by a Restriction (TotalItemsInView counts the restricted view).
     static func findItem(_ context: EWSContext, _ operation: SimXMLNode) -> SimResponse {
         let world = context.world
         let shape = ItemXML.shape(operation.child(NS.messages, "ItemShape"))
@@ -35,6 +36,10 @@ enum ItemOps {
         let fromEnd = view?.attribute("BasePoint") == "End"
         let folders = EWSContext.folderIdNodes(operation.child(NS.messages, "ParentFolderIds"))
         let traversal = operation.attribute("Traversal") ?? "Shallow"
+        let restrictionNode = operation.child(NS.messages, "Restriction")?.children.first { $0.namespace == NS.types }
+        let order = operation.child(NS.messages, "SortOrder")?.child(NS.types, "FieldOrder")
+        let ascending = order?.attribute("Order") == "Ascending"
+            && order?.child(NS.types, "FieldURI")?.attribute("FieldURI") == "item:DateTimeReceived"
         let body: String = world.lock.withLock {
             EWSEnvelope.response("FindItem", for: context) { w in
                 for node in folders {
@@ -42,9 +47,11 @@ enum ItemOps {
                         guard traversal == "Shallow" else {
                             throw EWSCodeError(code: "ErrorInvalidOperation", message: "Only shallow traversal is supported.")
                         }
+                        let restriction = try restrictionNode.map { (n) throws(EWSCodeError) in try SimRestriction(n) }
                         let (mailbox, folder) = try context.resolveFolder(node)
                         let items = folder.itemKeys.compactMap { mailbox.items[$0] }
-                            .sorted { ($0.received, $0.key) > ($1.received, $1.key) }
+                            .filter { restriction?.matches(mailbox, $0) ?? true }
+                            .sorted { ascending ? ($0.received, $0.key) < ($1.received, $1.key) : ($0.received, $0.key) > ($1.received, $1.key) }
                         let total = items.count
                         let start = fromEnd ? max(0, total - offset - maxEntries) : min(offset, total)
                         let end = fromEnd ? max(0, total - offset) : min(total, start + maxEntries)

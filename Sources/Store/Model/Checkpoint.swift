@@ -138,6 +138,9 @@ public struct Checkpoint: Sendable {
     public var observedAt: Date
     /// Set when this page completes a full resync (records last_full_sync_at).
     public var completesFullSync = false
+    /// With `completesFullSync`: the filter the mirror is now scoped under ('' = none), as
+    /// `folder_sync.filter_scope`.
+    public var filterScope = ""
     /// A page of a baseline (`--start now`) that is not its last: an interrupted baseline goes on
     /// as one (`folder_sync.baselining`).
     public var baselining = false

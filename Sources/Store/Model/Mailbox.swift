@@ -33,6 +33,8 @@ public struct Mailbox: Sendable, Equatable {
     /// Overrides the tenant's `pollIntervalSeconds` when set.
     public var pollIntervalSeconds: Int? = nil
     public var start: StartMode = .backfill
+    /// Only items it matches reach the mirror and `changes` (`--filter`); nil = every item.
+    public var filter: MailboxFilter? = nil
 
     /// The mode this mailbox runs in under `tenant`.
     public func effectiveMode(in tenant: Tenant) -> SyncMode { syncMode ?? tenant.syncMode }

@@ -92,15 +92,17 @@ public struct CheckpointWriter: Sendable {
         }
         if !cp.keepsSyncState {
             try await conn.query("""
-                INSERT INTO folder_sync (mailbox_id, folder_id, sync_state, last_sync_at, last_full_sync_at, baselining)
-                VALUES ($1, $2, $3, now(), CASE WHEN $4::boolean THEN now() END, $5)
+                INSERT INTO folder_sync (mailbox_id, folder_id, sync_state, last_sync_at, last_full_sync_at, baselining,
+                                         filter_scope)
+                VALUES ($1, $2, $3, now(), CASE WHEN $4::boolean THEN now() END, $5, $6)
                 ON CONFLICT (mailbox_id, folder_id) DO UPDATE SET
                     sync_state = EXCLUDED.sync_state, last_sync_at = now(),
                     last_full_sync_at = coalesce(EXCLUDED.last_full_sync_at, folder_sync.last_full_sync_at),
-                    baselining = EXCLUDED.baselining
+                    baselining = EXCLUDED.baselining,
+                    filter_scope = CASE WHEN $4::boolean THEN EXCLUDED.filter_scope ELSE folder_sync.filter_scope END
                 """,
                 [mailboxID, PostgresValue(cp.folderID), PostgresValue(cp.syncState), PostgresValue(cp.completesFullSync),
-                 PostgresValue(cp.baselining)],
+                 PostgresValue(cp.baselining), PostgresValue(cp.filterScope)],
                 name: "checkpoint.sync_state")
         }
         if inserted > 0 {

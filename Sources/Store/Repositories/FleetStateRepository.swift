@@ -148,6 +148,15 @@ public struct FleetStateRepository: Sendable {
         }
     }
 
+    /// The filter the folder's mirror was last scoped under ('' = none, or a folder never synced).
+    public func filterScope(mailboxID: Int64, folderID: String) async throws -> String {
+        try await pool.withConnection { conn in
+            try await conn.query("SELECT filter_scope FROM folder_sync WHERE mailbox_id = $1 AND folder_id = $2",
+                                 [PostgresValue(mailboxID), PostgresValue(folderID)], name: "folder_sync.filter_scope")
+                .rows.first?.decode("filter_scope", as: String.self) ?? ""
+        }
+    }
+
     /// Whether a baseline of the folder was interrupted before its last page (`folder_sync.baselining`).
     public func baselining(mailboxID: Int64, folderID: String) async throws -> Bool {
         try await pool.withConnection { conn in

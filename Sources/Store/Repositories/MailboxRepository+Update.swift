@@ -15,6 +15,10 @@ public struct MailboxUpdate: Sendable, Equatable {
     public var allFolders: Bool?
     public var syncMode: MailboxOverride<SyncMode>?
     public var pollIntervalSeconds: MailboxOverride<Int>?
+    /// A new filtered scope, or `.tenant` for none (every item). Each folder then syncs from
+    /// scratch, diffed against the mirror: items entering the scope are `created`, items leaving
+    /// it `deleted` (see `folder_sync.filter_scope`).
+    public var filter: MailboxOverride<MailboxFilter>?
     /// Folders no longer watched leave the mirror, each item with a `deleted` row in `changes`, and
     /// their SyncStates go. Without it their mirror rows and SyncStates stay as they were: not
     /// updated any more, and a folder watched again later resumes from its SyncState.
@@ -44,7 +48,7 @@ extension MailboxRepository {
             try await pool.withTransaction { conn in
                 let rows = try await conn.query("""
                     SELECT m.id, m.tenant_id, m.smtp_address, m.watch_all, m.folders, m.enabled, m.resync_requested_at,
-                           m.sync_mode, m.poll_interval_seconds, m.start_mode, t.impersonation
+                           m.sync_mode, m.poll_interval_seconds, m.start_mode, m.filter, t.impersonation
                       FROM mailboxes m JOIN tenants t ON t.id = m.tenant_id
                      WHERE t.name = $1 AND m.smtp_address = $2 FOR UPDATE OF m
                     """, [PostgresValue(tenant), PostgresValue(address)], name: "mailbox.lock")
@@ -68,15 +72,20 @@ extension MailboxRepository {
                 case .tenant?: interval = nil
                 case nil: break
                 }
+                var filter = before.filter
+                switch update.filter {
+                case .value(let f)?: filter = f
+                case .tenant?: filter = nil
+                case nil: break
+                }
                 let (all, folders) = Self.columns(for: watch)
                 let updated = try await conn.query("""
                     UPDATE mailboxes SET watch_all = $2, folders = $3::text[], sync_mode = $4, poll_interval_seconds = $5::integer,
-                           updated_at = now()
+                           filter = $6, updated_at = now()
                      WHERE id = $1
-                    RETURNING id, tenant_id, smtp_address, watch_all, folders, enabled, resync_requested_at,
-                              sync_mode, poll_interval_seconds, start_mode
+                    RETURNING \(Self.returning)
                     """, [PostgresValue(before.id), PostgresValue(all), .array(folders), PostgresValue(mode?.rawValue),
-                          interval.map { PostgresValue($0) } ?? .null], name: "mailbox.update")
+                          interval.map { PostgresValue($0) } ?? .null, PostgresValue(filter?.description)], name: "mailbox.update")
                 let mailbox = try Mailbox(row: updated.rows[0], tenantName: tenant)
                 guard watch != before.watch else { return UpdateResult(mailbox: mailbox, unwatched: [], purgedItems: 0) }
                 // The subscription names the folders it watches (or all of them): it cannot serve the new set.

@@ -8,13 +8,20 @@ public struct MailboxRepository: Sendable {
 
     static let select = """
         SELECT m.id, m.tenant_id, t.name AS tenant, m.smtp_address, m.watch_all, m.folders, m.enabled, m.resync_requested_at,
-               m.sync_mode, m.poll_interval_seconds, m.start_mode
+               m.sync_mode, m.poll_interval_seconds, m.start_mode, m.filter
           FROM mailboxes m JOIN tenants t ON t.id = m.tenant_id
+        """
+
+    /// The columns `Mailbox(row:)` reads, for RETURNING clauses.
+    static let returning = """
+        id, tenant_id, smtp_address, watch_all, folders, enabled, resync_requested_at, sync_mode, poll_interval_seconds,
+        start_mode, filter
         """
 
     @discardableResult
     public func add(tenant: String, smtpAddress: String, watch: WatchMode = .default, syncMode: SyncMode? = nil,
-                    pollIntervalSeconds: Int? = nil, start: StartMode = .backfill) async throws -> Mailbox {
+                    pollIntervalSeconds: Int? = nil, start: StartMode = .backfill,
+                    filter: MailboxFilter? = nil) async throws -> Mailbox {
         guard let address = SMTPAddress.normalize(smtpAddress) else {
             throw StoreError(.invalidInput, "invalid email address \(smtpAddress)")
         }
@@ -25,14 +32,13 @@ public struct MailboxRepository: Sendable {
                 // so with delegate access it would watch the service account's own.
                 let r = try await conn.query("""
                     INSERT INTO mailboxes (tenant_id, smtp_address, watch_all, folders, sync_mode, poll_interval_seconds,
-                                           start_mode)
-                    SELECT id, $2, $3, $4::text[], $5, $6::integer, $7 FROM tenants WHERE name = $1 AND (impersonation OR NOT $3)
-                    RETURNING id, tenant_id, smtp_address, watch_all, folders, enabled, resync_requested_at,
-                              sync_mode, poll_interval_seconds, start_mode
+                                           start_mode, filter)
+                    SELECT id, $2, $3, $4::text[], $5, $6::integer, $7, $8 FROM tenants WHERE name = $1 AND (impersonation OR NOT $3)
+                    RETURNING \(Self.returning)
                     """,
                     [PostgresValue(tenant), PostgresValue(address), PostgresValue(all), .array(folders),
                      PostgresValue(syncMode?.rawValue), pollIntervalSeconds.map { PostgresValue($0) } ?? .null,
-                     PostgresValue(start.rawValue)],
+                     PostgresValue(start.rawValue), PostgresValue(filter?.description)],
                     name: "mailbox.add")
                 guard let row = r.rows.first else {
                     let exists = try await conn.query("SELECT 1 FROM tenants WHERE name = $1", [PostgresValue(tenant)],
@@ -113,6 +119,7 @@ extension Mailbox {
                   watch: try row.decode("watch_all", as: Bool.self) ? .allFolders : .folders(folders),
                   enabled: try row.decode("enabled"), resyncRequestedAt: try row.decode("resync_requested_at"),
                   syncMode: mode.flatMap(SyncMode.init(rawValue:)),
-                  pollIntervalSeconds: try row.decode("poll_interval_seconds"), start: start)
+                  pollIntervalSeconds: try row.decode("poll_interval_seconds"), start: start,
+                  filter: try row.decode("filter", as: String?.self).map { try MailboxFilter(parsing: $0) })
     }
 }

@@ -1,0 +1,102 @@
+/// A search expression of `m:Restriction` (the subset ewsfleet's `--filter` uses). Comparisons of
+/// text ignore case.
+public indirect enum EWSRestriction: Hashable, Sendable {
+    case and([EWSRestriction])
+    case or([EWSRestriction])
+    case not(EWSRestriction)
+    /// `t:IsEqualTo` with a constant.
+    case isEqualTo(EWSItemProperty, String)
+    /// `t:Contains` with `ContainmentMode` `Prefixed` (a subject prefix).
+    case startsWith(EWSItemProperty, String)
+    /// `t:Contains` with `ContainmentMode` `FullString`: on a multi-valued property (categories),
+    /// any value equal to the constant.
+    case containsValue(EWSItemProperty, String)
+
+    func write(to writer: inout XMLWriter) {
+        switch self {
+        case .and(let all), .or(let all):
+            // The schema wants two or more operands; one is written as itself.
+            guard all.count > 1 else {
+                all.first?.write(to: &writer)
+                return
+            }
+            let name = if case .and = self { "t:And" } else { "t:Or" }
+            writer.open(name)
+            for operand in all { operand.write(to: &writer) }
+            writer.close(name)
+        case .not(let operand):
+            writer.open("t:Not")
+            operand.write(to: &writer)
+            writer.close("t:Not")
+        case .isEqualTo(let property, let value):
+            writer.open("t:IsEqualTo")
+            writer.empty("t:FieldURI", ["FieldURI": property.rawValue])
+            writer.open("t:FieldURIOrConstant")
+            writer.empty("t:Constant", ["Value": value])
+            writer.close("t:FieldURIOrConstant")
+            writer.close("t:IsEqualTo")
+        case .startsWith(let property, let value), .containsValue(let property, let value):
+            let mode = if case .startsWith = self { "Prefixed" } else { "FullString" }
+            writer.open("t:Contains", ["ContainmentMode": mode, "ContainmentComparison": "IgnoreCase"])
+            writer.empty("t:FieldURI", ["FieldURI": property.rawValue])
+            writer.empty("t:Constant", ["Value": value])
+            writer.close("t:Contains")
+        }
+    }
+}
+
+/// `m:FindItem`, shallow, one page of an `IndexedPageItemView` sorted by received time (oldest
+/// first, so mail arriving while a client pages lands after the pages already read), optionally
+/// restricted. EWSFindCountLimit caps a page at 1000 items, 250 with a restriction.
+public struct FindItemRequest: EWSOperationRequest, Hashable {
+    public let folder: EWSFolderID
+    public var additionalProperties: [EWSItemProperty]
+    public var restriction: EWSRestriction?
+    public let maxEntries: Int
+    public let offset: Int
+    public var operation: EWSOperation { .findItem }
+
+    public static let pageLimit = 1000
+    public static let restrictedPageLimit = 250
+
+    public init(folder: EWSFolderID, additionalProperties: [EWSItemProperty], restriction: EWSRestriction? = nil,
+                maxEntries: Int, offset: Int = 0) throws(EWSRequestError) {
+        let limit = restriction == nil ? Self.pageLimit : Self.restrictedPageLimit
+        guard (1...limit).contains(maxEntries) else { throw .outOfRange("MaxEntriesReturned", maxEntries, 1...limit) }
+        guard offset >= 0 else { throw .outOfRange("Offset", offset, 0...Int(Int32.max)) }
+        self.folder = folder
+        self.additionalProperties = additionalProperties
+        self.restriction = restriction
+        self.maxEntries = maxEntries
+        self.offset = offset
+    }
+
+    public func writeBody(to writer: inout XMLWriter) {
+        // FindItemType's order: ItemShape, the paging view, Restriction, SortOrder, ParentFolderIds.
+        writer.open("m:FindItem", ["Traversal": "Shallow"])
+        writer.open("m:ItemShape")
+        writer.element("t:BaseShape", EWSBaseShape.idOnly.rawValue)
+        if !additionalProperties.isEmpty {
+            writer.open("t:AdditionalProperties")
+            for property in additionalProperties { writer.empty("t:FieldURI", ["FieldURI": property.rawValue]) }
+            writer.close("t:AdditionalProperties")
+        }
+        writer.close("m:ItemShape")
+        writer.empty("m:IndexedPageItemView", ["MaxEntriesReturned": String(maxEntries), "Offset": String(offset),
+                                               "BasePoint": "Beginning"])
+        if let restriction {
+            writer.open("m:Restriction")
+            restriction.write(to: &writer)
+            writer.close("m:Restriction")
+        }
+        writer.open("m:SortOrder")
+        writer.open("t:FieldOrder", ["Order": "Ascending"])
+        writer.empty("t:FieldURI", ["FieldURI": EWSItemProperty.dateTimeReceived.rawValue])
+        writer.close("t:FieldOrder")
+        writer.close("m:SortOrder")
+        writer.open("m:ParentFolderIds")
+        folder.write(to: &writer)
+        writer.close("m:ParentFolderIds")
+        writer.close("m:FindItem")
+    }
+}

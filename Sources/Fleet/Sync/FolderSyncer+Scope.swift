@@ -1,0 +1,122 @@
+import EWS
+import Foundation
+import Store
+
+/// Syncs from scratch of a folder with a filtered scope (`--filter`), the guidance's pattern: sync
+/// keeps the state current IdOnly, FindItem with a restriction lists the scope, only items inside
+/// it reach the mirror and the outbox.
+extension FolderSyncer {
+    /// SyncFolderItems pages (IdOnly, nothing fetched) bring the SyncState to now; then FindItem,
+    /// restricted to a superset of the filter, lists the scope, judged here item by item; what is new
+    /// or changed against the mirror is fetched with GetItem (10 per call) and recorded, and mirror
+    /// items outside the scope leave with a `deleted` row. So a filter set on a watched folder, or
+    /// changed, records what enters and what leaves the scope. The SyncState and the scope are
+    /// committed with the last chunk: a crash before it starts all this again, and the diff against
+    /// the mirror makes that harmless. Anything that changes after the SyncState was taken is
+    /// reported again by the next incremental sync and judged then.
+    func syncScoped(_ target: Target, folder: String) async throws -> Summary {
+        guard let filter = target.filter else { preconditionFailure("syncScoped without a filter") }
+        var summary = Summary()
+        let ignoredList = try await store.ignored(mailboxID: target.mailboxID)
+        let ignored = Set(ignoredList)
+        var state: String?
+        while true {
+            let page = try await service.syncFolderItems(mailbox: target.mailbox, folder: folder, syncState: state,
+                                                         maxChanges: pageSize, readState: false, ignore: ignoredList)
+            guard page.status.isSuccess else { throw EWSCallError(status: page.status) }
+            guard let last = page.includesLastItemInRange else { throw Self.malformed("SyncFolderItems page without IncludesLastItemInRange") }
+            state = page.syncState
+            if last { break }
+        }
+        let scoped = try await listScope(target, folder: folder, filter: filter).filter { !ignored.contains($0.itemID.id) }
+        let mirror = try await store.mirror(mailboxID: target.mailboxID, folder: folder)
+        var baseline = false
+        if target.startsNow {
+            baseline = mirror.isEmpty
+            if !baseline { baseline = try await store.baselining(mailboxID: target.mailboxID, folder: folder) }
+        }
+        var pass = Pass(scratch: true, baseline: baseline, mirror: mirror, ignored: ignoredList)
+        pass.filter = filter
+        let inScope = Set(scoped.map(\.itemID.id))
+        // Unchanged items (same ChangeKey as mirrored) need nothing.
+        let changed = scoped.filter { item in
+            guard let known = mirror[item.itemID.id], let key = item.itemID.changeKey, !key.isEmpty else { return true }
+            return known.changeKey != key
+        }
+        let gone = mirror.keys.filter { !inScope.contains($0) && !ignored.contains($0) }.sorted()
+        let step = SyncStep.fresh("scope")
+        var start = 0
+        repeat {
+            let chunk = Array(changed[start..<min(start + pageSize, changed.count)])
+            start += pageSize
+            let last = start >= changed.count
+            var cp = Checkpoint(lease: target.lease, tenant: target.tenant, mailboxID: target.mailboxID, mailbox: target.mailbox,
+                                folderID: folder, syncState: "", syncStep: step, observedAt: now())
+            if baseline {
+                // FindItem carried the summary and IsRead: mirrored as listed, no GetItem, no row.
+                for item in chunk { record(item, into: &cp, known: false, before: nil, pass: &pass) }
+            } else {
+                let known = chunk.map(\.itemID.id).filter { mirror[$0] != nil }
+                let before = known.isEmpty ? [:] : try await store.mirrorItems(mailboxID: target.mailboxID, itemIDs: known)
+                summary.itemsFetched += try await fetch(chunk.map { (id: $0.itemID, known: mirror[$0.itemID.id] != nil) },
+                                                        before: before, into: &cp, pass: &pass, target: target)
+            }
+            if last {
+                for id in gone {
+                    cp.deletes.append(id)
+                    cp.changes.append(ChangeRecord(folderID: folder, itemID: id, changeKey: "", kind: .deleted))
+                }
+                cp.syncState = state ?? ""
+                cp.completesFullSync = true
+                cp.filterScope = filter.description
+            }
+            cp.baselining = baseline && !last
+            let inserted = try await store.commit(cp)
+            FleetMetrics.syncPageCommitted(changes: inserted)
+            summary.changesInserted += inserted
+            summary.pages += 1
+        } while start < changed.count
+        return summary
+    }
+
+    /// The items in the filter's scope now, oldest first: FindItem pages under the restriction
+    /// (a superset), each item judged by the filter. A view whose size changes between pages moved
+    /// under them (an item deleted before the offset would be skipped): it is listed again, at most
+    /// three times, and then the sync fails and is retried later, paced like any failed sync.
+    func listScope(_ target: Target, folder: String, filter: MailboxFilter) async throws -> [EWSItem] {
+        let restriction = FilterScope.restriction(filter)
+        let size = min(findPageSize, restriction == nil ? FindItemRequest.pageLimit : FindItemRequest.restrictedPageLimit)
+        for _ in 0..<3 {
+            var offset = 0
+            var total: Int?
+            var found: [String: EWSItem] = [:]
+            var order: [String] = []
+            var moved = false
+            while true {
+                let page = try await service.findItems(mailbox: target.mailbox, folder: folder, fields: fetchFields(target),
+                                                       restriction: restriction, offset: offset, maxEntries: size)
+                guard page.status.isSuccess else { throw EWSCallError(status: page.status) }
+                guard let last = page.includesLastItemInRange else { throw Self.malformed("FindItem page without IncludesLastItemInRange") }
+                if let count = page.totalItemsInView {
+                    if let total, total != count { moved = true; break }
+                    total = count
+                }
+                for item in page.items where filter.matches(FilterScope.subject(of: item)) {
+                    if found.updateValue(item, forKey: item.itemID.id) == nil { order.append(item.itemID.id) }
+                }
+                if last { break }
+                let next = page.indexedPagingOffset ?? offset + page.items.count
+                guard next > offset else { throw Self.malformed("FindItem paging that does not advance") }
+                offset = next
+            }
+            if !moved { return order.compactMap { found[$0] } }
+        }
+        throw Self.malformed("FindItem: the folder changed under three listings")
+    }
+
+    static func malformed(_ what: String) -> EWSCallError {
+        EWSCallError(decision: EWSActionDecision(action: .retryBounded(maxAttempts: EWSActionTable.fewAttempts, then: .giveUp),
+                                                 code: "MalformedResponse"),
+                     message: what)
+    }
+}
