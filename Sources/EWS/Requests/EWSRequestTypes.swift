@@ -153,3 +153,14 @@ public struct EWSRequestError: Error, Hashable, Sendable, CustomStringConvertibl
         EWSRequestError(code: "empty", detail: "\(what) must not be empty")
     }
 }
+
+extension XMLWriter {
+    /// `t:AdditionalProperties` of a shape, one `t:FieldURI` per path; nothing when there is none
+    /// (the schema refuses an empty list).
+    mutating func additionalProperties(_ paths: [String]) {
+        guard !paths.isEmpty else { return }
+        open("t:AdditionalProperties")
+        for path in paths { empty("t:FieldURI", ["FieldURI": path]) }
+        close("t:AdditionalProperties")
+    }
+}

@@ -76,11 +76,7 @@ public struct FindItemRequest: EWSOperationRequest, Hashable {
         writer.open("m:FindItem", ["Traversal": "Shallow"])
         writer.open("m:ItemShape")
         writer.element("t:BaseShape", EWSBaseShape.idOnly.rawValue)
-        if !additionalProperties.isEmpty {
-            writer.open("t:AdditionalProperties")
-            for property in additionalProperties { writer.empty("t:FieldURI", ["FieldURI": property.rawValue]) }
-            writer.close("t:AdditionalProperties")
-        }
+        writer.additionalProperties(additionalProperties.map(\.rawValue))
         writer.close("m:ItemShape")
         writer.empty("m:IndexedPageItemView", ["MaxEntriesReturned": String(maxEntries), "Offset": String(offset),
                                                "BasePoint": "Beginning"])

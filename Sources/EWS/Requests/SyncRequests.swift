@@ -34,11 +34,7 @@ public struct SyncFolderItemsRequest: EWSOperationRequest, Hashable {
         writer.open("m:SyncFolderItems")
         writer.open("m:ItemShape")
         writer.element("t:BaseShape", shape.rawValue)
-        if !additionalProperties.isEmpty {
-            writer.open("t:AdditionalProperties")
-            for property in additionalProperties { writer.empty("t:FieldURI", ["FieldURI": property.rawValue]) }
-            writer.close("t:AdditionalProperties")
-        }
+        writer.additionalProperties(additionalProperties.map(\.rawValue))
         writer.close("m:ItemShape")
         writer.open("m:SyncFolderId")
         folder.write(to: &writer)
@@ -77,11 +73,7 @@ public struct SyncFolderHierarchyRequest: EWSOperationRequest, Hashable {
         writer.open("m:SyncFolderHierarchy")
         writer.open("m:FolderShape")
         writer.element("t:BaseShape", shape.rawValue)
-        if !additionalProperties.isEmpty {
-            writer.open("t:AdditionalProperties")
-            for property in additionalProperties { writer.empty("t:FieldURI", ["FieldURI": property]) }
-            writer.close("t:AdditionalProperties")
-        }
+        writer.additionalProperties(additionalProperties)
         writer.close("m:FolderShape")
         if let folder {
             writer.open("m:SyncFolderId")
@@ -126,11 +118,7 @@ public struct GetItemRequest: EWSOperationRequest, Hashable {
         writer.element("t:BaseShape", shape.rawValue)
         if let bodyType { writer.element("t:BodyType", bodyType.rawValue) }
         if let maximumBodySizeKB { writer.element("t:MaximumBodySize", String(maximumBodySizeKB)) }
-        if !additionalProperties.isEmpty {
-            writer.open("t:AdditionalProperties")
-            for property in additionalProperties { writer.empty("t:FieldURI", ["FieldURI": property.rawValue]) }
-            writer.close("t:AdditionalProperties")
-        }
+        writer.additionalProperties(additionalProperties.map(\.rawValue))
         writer.close("m:ItemShape")
         writer.open("m:ItemIds")
         for item in itemIDs { writer.empty("t:ItemId", ["Id": item.id, "ChangeKey": item.changeKey]) }

@@ -48,12 +48,17 @@ enum PropertiesOption {
 
     /// The profile, or a usage error that names the unknown field and the known ones.
     static func parse(_ text: String?) throws -> PropertyProfile? {
-        guard let text else { return nil }
-        do {
-            return try PropertyProfile(parsing: text)
-        } catch {
-            throw ValidationError("--properties: \(error.message)")
-        }
+        try usage(text, prefix: "--properties: ", PropertyProfile.init(parsing:))
+    }
+}
+
+/// A value parsed by the store's own parser, its `StoreError` turned into a usage error.
+func usage<T>(_ text: String?, prefix: String = "", _ parse: (String) throws(StoreError) -> T) throws -> T? {
+    guard let text else { return nil }
+    do {
+        return try parse(text)
+    } catch {
+        throw ValidationError(prefix + error.message)
     }
 }
 
@@ -65,12 +70,5 @@ enum FilterOption {
             + "in double quotes.",
         valueName: "expression")
 
-    static func parse(_ text: String?) throws -> MailboxFilter? {
-        guard let text else { return nil }
-        do {
-            return try MailboxFilter(parsing: text)
-        } catch {
-            throw ValidationError(error.message)
-        }
-    }
+    static func parse(_ text: String?) throws -> MailboxFilter? { try usage(text, MailboxFilter.init(parsing:)) }
 }

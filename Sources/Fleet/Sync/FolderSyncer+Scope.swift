@@ -93,7 +93,7 @@ extension FolderSyncer {
             var order: [String] = []
             var moved = false
             while true {
-                let page = try await service.findItems(mailbox: target.mailbox, folder: folder, fields: fetchFields(target),
+                let page = try await service.findItems(mailbox: target.mailbox, folder: folder, fields: fetchFields(filtered: true),
                                                        restriction: restriction, offset: offset, maxEntries: size)
                 guard page.status.isSuccess else { throw EWSCallError(status: page.status) }
                 guard let last = page.includesLastItemInRange else { throw Self.malformed("FindItem page without IncludesLastItemInRange") }

@@ -82,9 +82,9 @@ struct FolderSyncer: Sendable {
         }
     }
 
-    /// What GetItem asks for: the profile's fields and what the filter judges by.
-    func fetchFields(_ target: Target) -> Set<ItemField> {
-        profile.fields.union(target.filter == nil ? [] : FilterScope.fields)
+    /// What GetItem (and FindItem) ask for: the profile's fields and what a filter judges by.
+    func fetchFields(filtered: Bool) -> Set<ItemField> {
+        profile.fields.union(filtered ? FilterScope.fields : [])
     }
 
     func sync(_ target: Target, folder: String, fromScratch: Bool) async throws -> Summary {
@@ -212,7 +212,8 @@ struct FolderSyncer: Sendable {
         var fetched = 0
         for start in stride(from: 0, to: toFetch.count, by: getItemBatch) {
             let batch = toFetch[start..<min(start + getItemBatch, toFetch.count)]
-            let messages = try await service.getItems(mailbox: target.mailbox, ids: batch.map(\.id), fields: fetchFields(target))
+            let messages = try await service.getItems(mailbox: target.mailbox, ids: batch.map(\.id),
+                                                      fields: fetchFields(filtered: target.filter != nil))
             for (message, wanted) in zip(messages, batch) {
                 guard message.status.isSuccess, let item = message.items.first else {
                     let failure = EWSCallError(status: message.status)
@@ -228,7 +229,9 @@ struct FolderSyncer: Sendable {
         return fetched
     }
 
-    /// A baseline's item is mirrored without an outbox row.
+    /// Mirrors a fetched (or, in a baseline, listed) item and writes its outbox row. A baseline's
+    /// item gets no row; an item outside the mailbox's filter is not mirrored, and leaves the
+    /// mirror with a `deleted` row if it was there.
     func record(_ item: EWSItem, into cp: inout Checkpoint, known: Bool, before: MirrorItem?, pass: inout Pass) {
         let key = item.itemID.changeKey ?? ""
         if let filter = pass.filter, !filter.matches(FilterScope.subject(of: item)) {
@@ -243,7 +246,7 @@ struct FolderSyncer: Sendable {
             folderID: cp.folderID, itemID: item.itemID.id, changeKey: key, isRead: item.isRead, subject: item.subject,
             sender: item.sender?.address, receivedAt: item.dateTimeReceived.flatMap(Self.parseDate),
             size: item.size.map(Int64.init), hasAttachments: item.hasAttachments,
-            details: Self.details(of: item, fields: fetchFieldsOf(pass)))
+            details: Self.details(of: item, fields: fetchFields(filtered: pass.filter != nil)))
         cp.upserts.append(mirrored)
         if pass.baseline { return }
         let kind: ChangeKind
@@ -261,11 +264,7 @@ struct FolderSyncer: Sendable {
                                        properties: Self.properties(of: mirrored, body: item.body, profile: profile)))
     }
 
-    /// The profile's fields beyond the mirror's columns, as fetched (a server may send more).
-    private func fetchFieldsOf(_ pass: Pass) -> Set<ItemField> {
-        profile.fields.union(pass.filter == nil ? [] : FilterScope.fields)
-    }
-
+    /// The fetched fields beyond the mirror's columns (a server may send more than was asked).
     static func details(of item: EWSItem, fields: Set<ItemField>) -> ItemDetails {
         func wanted<T>(_ field: ItemField, _ value: T?) -> T? { fields.contains(field) ? value : nil }
         return ItemDetails(

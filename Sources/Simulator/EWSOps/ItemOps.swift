@@ -51,7 +51,9 @@ enum ItemOps {
                         let (mailbox, folder) = try context.resolveFolder(node)
                         let items = folder.itemKeys.compactMap { mailbox.items[$0] }
                             .filter { restriction?.matches(mailbox, $0) ?? true }
-                            .sorted { ascending ? ($0.received, $0.key) < ($1.received, $1.key) : ($0.received, $0.key) > ($1.received, $1.key) }
+                            .sorted { a, b in
+                                ascending ? (a.received, a.key) < (b.received, b.key) : (a.received, a.key) > (b.received, b.key)
+                            }
                         let total = items.count
                         let start = fromEnd ? max(0, total - offset - maxEntries) : min(offset, total)
                         let end = fromEnd ? max(0, total - offset) : min(total, start + maxEntries)

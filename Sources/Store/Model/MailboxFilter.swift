@@ -167,7 +167,9 @@ public struct MailboxFilter: Sendable, Equatable, CustomStringConvertible {
             if tokens[index] == .open {
                 index += 1
                 let e = try parseOr(depth: depth + 1)
-                guard index < tokens.count, tokens[index] == .close else { throw StoreError(.invalidInput, "--filter: a '(' is not closed") }
+                guard index < tokens.count, tokens[index] == .close else {
+                    throw StoreError(.invalidInput, "--filter: a '(' is not closed")
+                }
                 index += 1
                 return e
             }
@@ -182,7 +184,9 @@ public struct MailboxFilter: Sendable, Equatable, CustomStringConvertible {
             guard let key = MailboxFilter.Key(rawValue: name.lowercased()) else {
                 throw StoreError(.invalidInput, "--filter: unknown key \(name) (known: \(known))")
             }
-            guard index + 2 < tokens.count, tokens[index + 1] == .colon else { throw StoreError(.invalidInput, "--filter: \(name) needs a value, as in \(name):VALUE") }
+            guard index + 2 < tokens.count, tokens[index + 1] == .colon else {
+                throw StoreError(.invalidInput, "--filter: \(name) needs a value, as in \(name):VALUE")
+            }
             let value: String
             switch tokens[index + 2] {
             case .word(let w): value = w
@@ -237,8 +241,9 @@ extension MailboxFilter.Term: CustomStringConvertible {
     public var description: String {
         let plain = value.allSatisfy { !$0.isWhitespace && !"():\"\\".contains($0) }
             && !["and", "or", "not"].contains(value.lowercased())
-        let shown = plain ? value : "\"" + value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
-        return key.rawValue + ":" + shown
+        guard !plain else { return key.rawValue + ":" + value }
+        let escaped = value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+        return key.rawValue + ":\"" + escaped + "\""
     }
 
     func matches(_ item: MailboxFilter.Subject) -> Bool {
