@@ -98,9 +98,13 @@ import Testing
         #expect(service.fieldSets.withLock { $0 }.allSatisfy { $0.isSuperset(of: FilterScope.fields) })
     }
 
-    @Test func aViewThatMovesWhilePagedIsListedAgain() async throws {
+    /// A view that shrinks under the pages is listed again; one that grows (new mail sorts last) is not.
+    @Test(arguments: [(2, 4, 3), (4, 2, 4)])
+    func aViewThatShrinksWhilePagedIsListedAgain(secondPageTotal: Int, calls: Int, items: Int) async throws {
         final class Shifting: SyncService, @unchecked Sendable {
+            let secondPageTotal: Int
             var calls = 0
+            init(_ secondPageTotal: Int) { self.secondPageTotal = secondPageTotal }
             func syncFolderItems(mailbox: String, folder: String, syncState: String?, maxChanges: Int, readState: Bool,
                                  ignore: [String]) async throws -> SyncFolderItemsResponseMessage {
                 SyncFolderItemsResponseMessage(status: .noError, syncState: "s1", includesLastItemInRange: true, changes: [])
@@ -111,20 +115,19 @@ import Testing
             func findItems(mailbox: String, folder: String, fields: Set<ItemField>, restriction: EWSRestriction?, offset: Int,
                            maxEntries: Int) async throws -> FindItemResponseMessage {
                 calls += 1
-                // The first listing's second page sees one item fewer: listed again from the start.
-                let total = calls == 2 ? 2 : 3
+                let total = calls == 2 ? secondPageTotal : 3
                 let all = (0..<total).map { FilterScopeTests.scoped("i\($0)", "k1", importance: "High") }
                 let page = Array(all.dropFirst(offset).prefix(maxEntries))
                 return FindItemResponseMessage(status: .noError, items: page, includesLastItemInRange: offset + page.count >= total,
                                                indexedPagingOffset: offset + page.count, totalItemsInView: total)
             }
         }
-        let service = Shifting()
+        let service = Shifting(secondPageTotal)
         let store = MemoryStore()
         var syncer = FolderSyncer(service: service, store: store)
         syncer.findPageSize = 2
         _ = try await syncer.sync(try Self.filtered("importance:high"), folder: "inbox", fromScratch: true)
-        #expect(service.calls == 4, "a listing of two pages thrown away, then one of two pages")
-        #expect(store.state.withLock { Set($0.mirror.keys) } == ["i0", "i1", "i2"])
+        #expect(service.calls == calls)
+        #expect(store.state.withLock { Set($0.mirror.keys) } == Set((0..<items).map { "i\($0)" }))
     }
 }

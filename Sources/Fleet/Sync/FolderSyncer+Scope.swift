@@ -80,9 +80,12 @@ extension FolderSyncer {
     }
 
     /// The items in the filter's scope now, oldest first: FindItem pages under the restriction
-    /// (a superset), each item judged by the filter. A view whose size changes between pages moved
-    /// under them (an item deleted before the offset would be skipped): it is listed again, at most
-    /// three times, and then the sync fails and is retried later, paced like any failed sync.
+    /// (a superset), each item judged by the filter. A view that shrinks between two pages moved
+    /// under them (an item deleted, or leaving the restriction, ahead of the offset shifts the rest
+    /// back, and one would be skipped): it is listed again, at most three times, and then the sync
+    /// fails and is retried later, paced like any failed sync. A view that grows needs nothing:
+    /// new mail sorts last, and an item entering the view ahead of the offset only shifts one
+    /// already read into the next page, where it is found again and counted once.
     func listScope(_ target: Target, folder: String, filter: MailboxFilter) async throws -> [EWSItem] {
         let restriction = FilterScope.restriction(filter)
         let size = min(findPageSize, restriction == nil ? FindItemRequest.pageLimit : FindItemRequest.restrictedPageLimit)
@@ -98,7 +101,7 @@ extension FolderSyncer {
                 guard page.status.isSuccess else { throw EWSCallError(status: page.status) }
                 guard let last = page.includesLastItemInRange else { throw Self.malformed("FindItem page without IncludesLastItemInRange") }
                 if let count = page.totalItemsInView {
-                    if let total, total != count { moved = true; break }
+                    if let total, count < total { moved = true; break }
                     total = count
                 }
                 for item in page.items where filter.matches(FilterScope.subject(of: item)) {
