@@ -526,3 +526,23 @@ ALTER TABLE mailboxes ADD COLUMN filter text CHECK (filter IS NULL OR length(fil
 -- sync from scratch. A folder whose scope differs from its mailbox's filter syncs from scratch
 -- (diffed against the mirror), so a filter change lands as created and deleted rows.
 ALTER TABLE folder_sync ADD COLUMN filter_scope text NOT NULL DEFAULT '';
+
+-- migration: 13 items_folder_key
+-- A search folder (`--folder search:NAME`) lists items that keep the ItemIds of their real folders,
+-- so one item can be mirrored twice: in its real folder and in a search folder, both watched. The
+-- mirror's key becomes (mailbox, folder, item); every write and read of the mirror names the folder.
+-- The old index by (mailbox, folder) is the new key's prefix and goes.
+--
+-- On a large table build the index beforehand, while the old version runs, with the statement in
+-- README "Upgrading"; this migration then finds it valid and only swaps the key, a brief lock.
+DO $$
+BEGIN
+    -- A CREATE INDEX CONCURRENTLY that failed leaves an invalid index behind: build it again.
+    IF EXISTS (SELECT 1 FROM pg_index WHERE indexrelid = to_regclass('items_folder_key') AND NOT indisvalid) THEN
+        DROP INDEX items_folder_key;
+    END IF;
+END $$;
+CREATE UNIQUE INDEX IF NOT EXISTS items_folder_key ON items (mailbox_id, folder_id, item_id);
+ALTER TABLE items DROP CONSTRAINT items_pkey;
+ALTER TABLE items ADD CONSTRAINT items_pkey PRIMARY KEY USING INDEX items_folder_key;
+DROP INDEX IF EXISTS items_by_folder;

@@ -3,7 +3,8 @@
 # private PostgreSQL with default durability. Environment: MODE (sync-only | notify), MAILBOXES
 # (1000), TENANTS (10), INTERVAL (poll interval, 60 s), IDLE_SECONDS (180), RATE (20 events/s),
 # SECONDS (180 of traffic),
-# PROPERTIES (the tenants' --properties, default), FILTER (every mailbox's --filter, none). Prints one JSON document of figures.
+# PROPERTIES (the tenants' --properties, default), FILTER (every mailbox's --filter, none), SEARCH (a
+# search folder of that name every mailbox watches beside its inbox, none). Prints one JSON document of figures.
 set -euo pipefail
 source "$(dirname "$0")/../scripts/lib/common.sh"
 cd "$EWSF_ROOT"

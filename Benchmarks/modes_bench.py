@@ -14,7 +14,7 @@ For N mailboxes (inbox) of T tenants in MODE:
 Run through Benchmarks/modes.sh, which starts PostgreSQL and builds release binaries.
 Only the Python standard library is used.
 """
-import json, os, signal, subprocess, sys, time, urllib.request
+import json, os, signal, subprocess, sys, time, urllib.parse, urllib.request
 
 BIN = sys.argv[1]
 DB = sys.argv[2]
@@ -29,7 +29,10 @@ SECONDS = float(os.environ.get("SECONDS", "180"))
 PROPERTIES = os.environ.get("PROPERTIES", "default")
 # Every mailbox's --filter (none by default): a filtered scope adds FindItem to first syncs.
 FILTER = os.environ.get("FILTER", "")
-OPERATIONS = ["SyncFolderItems", "GetItem", "FindItem", "Subscribe", "GetStreamingEvents", "GetFolder", "Unsubscribe"]
+# A search folder every mailbox watches beside its inbox (ews-sim --unread-search-folder: the inbox's
+# unread items), by display name: each change to it costs a FindItem listing.
+SEARCH = os.environ.get("SEARCH", "")
+OPERATIONS = ["SyncFolderItems", "GetItem", "FindItem", "FindFolder", "Subscribe", "GetStreamingEvents", "GetFolder", "Unsubscribe"]
 
 
 def psql(sql):
@@ -82,7 +85,8 @@ def wait(what, condition, limit):
 
 def main():
     sim = subprocess.Popen([f"{BIN}/ews-sim", "--tenants", str(TENANTS), "--mailboxes", str(MAILBOXES // TENANTS),
-                            "--items-per-mailbox", "5", "--servers", "5", "--heartbeat", "45", "--log-level", "warning"],
+                            "--items-per-mailbox", "5", "--servers", "5", "--heartbeat", "45", "--log-level", "warning"]
+                           + (["--unread-search-folder", SEARCH] if SEARCH else []),
                            stdout=subprocess.PIPE, text=True)
     sim_url = json.loads(sim.stdout.readline())["url"]
     env = dict(os.environ, EWSFLEET_DATABASE_URL=DB,
@@ -98,7 +102,9 @@ def main():
                         "--mode", MODE, "--poll-interval", f"{INTERVAL}s", "--properties", PROPERTIES],
                        env=dict(env, PW=t["password"]), check=True, capture_output=True)
         addresses = ",".join(f'"{m}"' for m in t["mailboxes"])
-        psql(f"INSERT INTO mailboxes (tenant_id, smtp_address) SELECT id, unnest('{{{addresses}}}'::text[]) FROM tenants WHERE name = '{t['name']}'")
+        folders = f"{{inbox,\"search:{SEARCH}\"}}" if SEARCH else "{inbox}"
+        psql(f"INSERT INTO mailboxes (tenant_id, smtp_address, folders) SELECT id, unnest('{{{addresses}}}'::text[]), "
+             f"'{folders}'::text[] FROM tenants WHERE name = '{t['name']}'")
     if FILTER:
         # The canonical form, as `mailbox update --filter` would store it.
         subprocess.run([f"{BIN}/ewsfleet", "mailbox", "update", tenants[0]["name"], tenants[0]["mailboxes"][0], "--filter", FILTER],
@@ -106,14 +112,16 @@ def main():
         psql("UPDATE mailboxes SET filter = (SELECT filter FROM mailboxes WHERE filter IS NOT NULL LIMIT 1)")
     resting = "scheduled" if MODE == "sync-only" else "streaming"
     results = {"mode": MODE, "mailboxes": MAILBOXES, "tenants": TENANTS, "poll_interval_s": INTERVAL, "rate": RATE,
-               "properties": PROPERTIES, "filter": FILTER or None}
+               "properties": PROPERTIES, "filter": FILTER or None, "search_folder": SEARCH or None}
     log = open("/tmp/modes-bench-fleet.log", "w")
     fleet = subprocess.Popen([f"{BIN}/ewsfleet", "run", "--instance-id", "modes-1"], env=env, stdout=log, stderr=log)
     try:
         def all_synced():
             rows = psql(f"SELECT count(*) FILTER (WHERE s.state IN ('{resting}', 'syncing')), "
-                        f"(SELECT count(*) FROM folder_sync WHERE sync_state <> '') FROM mailbox_status s")
-            return int(rows[0][0]) >= MAILBOXES and int(rows[0][1]) >= MAILBOXES
+                        f"(SELECT count(*) FROM folder_sync WHERE sync_state <> ''), "
+                        f"(SELECT count(*) FROM folder_sync WHERE folder_id LIKE 'search:%' AND last_sync_at IS NOT NULL) "
+                        f"FROM mailbox_status s")
+            return int(rows[0][0]) >= MAILBOXES and int(rows[0][1]) >= MAILBOXES and (not SEARCH or int(rows[0][2]) >= MAILBOXES)
         results["first_round_s"] = wait("every mailbox has synced once", all_synced, 900)
         results["first_round_requests"] = {op: n for op, n in requests(sim_url).items() if n}
 
@@ -177,7 +185,14 @@ def main():
                 truth = {(i["item_id"], i["change_key"], i["is_read"]) for i in http(f"{sim_url}/_sim/mailboxes/{m}/items?folder=inbox")["items"]}
                 rows = psql(f"SELECT i.item_id, i.change_key, i.is_read FROM items i JOIN mailboxes b ON b.id = i.mailbox_id "
                             f"WHERE b.smtp_address = '{m}' AND i.folder_id = 'inbox'")
-                converged += truth == {(a, b, c == "t") for a, b, c in rows}
+                ok = truth == {(a, b, c == "t") for a, b, c in rows}
+                if SEARCH:
+                    name = urllib.parse.quote(SEARCH)
+                    truth = {(i["item_id"], i["change_key"], i["is_read"]) for i in http(f"{sim_url}/_sim/mailboxes/{m}/items?folder={name}")["items"]}
+                    rows = psql(f"SELECT i.item_id, i.change_key, i.is_read FROM items i JOIN mailboxes b ON b.id = i.mailbox_id "
+                                f"WHERE b.smtp_address = '{m}' AND i.folder_id = 'search:{SEARCH}'")
+                    ok = ok and truth == {(a, b, c == "t") for a, b, c in rows}
+                converged += ok
         # Under a filter the mirror holds the scope, not the folder: the full-folder check does not apply.
         results["mailboxes_converged"] = None if FILTER else converged
     finally:

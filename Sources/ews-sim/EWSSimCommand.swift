@@ -15,6 +15,9 @@ struct EWSSimCommand: AsyncParsableCommand {
     @Option(help: "Number of tenants.") var tenants: Int = 2
     @Option(help: "Mailboxes per tenant.") var mailboxes: Int = 5
     @Option(name: .customLong("items-per-mailbox"), help: "Initial items per mailbox.") var itemsPerMailbox: Int = 10
+    @Option(name: .customLong("unread-search-folder"),
+            help: "Give every mailbox a search folder of this name: the unread items of its inbox.")
+    var unreadSearchFolder: String?
     @Option(help: "Mailbox servers per tenant.") var servers: Int = 3
     @Option(help: "Random seed (world, traffic, chunking).") var seed: UInt64 = 1
     @Option(help: "Streaming heartbeat interval in seconds.") var heartbeat: Int = 45
@@ -81,6 +84,7 @@ struct EWSSimCommand: AsyncParsableCommand {
         configuration.tenants = tenants
         configuration.mailboxesPerTenant = mailboxes
         configuration.itemsPerMailbox = itemsPerMailbox
+        configuration.unreadSearchFolder = unreadSearchFolder
         configuration.serversPerTenant = servers
         configuration.seed = seed
         configuration.heartbeat = .seconds(heartbeat)

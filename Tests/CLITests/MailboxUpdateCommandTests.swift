@@ -5,6 +5,18 @@ import Testing
 
 /// `mailbox update` through the CLI: what it says, and its exit codes.
 @Suite struct MailboxUpdateCommandTests {
+    @Test(.requiresDatabase) func aSearchFolderIsWatchedByName() async throws {
+        try await CLIFixture.with("mbxsearch") { fx in
+            #expect(try fx.addTenant("contoso").status == 0)
+            let add = try fx.run(["mailbox", "add", "contoso", "a@contoso.com", "--folder", "inbox", "--folder", "search:Unread Mail"])
+            #expect(add.status == 0, "\(add.stderr)")
+            let list = try fx.run(["mailbox", "list", "--format", "json"])
+            #expect(list.stdout.contains("inbox,search:Unread Mail"), "\(list.stdout)")
+            let empty = try fx.run(["mailbox", "add", "contoso", "b@contoso.com", "--folder", "search:"])
+            #expect(empty.status == 65 && empty.stderr.contains("invalid folder \"search:\""), "\(empty.stderr)")
+        }
+    }
+
     @Test(.requiresDatabase) func foldersAndModeChangeAndMistakesAreClearErrors() async throws {
         try await CLIFixture.with("mbxupdate") { fx in
             #expect(try fx.addTenant("contoso").status == 0)
@@ -32,6 +44,7 @@ import Testing
                 (["--remove-folder", "sentitems"], "a mailbox watches at least one folder"),
                 (["--add-folder", "sentitems"], "folder sentitems is already watched"),
                 (["--remove-folder", "drafts"], "folder drafts is not watched"),
+                (["--add-folder", "search: "], "invalid folder \"search: \": give a distinguished name (inbox), a folder id, or search:NAME"),
             ] {
                 let result = try fx.run(["mailbox", "update", "contoso", "a@contoso.com"] + arguments)
                 #expect(result.status == 65, "\(arguments)")

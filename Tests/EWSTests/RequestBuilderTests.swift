@@ -46,6 +46,11 @@ import Testing
             ("finditem-all", try FindItemRequest(folder: .inbox, additionalProperties: EWSItemProperty.summary, maxEntries: 1000)
                 .envelope()),
             ("getfolder", try GetFolderRequest(folders: [.inbox, .msgFolderRoot]).envelope()),
+            ("finditem-search", try FindItemRequest(folder: .id("AAMkSearch"), additionalProperties: EWSItemProperty.summary,
+                                                    order: .modifiedDescending, maxEntries: 1000, offset: 1000)
+                .envelope(headers: impersonated)),
+            ("findfolder", try FindFolderRequest(parent: .distinguished("searchfolders", mailbox: "bob@contoso.com"), offset: 1000)
+                .envelope()),
         ]
     }
 

@@ -112,8 +112,8 @@ import Testing
             func getItems(mailbox: String, ids: [EWSItemID], fields: Set<ItemField>) async throws -> [GetItemResponseMessage] {
                 ids.map { GetItemResponseMessage(status: .noError, items: [FilterScopeTests.scoped($0.id, "k1", importance: "High")]) }
             }
-            func findItems(mailbox: String, folder: String, fields: Set<ItemField>, restriction: EWSRestriction?, offset: Int,
-                           maxEntries: Int) async throws -> FindItemResponseMessage {
+            func findItems(mailbox: String, folder: String, fields: Set<ItemField>, restriction: EWSRestriction?,
+                           order: FindItemRequest.Order, offset: Int, maxEntries: Int) async throws -> FindItemResponseMessage {
                 calls += 1
                 let total = calls == 2 ? secondPageTotal : 3
                 let all = (0..<total).map { FilterScopeTests.scoped("i\($0)", "k1", importance: "High") }

@@ -17,6 +17,7 @@ final class ScriptedService: SyncService {
     /// FindItem: the items of the folder (in this order) and the restriction of each call.
     let listing = Mutex<[EWSItem]>([])
     let restrictions = Mutex<[EWSRestriction?]>([])
+    let orders = Mutex<[FindItemRequest.Order]>([])
     /// The `readState` of each SyncFolderItems call.
     let readStates = Mutex<[Bool]>([])
 
@@ -47,9 +48,10 @@ final class ScriptedService: SyncService {
     }
 
     /// Pages `listing` (the server's side of a restriction is not modelled: every item is returned).
-    func findItems(mailbox: String, folder: String, fields: Set<ItemField>, restriction: EWSRestriction?, offset: Int,
-                   maxEntries: Int) async throws -> FindItemResponseMessage {
+    func findItems(mailbox: String, folder: String, fields: Set<ItemField>, restriction: EWSRestriction?,
+                   order: FindItemRequest.Order, offset: Int, maxEntries: Int) async throws -> FindItemResponseMessage {
         restrictions.withLock { $0.append(restriction) }
+        orders.withLock { $0.append(order) }
         let all = listing.withLock { $0 }
         let page = Array(all.dropFirst(offset).prefix(maxEntries))
         return FindItemResponseMessage(status: .noError, items: page, includesLastItemInRange: offset + page.count >= all.count,
@@ -86,7 +88,7 @@ final class MemoryStore: SyncStore {
     }
     func ignored(mailboxID: Int64) async throws -> [String] { state.withLock { $0.ignored } }
     func filterScope(mailboxID: Int64, folder: String) async throws -> String { state.withLock { $0.scopes[folder] ?? "" } }
-    func mirrorItems(mailboxID: Int64, itemIDs: [String]) async throws -> [String: MirrorItem] {
+    func mirrorItems(mailboxID: Int64, folder: String, itemIDs: [String]) async throws -> [String: MirrorItem] {
         state.withLock { s in
             var found: [String: MirrorItem] = [:]
             for id in itemIDs {
@@ -324,8 +326,8 @@ let target = FolderSyncer.Target(tenant: "t", mailboxID: 1, mailbox: "a@t.exampl
                                                syncState: "", includesLastItemInRange: true, changes: [])
             }
             func getItems(mailbox: String, ids: [EWSItemID], fields: Set<ItemField>) async throws -> [GetItemResponseMessage] { [] }
-            func findItems(mailbox: String, folder: String, fields: Set<ItemField>, restriction: EWSRestriction?, offset: Int,
-                           maxEntries: Int) async throws -> FindItemResponseMessage {
+            func findItems(mailbox: String, folder: String, fields: Set<ItemField>, restriction: EWSRestriction?,
+                           order: FindItemRequest.Order, offset: Int, maxEntries: Int) async throws -> FindItemResponseMessage {
                 FindItemResponseMessage(status: .noError, items: [], includesLastItemInRange: true, indexedPagingOffset: 0,
                                         totalItemsInView: 0)
             }

@@ -85,6 +85,18 @@ import TestSupport
         #expect(m.notified(FolderActivity(folderIDs: ["Y"]), now: at(3)) == [.status(.syncing), .sync(folder: "sentitems", fromScratch: false)])
     }
 
+    /// A search folder's key is its name, not its id: it is resolved like a distinguished name,
+    /// and its id then marks it.
+    @Test func aSearchFolderIsResolvedAndItsIdMarksIt() {
+        var m = machine(folders: ["inbox", "search:Unread Mail"], window: .zero, knownIDs: ["ID-inbox": "inbox"])
+        #expect(m.startListening("S", now: at(0)).contains(.resolveFolders(["search:Unread Mail"])))
+        _ = m.folderSynced("inbox", now: at(0))
+        _ = m.folderSynced("search:Unread Mail", now: at(0))
+        _ = m.foldersResolved(["ID-search": "search:Unread Mail"])
+        #expect(m.notified(FolderActivity(folderIDs: ["ID-search"]), now: at(1))
+            == [.status(.syncing), .sync(folder: "search:Unread Mail", fromScratch: false)])
+    }
+
     @Test func aFailedResolutionIsRetriedByTheSafetySync() {
         var m = machine(folders: ["inbox", "drafts"], window: .zero, knownIDs: ["ID-drafts": "drafts"])
         #expect(m.startListening("S", now: at(0)).contains(.resolveFolders(["inbox"])))

@@ -35,6 +35,41 @@ import Testing
         }
     }
 
+    /// Migration 13: a search folder lists items under the ids of their real folders, so one item
+    /// is mirrored twice, and each folder's writes touch only its own row.
+    @Test func oneItemIsMirroredInTwoFoldersApart() async throws {
+        try await StoreFixture.with("twice") { f in
+            let writer = CheckpointWriter(pool: f.pool)
+            let search = "search:Unread Mail"
+            let (a, ca) = created("A")
+            var inbox = f.checkpoint(state: "S1")
+            inbox.upserts = [a]
+            inbox.changes = [ca]
+            try await writer.commit(inbox)
+            var listed = f.checkpoint(search, state: "", step: "search:1")
+            var inSearch = a
+            inSearch.folderID = search
+            listed.upserts = [inSearch]
+            listed.changes = [ChangeRecord(folderID: search, itemID: "A", changeKey: "ck1", kind: .created, isRead: false)]
+            #expect(try await writer.commit(listed).changesInserted == 1)
+            // A read recorded for the inbox leaves the search folder's row as it was.
+            var read = f.checkpoint(state: "S2")
+            read.readFlags = [ReadFlagUpdate(itemID: "A", changeKey: "ck2", isRead: true)]
+            read.changes = [ChangeRecord(folderID: "inbox", itemID: "A", changeKey: "ck2", kind: .readFlag, isRead: true)]
+            try await writer.commit(read)
+            let repository = FleetStateRepository(pool: f.pool)
+            #expect(try await repository.mirror(mailboxID: f.mailbox.id, folderID: search) == ["A": .init(changeKey: "ck1", isRead: false)])
+            #expect(try await repository.mirrorItems(mailboxID: f.mailbox.id, folderID: "inbox", itemIDs: ["A"])["A"]?.isRead == true)
+            // The item leaves the search folder: only that row goes, with one deleted row.
+            var left = f.checkpoint(search, state: "", step: "search:2")
+            left.deletes = ["A"]
+            left.changes = [ChangeRecord(folderID: search, itemID: "A", changeKey: "", kind: .deleted)]
+            #expect(try await writer.commit(left).changesInserted == 1)
+            #expect(try await repository.mirror(mailboxID: f.mailbox.id, folderID: search).isEmpty)
+            #expect(try await repository.mirror(mailboxID: f.mailbox.id, folderID: "inbox") == ["A": .init(changeKey: "ck2", isRead: true)])
+        }
+    }
+
     @Test func aReplayedPageInsertsNothingTwice() async throws {
         try await StoreFixture.with("replay") { f in
             let writer = CheckpointWriter(pool: f.pool)

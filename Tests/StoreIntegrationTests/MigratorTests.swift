@@ -103,4 +103,49 @@ import Testing
             await pool.shutdown()
         }
     }
+
+    /// Migration 13 makes the mirror's key (mailbox, folder, item). Existing rows stay; an index
+    /// built beforehand (README "Upgrading") becomes the key, and one left invalid is rebuilt.
+    @Test(arguments: ["none", "prebuilt", "invalid"]) func theMirrorKeyMigrationKeepsRowsAndUsesAPrebuiltIndex(index: String) async throws {
+        try await TestDatabase.withFresh("migrate_items_\(index)") { database in
+            let pool = database.pool()
+            try await Migrator(pool: pool, migrations: try Migration.bundled.filter { $0.version < 13 }).migrate()
+            func run(_ sql: String) async throws {
+                _ = try await pool.withConnection { try await $0.execute(sql, name: "t") }
+            }
+            func scalar(_ sql: String) async throws -> Int {
+                try await pool.withConnection { try await $0.query(sql, name: "t").rows[0].decode("v", as: Int.self) }
+            }
+            try await run("""
+                INSERT INTO tenants (name, ews_url, auth_kind, identity) VALUES ('t', 'https://ews.t.example/EWS/Exchange.asmx', 'basic', 'svc')
+                """)
+            try await run("INSERT INTO mailboxes (tenant_id, smtp_address) SELECT id, 'a@t.example' FROM tenants")
+            try await run("""
+                INSERT INTO items (mailbox_id, folder_id, item_id, change_key) SELECT id, 'inbox', 'A', 'ck1' FROM mailboxes
+                """)
+            if index != "none" {
+                try await run("CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS items_folder_key ON items (mailbox_id, folder_id, item_id)")
+            }
+            if index == "invalid" {
+                try await run("UPDATE pg_index SET indisvalid = false WHERE indexrelid = 'items_folder_key'::regclass")
+            }
+            let report = try await Migrator(pool: pool).migrate()
+            #expect(report.applied == [13])
+            #expect(try await scalar("SELECT count(*)::int AS v FROM items") == 1)
+            #expect(try await scalar("""
+                SELECT count(*)::int AS v FROM pg_constraint c JOIN pg_index i ON i.indexrelid = c.conindid
+                 WHERE c.conrelid = 'items'::regclass AND c.contype = 'p' AND i.indnatts = 3 AND i.indisvalid
+                """) == 1)
+            #expect(try await scalar("SELECT count(*)::int AS v FROM pg_indexes WHERE tablename = 'items'") == 1)
+            // The same item in another folder is a second row; in the same folder it is not.
+            try await run("""
+                INSERT INTO items (mailbox_id, folder_id, item_id, change_key) SELECT id, 'search:Unread Mail', 'A', 'ck1' FROM mailboxes
+                """)
+            await #expect(throws: (any Error).self) {
+                try await run("INSERT INTO items (mailbox_id, folder_id, item_id, change_key) SELECT id, 'inbox', 'A', 'ck2' FROM mailboxes")
+            }
+            #expect(try await scalar("SELECT count(*)::int AS v FROM items") == 2)
+            await pool.shutdown()
+        }
+    }
 }

@@ -792,6 +792,68 @@ class Conformance:
         return (f"{len(before)} mirrored items scoped to {len(scope)} ({len(deleted)} deleted rows) with {finds} FindItem; "
                 f"2 of 3 new mails recorded; --filter none brought back everything")
 
+    @staticmethod
+    def folders_under(parent):
+        """user1's child folders of `parent` (a FolderId or DistinguishedFolderId element), as gromox
+        lists them: (element, id, display name)."""
+        body = ('<m:FindFolder Traversal="Shallow"><m:FolderShape><t:BaseShape>Default</t:BaseShape></m:FolderShape>'
+                '<m:IndexedPageFolderView MaxEntriesReturned="1000" Offset="0" BasePoint="Beginning"/>'
+                f'<m:ParentFolderIds>{parent}</m:ParentFolderIds></m:FindFolder>')
+        return re.findall(r'<t:(\w*Folder)><t:FolderId Id="([^"]+)"[^>]*/>.*?<t:DisplayName>([^<]*)', ews(U1, body))
+
+    def search_folder(self):
+        """`--folder search:NAME` against a real server: user1 gets a search folder made with EWS
+        CreateFolder in gromox's search root "Finder" (gromox 3.10 knows no `searchfolders` id, and
+        its CreateFolder keeps no SearchParameters, so the folder stays empty: its content cannot be
+        defined through EWS). ewsfleet must find it by its display name, subscribe naming it, list it
+        with FindItem (never SyncFolderItems) and mirror what gromox's own FindItem lists; then it is
+        unwatched (--purge) and deleted."""
+        name = f"ewsfleet search {self.stamp}"
+        finder = [f for f in self.folders_under('<t:DistinguishedFolderId Id="root"/>') if f[2] == "Finder"]
+        if not finder:
+            raise Failed("gromox lists no Finder folder under user1's root")
+        create = (f'<m:CreateFolder><m:ParentFolderId><t:FolderId Id="{finder[0][1]}"/></m:ParentFolderId><m:Folders>'
+                  f'<t:SearchFolder><t:DisplayName>{name}</t:DisplayName></t:SearchFolder></m:Folders></m:CreateFolder>')
+        created = re.search(r'<t:SearchFolder><t:FolderId Id="([^"]+)"', ews(U1, create))
+        if not created:
+            raise Failed("gromox did not create the search folder")
+        folder_id = created.group(1)
+        key = f"search:{name}"
+        mark = len(self.gromox.requests())
+        try:
+            self.fleet.cli("mailbox", "update", TENANT, U1, "--add-folder", key)
+            wait_until("user1's search folder is listed", 60, lambda: psql(
+                "SELECT 1 FROM folder_sync f JOIN mailboxes m ON m.id = f.mailbox_id "
+                f"WHERE m.smtp_address = {quote(U1)} AND f.folder_id = {quote(key)} AND f.last_sync_at IS NOT NULL"))
+            wait_until("both mailboxes stream", 60, self.checks.all_streaming)
+            operations = [op for _, op in self.gromox.requests()[mark:]]
+            for needed in ("FindFolder", "Subscribe", "FindItem"):
+                if needed not in operations:
+                    raise Failed(f"no {needed} reached gromox ({summary(operations)})")
+            ids_row = psql("SELECT f.ews_folder_id FROM folder_sync f JOIN mailboxes m ON m.id = f.mailbox_id "
+                           f"WHERE m.smtp_address = {quote(U1)} AND f.folder_id = {quote(key)}")
+            if not ids_row or ids_row[0][0] != folder_id:
+                raise Failed(f"ewsfleet resolved {name!r} to {ids_row}, gromox made {folder_id}")
+            listing = ('<m:FindItem Traversal="Shallow"><m:ItemShape><t:BaseShape>IdOnly</t:BaseShape></m:ItemShape>'
+                       '<m:IndexedPageItemView MaxEntriesReturned="1000" Offset="0" BasePoint="Beginning"/>'
+                       f'<m:ParentFolderIds><t:FolderId Id="{folder_id}"/></m:ParentFolderIds></m:FindItem>')
+            truth = set(re.findall(r'<t:ItemId Id="([^"]+)"', ews(U1, listing)))
+            mirror = {row[0] for row in psql("SELECT i.item_id FROM items i JOIN mailboxes m ON m.id = i.mailbox_id "
+                                             f"WHERE m.smtp_address = {quote(U1)} AND i.folder_id = {quote(key)}")}
+            if truth != mirror:
+                raise Failed(f"search folder mirror {len(mirror)} items, gromox lists {len(truth)}")
+            errors = psql("SELECT coalesce(s.last_error_code, '') FROM mailbox_status s JOIN mailboxes m ON m.id = s.mailbox_id "
+                          f"WHERE m.smtp_address = {quote(U1)}")
+            if errors and errors[0][0]:
+                raise Failed(f"user1's status has an error: {errors[0][0]}")
+            self.verify_mirrors([(U1, "inbox")])
+            return (f"found by name under Finder, resolved to gromox's id, subscribed, listed: gromox's own FindItem "
+                    f"{len(truth)} items, mirror {len(mirror)}; requests {summary(operations)}")
+        finally:
+            self.fleet.cli("mailbox", "update", TENANT, U1, "--remove-folder", key, "--purge", check=False)
+            ews(U1, f'<m:DeleteFolder DeleteType="HardDelete"><m:FolderIds><t:FolderId Id="{folder_id}"/></m:FolderIds>'
+                    '</m:DeleteFolder>')
+
     def quiet_window(self, seconds=120):
         start = time.time()
         time.sleep(seconds)
@@ -804,6 +866,14 @@ class Conformance:
     def run(self):
         log("== setup")
         self.setup()
+        # CONFORMANCE_STEPS=search_folder,baseline runs the start and only those steps (for work on
+        # one step; a full run is what counts).
+        only = [name for name in os.environ.get("CONFORMANCE_STEPS", "").split(",") if name]
+        if only:
+            self.step("start: both mailboxes streaming, mirrors match", self.start_fleet)
+            for name in only:
+                self.step(name, getattr(self, name))
+            return self.report()
         self.step("tenant test with two mailboxes", self.tenant_test)
         self.step("start: both mailboxes streaming, mirrors match", self.start_fleet)
         self.step("new mail", self.new_mail)
@@ -821,7 +891,11 @@ class Conformance:
         self.step("mailbox ignore", self.ignore)
         self.step("property profile: extended,body_preview", self.property_profile)
         self.step("filtered scope: mailbox update --filter", self.filtered_scope)
+        self.step("search folder: --folder search:NAME", self.search_folder)
         self.step("quiet window", self.quiet_window)
+        return self.report()
+
+    def report(self):
         self.fleet.signal(signal.SIGTERM)
         self.fleet.wait_exit()
         print()

@@ -10,6 +10,7 @@ public enum EWSOperation: String, CaseIterable, Hashable, Sendable {
     case getItem = "GetItem"
     case findItem = "FindItem"
     case getFolder = "GetFolder"
+    case findFolder = "FindFolder"
     case getUserSettings = "GetUserSettings"
 
     /// Local name of the body element of the response (`m:SubscribeResponse`, ...).

@@ -115,6 +115,8 @@ public enum EWSItemProperty: String, CaseIterable, Hashable, Sendable {
     case flag = "item:Flag"
     /// With `GetItemRequest.bodyType` (`Text` for a preview).
     case body = "item:Body"
+    /// A search folder's listing is sorted by it (`FindItemRequest.Order.modifiedDescending`).
+    case lastModifiedTime = "item:LastModifiedTime"
 
     /// The summary ewsfleet records for each changed item (the mirror's columns).
     public static let summary: [EWSItemProperty] = [.subject, .sender, .dateTimeReceived, .size, .hasAttachments, .isRead]

@@ -45,13 +45,23 @@ public indirect enum EWSRestriction: Hashable, Sendable {
     }
 }
 
-/// `m:FindItem`, shallow, one page of an `IndexedPageItemView` sorted by received time (oldest
-/// first, so mail arriving while a client pages lands after the pages already read), optionally
-/// restricted. EWSFindCountLimit caps a page at 1000 items, 250 with a restriction.
+/// `m:FindItem`, shallow, one page of an `IndexedPageItemView`, optionally restricted, in one of two
+/// orders (see `Order`). EWSFindCountLimit caps a page at 1000 items, 250 with a restriction.
 public struct FindItemRequest: EWSOperationRequest, Hashable {
+    /// `m:SortOrder`.
+    public enum Order: Hashable, Sendable {
+        /// Oldest received first: mail arriving while a client pages lands after the pages read.
+        case receivedAscending
+        /// Last modified first (a search folder's listing): an item that changes while a client
+        /// pages moves ahead of the pages read, shifting the rest forward, which shows as an item
+        /// listed twice.
+        case modifiedDescending
+    }
+
     public let folder: EWSFolderID
     public var additionalProperties: [EWSItemProperty]
     public var restriction: EWSRestriction?
+    public var order: Order = .receivedAscending
     public let maxEntries: Int
     public let offset: Int
     public var operation: EWSOperation { .findItem }
@@ -60,13 +70,14 @@ public struct FindItemRequest: EWSOperationRequest, Hashable {
     public static let restrictedPageLimit = 250
 
     public init(folder: EWSFolderID, additionalProperties: [EWSItemProperty], restriction: EWSRestriction? = nil,
-                maxEntries: Int, offset: Int = 0) throws(EWSRequestError) {
+                order: Order = .receivedAscending, maxEntries: Int, offset: Int = 0) throws(EWSRequestError) {
         let limit = restriction == nil ? Self.pageLimit : Self.restrictedPageLimit
         guard (1...limit).contains(maxEntries) else { throw .outOfRange("MaxEntriesReturned", maxEntries, 1...limit) }
         guard offset >= 0 else { throw .outOfRange("Offset", offset, 0...Int(Int32.max)) }
         self.folder = folder
         self.additionalProperties = additionalProperties
         self.restriction = restriction
+        self.order = order
         self.maxEntries = maxEntries
         self.offset = offset
     }
@@ -86,13 +97,53 @@ public struct FindItemRequest: EWSOperationRequest, Hashable {
             writer.close("m:Restriction")
         }
         writer.open("m:SortOrder")
-        writer.open("t:FieldOrder", ["Order": "Ascending"])
-        writer.empty("t:FieldURI", ["FieldURI": EWSItemProperty.dateTimeReceived.rawValue])
+        switch order {
+        case .receivedAscending:
+            writer.open("t:FieldOrder", ["Order": "Ascending"])
+            writer.empty("t:FieldURI", ["FieldURI": EWSItemProperty.dateTimeReceived.rawValue])
+        case .modifiedDescending:
+            writer.open("t:FieldOrder", ["Order": "Descending"])
+            writer.empty("t:FieldURI", ["FieldURI": EWSItemProperty.lastModifiedTime.rawValue])
+        }
         writer.close("t:FieldOrder")
         writer.close("m:SortOrder")
         writer.open("m:ParentFolderIds")
         folder.write(to: &writer)
         writer.close("m:ParentFolderIds")
         writer.close("m:FindItem")
+    }
+}
+
+/// `m:FindFolder`, shallow, one page of an `IndexedPageFolderView` (at most 1000 folders, the
+/// EWSFindCountLimit), Default shape (id, display name, class): how a search folder named by its
+/// display name is found under `searchfolders`.
+public struct FindFolderRequest: EWSOperationRequest, Hashable {
+    public let parent: EWSFolderID
+    public let maxEntries: Int
+    public let offset: Int
+    public var operation: EWSOperation { .findFolder }
+
+    public init(parent: EWSFolderID, maxEntries: Int = FindItemRequest.pageLimit, offset: Int = 0) throws(EWSRequestError) {
+        guard (1...FindItemRequest.pageLimit).contains(maxEntries) else {
+            throw .outOfRange("MaxEntriesReturned", maxEntries, 1...FindItemRequest.pageLimit)
+        }
+        guard offset >= 0 else { throw .outOfRange("Offset", offset, 0...Int(Int32.max)) }
+        self.parent = parent
+        self.maxEntries = maxEntries
+        self.offset = offset
+    }
+
+    public func writeBody(to writer: inout XMLWriter) {
+        // FindFolderType's order: FolderShape, the paging view, Restriction, ParentFolderIds.
+        writer.open("m:FindFolder", ["Traversal": "Shallow"])
+        writer.open("m:FolderShape")
+        writer.element("t:BaseShape", EWSBaseShape.default.rawValue)
+        writer.close("m:FolderShape")
+        writer.empty("m:IndexedPageFolderView", ["MaxEntriesReturned": String(maxEntries), "Offset": String(offset),
+                                                 "BasePoint": "Beginning"])
+        writer.open("m:ParentFolderIds")
+        parent.write(to: &writer)
+        writer.close("m:ParentFolderIds")
+        writer.close("m:FindFolder")
     }
 }

@@ -9,6 +9,7 @@ public enum EWSResponse: Hashable, Sendable {
     case getItem([GetItemResponseMessage])
     case findItem([FindItemResponseMessage])
     case getFolder([GetFolderResponseMessage])
+    case findFolder([FindFolderResponseMessage])
     case getUserSettings(GetUserSettingsResponse)
     /// A SOAP fault instead of the operation's response.
     case fault(EWSSOAPFault)
@@ -24,6 +25,7 @@ public enum EWSResponse: Hashable, Sendable {
         case .getItem: .getItem
         case .findItem: .findItem
         case .getFolder: .getFolder
+        case .findFolder: .findFolder
         case .getUserSettings: .getUserSettings
         case .fault: nil
         }
@@ -41,6 +43,7 @@ public enum EWSResponse: Hashable, Sendable {
         case .getItem(let messages): messages.map(\.status)
         case .findItem(let messages): messages.map(\.status)
         case .getFolder(let messages): messages.map(\.status)
+        case .findFolder(let messages): messages.map(\.status)
         case .getUserSettings, .fault: []
         }
     }

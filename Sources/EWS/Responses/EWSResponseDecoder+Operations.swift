@@ -57,6 +57,15 @@ extension EWSResponseDecoder {
             folders: (element.ewsChild("Folders")?.children ?? []).compactMap(decodeFolder))
     }
 
+    static func decodeFindFolder(_ element: EWSXMLElement) throws(EWSDecodingError) -> FindFolderResponseMessage {
+        let root = element.ewsChild("RootFolder")
+        return FindFolderResponseMessage(
+            status: try EWSResponseStatus(element: element),
+            folders: (root?.ewsChild("Folders")?.children ?? []).compactMap(decodeFolder),
+            includesLastItemInRange: root?.attribute("IncludesLastItemInRange").flatMap(EWSValue.bool),
+            indexedPagingOffset: root?.attribute("IndexedPagingOffset").flatMap { Int($0) })
+    }
+
     static func decodeGetItem(_ element: EWSXMLElement) throws(EWSDecodingError) -> GetItemResponseMessage {
         GetItemResponseMessage(
             status: try EWSResponseStatus(element: element),

@@ -92,6 +92,7 @@ public struct EWSResponseDecoder: Sendable {
         case .getItem: return .getItem(try messages.map(decodeGetItem))
         case .findItem: return .findItem(try messages.map(decodeFindItem))
         case .getFolder: return .getFolder(try messages.map(decodeGetFolder))
+        case .findFolder: return .findFolder(try messages.map(decodeFindFolder))
         case .getStreamingEvents, .getUserSettings:
             throw EWSDecodingError(code: .unexpectedStructure, offset: 0, expected: "a supported response")
         }

@@ -66,6 +66,23 @@ public struct GetFolderResponseMessage: Hashable, Sendable, Codable {
     public var folders: [EWSFolder]
 }
 
+/// `m:FindFolderResponseMessage`.
+public struct FindFolderResponseMessage: Hashable, Sendable, Codable {
+    public var status: EWSResponseStatus
+    public var folders: [EWSFolder]
+    /// Absent on errors; a page without it is malformed.
+    public var includesLastItemInRange: Bool?
+    /// Where the next page starts.
+    public var indexedPagingOffset: Int?
+
+    public init(status: EWSResponseStatus, folders: [EWSFolder], includesLastItemInRange: Bool?, indexedPagingOffset: Int?) {
+        self.status = status
+        self.folders = folders
+        self.includesLastItemInRange = includesLastItemInRange
+        self.indexedPagingOffset = indexedPagingOffset
+    }
+}
+
 /// An item summary as requested by ``GetItemRequest`` (absent properties stay nil).
 public struct EWSItem: Hashable, Sendable, Codable {
     public struct Mailbox: Hashable, Sendable, Codable {

@@ -88,6 +88,7 @@ private enum DecodedLine: Encodable {
             case .getItem(let messages): try container.encode(messages, forKey: .messages)
             case .findItem(let messages): try container.encode(messages, forKey: .messages)
             case .getFolder(let messages): try container.encode(messages, forKey: .messages)
+            case .findFolder(let messages): try container.encode(messages, forKey: .messages)
             case .getUserSettings(let settings): try container.encode(settings, forKey: .response)
             case .getStreamingEvents: break  // emitted per envelope above
             }

@@ -15,7 +15,7 @@ struct MailboxAddCommand: AsyncParsableCommand {
     @OptionGroup var global: GlobalOptions
     @Argument(help: "Tenant name.") var tenant: String
     @Argument(help: "Primary SMTP address.") var address: String
-    @Option(name: .customLong("folder"), help: "A folder to watch (repeatable; default inbox).") var folders: [String] = []
+    @Option(name: .customLong("folder"), help: "A folder to watch: a distinguished name (inbox), a folder id, or search:NAME for a search folder by display name or id (repeatable; default inbox).") var folders: [String] = []
     @Flag(name: .customLong("all-folders"), help: "Watch every folder.") var allFolders = false
     @Option(help: "notify or sync-only; default: the tenant's mode.") var mode: ModeOption?
     @Option(name: .customLong("poll-interval"), help: ArgumentHelp(PollInterval.help + " Default: the tenant's."))

@@ -9,7 +9,7 @@ struct MailboxUpdateCommand: AsyncParsableCommand {
             + "resumes from there) unless --purge removes them, each item with a `deleted` row in the outbox.")
 
     @OptionGroup var target: MailboxTarget
-    @Option(name: .customLong("add-folder"), help: "Watch this folder too (repeatable).") var addFolders: [String] = []
+    @Option(name: .customLong("add-folder"), help: "Watch this folder too: a name, an id, or search:NAME (repeatable).") var addFolders: [String] = []
     @Option(name: .customLong("remove-folder"), help: "Stop watching this folder (repeatable).") var removeFolders: [String] = []
     @Flag(name: .customLong("all-folders"), help: "Watch every folder (needs impersonation).") var allFolders = false
     @Flag(name: .customLong("folders-list"),

@@ -8,6 +8,8 @@ import Store
 struct TenantEWS<C: Clock<Duration>>: SyncService where C.Instant: Sendable {
     let client: EWSClient<C>
     let routeFor: @Sendable (String) -> EWSClient<C>.Route
+    /// Search folders' ids by mailbox and display name (see `SearchFolderIDs`).
+    let searchFolders = SearchFolderIDs()
 
     /// A watched folder as EWS names it. Without impersonation the service account reaches the
     /// mailbox by delegate access, so a distinguished folder must name its mailbox.
@@ -68,16 +70,21 @@ struct TenantEWS<C: Clock<Duration>>: SyncService where C.Instant: Sendable {
         }
     }
 
-    func findItems(mailbox: String, folder: String, fields: Set<ItemField>, restriction: EWSRestriction?, offset: Int,
-                   maxEntries: Int) async throws -> FindItemResponseMessage {
+    func findItems(mailbox: String, folder: String, fields: Set<ItemField>, restriction: EWSRestriction?,
+                   order: FindItemRequest.Order, offset: Int, maxEntries: Int) async throws -> FindItemResponseMessage {
         // The summary and what a filter judges by; FindItem returns no body and no recipient lists.
         let extras = fields.subtracting(ItemField.defaultSet).subtracting([.bodyPreview, .to, .cc])
         let properties = EWSItemProperty.summary + extras.sorted().compactMap(Self.property(for:))
-        let request = try FindItemRequest(folder: folderID(folder, mailbox: mailbox), additionalProperties: properties,
-                                          restriction: restriction, maxEntries: maxEntries, offset: offset)
+        let request = try FindItemRequest(folder: try await resolvedFolderID(folder, mailbox: mailbox),
+                                          additionalProperties: properties, restriction: restriction, order: order,
+                                          maxEntries: maxEntries, offset: offset)
         guard case .findItem(let messages) = try await client.call(request, route: routeFor(mailbox)),
               let message = messages.first
         else { throw Self.malformed("FindItem") }
+        // A search folder deleted (and perhaps made again under its name): resolve it next time.
+        if message.status.responseCode == "ErrorFolderNotFound", let name = FolderNames.searchFolderName(folder) {
+            searchFolders.forget(mailbox: mailbox, name: name)
+        }
         return message
     }
 
@@ -94,15 +101,24 @@ struct TenantEWS<C: Clock<Duration>>: SyncService where C.Instant: Sendable {
         return message
     }
 
-    /// EWS ids of distinguished folders (one GetFolder, IdOnly). A folder the mailbox does not have
-    /// is left out; any other per-folder error fails the call.
-    func folderIDs(mailbox: String, distinguished names: [String]) async throws -> [String: String] {
-        guard !names.isEmpty else { return [:] }
+    /// EWS ids of distinguished folders (one GetFolder, IdOnly) and of search folders (resolved by
+    /// name, see `SearchFolderIDs`). A folder the mailbox does not have is left out; any other
+    /// per-folder error fails the call.
+    func folderIDs(mailbox: String, distinguished all: [String]) async throws -> [String: String] {
+        var ids: [String: String] = [:]
+        let names = all.filter { FolderNames.searchFolderName($0) == nil }
+        for search in all where FolderNames.searchFolderName(search) != nil {
+            do {
+                if case .id(let id, _) = try await resolvedFolderID(search, mailbox: mailbox) { ids[search] = id }
+            } catch let error as EWSCallError where error.decision.code == "ErrorFolderNotFound" {
+                continue  // Left out, as a distinguished folder the mailbox does not have.
+            }
+        }
+        guard !names.isEmpty else { return ids }
         let request = try GetFolderRequest(folders: names.map { folderID($0, mailbox: mailbox) })
         guard case .getFolder(let messages) = try await client.call(request, route: routeFor(mailbox)),
               messages.count == names.count
         else { throw Self.malformed("GetFolder") }
-        var ids: [String: String] = [:]
         for (name, message) in zip(names, messages) {
             guard message.status.isSuccess else {
                 if message.status.responseCode == "ErrorFolderNotFound" { continue }
@@ -118,7 +134,7 @@ struct TenantEWS<C: Clock<Duration>>: SyncService where C.Instant: Sendable {
         let scope: SubscribeRequest.Scope =
             switch watch {
             case .allFolders: .allFolders
-            case .folders(let names): .folders(names.map { folderID($0, mailbox: mailbox) })
+            case .folders(let names): .folders(try await resolvedFolderIDs(names, mailbox: mailbox))
             }
         let route = routeFor(mailbox)
         guard case .subscribe(let messages) = try await client.call(try SubscribeRequest(scope: scope), route: route),
@@ -126,6 +142,14 @@ struct TenantEWS<C: Clock<Duration>>: SyncService where C.Instant: Sendable {
         else { throw Self.malformed("Subscribe") }
         guard message.status.isSuccess, let id = message.subscriptionID else { throw EWSCallError(status: message.status) }
         return (id, route.cookies?.value(of: "X-BackEndOverrideCookie"))
+    }
+
+    /// A subscription's folders as EWS names them; search folders resolved afresh, so a subscribe
+    /// (the start of every mailbox, and the answer to a folder gone) finds one made again.
+    func resolvedFolderIDs(_ keys: [String], mailbox: String) async throws -> [EWSFolderID] {
+        var ids: [EWSFolderID] = []
+        for key in keys { ids.append(try await resolvedFolderID(key, mailbox: mailbox, fresh: true)) }
+        return ids
     }
 
     func unsubscribe(mailbox: String, subscriptionID: String) async throws {

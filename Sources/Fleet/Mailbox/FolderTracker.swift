@@ -4,7 +4,8 @@ import EWS
 /// `MailboxMachine`, pure and without I/O.
 ///
 /// - List mode: the configured folders. Folder ids map to themselves; distinguished names need
-///   their EWS id (persisted, or resolved with GetFolder). Until every watched folder's id is known
+///   their EWS id (persisted, or resolved with GetFolder), and so do search folders (`search:NAME`,
+///   resolved with FindFolder). Until every watched folder's id is known
 ///   an unknown id could be one of ours, so it marks every folder dirty (safe); once all are known,
 ///   an unknown id is simply a folder we do not watch (the other end of a move or copy), and a
 ///   notification whose events name no watched folder at all is not ours: after a server restart
@@ -40,7 +41,8 @@ struct FolderTracker: Sendable, Equatable {
         guard !discovers else { return }
         let watched = Set(folders)
         for (id, key) in knownIDs where watched.contains(key) { keysByID[id] = key }
-        for folder in folders where !FolderNames.distinguished.contains(folder) {
+        // A folder id names itself; a distinguished name or a search folder's name needs its id.
+        for folder in folders where !FolderNames.distinguished.contains(folder) && FolderNames.searchFolderName(folder) == nil {
             keysByID[folder] = folder
         }
     }
@@ -53,7 +55,7 @@ struct FolderTracker: Sendable, Equatable {
     /// List mode with one folder: every event is about it.
     private var single: Bool { !discovers && folders.count == 1 }
 
-    /// List mode: distinguished folders whose id is still unknown.
+    /// List mode: distinguished and search folders whose id is still unknown.
     var unresolved: [String] {
         guard !discovers else { return [] }
         let known = Set(keysByID.values)

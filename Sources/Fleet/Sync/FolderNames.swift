@@ -18,6 +18,16 @@ enum FolderNames {
     /// root are different sync states). msgfolderroot is the top of the user-visible folder tree.
     static let hierarchyRoot = "msgfolderroot"
 
+    /// A watched search folder's key: `search:` and its display name (or its EWS folder id). Its
+    /// mirror rows and outbox rows carry the whole key as their folder.
+    static let searchPrefix = "search:"
+
+    /// The display name (or id) a search folder key names; nil for any other folder key.
+    static func searchFolderName(_ key: String) -> String? {
+        guard key.hasPrefix(searchPrefix) else { return nil }
+        return String(key.dropFirst(searchPrefix.count))
+    }
+
     /// Whether a folder from SyncFolderHierarchy holds mail: a plain `Folder` whose class is a note
     /// class (or unset, as for folders created by some clients). Search folders cannot be synced
     /// with SyncFolderItems; calendars, contacts, tasks and notes are not mail and were never

@@ -16,7 +16,6 @@ extension FolderSyncer {
     /// reported again by the next incremental sync and judged then.
     func syncScoped(_ target: Target, folder: String) async throws -> Summary {
         guard let filter = target.filter else { preconditionFailure("syncScoped without a filter") }
-        var summary = Summary()
         let ignoredList = try await store.ignored(mailboxID: target.mailboxID)
         let ignored = Set(ignoredList)
         var state: String?
@@ -29,6 +28,22 @@ extension FolderSyncer {
             if last { break }
         }
         let scoped = try await listScope(target, folder: folder, filter: filter).filter { !ignored.contains($0.itemID.id) }
+        return try await commitListing(scoped, target, folder: folder, ignored: ignoredList, step: SyncStep.fresh("scope")) {
+            $0.syncState = state ?? ""
+            $0.filterScope = filter.description
+        }
+    }
+
+    /// Makes the mirror of `folder` what `listed` (the folder's whole content now, as FindItem
+    /// listed it) says: what is new or changed against the mirror (by ChangeKey, or by read state
+    /// where a server keeps the ChangeKey on a read) is fetched with GetItem (10 per call) and
+    /// recorded, and mirror items not listed leave with a `deleted` row. Committed in chunks of
+    /// `pageSize` items, each its own checkpoint; `finish` completes the last one. A baseline
+    /// (`--start now`, nothing mirrored) mirrors what FindItem carried, with no GetItem and no row.
+    func commitListing(_ listed: [EWSItem], _ target: Target, folder: String, ignored ignoredList: [String], step: String,
+                       finish: (inout Checkpoint) -> Void) async throws -> Summary {
+        var summary = Summary()
+        let ignored = Set(ignoredList)
         let mirror = try await store.mirror(mailboxID: target.mailboxID, folder: folder)
         var baseline = false
         if target.startsNow {
@@ -36,15 +51,14 @@ extension FolderSyncer {
             if !baseline { baseline = try await store.baselining(mailboxID: target.mailboxID, folder: folder) }
         }
         var pass = Pass(scratch: true, baseline: baseline, mirror: mirror, ignored: ignoredList)
-        pass.filter = filter
-        let inScope = Set(scoped.map(\.itemID.id))
-        // Unchanged items (same ChangeKey as mirrored) need nothing.
-        let changed = scoped.filter { item in
+        pass.filter = target.filter
+        let present = Set(listed.map(\.itemID.id))
+        // Unchanged items (same ChangeKey and read state as mirrored) need nothing.
+        let changed = listed.filter { item in
             guard let known = mirror[item.itemID.id], let key = item.itemID.changeKey, !key.isEmpty else { return true }
-            return known.changeKey != key
+            return known.changeKey != key || (item.isRead != nil && known.isRead != nil && item.isRead != known.isRead)
         }
-        let gone = mirror.keys.filter { !inScope.contains($0) && !ignored.contains($0) }.sorted()
-        let step = SyncStep.fresh("scope")
+        let gone = mirror.keys.filter { !present.contains($0) && !ignored.contains($0) }.sorted()
         var start = 0
         repeat {
             let chunk = Array(changed[start..<min(start + pageSize, changed.count)])
@@ -57,7 +71,8 @@ extension FolderSyncer {
                 for item in chunk { record(item, into: &cp, known: false, before: nil, pass: &pass) }
             } else {
                 let known = chunk.map(\.itemID.id).filter { mirror[$0] != nil }
-                let before = known.isEmpty ? [:] : try await store.mirrorItems(mailboxID: target.mailboxID, itemIDs: known)
+                let before = known.isEmpty
+                    ? [:] : try await store.mirrorItems(mailboxID: target.mailboxID, folder: folder, itemIDs: known)
                 summary.itemsFetched += try await fetch(chunk.map { (id: $0.itemID, known: mirror[$0.itemID.id] != nil) },
                                                         before: before, into: &cp, pass: &pass, target: target)
             }
@@ -66,9 +81,8 @@ extension FolderSyncer {
                     cp.deletes.append(id)
                     cp.changes.append(ChangeRecord(folderID: folder, itemID: id, changeKey: "", kind: .deleted))
                 }
-                cp.syncState = state ?? ""
                 cp.completesFullSync = true
-                cp.filterScope = filter.description
+                finish(&cp)
             }
             cp.baselining = baseline && !last
             let inserted = try await store.commit(cp)
@@ -80,39 +94,56 @@ extension FolderSyncer {
     }
 
     /// The items in the filter's scope now, oldest first: FindItem pages under the restriction
-    /// (a superset), each item judged by the filter. A view that shrinks between two pages moved
-    /// under them (an item deleted, or leaving the restriction, ahead of the offset shifts the rest
-    /// back, and one would be skipped): it is listed again, at most three times, and then the sync
-    /// fails and is retried later, paced like any failed sync. A view that grows needs nothing:
-    /// new mail sorts last, and an item entering the view ahead of the offset only shifts one
-    /// already read into the next page, where it is found again and counted once.
+    /// (a superset), each item judged by the filter.
     func listScope(_ target: Target, folder: String, filter: MailboxFilter) async throws -> [EWSItem] {
-        let restriction = FilterScope.restriction(filter)
+        try await list(target, folder: folder, filter: filter, restriction: FilterScope.restriction(filter), order: .receivedAscending)
+    }
+
+    /// A folder's whole content now, paged with FindItem in `order` (and judged by `filter`, if
+    /// any). Paging is not a snapshot; what moves under the pages is detected, and the folder is
+    /// listed again, at most three times, and then the sync fails and is retried later, paced like
+    /// any failed sync:
+    /// - A view that shrinks between two pages moved under them in every order: an item deleted,
+    ///   or leaving the view, ahead of the offset shifts the rest back, and one would be skipped.
+    /// - Oldest received first, a view that grows needs nothing: new mail sorts last, and an item
+    ///   entering the view ahead of the offset only shifts one already read into the next page,
+    ///   where it is found again and counted once.
+    /// - Last modified first (a search folder), an item that changes moves to the front and
+    ///   shifts the rest forward: it would be skipped if it had not been read yet, and the shift
+    ///   shows as an item listed twice. So an item listed twice lists the folder again. (With no
+    ///   shrink and no item twice, as many items left ahead of the offset as arrived or moved
+    ///   there, which skips none.)
+    func list(_ target: Target, folder: String, filter: MailboxFilter?, restriction: EWSRestriction?,
+              order: FindItemRequest.Order) async throws -> [EWSItem] {
         let size = min(findPageSize, restriction == nil ? FindItemRequest.pageLimit : FindItemRequest.restrictedPageLimit)
+        let fields = fetchFields(filtered: filter != nil)
         for _ in 0..<3 {
             var offset = 0
             var total: Int?
             var found: [String: EWSItem] = [:]
-            var order: [String] = []
+            var listed: [String] = []
+            var seen: Set<String> = []
             var moved = false
-            while true {
-                let page = try await service.findItems(mailbox: target.mailbox, folder: folder, fields: fetchFields(filtered: true),
-                                                       restriction: restriction, offset: offset, maxEntries: size)
+            listing: while true {
+                let page = try await service.findItems(mailbox: target.mailbox, folder: folder, fields: fields,
+                                                       restriction: restriction, order: order, offset: offset, maxEntries: size)
                 guard page.status.isSuccess else { throw EWSCallError(status: page.status) }
                 guard let last = page.includesLastItemInRange else { throw Self.malformed("FindItem page without IncludesLastItemInRange") }
                 if let count = page.totalItemsInView {
                     if let total, count < total { moved = true; break }
                     total = count
                 }
-                for item in page.items where filter.matches(FilterScope.subject(of: item)) {
-                    if found.updateValue(item, forKey: item.itemID.id) == nil { order.append(item.itemID.id) }
+                for item in page.items {
+                    if !seen.insert(item.itemID.id).inserted, order == .modifiedDescending { moved = true; break listing }
+                    guard filter?.matches(FilterScope.subject(of: item)) ?? true else { continue }
+                    if found.updateValue(item, forKey: item.itemID.id) == nil { listed.append(item.itemID.id) }
                 }
                 if last { break }
                 let next = page.indexedPagingOffset ?? offset + page.items.count
                 guard next > offset else { throw Self.malformed("FindItem paging that does not advance") }
                 offset = next
             }
-            if !moved { return order.compactMap { found[$0] } }
+            if !moved { return listed.compactMap { found[$0] } }
         }
         throw Self.malformed("FindItem: the folder changed under three listings")
     }

@@ -88,6 +88,8 @@ struct FolderSyncer: Sendable {
     }
 
     func sync(_ target: Target, folder: String, fromScratch: Bool) async throws -> Summary {
+        // SyncFolderItems refuses search folders: they are listed and diffed every time.
+        if FolderNames.searchFolderName(folder) != nil { return try await syncSearch(target, folder: folder) }
         var summary = Summary()
         var state = fromScratch ? nil : try await store.syncState(mailboxID: target.mailboxID, folder: folder)
         // A mirror scoped under another filter (or none) is scoped again: from scratch, diffed.
@@ -149,7 +151,7 @@ struct FolderSyncer: Sendable {
         var readable: Set<String>?
         if pass.filter != nil, !pass.scratch {
             let reads = changes.filter { $0.kind == .readFlagChange }.map(\.itemID.id)
-            readable = reads.isEmpty ? [] : Set(try await store.mirrorItems(mailboxID: target.mailboxID, itemIDs: reads).keys)
+            readable = reads.isEmpty ? [] : Set(try await store.mirrorItems(mailboxID: target.mailboxID, folder: cp.folderID, itemIDs: reads).keys)
         }
         for change in changes {
             let id = change.itemID.id
@@ -202,7 +204,8 @@ struct FolderSyncer: Sendable {
         // Under a filter the mirror decides what is known: an Update of an item outside the scope
         // that now matches it enters the scope (`created`).
         let knownIDs = pass.filter == nil ? toFetch.filter(\.known).map(\.id.id) : toFetch.map(\.id.id)
-        let before = knownIDs.isEmpty ? [:] : try await store.mirrorItems(mailboxID: target.mailboxID, itemIDs: knownIDs)
+        let before = knownIDs.isEmpty
+            ? [:] : try await store.mirrorItems(mailboxID: target.mailboxID, folder: cp.folderID, itemIDs: knownIDs)
         return try await fetch(toFetch, before: before, into: &cp, pass: &pass, target: target)
     }
 

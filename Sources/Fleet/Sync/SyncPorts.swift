@@ -10,10 +10,10 @@ protocol SyncService: Sendable {
                          ignore: [String]) async throws -> SyncFolderItemsResponseMessage
     /// The summary properties (the mirror's columns) plus `fields` beyond them.
     func getItems(mailbox: String, ids: [EWSItemID], fields: Set<ItemField>) async throws -> [GetItemResponseMessage]
-    /// One page of a folder's items, oldest first, with `fields` (no body, no recipients), under
-    /// `restriction` if any.
-    func findItems(mailbox: String, folder: String, fields: Set<ItemField>, restriction: EWSRestriction?, offset: Int,
-                   maxEntries: Int) async throws -> FindItemResponseMessage
+    /// One page of a folder's items in `order`, with `fields` (no body, no recipients), under
+    /// `restriction` if any. A search folder key (`search:NAME`) is resolved to its id.
+    func findItems(mailbox: String, folder: String, fields: Set<ItemField>, restriction: EWSRestriction?,
+                   order: FindItemRequest.Order, offset: Int, maxEntries: Int) async throws -> FindItemResponseMessage
 }
 
 /// What the change pipeline reads and writes in PostgreSQL. `PostgresSyncStore` implements it.
@@ -26,8 +26,8 @@ protocol SyncStore: Sendable {
     func filterScope(mailboxID: Int64, folder: String) async throws -> String
     /// The mailbox's ignore list (`mailbox ignore`).
     func ignored(mailboxID: Int64) async throws -> [String]
-    /// The mirror's rows of these items (those it has).
-    func mirrorItems(mailboxID: Int64, itemIDs: [String]) async throws -> [String: MirrorItem]
+    /// The folder's mirror rows of these items (those it has).
+    func mirrorItems(mailboxID: Int64, folder: String, itemIDs: [String]) async throws -> [String: MirrorItem]
     /// Commits one page; returns the outbox rows inserted.
     func commit(_ checkpoint: Checkpoint) async throws -> Int
 }
@@ -44,8 +44,8 @@ struct PostgresSyncStore: SyncStore {
         try await FleetStateRepository(pool: pool).mirror(mailboxID: mailboxID, folderID: folder)
     }
 
-    func mirrorItems(mailboxID: Int64, itemIDs: [String]) async throws -> [String: MirrorItem] {
-        try await FleetStateRepository(pool: pool).mirrorItems(mailboxID: mailboxID, itemIDs: itemIDs)
+    func mirrorItems(mailboxID: Int64, folder: String, itemIDs: [String]) async throws -> [String: MirrorItem] {
+        try await FleetStateRepository(pool: pool).mirrorItems(mailboxID: mailboxID, folderID: folder, itemIDs: itemIDs)
     }
 
     func baselining(mailboxID: Int64, folder: String) async throws -> Bool {

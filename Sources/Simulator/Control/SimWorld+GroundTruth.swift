@@ -50,12 +50,12 @@ extension SimWorld {
         }
     }
 
-    /// The true current content of a folder, newest first.
+    /// The true current content of a folder (a search folder's results), newest first.
     public func items(mailbox smtp: String, folder: String = "inbox") throws(SimError) -> [ItemSnapshot] {
         try locked { () throws(SimError) -> [ItemSnapshot] in
             let mailbox = try requireMailbox(smtp)
             let target = try requireFolder(mailbox, folder)
-            return target.itemKeys.compactMap { mailbox.items[$0] }
+            return contents(mailbox, target)
                 .sorted { ($0.received, $0.key) > ($1.received, $1.key) }
                 .map { ItemSnapshot(itemId: itemId(mailbox, $0), changeKey: SimIds.itemChangeKey($0.keySequence),
                                     isRead: $0.isRead, subject: $0.subject) }

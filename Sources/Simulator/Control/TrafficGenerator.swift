@@ -122,7 +122,7 @@ extension SimWorld {
         case 2: setReadLocked(mailbox, item, false)
         case 3: updateLocked(mailbox, item)
         case 4:
-            let targets = mailbox.folders.filter { $0.index >= 2 && $0.index != item.folderIndex && $0.folderClass == "IPF.Note" }
+            let targets = mailbox.folders.filter { $0.index >= 2 && $0.index != item.folderIndex && $0.folderClass == "IPF.Note" && $0.search == nil }
             if let target = targets.randomElement(using: &random) { _ = moveLocked(mailbox, item, target) }
         case 5: deleteLocked(mailbox, item, hard: false)
         default:

@@ -25,7 +25,7 @@ struct GromoxFolderShape {
     }
 
     func write(_ w: inout XMLWriter, world: SimWorld, mailbox: Mailbox, folder: Folder) {
-        let element = folder.folderClass == "IPF.Appointment" ? "t:CalendarFolder" : "t:Folder"
+        let element = folder.search != nil ? "t:SearchFolder" : folder.folderClass == "IPF.Appointment" ? "t:CalendarFolder" : "t:Folder"
         w.element(element) { w in
             w.empty("t:FolderId", ["Id": world.folderId(mailbox, folder), "ChangeKey": SimIds.folderChangeKey(folder.changeSequence)])
             for property in Property.allCases where properties.contains(property) {
@@ -38,11 +38,11 @@ struct GromoxFolderShape {
                 case .displayName:
                     w.element("t:DisplayName", folder.displayName)
                 case .totalCount:
-                    w.element("t:TotalCount", String(folder.itemKeys.count))
+                    w.element("t:TotalCount", String(folder.search == nil ? folder.itemKeys.count : world.contents(mailbox, folder).count))
                 case .childFolderCount:
                     w.element("t:ChildFolderCount", String(mailbox.folders.count { $0.parentIndex == folder.index }))
                 case .unreadCount:
-                    if element == "t:Folder" { w.element("t:UnreadCount", String(world.unreadCount(mailbox, folder))) }
+                    if element != "t:CalendarFolder" { w.element("t:UnreadCount", String(world.unreadCount(mailbox, folder))) }
                 }
             }
         }

@@ -91,9 +91,13 @@ struct EWSContext {
                 mailbox = try defaultMailbox()
             }
             if checked { try checkAccess(mailbox) }
-            guard let name = node.attribute("Id"), let folder = mailbox.folder(distinguished: name) else {
-                throw .folderNotFound
+            guard let name = node.attribute("Id") else { throw .folderNotFound }
+            // gromox 3.10 knows no `searchfolders` id; its search root is "Finder" under the root
+            // (captured from 3.10).
+            if dialect == .gromox, name == "searchfolders" {
+                throw EWSCodeError(code: "ErrorFolderNotFound", message: "E-3051: unknown distinguished folder id 'searchfolders'")
             }
+            guard let folder = mailbox.folder(distinguished: name) else { throw .folderNotFound }
             return (mailbox, folder)
         default:
             throw .folderNotFound

@@ -87,6 +87,7 @@ struct EWSService {
         case "GetItem": response = ItemOps.getItem(context, operation)
         case "FindItem": response = ItemOps.findItem(context, operation)
         case "GetFolder": response = ItemOps.getFolder(context, operation)
+        case "FindFolder": response = ItemOps.findFolder(context, operation)
         case "ConvertId": response = ItemOps.convertId(context, operation)
         case "ResolveNames": response = ItemOps.resolveNames(context, operation)
         default:

@@ -135,7 +135,7 @@ enum ItemXML {
     }
 
     static func writeFolder(_ w: inout XMLWriter, world: SimWorld, mailbox: Mailbox, folder: Folder, shape: Shape) {
-        let element = folder.folderClass == "IPF.Appointment" ? "t:CalendarFolder" : "t:Folder"
+        let element = folder.search != nil ? "t:SearchFolder" : folder.folderClass == "IPF.Appointment" ? "t:CalendarFolder" : "t:Folder"
         w.open(element)
         w.empty("t:FolderId", ["Id": world.folderId(mailbox, folder), "ChangeKey": SimIds.folderChangeKey(folder.changeSequence)])
         if shape != .idOnly {
@@ -145,9 +145,9 @@ enum ItemXML {
             }
             if !folder.folderClass.isEmpty { w.element("t:FolderClass", folder.folderClass) }
             w.element("t:DisplayName", folder.displayName)
-            w.element("t:TotalCount", String(folder.itemKeys.count))
+            w.element("t:TotalCount", String(folder.search == nil ? folder.itemKeys.count : world.contents(mailbox, folder).count))
             w.element("t:ChildFolderCount", String(mailbox.folders.filter { $0.parentIndex == folder.index }.count))
-            if element == "t:Folder" { w.element("t:UnreadCount", String(world.unreadCount(mailbox, folder))) }
+            if element != "t:CalendarFolder" { w.element("t:UnreadCount", String(world.unreadCount(mailbox, folder))) }
         }
         w.close(element)
     }

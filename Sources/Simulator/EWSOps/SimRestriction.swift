@@ -1,7 +1,7 @@
 /// `m:Restriction` of a FindItem, as Exchange evaluates it, over the properties ews-sim's items
 /// have: And, Or, Not, IsEqualTo (with a constant), Contains (FullString, Prefixed or Substring;
-/// IgnoreCase or Exact) on item:Subject, item:Importance, item:Categories (any value) and
-/// message:From / message:Sender (the address). Anything else is refused as Exchange refuses a
+/// IgnoreCase or Exact) on item:Subject, item:Importance, item:Categories (any value),
+/// message:From / message:Sender (the address) and message:IsRead ("true" or "false"). Anything else is refused as Exchange refuses a
 /// path it cannot query.
 indirect enum SimRestriction {
     case and([SimRestriction]), or([SimRestriction]), not(SimRestriction)
@@ -24,7 +24,8 @@ indirect enum SimRestriction {
             self = .not(try SimRestriction(operands[0]))
         case "IsEqualTo", "Contains":
             guard let field = node.child(NS.types, "FieldURI")?.attribute("FieldURI") else { throw Self.unsupported }
-            guard ["item:Subject", "item:Importance", "item:Categories", "message:From", "message:Sender"].contains(field) else {
+            guard ["item:Subject", "item:Importance", "item:Categories", "message:From", "message:Sender", "message:IsRead"]
+                .contains(field) else {
                 throw Self.unsupported
             }
             let constant = node.localName == "IsEqualTo"
@@ -50,6 +51,7 @@ indirect enum SimRestriction {
                 case "item:Subject": [item.subject]
                 case "item:Importance": [ItemContent.importance(item)]
                 case "item:Categories": ItemContent.categories(item)
+                case "message:IsRead": [item.isRead ? "true" : "false"]
                 default: [item.sender]
                 }
             let wanted = ignoreCase ? value.lowercased() : value

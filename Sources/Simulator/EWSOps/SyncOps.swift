@@ -24,6 +24,10 @@ enum SyncOps {
                             ? EWSCodeError(code: "ErrorSyncFolderNotFound", message: "The specified folder could not be found in the store.")
                             : error
                     }
+                    // Search folders cannot be synced (fact sheet §5.2: use FindItem).
+                    guard folder.search == nil else {
+                        throw EWSCodeError(code: "ErrorInvalidOperation", message: "SyncFolderItems is not supported for search folders.")
+                    }
                     let result: SimWorld.ItemSyncResult
                     do {
                         result = try world.syncItems(mailbox, folder, state: state, maxChanges: maxChanges, ignore: ignore)
@@ -79,8 +83,7 @@ enum SyncOps {
 
     static func syncFolderHierarchy(_ context: EWSContext, _ operation: SimXMLNode) -> SimResponse {
         let world = context.world
-        let shape = ItemXML.shape(operation.child(NS.messages, "FolderShape"))
-        let gromoxShape = context.dialect == .gromox ? GromoxFolderShape(operation.child(NS.messages, "FolderShape")) : nil
+        let folderShape = FolderShapeWriter(operation.child(NS.messages, "FolderShape"), dialect: context.dialect)
         let folderNode = EWSContext.folderIdNodes(operation.child(NS.messages, "SyncFolderId")).first
         let state = operation.child(NS.messages, "SyncState")?.trimmedText
         let body: String = world.lock.withLock {
@@ -112,12 +115,7 @@ enum SyncOps {
                                     continue
                                 }
                                 w.element(change.kind == .create ? "t:Create" : "t:Update") { w in
-                                    if let gromoxShape {
-                                        gromoxShape.write(&w, world: world, mailbox: mailbox, folder: folder)
-                                    } else {
-                                        ItemXML.writeFolder(&w, world: world, mailbox: mailbox, folder: folder,
-                                                            shape: shape == .idOnly ? .idOnly : .full)
-                                    }
+                                    folderShape.write(&w, world: world, mailbox: mailbox, folder: folder)
                                 }
                             }
                         }

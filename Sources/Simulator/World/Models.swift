@@ -96,6 +96,8 @@ final class Folder {
     var tombstones: [Tombstone] = []
     /// Sync states older than this refer to pruned tombstones and are refused as invalid.
     var prunedThrough: UInt64 = 0
+    /// A search folder's definition; its content is computed from it (see `SimWorld.contents`).
+    var search: SearchDefinition?
 
     init(index: UInt32, distinguished: String?, displayName: String, parentIndex: UInt32?, folderClass: String,
          createdSequence: UInt64) {
@@ -107,6 +109,13 @@ final class Folder {
         self.createdSequence = createdSequence
         self.changeSequence = createdSequence
     }
+}
+
+/// What a search folder holds: the items of its base folders that its restriction matches, kept
+/// current as they change (Exchange keeps a search folder's results up to date the same way).
+struct SearchDefinition {
+    var baseFolders: Set<UInt32>
+    var restriction: SimRestriction
 }
 
 /// An item that left a folder (hard delete or move). `createdSequence` is when it entered that folder.

@@ -5,6 +5,9 @@ public struct SimConfiguration: Sendable {
     public var itemsPerMailbox: Int = 10
     public var serversPerTenant: Int = 3
     public var userFoldersPerMailbox: Int = 2
+    /// When set, every mailbox gets a search folder of this name under `searchfolders`: the
+    /// unread items of its inbox (as Outlook's "Unread Mail" is).
+    public var unreadSearchFolder: String? = nil
     public var seed: UInt64 = 1
     /// Interval of OK heartbeats on streaming connections.
     public var heartbeat: Duration = .seconds(45)

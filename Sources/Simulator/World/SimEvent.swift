@@ -19,4 +19,7 @@ struct SimEvent: Sendable {
     var unreadCount: Int?
     /// Folders (by index) the event concerns, for matching folder-scoped subscriptions.
     var folderScope: [UInt32]
+    /// Heard only by subscriptions that name its folder (a search folder's events), not by
+    /// SubscribeToAllFolders.
+    var namedOnly = false
 }

@@ -10,6 +10,7 @@ extension SimWorld {
         return try locked { () throws(SimError) -> [String] in
             let mailbox = try requireMailbox(smtp)
             let target = try requireFolder(mailbox, folder)
+            guard target.search == nil else { throw SimError(.invalidArgument, "\(folder) is a search folder") }
             return (0..<count).map { _ in deliverLocked(mailbox, target) }
         }
     }
@@ -26,9 +27,9 @@ extension SimWorld {
         let newMail = SimEvent(kind: .newMail, time: now, isFolder: false, id: id, changeKey: changeKey, parentFolderId: parent,
                                folderScope: [folder.index])
         // gromox reports the folder's new unread count between the two (captured from 3.10).
-        publish(mailbox, isGromox(mailbox)
+        publish(mailbox, (isGromox(mailbox)
             ? [created, folderModified(mailbox, folder, now), newMail]
-            : [created, newMail, folderModified(mailbox, folder, now)])
+            : [created, newMail, folderModified(mailbox, folder, now)]) + searchEvents(mailbox, before: nil, after: item, at: now))
         stats.delivered += 1
         return id
     }
@@ -61,7 +62,8 @@ extension SimWorld {
         let after = folderModified(mailbox, folder, now)
         // gromox writes a read flag in three steps, each an item and a folder modification, and
         // the first folder event still carries the old unread count (captured from 3.10).
-        publish(mailbox, isGromox(mailbox) ? [modified, before ?? after, modified, after, modified, after] : [modified, after])
+        publish(mailbox, (isGromox(mailbox) ? [modified, before ?? after, modified, after, modified, after] : [modified, after])
+            + searchEvents(mailbox, before: original, after: item, at: now))
     }
 
     /// A content change (flag toggled, subject edited).
@@ -88,7 +90,8 @@ extension SimWorld {
                                 parentFolderId: folderId(mailbox, folder), folderScope: [folder.index])
         // gromox follows every message change with the folder's ModifiedEvent (as it does for a
         // read flag), which is all a folder subscription hears; inferred, not captured.
-        publish(mailbox, isGromox(mailbox) ? [modified, folderModified(mailbox, folder, now)] : [modified])
+        publish(mailbox, (isGromox(mailbox) ? [modified, folderModified(mailbox, folder, now)] : [modified])
+            + searchEvents(mailbox, before: original, after: item, at: now))
     }
 
     /// Moves an item; its id changes. Returns the new id.
@@ -97,6 +100,7 @@ extension SimWorld {
         try locked { () throws(SimError) -> String in
             let (mailbox, item) = try requireItem(id)
             let target = try requireFolder(mailbox, folderName)
+            guard target.search == nil else { throw SimError(.invalidArgument, "\(folderName) is a search folder") }
             guard target.index != item.folderIndex else { return id }
             return moveLocked(mailbox, item, target)
         }
@@ -131,7 +135,7 @@ extension SimWorld {
                      oldParentFolderId: folderId(mailbox, source), folderScope: [target.index, source.index]),
             folderModified(mailbox, source, now),
             folderModified(mailbox, target, now),
-        ])
+        ] + searchEvents(mailbox, before: original, after: item, at: now))
         return newId
     }
 
@@ -162,7 +166,7 @@ extension SimWorld {
             SimEvent(kind: .deleted, time: now, isFolder: false, id: id, changeKey: nil,
                      parentFolderId: folderId(mailbox, folder), folderScope: [folder.index]),
             folderModified(mailbox, folder, now),
-        ])
+        ] + searchEvents(mailbox, before: item, after: nil, at: now))
     }
 
     /// Creates a user folder under msgfolderroot; returns its id.

@@ -39,6 +39,11 @@ extension SimWorld {
                 let mailbox = Mailbox(tenantIndex: t, index: m, smtp: smtp, serverIndex: m % servers.count)
                 createFolders(mailbox)
                 for _ in 0..<config.itemsPerMailbox { seedItem(mailbox) }
+                if let name = config.unreadSearchFolder {
+                    createSearchFolderLocked(mailbox, name: name, definition: SearchDefinition(
+                        baseFolders: [mailbox.folder(distinguished: "inbox")!.index],
+                        restriction: .compare(field: "message:IsRead", value: "false", mode: "FullString", ignoreCase: true)))
+                }
                 tenant.mailboxes.append(mailbox)
                 mailboxBySmtp[smtp] = mailbox
             }

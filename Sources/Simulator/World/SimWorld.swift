@@ -78,7 +78,9 @@ public final class SimWorld: @unchecked Sendable {
         return folder.distinguished ?? folder.displayName
     }
 
-    func unreadCount(_ mailbox: Mailbox, _ folder: Folder) -> Int { folder.unread }
+    func unreadCount(_ mailbox: Mailbox, _ folder: Folder) -> Int {
+        folder.search == nil ? folder.unread : searchUnreadCount(mailbox, folder)
+    }
 
     func appendLedger(_ mailbox: Mailbox, _ entry: LedgerRecord) {
         mailbox.ledger.append(entry)

@@ -42,7 +42,7 @@ final class Subscription {
 
     func matches(_ event: SimEvent, dialect: SimDialect) -> Bool {
         guard !deaf, eventTypes.contains(event.kind) else { return false }
-        if allFolders { return true }
+        if allFolders { return !event.namedOnly }
         guard event.folderScope.contains(where: { folders.contains($0) }) else { return false }
         // gromox: a subscription to named folders hears what happens to those folders, not to
         // the items in them; reading, moving out or deleting an item shows only as the folder's

@@ -2,10 +2,26 @@
 public enum WatchMode: Sendable, Equatable {
     /// Every folder: SyncFolderHierarchy plus a SubscribeToAllFolders subscription.
     case allFolders
-    /// Distinguished folder names (`inbox`) or folder ids.
+    /// Distinguished folder names (`inbox`), folder ids, or search folders (`search:NAME`).
     case folders([String])
 
     public static let `default` = WatchMode.folders(["inbox"])
+
+    /// A search folder, named by its display name or its EWS folder id after this prefix. Its
+    /// items are listed with FindItem, not synced (SyncFolderItems refuses search folders).
+    public static let searchPrefix = "search:"
+
+    /// Refuses a folder name that cannot name a folder: empty, `search:` with no name, or longer
+    /// than a folder id or display name can be.
+    public static func check(folder: String) throws(StoreError) {
+        let name = folder.hasPrefix(searchPrefix) ? folder.dropFirst(searchPrefix.count) : Substring(folder)
+        guard !name.trimmingCharacters(in: .whitespaces).isEmpty, folder.count <= 512,
+              !folder.unicodeScalars.contains(where: { $0.properties.generalCategory == .control })
+        else {
+            throw StoreError(.invalidInput, "invalid folder \"\(folder)\": give a distinguished name (inbox), a folder id, "
+                             + "or search:NAME for a search folder")
+        }
+    }
 }
 
 /// Where a mailbox's outbox starts (`mailbox add|import --start`).

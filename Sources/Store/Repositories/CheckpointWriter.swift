@@ -32,8 +32,8 @@ public struct CheckpointWriter: Sendable {
                 SELECT $1, f, i, ck, r::boolean, s, snd, ra::timestamptz, sz::bigint, ha::boolean, p::jsonb, now()
                   FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
                               $8::text[], $9::text[], $10::text[], $11::text[]) AS u(f, i, ck, r, s, snd, ra, sz, ha, p)
-                ON CONFLICT (mailbox_id, item_id) DO UPDATE SET
-                    folder_id = EXCLUDED.folder_id, change_key = EXCLUDED.change_key,
+                ON CONFLICT (mailbox_id, folder_id, item_id) DO UPDATE SET
+                    change_key = EXCLUDED.change_key,
                     is_read = coalesce(EXCLUDED.is_read, items.is_read),
                     subject = EXCLUDED.subject, sender = EXCLUDED.sender, received_at = EXCLUDED.received_at,
                     size_bytes = EXCLUDED.size_bytes, has_attachments = EXCLUDED.has_attachments,
@@ -52,9 +52,10 @@ public struct CheckpointWriter: Sendable {
                 UPDATE items SET is_read = u.r::boolean,
                        change_key = CASE WHEN u.ck <> '' THEN u.ck ELSE items.change_key END, updated_at = now()
                   FROM unnest($2::text[], $3::text[], $4::text[]) AS u(i, ck, r)
-                 WHERE items.mailbox_id = $1 AND items.item_id = u.i
+                 WHERE items.mailbox_id = $1 AND items.folder_id = $5 AND items.item_id = u.i
                 """,
-                [mailboxID, .array(r.map(\.itemID)), .array(r.map(\.changeKey)), .array(r.map { String($0.isRead) })],
+                [mailboxID, .array(r.map(\.itemID)), .array(r.map(\.changeKey)), .array(r.map { String($0.isRead) }),
+                 PostgresValue(cp.folderID)],
                 name: "checkpoint.read_flags")
         }
         // Only what leaves this folder's mirror is a `deleted` row: a delete replayed, or reported

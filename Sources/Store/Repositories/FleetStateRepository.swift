@@ -192,15 +192,16 @@ public struct FleetStateRepository: Sendable {
         }
     }
 
-    /// The mirror's rows of some items of a mailbox (whatever folder they are in).
-    public func mirrorItems(mailboxID: Int64, itemIDs: [String]) async throws -> [String: MirrorItem] {
+    /// The mirror's rows of some items of one folder (a search folder's rows are apart from those
+    /// of the items' real folders).
+    public func mirrorItems(mailboxID: Int64, folderID: String, itemIDs: [String]) async throws -> [String: MirrorItem] {
         try await pool.withConnection { conn in
             var items: [String: MirrorItem] = [:]
             for row in try await conn.query("""
                 SELECT folder_id, item_id, change_key, is_read, subject, sender, received_at, size_bytes, has_attachments,
                        properties::text AS properties
-                  FROM items WHERE mailbox_id = $1 AND item_id = ANY($2::text[])
-                """, [PostgresValue(mailboxID), .array(itemIDs)], name: "items.by_id") {
+                  FROM items WHERE mailbox_id = $1 AND folder_id = $2 AND item_id = ANY($3::text[])
+                """, [PostgresValue(mailboxID), PostgresValue(folderID), .array(itemIDs)], name: "items.by_id") {
                 let item = MirrorItem(
                     folderID: try row.decode("folder_id"), itemID: try row.decode("item_id"),
                     changeKey: try row.decode("change_key"), isRead: try row.decode("is_read"),

@@ -26,7 +26,7 @@ extension MailboxRepository {
         for (index, row) in rows.enumerated() {
             let base = index * 4 + 1
             values.append("($\(base + 1), $\(base + 2), $\(base + 3)::boolean, $\(base + 4)::text[])")
-            let (all, folders) = Self.columns(for: row.watch)
+            let (all, folders) = try Self.columns(for: row.watch)
             parameters += [PostgresValue(row.tenant), PostgresValue(row.smtpAddress), PostgresValue(all), .array(folders)]
         }
         let result = try await pool.withConnection { conn in

@@ -78,7 +78,7 @@ extension MailboxRepository {
                 case .tenant?: filter = nil
                 case nil: break
                 }
-                let (all, folders) = Self.columns(for: watch)
+                let (all, folders) = try Self.columns(for: watch)
                 let updated = try await conn.query("""
                     UPDATE mailboxes SET watch_all = $2, folders = $3::text[], sync_mode = $4, poll_interval_seconds = $5::integer,
                            filter = $6, updated_at = now()

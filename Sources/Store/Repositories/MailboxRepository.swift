@@ -25,7 +25,7 @@ public struct MailboxRepository: Sendable {
         guard let address = SMTPAddress.normalize(smtpAddress) else {
             throw StoreError(.invalidInput, "invalid email address \(smtpAddress)")
         }
-        let (all, folders) = Self.columns(for: watch)
+        let (all, folders) = try Self.columns(for: watch)
         return try await StoreError.translating("mailbox \(address) in tenant \(tenant)") {
             try await pool.withConnection { conn in
                 // All-folders mode needs impersonation: SubscribeToAllFolders cannot name a mailbox,
@@ -99,10 +99,12 @@ public struct MailboxRepository: Sendable {
         }
     }
 
-    static func columns(for watch: WatchMode) -> (Bool, [String?]) {
+    static func columns(for watch: WatchMode) throws(StoreError) -> (Bool, [String?]) {
         switch watch {
-        case .allFolders: (true, [])
-        case .folders(let folders): (false, folders)
+        case .allFolders: return (true, [])
+        case .folders(let folders):
+            for folder in folders { try WatchMode.check(folder: folder) }
+            return (false, folders)
         }
     }
 }
