@@ -546,3 +546,10 @@ CREATE UNIQUE INDEX IF NOT EXISTS items_folder_key ON items (mailbox_id, folder_
 ALTER TABLE items DROP CONSTRAINT items_pkey;
 ALTER TABLE items ADD CONSTRAINT items_pkey PRIMARY KEY USING INDEX items_folder_key;
 DROP INDEX IF EXISTS items_by_folder;
+
+-- migration: 14 calendar_window
+-- How far a watched calendar folder reaches (`tenant add|update --calendar-window BACK,AHEAD`): its
+-- CalendarView runs from BACK days before today to AHEAD days after (UTC days), so the window
+-- moves once a day; occurrences that enter it are `created`, those that leave it `deleted`.
+ALTER TABLE tenants ADD COLUMN calendar_window text NOT NULL DEFAULT '30d,365d'
+    CHECK (calendar_window ~ '^[0-9]{1,4}d,[0-9]{1,4}d$');

@@ -32,6 +32,25 @@ import Testing
         }
     }
 
+    /// `--calendar-window` likewise: stored canonically, shown, a bad one a usage error that changes nothing.
+    @Test(.requiresDatabase) func aCalendarWindowIsSetByAddAndChangedByUpdate() async throws {
+        try await CLIFixture.with("calwindow") { fx in
+            let add = try fx.run(["tenant", "add", "contoso", "--ews-url", "http://127.0.0.1:1/EWS/Exchange.asmx",
+                                  "--auth", "basic", "--identity", "svc", "--secret-stdin", "--allow-plain-http",
+                                  "--calendar-window", "7,90d"], stdin: Data("pw".utf8))
+            #expect(add.status == 0, "\(add.stderr)")
+            let pool = fx.db.pool()
+            #expect(try await TenantRepository(pool: pool).find(name: "contoso")?.calendarWindow == CalendarWindowSetting(daysBack: 7, daysAhead: 90))
+            let show = try fx.run(["tenant", "show", "contoso", "--format", "json"])
+            #expect(show.stdout.contains("\"calendar_window\" : \"7d,90d\""), "\(show.stdout)")
+            let bad = try fx.run(["tenant", "update", "contoso", "--calendar-window", "90d"])
+            #expect(bad.status == 64 && bad.stderr.contains("--calendar-window: invalid calendar window"), "\(bad.stderr)")
+            #expect(try fx.run(["tenant", "update", "contoso", "--calendar-window", "30d,365d"]).status == 0)
+            #expect(try await TenantRepository(pool: pool).find(name: "contoso")?.calendarWindow == .default)
+            await pool.shutdown()
+        }
+    }
+
     @Test func anEmptyProfileIsAUsageError() throws {
         let result = try CommandRunner.run("ewsfleet", ["tenant", "update", "contoso", "--properties", ""],
                                            environment: ["EWSFLEET_DATABASE_URL": "postgres://postgres@127.0.0.1:1/ewsfleet"])

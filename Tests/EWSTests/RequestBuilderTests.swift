@@ -49,6 +49,17 @@ import Testing
             ("finditem-search", try FindItemRequest(folder: .id("AAMkSearch"), additionalProperties: EWSItemProperty.summary,
                                                     order: .modifiedDescending, maxEntries: 1000, offset: 1000)
                 .envelope(headers: impersonated)),
+            ("finditem-calendar", try {
+                var request = try FindItemRequest(folder: .distinguished("calendar", mailbox: "bob@contoso.com"),
+                                                  additionalProperties: [.uid, .calendarItemType], maxEntries: 1000)
+                request.calendarView = CalendarWindow(start: Date(timeIntervalSince1970: 1_793_404_800),
+                                                      end: Date(timeIntervalSince1970: 1_828_396_800))
+                return request.envelope(headers: impersonated)
+            }()),
+            ("getitem-calendar", try GetItemRequest(itemIDs: [EWSItemID(id: "occ1", changeKey: "ck")],
+                                                    additionalProperties: EWSItemProperty.calendar, mastersOf: ["occ2", "occ3"])
+                .envelope(headers: impersonated)),
+            ("getitem-masters", try GetItemRequest(itemIDs: [], additionalProperties: [], mastersOf: ["occ2"]).envelope()),
             ("findfolder", try FindFolderRequest(parent: .distinguished("searchfolders", mailbox: "bob@contoso.com"), offset: 1000)
                 .envelope()),
         ]

@@ -365,3 +365,13 @@ let target = FolderSyncer.Target(tenant: "t", mailboxID: 1, mailbox: "a@t.exampl
         }
     }
 }
+
+/// Fakes that serve no calendar refuse calendar calls.
+extension SyncService {
+    func calendarView(mailbox: String, folder: String, window: CalendarWindow, maxEntries: Int) async throws -> FindItemResponseMessage {
+        throw EWSCallError(status: EWSResponseStatus(responseClass: .error, responseCode: "ErrorCalendarFolderIsInvalidForCalendarView"))
+    }
+    func getCalendarItems(mailbox: String, ids: [EWSItemID], mastersOf: [String]) async throws -> [GetItemResponseMessage] {
+        throw EWSCallError(status: EWSResponseStatus(responseClass: .error, responseCode: "ErrorItemNotFound"))
+    }
+}

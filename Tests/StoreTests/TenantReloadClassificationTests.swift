@@ -44,7 +44,7 @@ struct TenantReloadClassificationTests {
         (.impersonation, true, false), (.throttling, false, false), (.caBundle, false, false),
         (.insecureTLS, false, false), (.autodiscoverURL, false, false), (.tokenURL, false, false), (.scope, false, false),
         (.allowPlainHTTP, false, false), (.syncMode, false, false), (.pollInterval, false, false),
-        (.itemProperties, false, false),
+        (.itemProperties, false, false), (.calendarWindow, false, false),
     ])
     func eachSettingRestartsAndForgetsWhatItMustForget(setting: TenantReload.Setting, subscriptions: Bool, syncStates: Bool) throws {
         let reload = try #require(try Self.reload { t in
@@ -64,6 +64,7 @@ struct TenantReloadClassificationTests {
             case .syncMode: t.syncMode = .syncOnly
             case .pollInterval: t.pollIntervalSeconds = 300
             case .itemProperties: t.itemProperties = try! PropertyProfile(parsing: "extended")
+            case .calendarWindow: t.calendarWindow = CalendarWindowSetting(daysBack: 7, daysAhead: 90)
             }
         })
         #expect(reload.changed == [setting])

@@ -117,6 +117,17 @@ public enum EWSItemProperty: String, CaseIterable, Hashable, Sendable {
     case body = "item:Body"
     /// A search folder's listing is sorted by it (`FindItemRequest.Order.modifiedDescending`).
     case lastModifiedTime = "item:LastModifiedTime"
+    // A calendar entry (`FindItemRequest.calendarView`).
+    case start = "calendar:Start"
+    case end = "calendar:End"
+    case location = "calendar:Location"
+    case organizer = "calendar:Organizer"
+    case calendarItemType = "calendar:CalendarItemType"
+    /// The iCalendar UID, which a series' occurrences and exceptions share with its master.
+    case uid = "calendar:UID"
+
+    /// What a calendar entry's mirror row holds besides the summary.
+    public static let calendar: [EWSItemProperty] = [.subject, .start, .end, .location, .organizer, .calendarItemType, .uid]
 
     /// The summary ewsfleet records for each changed item (the mirror's columns).
     public static let summary: [EWSItemProperty] = [.subject, .sender, .dateTimeReceived, .size, .hasAttachments, .isRead]

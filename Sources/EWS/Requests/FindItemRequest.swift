@@ -1,3 +1,5 @@
+public import Foundation
+
 /// A search expression of `m:Restriction` (the subset ewsfleet's `--filter` uses). Comparisons of
 /// text ignore case.
 public indirect enum EWSRestriction: Hashable, Sendable {
@@ -62,6 +64,12 @@ public struct FindItemRequest: EWSOperationRequest, Hashable {
     public var additionalProperties: [EWSItemProperty]
     public var restriction: EWSRestriction?
     public var order: Order = .receivedAscending
+    /// `m:CalendarView` instead of the indexed view: the occurrences, exceptions and single
+    /// entries of a calendar that end after `start` and start before `end`, recurring series
+    /// expanded by the server. It takes no restriction and no sort order, and does not page: a
+    /// window holding more than `maxEntries` answers the first ones with IncludesLastItemInRange
+    /// false, and the client narrows the window.
+    public var calendarView: CalendarWindow?
     public let maxEntries: Int
     public let offset: Int
     public var operation: EWSOperation { .findItem }
@@ -89,6 +97,16 @@ public struct FindItemRequest: EWSOperationRequest, Hashable {
         writer.element("t:BaseShape", EWSBaseShape.idOnly.rawValue)
         writer.additionalProperties(additionalProperties.map(\.rawValue))
         writer.close("m:ItemShape")
+        if let calendarView {
+            writer.empty("m:CalendarView", ["MaxEntriesReturned": String(maxEntries),
+                                            "StartDate": calendarView.start.formatted(.iso8601),
+                                            "EndDate": calendarView.end.formatted(.iso8601)])
+            writer.open("m:ParentFolderIds")
+            folder.write(to: &writer)
+            writer.close("m:ParentFolderIds")
+            writer.close("m:FindItem")
+            return
+        }
         writer.empty("m:IndexedPageItemView", ["MaxEntriesReturned": String(maxEntries), "Offset": String(offset),
                                                "BasePoint": "Beginning"])
         if let restriction {
@@ -146,4 +164,17 @@ public struct FindFolderRequest: EWSOperationRequest, Hashable {
         writer.close("m:ParentFolderIds")
         writer.close("m:FindFolder")
     }
+}
+
+/// A calendar window: from `start` (inclusive) to `end` (exclusive).
+public struct CalendarWindow: Hashable, Sendable, CustomStringConvertible {
+    public var start: Date
+    public var end: Date
+
+    public init(start: Date, end: Date) {
+        self.start = start
+        self.end = end
+    }
+
+    public var description: String { "\(start.formatted(.iso8601))/\(end.formatted(.iso8601))" }
 }

@@ -88,6 +88,9 @@ public struct SyncFolderHierarchyRequest: EWSOperationRequest, Hashable {
 /// `m:GetItem` for a batch of ids (fact sheet §6), IdOnly plus the summary properties.
 public struct GetItemRequest: EWSOperationRequest, Hashable {
     public let itemIDs: [EWSItemID]
+    /// `t:RecurringMasterItemId`: the recurring masters of these occurrences (or exceptions), by
+    /// their ids, after `itemIDs`.
+    public var mastersOf: [String] = []
     public var shape: EWSBaseShape
     public var additionalProperties: [EWSItemProperty]
     /// The form of `item:Body` (`Text` for a plain-text preview); nil leaves the server's default.
@@ -100,9 +103,10 @@ public struct GetItemRequest: EWSOperationRequest, Hashable {
     public init(
         itemIDs: [EWSItemID], shape: EWSBaseShape = .idOnly,
         additionalProperties: [EWSItemProperty] = EWSItemProperty.summary,
-        bodyType: EWSBodyType? = nil, maximumBodySizeKB: Int? = nil
+        bodyType: EWSBodyType? = nil, maximumBodySizeKB: Int? = nil, mastersOf: [String] = []
     ) throws(EWSRequestError) {
-        guard !itemIDs.isEmpty else { throw .empty("item id list") }
+        self.mastersOf = mastersOf
+        guard !itemIDs.isEmpty || !mastersOf.isEmpty else { throw .empty("item id list") }
         if let maximumBodySizeKB, maximumBodySizeKB < 1 { throw .outOfRange("MaximumBodySize", maximumBodySizeKB, 1...Int(Int32.max)) }
         self.itemIDs = itemIDs
         self.shape = shape
@@ -122,6 +126,7 @@ public struct GetItemRequest: EWSOperationRequest, Hashable {
         writer.close("m:ItemShape")
         writer.open("m:ItemIds")
         for item in itemIDs { writer.empty("t:ItemId", ["Id": item.id, "ChangeKey": item.changeKey]) }
+        for occurrence in mastersOf { writer.empty("t:RecurringMasterItemId", ["OccurrenceId": occurrence]) }
         writer.close("m:ItemIds")
         writer.close("m:GetItem")
     }

@@ -110,6 +110,12 @@ extension EWSResponseDecoder {
         item.importance = element.ewsText("Importance")
         item.flagStatus = element.ewsChild("Flag")?.ewsText("FlagStatus")
         item.body = element.ewsChild("Body")?.text
+        item.start = element.ewsText("Start")
+        item.end = element.ewsText("End")
+        item.location = element.ewsText("Location")
+        item.organizer = element.ewsChild("Organizer")?.ewsChild("Mailbox").map(decodeMailbox)
+        item.calendarItemType = element.ewsText("CalendarItemType")
+        item.uid = element.ewsText("UID")
         return item
     }
 

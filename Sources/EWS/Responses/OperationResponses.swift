@@ -117,6 +117,14 @@ public struct EWSItem: Hashable, Sendable, Codable {
     public var flagStatus: String?
     /// The body's text as sent (in the form `BodyType` asked for).
     public var body: String?
+    // A calendar entry (CalendarItem): as sent, times in xs:dateTime form.
+    public var start: String?
+    public var end: String?
+    public var location: String?
+    public var organizer: Mailbox?
+    /// `Single`, `Occurrence`, `Exception` or `RecurringMaster`.
+    public var calendarItemType: String?
+    public var uid: String?
 
     public init(itemType: String, itemID: EWSItemID, parentFolderID: EWSItemID? = nil, subject: String? = nil,
                 sender: Mailbox? = nil, dateTimeReceived: String? = nil, size: Int? = nil, hasAttachments: Bool? = nil,

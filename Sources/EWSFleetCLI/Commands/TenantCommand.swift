@@ -87,10 +87,12 @@ struct TenantAddCommand: AsyncParsableCommand {
     @Option(name: .customLong("poll-interval"), help: ArgumentHelp(PollInterval.help))
     var pollInterval = PollInterval(argument: "60s")!
     @Option(help: PropertiesOption.help) var properties: String = "default"
+    @Option(name: .customLong("calendar-window"), help: CalendarWindowOption.help) var calendarWindow: String = "30d,365d"
     @OptionGroup var secret: SecretSource
 
     func validate() throws {
         _ = try PropertiesOption.parse(properties)
+        _ = try CalendarWindowOption.parse(calendarWindow)
         guard ewsURL.hasPrefix("https://") || ewsURL.hasPrefix("http://") else {
             throw ValidationError("--ews-url must be an http(s) URL")
         }
@@ -122,7 +124,8 @@ struct TenantAddCommand: AsyncParsableCommand {
                                    impersonation: impersonation, throttling: policy, caBundle: caBundle, insecureTLS: insecure,
                                    allowPlainHTTP: allowPlainHTTP, syncMode: mode.mode,
                                    pollIntervalSeconds: pollInterval.seconds,
-                                   itemProperties: try PropertiesOption.parse(properties) ?? .default)
+                                   itemProperties: try PropertiesOption.parse(properties) ?? .default,
+                                   calendarWindow: try CalendarWindowOption.parse(calendarWindow) ?? .default)
             try await TenantRepository(pool: pool).add(tenant, secret: secret, keyring: config.keyring)
             note("added tenant \(name)")
         }

@@ -29,6 +29,7 @@ struct TenantShowCommand: AsyncParsableCommand {
             ("grouping", tenant.grouping.rawValue), ("grouping_reason", tenant.groupingReason),
             ("sync_mode", tenant.syncMode.rawValue), ("poll_interval_seconds", String(tenant.pollIntervalSeconds)),
             ("item_properties", tenant.itemProperties.spec),
+            ("calendar_window", tenant.calendarWindow.description),
             ("ca_bundle", tenant.caBundle), ("insecure_tls", String(tenant.insecureTLS)),
             ("allow_plain_http", String(tenant.allowPlainHTTP)), ("mailboxes", String(mailboxes)),
         ]
@@ -72,6 +73,7 @@ struct TenantUpdateCommand: AsyncParsableCommand {
     @Option(help: "notify or sync-only (for mailboxes that name no mode of their own).") var mode: ModeOption?
     @Option(name: .customLong("poll-interval"), help: ArgumentHelp(PollInterval.help)) var pollInterval: PollInterval?
     @Option(help: PropertiesOption.help) var properties: String?
+    @Option(name: .customLong("calendar-window"), help: CalendarWindowOption.help) var calendarWindow: String?
     @OptionGroup var secret: SecretSource
 
     enum OnOff: String, ExpressibleByArgument { case on, off }
@@ -90,6 +92,7 @@ struct TenantUpdateCommand: AsyncParsableCommand {
         }
         if let n = hangingConnections, !(1...1000).contains(n) { throw ValidationError("--hanging-connections must be 1...1000") }
         _ = try PropertiesOption.parse(properties)
+        _ = try CalendarWindowOption.parse(calendarWindow)
     }
 
     func run() async throws {
@@ -114,6 +117,7 @@ struct TenantUpdateCommand: AsyncParsableCommand {
         update.syncMode = mode?.mode
         update.pollIntervalSeconds = pollInterval?.seconds
         update.itemProperties = try PropertiesOption.parse(properties)
+        update.calendarWindow = try CalendarWindowOption.parse(calendarWindow)
         guard update != TenantUpdate() || newSecret != nil else { throw CLIError(.usage, "nothing to update: give at least one option") }
         try await withDatabase(global) { config, pool in
             try await TenantRepository(pool: pool).update(name: name, update, secret: newSecret, keyring: config.keyring)

@@ -52,6 +52,16 @@ enum PropertiesOption {
     }
 }
 
+enum CalendarWindowOption {
+    static let help = ArgumentHelp(
+        "How far calendar folders are watched: BACK,AHEAD in days (default 30d,365d); the window moves at 00:00 UTC.",
+        valueName: "back,ahead")
+
+    static func parse(_ text: String?) throws -> CalendarWindowSetting? {
+        try usage(text, prefix: "--calendar-window: ", CalendarWindowSetting.init(parsing:))
+    }
+}
+
 /// A value parsed by the store's own parser, its `StoreError` turned into a usage error.
 func usage<T>(_ text: String?, prefix: String = "", _ parse: (String) throws(StoreError) -> T) throws -> T? {
     guard let text else { return nil }

@@ -88,6 +88,26 @@ struct TenantEWS<C: Clock<Duration>>: SyncService where C.Instant: Sendable {
         return message
     }
 
+    func calendarView(mailbox: String, folder: String, window: CalendarWindow, maxEntries: Int) async throws
+        -> FindItemResponseMessage
+    {
+        var request = try FindItemRequest(folder: folderID(folder, mailbox: mailbox), additionalProperties: [.uid, .calendarItemType],
+                                          maxEntries: maxEntries)
+        request.calendarView = window
+        guard case .findItem(let messages) = try await client.call(request, route: routeFor(mailbox)),
+              let message = messages.first
+        else { throw Self.malformed("FindItem") }
+        return message
+    }
+
+    func getCalendarItems(mailbox: String, ids: [EWSItemID], mastersOf: [String]) async throws -> [GetItemResponseMessage] {
+        let request = try GetItemRequest(itemIDs: ids, additionalProperties: EWSItemProperty.calendar, mastersOf: mastersOf)
+        guard case .getItem(let messages) = try await client.call(request, route: routeFor(mailbox)),
+              messages.count == ids.count + mastersOf.count
+        else { throw Self.malformed("GetItem") }
+        return messages
+    }
+
     func syncFolderHierarchy(mailbox: String, syncState: String?) async throws -> SyncFolderHierarchyResponseMessage {
         // Default shape: the folder class and display name decide what is synced and how it is shown.
         // FolderClass is named too: gromox's Default shape leaves it out, and then notes, journal

@@ -42,7 +42,6 @@ extension FolderSyncer {
     /// (`--start now`, nothing mirrored) mirrors what FindItem carried, with no GetItem and no row.
     func commitListing(_ listed: [EWSItem], _ target: Target, folder: String, ignored ignoredList: [String], step: String,
                        finish: (inout Checkpoint) -> Void) async throws -> Summary {
-        var summary = Summary()
         let ignored = Set(ignoredList)
         let mirror = try await store.mirror(mailboxID: target.mailboxID, folder: folder)
         var baseline = false
@@ -59,6 +58,28 @@ extension FolderSyncer {
             return known.changeKey != key || (item.isRead != nil && known.isRead != nil && item.isRead != known.isRead)
         }
         let gone = mirror.keys.filter { !present.contains($0) && !ignored.contains($0) }.sorted()
+        return try await commitInChunks(changed, gone: gone, target, folder: folder, step: step, baseline: baseline, fill: { chunk, cp in
+            if baseline {
+                // FindItem carried the summary and IsRead: mirrored as listed, no GetItem, no row.
+                for item in chunk { record(item, into: &cp, known: false, before: nil, pass: &pass) }
+                return 0
+            }
+            let known = chunk.map(\.itemID.id).filter { mirror[$0] != nil }
+            let before = known.isEmpty
+                ? [:] : try await store.mirrorItems(mailboxID: target.mailboxID, folder: folder, itemIDs: known)
+            return try await fetch(chunk.map { (id: $0.itemID, known: mirror[$0.itemID.id] != nil) },
+                                   before: before, into: &cp, pass: &pass, target: target)
+        }, finish: finish)
+    }
+
+    /// Commits a listing's outcome in chunks of `pageSize` changed items, each chunk one
+    /// checkpoint that `fill` completes (returning the items it fetched); the last one also takes
+    /// the `deleted` rows of `gone`, completes the full sync and gets `finish`. Until the last
+    /// chunk a baseline is marked as still running.
+    func commitInChunks<Entry>(_ changed: [Entry], gone: [String], _ target: Target, folder: String, step: String, baseline: Bool,
+                               fill: ([Entry], inout Checkpoint) async throws -> Int,
+                               finish: (inout Checkpoint) -> Void) async throws -> Summary {
+        var summary = Summary()
         var start = 0
         repeat {
             let chunk = Array(changed[start..<min(start + pageSize, changed.count)])
@@ -66,16 +87,7 @@ extension FolderSyncer {
             let last = start >= changed.count
             var cp = Checkpoint(lease: target.lease, tenant: target.tenant, mailboxID: target.mailboxID, mailbox: target.mailbox,
                                 folderID: folder, syncState: "", syncStep: step, observedAt: now())
-            if baseline {
-                // FindItem carried the summary and IsRead: mirrored as listed, no GetItem, no row.
-                for item in chunk { record(item, into: &cp, known: false, before: nil, pass: &pass) }
-            } else {
-                let known = chunk.map(\.itemID.id).filter { mirror[$0] != nil }
-                let before = known.isEmpty
-                    ? [:] : try await store.mirrorItems(mailboxID: target.mailboxID, folder: folder, itemIDs: known)
-                summary.itemsFetched += try await fetch(chunk.map { (id: $0.itemID, known: mirror[$0.itemID.id] != nil) },
-                                                        before: before, into: &cp, pass: &pass, target: target)
-            }
+            summary.itemsFetched += try await fill(chunk, &cp)
             if last {
                 for id in gone {
                     cp.deletes.append(id)

@@ -49,6 +49,10 @@ struct FolderSyncer: Sendable {
     /// FindItem's page size when a filter's scope is listed (EWSFindCountLimit allows 250 with a
     /// restriction, 1000 without).
     var findPageSize = FindItemRequest.restrictedPageLimit
+    /// How far the calendar is viewed (the tenant's `--calendar-window`).
+    var calendarWindow: CalendarWindowSetting = .default
+    /// MaxEntriesReturned of a CalendarView; a window holding more is split.
+    var calendarPageSize = FindItemRequest.pageLimit
     /// When a sync page was received, for `changes.observed_at`.
     var now: @Sendable () -> Date = { Date() }
 
@@ -90,6 +94,8 @@ struct FolderSyncer: Sendable {
     func sync(_ target: Target, folder: String, fromScratch: Bool) async throws -> Summary {
         // SyncFolderItems refuses search folders: they are listed and diffed every time.
         if FolderNames.searchFolderName(folder) != nil { return try await syncSearch(target, folder: folder) }
+        // Nor can it expand a calendar's series: the calendar is viewed over a window.
+        if folder == Self.calendarFolder { return try await syncCalendar(target, folder: folder) }
         var summary = Summary()
         var state = fromScratch ? nil : try await store.syncState(mailboxID: target.mailboxID, folder: folder)
         // A mirror scoped under another filter (or none) is scoped again: from scratch, diffed.

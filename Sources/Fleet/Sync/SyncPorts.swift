@@ -14,6 +14,13 @@ protocol SyncService: Sendable {
     /// `restriction` if any. A search folder key (`search:NAME`) is resolved to its id.
     func findItems(mailbox: String, folder: String, fields: Set<ItemField>, restriction: EWSRestriction?,
                    order: FindItemRequest.Order, offset: Int, maxEntries: Int) async throws -> FindItemResponseMessage
+    /// A calendar's entries in `window` (FindItem with a CalendarView): ids, ChangeKeys, UIDs and
+    /// CalendarItemTypes, at most `maxEntries` (IncludesLastItemInRange false when there are more).
+    func calendarView(mailbox: String, folder: String, window: CalendarWindow, maxEntries: Int) async throws
+        -> FindItemResponseMessage
+    /// Calendar entries with the properties of their mirror rows (GetItem): one message per id, then
+    /// one per occurrence of `mastersOf`, which answers with that occurrence's recurring master.
+    func getCalendarItems(mailbox: String, ids: [EWSItemID], mastersOf: [String]) async throws -> [GetItemResponseMessage]
 }
 
 /// What the change pipeline reads and writes in PostgreSQL. `PostgresSyncStore` implements it.

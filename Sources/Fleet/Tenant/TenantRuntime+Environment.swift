@@ -32,6 +32,7 @@ extension TenantRuntime {
     func sync(_ mailbox: Mailbox, folder: String, fromScratch: Bool) async throws {
         var syncer = FolderSyncer(service: ews, store: PostgresSyncStore(pool: pool))
         syncer.profile = tenant.itemProperties
+        syncer.calendarWindow = tenant.calendarWindow
         let target = self.target(mailbox)
         _ = try await fenced("checkpoint") {
             try await blockedAware { try await syncer.sync(target, folder: folder, fromScratch: fromScratch) }

@@ -10,6 +10,14 @@ enum ItemOps {
             EWSEnvelope.response("GetItem", for: context) { w in
                 for node in ids {
                     do throws(EWSCodeError) {
+                        if node.localName == "RecurringMasterItemId"
+                            || (node.localName == "ItemId" && world.resolveCalendarItem(node.attribute("Id") ?? "") != nil) {
+                            let entry = try CalendarOps.resolve(context, node)
+                            EWSEnvelope.message(&w, "GetItem") { w in
+                                w.element("m:Items") { w in CalendarOps.write(&w, entry, shape: shape) }
+                            }
+                            continue
+                        }
                         guard node.localName == "ItemId" else { throw EWSCodeError.itemNotFound }
                         let (mailbox, item) = try context.resolveItem(node)
                         EWSEnvelope.message(&w, "GetItem") { w in
@@ -29,6 +37,7 @@ enum ItemOps {
     /// modified time in the order a SortOrder asks; restricted by a Restriction (TotalItemsInView
     /// counts the restricted view). A search folder lists its results.
     static func findItem(_ context: EWSContext, _ operation: SimXMLNode) -> SimResponse {
+        if let view = operation.child(NS.messages, "CalendarView") { return CalendarOps.findItem(context, operation, view: view) }
         let world = context.world
         let shape = ItemXML.shape(operation.child(NS.messages, "ItemShape"))
         let view = operation.child(NS.messages, "IndexedPageItemView")

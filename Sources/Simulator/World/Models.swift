@@ -49,6 +49,8 @@ final class Mailbox {
     var ledgerDropped = 0
     /// Folders hard-deleted, for SyncFolderHierarchy's Delete changes.
     var folderTombstones: [FolderTombstone] = []
+    /// Calendar entries of the `calendar` folder, by item key (keys shared with `items`).
+    var calendar: [UInt64: CalendarEvent] = [:]
 
     init(tenantIndex: Int, index: Int, smtp: String, serverIndex: Int) {
         self.tenantIndex = tenantIndex

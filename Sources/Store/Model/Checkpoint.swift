@@ -50,14 +50,35 @@ public struct ItemDetails: Sendable, Equatable, Codable {
     public var importance: String?
     /// `NotFlagged`, `Flagged` or `Complete`.
     public var flagStatus: String?
+    // A calendar entry (an occurrence, an exception or a single appointment): times as xs:dateTime.
+    public var start: String?
+    public var end: String?
+    public var location: String?
+    public var organizer: String?
+    /// `Single`, `Occurrence`, `Exception` (or `RecurringMaster` where a server does not expand series).
+    public var calendarItemType: String?
+    /// The recurring master's ItemId, for an occurrence or an exception.
+    public var masterID: String?
+    /// The iCalendar UID a series shares.
+    public var uid: String?
 
     enum CodingKeys: String, CodingKey {
         case internetMessageID = "internet_message_id", conversationID = "conversation_id", from, to, cc, categories
         case importance, flagStatus = "flag_status"
+        case start, end, location, organizer, calendarItemType = "calendar_item_type", masterID = "master_id", uid
     }
 
     public init(internetMessageID: String? = nil, conversationID: String? = nil, from: String? = nil, to: [String]? = nil,
-                cc: [String]? = nil, categories: [String]? = nil, importance: String? = nil, flagStatus: String? = nil) {
+                cc: [String]? = nil, categories: [String]? = nil, importance: String? = nil, flagStatus: String? = nil,
+                start: String? = nil, end: String? = nil, location: String? = nil, organizer: String? = nil,
+                calendarItemType: String? = nil, masterID: String? = nil, uid: String? = nil) {
+        self.start = start
+        self.end = end
+        self.location = location
+        self.organizer = organizer
+        self.calendarItemType = calendarItemType
+        self.masterID = masterID
+        self.uid = uid
         self.internetMessageID = internetMessageID
         self.conversationID = conversationID
         self.from = from

@@ -81,6 +81,8 @@ public struct Tenant: Sendable, Equatable {
     public var pollIntervalSeconds: Int = 60
     /// What its changes carry in `changes.properties` (`--properties`).
     public var itemProperties: PropertyProfile = .default
+    /// How far its mailboxes' calendar folders are watched (`--calendar-window`).
+    public var calendarWindow: CalendarWindowSetting = .default
     public var createdAt: Date
     public var updatedAt: Date
 }
@@ -102,6 +104,7 @@ public struct NewTenant: Sendable, Equatable {
     public var syncMode: SyncMode = .notify
     public var pollIntervalSeconds: Int = 60
     public var itemProperties: PropertyProfile = .default
+    public var calendarWindow: CalendarWindowSetting = .default
 
     /// Poll intervals `tenant add|update` and `mailbox add` accept, in seconds (the schema's CHECK).
     public static let pollIntervalRange = 10...86_400
@@ -114,8 +117,9 @@ public struct NewTenant: Sendable, Equatable {
         tokenURL: String? = nil, scope: String? = nil, impersonation: Bool = true,
         throttling: ThrottlingPolicy = ThrottlingPolicy(), caBundle: String? = nil, insecureTLS: Bool = false,
         allowPlainHTTP: Bool = false, syncMode: SyncMode = .notify, pollIntervalSeconds: Int = 60,
-        itemProperties: PropertyProfile = .default
+        itemProperties: PropertyProfile = .default, calendarWindow: CalendarWindowSetting = .default
     ) {
+        self.calendarWindow = calendarWindow
         self.name = name
         self.ewsURL = ewsURL
         self.autodiscoverURL = autodiscoverURL

@@ -10,7 +10,7 @@
 /// - SyncStates and EWS folder ids are the server's own, so a new URL forgets them too: each folder
 ///   syncs again from scratch, diffed against the mirror, which emits only what really differs. A
 ///   server that cannot read a stale SyncState would say so, but one that misreads it would not.
-/// Secret, throttling, TLS, Autodiscover, sync mode, poll interval and property profile changes keep both: the next
+/// Secret, throttling, TLS, Autodiscover, sync mode, poll interval, property profile and calendar window changes keep both: the next
 /// runtime starts warm (a mailbox that turns sync-only forgets its subscription as it starts; one that
 /// turns to notifications subscribes and syncs from its stored SyncStates).
 public struct TenantReload: Sendable, Equatable, CustomStringConvertible {
@@ -19,6 +19,7 @@ public struct TenantReload: Sendable, Equatable, CustomStringConvertible {
         case tokenURL = "token_url", scope, secret, impersonation, throttling, caBundle = "ca_bundle"
         case insecureTLS = "insecure_tls", allowPlainHTTP = "allow_plain_http"
         case syncMode = "sync_mode", pollInterval = "poll_interval_seconds", itemProperties = "item_properties"
+        case calendarWindow = "calendar_window"
 
         public static func < (a: Setting, b: Setting) -> Bool { a.rawValue < b.rawValue }
     }
@@ -58,6 +59,7 @@ public struct TenantReload: Sendable, Equatable, CustomStringConvertible {
         note(.syncMode, old.syncMode != new.syncMode)
         note(.pollInterval, old.pollIntervalSeconds != new.pollIntervalSeconds)
         note(.itemProperties, old.itemProperties != new.itemProperties)
+        note(.calendarWindow, old.calendarWindow != new.calendarWindow)
         guard !changed.isEmpty else { return nil }
         self.changed = changed.sorted()
     }

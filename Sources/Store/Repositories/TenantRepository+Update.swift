@@ -20,6 +20,7 @@ public struct TenantUpdate: Sendable, Equatable {
     public var syncMode: SyncMode?
     public var pollIntervalSeconds: Int?
     public var itemProperties: PropertyProfile?
+    public var calendarWindow: CalendarWindowSetting?
 
     public init() {}
 }
@@ -61,6 +62,7 @@ extension TenantRepository {
         parameters.append(PostgresValue(update.syncMode?.rawValue))
         parameters.append(update.pollIntervalSeconds.map { PostgresValue($0) } ?? .null)
         parameters.append(PostgresValue(update.itemProperties?.spec))
+        parameters.append(PostgresValue(update.calendarWindow?.description))
         return try await StoreError.translating("tenant \(name)") {
             try await pool.withTransaction { conn in
                 // The row as it was, locked until the commit: what changed decides what is forgotten.
@@ -93,6 +95,7 @@ extension TenantRepository {
                         sync_mode = coalesce($21, sync_mode),
                         poll_interval_seconds = coalesce($22::integer, poll_interval_seconds),
                         item_properties = coalesce($23, item_properties),
+                        calendar_window = coalesce($24, calendar_window),
                         updated_at = now()
                      WHERE name = $1
                     RETURNING \(Self.columns)

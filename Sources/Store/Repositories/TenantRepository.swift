@@ -10,7 +10,7 @@ public struct TenantRepository: Sendable {
         id, name, ews_url, autodiscover_url, auth_kind, identity, token_url, scope, secret_ciphertext,
         secret_key_id, impersonation, max_concurrent_requests, request_rate, subscriptions_per_connection,
         hanging_connections, ca_bundle, insecure_tls, allow_plain_http, state, state_reason, grouping, grouping_reason,
-        sync_mode, poll_interval_seconds, item_properties, created_at, updated_at
+        sync_mode, poll_interval_seconds, item_properties, calendar_window, created_at, updated_at
         """
 
     /// Adds a tenant. One whose credential would go to a URL that is not https:// without its
@@ -25,8 +25,8 @@ public struct TenantRepository: Sendable {
                     INSERT INTO tenants (name, ews_url, autodiscover_url, auth_kind, identity, token_url, scope,
                         secret_ciphertext, secret_key_id, impersonation, max_concurrent_requests, request_rate,
                         subscriptions_per_connection, ca_bundle, insecure_tls, hanging_connections, allow_plain_http,
-                        sync_mode, poll_interval_seconds, item_properties)
-                    VALUES ($1, $2, $3, $4, $5, $6, $7, $8::bytea, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)
+                        sync_mode, poll_interval_seconds, item_properties, calendar_window)
+                    VALUES ($1, $2, $3, $4, $5, $6, $7, $8::bytea, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)
                     RETURNING \(Self.columns)
                     """,
                     [PostgresValue(new.name), PostgresValue(new.ewsURL), PostgresValue(new.autodiscoverURL),
@@ -37,7 +37,8 @@ public struct TenantRepository: Sendable {
                      PostgresValue(new.throttling.subscriptionsPerConnection), PostgresValue(new.caBundle),
                      PostgresValue(new.insecureTLS), PostgresValue(new.throttling.hangingConnections),
                      PostgresValue(new.allowPlainHTTP), PostgresValue(new.syncMode.rawValue),
-                     PostgresValue(new.pollIntervalSeconds), PostgresValue(new.itemProperties.spec)],
+                     PostgresValue(new.pollIntervalSeconds), PostgresValue(new.itemProperties.spec),
+                     PostgresValue(new.calendarWindow.description)],
                     name: "tenant.add")
                 return try Tenant(row: result.rows[0])
             }
@@ -128,6 +129,7 @@ extension Tenant {
             groupingReason: try row.decode("grouping_reason"), syncMode: syncMode,
             pollIntervalSeconds: try row.decode("poll_interval_seconds"),
             itemProperties: try PropertyProfile(parsing: try row.decode("item_properties", as: String.self)),
+            calendarWindow: try CalendarWindowSetting(parsing: try row.decode("calendar_window", as: String.self)),
             createdAt: try row.decode("created_at"),
             updatedAt: try row.decode("updated_at"))
     }
