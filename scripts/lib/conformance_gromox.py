@@ -854,6 +854,78 @@ class Conformance:
             ews(U1, f'<m:DeleteFolder DeleteType="HardDelete"><m:FolderIds><t:FolderId Id="{folder_id}"/></m:FolderIds>'
                     '</m:DeleteFolder>')
 
+    def calendar_tool(self, *args):
+        """scripts/lib/gromox_calendar.py: exchangelib's reading (and a user's changes) of user1's calendar."""
+        script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "gromox_calendar.py")
+        out = subprocess.run([self.gromox.python, script, U1, PASSWORDS[U1], *args], capture_output=True, text=True)
+        if out.returncode != 0:
+            raise Failed(f"gromox_calendar.py {' '.join(args)}: {out.stderr.strip() or out.stdout.strip()}")
+        return out.stdout
+
+    def calendar_matches(self):
+        """ewsfleet's calendar mirror against exchangelib's CalendarView over the same window (the
+        default, 30 days back to 365 ahead in whole UTC days): None, or what differs."""
+        start = time.strftime("%Y-%m-%dT00:00:00Z", time.gmtime(time.time() - 30 * 86400))
+        end = time.strftime("%Y-%m-%dT00:00:00Z", time.gmtime(time.time() + 366 * 86400))
+        truth = {}
+        for line in self.calendar_tool("view", start, end).splitlines():
+            entry = json.loads(line)
+            truth[entry["item_id"]] = (entry["changekey"], entry["type"])
+        mirror = {row[0]: (row[1], row[2]) for row in psql(
+            "SELECT i.item_id, i.change_key, coalesce(i.properties->>'calendar_item_type', '') FROM items i "
+            f"JOIN mailboxes m ON m.id = i.mailbox_id WHERE m.smtp_address = {quote(U1)} AND i.folder_id = 'calendar'")}
+        if truth != mirror:
+            return f"calendar mirror {len(mirror)} entries, exchangelib's view {len(truth)}; differing: " \
+                   f"{len(set(truth.items()) ^ set(mirror.items()))}"
+        return None
+
+    def calendar(self):
+        """`--folder calendar` against a real server: user1's calendar gets an appointment and a daily
+        series through exchangelib; ewsfleet must view it with CalendarView (never SyncFolderItems)
+        and mirror what exchangelib's own CalendarView lists (gromox 3.10 does not expand series: a
+        series is one RecurringMaster); a rename and a delete must land as updated and deleted rows."""
+        day = time.strftime("%Y-%m-%dT", time.gmtime(time.time() + 86400))
+        single, series = f"cal-{self.stamp}", f"cal-series-{self.stamp}"
+        self.calendar_tool("create", single, day + "10:00:00Z", "60")
+        self.calendar_tool("create", series, day + "09:00:00Z", "30", "5")
+        mark = len(self.gromox.requests())
+        try:
+            self.fleet.cli("mailbox", "update", TENANT, U1, "--add-folder", "calendar")
+            problem = [None]
+
+            def matches():
+                problem[0] = self.calendar_matches()
+                return problem[0] is None
+            try:
+                wait_until("user1's calendar matches exchangelib's view", 90, matches, interval=1)
+            except Failed:
+                raise Failed(problem[0])
+            wait_until("both mailboxes stream", 60, self.checks.all_streaming)
+            entries = len(psql(f"SELECT 1 FROM items i JOIN mailboxes m ON m.id = i.mailbox_id WHERE m.smtp_address = {quote(U1)} "
+                               "AND i.folder_id = 'calendar'"))
+            single_id = psql(f"SELECT i.item_id FROM items i JOIN mailboxes m ON m.id = i.mailbox_id WHERE m.smtp_address = {quote(U1)} "
+                             f"AND i.folder_id = 'calendar' AND i.subject = {quote(single)}")[0][0]
+            since = time.time()
+            self.calendar_tool("rename", single, single + "-renamed")
+            renamed = self.arrived("appointment renamed", U1, "updated", since, item_id=single_id)
+            since = time.time()
+            self.calendar_tool("delete", single + "-renamed")
+            deleted = self.arrived("appointment deleted", U1, "deleted", since, item_id=single_id)
+            try:
+                wait_until("user1's calendar matches exchangelib's view", 30, matches, interval=1)
+            except Failed:
+                raise Failed(problem[0])
+            operations = [op for _, op in self.gromox.requests()[mark:]]
+            if "FindItem" not in operations:
+                raise Failed(f"no FindItem reached gromox ({summary(operations)})")
+            return (f"{entries} entries mirrored as exchangelib's CalendarView lists them; renamed after {renamed:.1f} s, "
+                    f"deleted after {deleted:.1f} s; requests {summary(operations)}")
+        finally:
+            self.fleet.cli("mailbox", "update", TENANT, U1, "--remove-folder", "calendar", "--purge", check=False)
+            for subject in (single + "-renamed", single, series):
+                subprocess.run([self.gromox.python, os.path.join(os.path.dirname(os.path.abspath(__file__)), "gromox_calendar.py"),
+                                U1, PASSWORDS[U1], "delete", subject], capture_output=True)
+
     def quiet_window(self, seconds=120):
         start = time.time()
         time.sleep(seconds)
@@ -892,6 +964,7 @@ class Conformance:
         self.step("property profile: extended,body_preview", self.property_profile)
         self.step("filtered scope: mailbox update --filter", self.filtered_scope)
         self.step("search folder: --folder search:NAME", self.search_folder)
+        self.step("calendar: --folder calendar", self.calendar)
         self.step("quiet window", self.quiet_window)
         return self.report()
 
