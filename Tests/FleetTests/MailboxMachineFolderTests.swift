@@ -97,6 +97,22 @@ import TestSupport
             == [.status(.syncing), .sync(folder: "search:Unread Mail", fromScratch: false)])
     }
 
+    /// A watched calendar is synced when its window moves (at 00:00 UTC), not only on events and
+    /// safety syncs: what entered and left the window is recorded then.
+    @Test func theCalendarIsSyncedWhenItsWindowMoves() {
+        var config = machine(folders: ["inbox", "calendar"], window: .zero).config
+        config.windowMoves = { .seconds(100) }
+        var m = Machine(config: config)
+        _ = m.startListening("S", now: at(0))
+        _ = m.folderSynced("inbox", now: at(0))
+        _ = m.folderSynced("calendar", now: at(0))
+        #expect(m.tick(now: at(1)) == [])
+        #expect(m.nextDeadline == at(101), "the move, before the safety sync at 900 s")
+        #expect(m.tick(now: at(101)) == [.status(.syncing), .sync(folder: "calendar", fromScratch: false)])
+        _ = m.folderSynced("calendar", now: at(102))
+        #expect(m.nextDeadline == at(201), "and again a window later")
+    }
+
     @Test func aFailedResolutionIsRetriedByTheSafetySync() {
         var m = machine(folders: ["inbox", "drafts"], window: .zero, knownIDs: ["ID-drafts": "drafts"])
         #expect(m.startListening("S", now: at(0)).contains(.resolveFolders(["inbox"])))

@@ -110,6 +110,8 @@ extension EWSResponseDecoder {
         item.importance = element.ewsText("Importance")
         item.flagStatus = element.ewsChild("Flag")?.ewsText("FlagStatus")
         item.body = element.ewsChild("Body")?.text
+        // Calendar properties only on calendar items: mail, the hot path, skips six lookups.
+        guard element.localName == "CalendarItem" else { return item }
         item.start = element.ewsText("Start")
         item.end = element.ewsText("End")
         item.location = element.ewsText("Location")

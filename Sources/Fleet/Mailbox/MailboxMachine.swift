@@ -65,6 +65,9 @@ struct MailboxMachine<Instant: InstantProtocol<Duration>>: Sendable where Instan
         var maxResubscribes = 3
         /// Apply a DeletedEvent at once where it is safe (see `MailboxMachine+Departures`).
         var deleteOnNotification = true
+        /// A watched calendar: how long from now until its window next moves (00:00 UTC, from the
+        /// wall clock), when the calendar is synced again to record what entered and left it.
+        var windowMoves: (@Sendable () -> Duration)? = nil
     }
 
     // The state is `internal` (not `private(set)`) only because the transitions are split over
@@ -76,6 +79,8 @@ struct MailboxMachine<Instant: InstantProtocol<Duration>>: Sendable where Instan
     var subscribedHere = false
     var link: Link = .waiting
     var dirty: Set<String> = []
+    /// When the calendar's window moves next (`Config.windowMoves`).
+    var windowMovesAt: Instant?
     var fullResync: Set<String> = []
     var syncing: String?
     var syncDueAt: Instant?
@@ -234,6 +239,15 @@ struct MailboxMachine<Instant: InstantProtocol<Duration>>: Sendable where Instan
             // A polled mailbox asks for a group again: one may have room by now.
             if polling, let id = subscriptionID { actions.append(.joinGroup(id, established: !subscribedHere)) }
         }
+        if phase == .running, let moves = config.windowMoves {
+            if let due = windowMovesAt, now >= due {
+                // The calendar's window moved: what entered and what left it is recorded now.
+                dirty.insert(FolderSyncer.calendarFolder)
+                syncDueAt = syncDueAt ?? now
+                windowMovesAt = nil
+            }
+            if windowMovesAt == nil { windowMovesAt = now.advanced(by: moves()) }
+        }
         actions += startSyncIfDue(now: now)
         return actions
     }
@@ -246,6 +260,7 @@ struct MailboxMachine<Instant: InstantProtocol<Duration>>: Sendable where Instan
             if let syncDueAt, syncing == nil, !refreshing { candidates.append(max(syncDueAt, holdUntil ?? syncDueAt)) }
             if let nextSafetySyncAt { candidates.append(nextSafetySyncAt) }
             if let catchUpAt { candidates.append(catchUpAt) }
+            if let windowMovesAt { candidates.append(windowMovesAt) }
         }
         return candidates.min()
     }

@@ -217,6 +217,9 @@ actor TenantRuntime<C: Clock<Duration>>: MailboxEnvironment where C.Instant: Sen
             knownFolderIDs: (persistedFolderIDs[mailbox.id] ?? [:]).filter { mailbox.watch == .allFolders || folders.contains($0.value) })
         config.maxResubscribes = settings.maxResubscribes
         config.deleteOnNotification = settings.deleteOnNotification
+        if folders.contains(FolderSyncer.calendarFolder) {
+            config.windowMoves = { .seconds(CalendarWindowSetting.secondsUntilItMoves(from: Date())) }
+        }
         if mailbox.effectiveMode(in: tenant) == .syncOnly {
             let interval = Duration.seconds(mailbox.effectivePollInterval(in: tenant))
             config.syncOnly = true

@@ -69,6 +69,33 @@ struct ControlAPI {
                 return json(["ok": true])
             case (.POST, ["faults", "release"]):
                 return json(["released": world.releaseHeld(faultId: body["id"] as? Int)])
+            case (.POST, ["calendar"]):
+                let id = try world.createAppointment(
+                    mailbox: try string(body, "mailbox"), subject: body["subject"] as? String ?? "Appointment",
+                    start: Date(timeIntervalSince1970: try number(body, "start")), minutes: body["minutes"] as? Int ?? 30,
+                    every: (body["every_seconds"] as? Double) ?? (body["every_seconds"] as? Int).map(Double.init),
+                    count: UInt32(clamping: body["count"] as? Int ?? 1), meeting: body["meeting"] as? Bool ?? false)
+                return json(["item_id": id])
+            case (.POST, ["calendar", "rename"]):
+                try world.renameAppointment(itemId: try string(body, "item_id"), to: try string(body, "subject"))
+                return json(["ok": true])
+            case (.POST, ["calendar", "move"]):
+                try world.moveOccurrence(itemId: try string(body, "item_id"), byMinutes: body["minutes"] as? Int ?? 30)
+                return json(["ok": true])
+            case (.POST, ["calendar", "delete"]):
+                try world.deleteAppointment(itemId: try string(body, "item_id"))
+                return json(["ok": true])
+            case (.GET, ["calendar"]):
+                // The ground truth of a calendar view: ?mailbox=&start=&end= (epoch seconds).
+                guard let smtp = request.query["mailbox"], let start = request.query["start"].flatMap(Double.init),
+                      let end = request.query["end"].flatMap(Double.init)
+                else { throw SimError(.invalidArgument, "mailbox, start and end required") }
+                let entries = try world.calendarView(mailbox: smtp, from: Date(timeIntervalSince1970: start),
+                                                     to: Date(timeIntervalSince1970: end))
+                let encoder = JSONEncoder()
+                encoder.dateEncodingStrategy = .secondsSince1970
+                let encoded = (try? JSONSerialization.jsonObject(with: encoder.encode(entries))) ?? []
+                return json(["mailbox": smtp, "entries": encoded])
             case (.POST, ["read"]):
                 try world.setRead(itemId: try string(body, "item_id"), body["is_read"] as? Bool ?? true)
                 return json(["ok": true])
@@ -107,6 +134,12 @@ struct ControlAPI {
              "identity": held.identity, "page": held.page]
         }
         return ["faults": faults, "held": held]
+    }
+
+    func number(_ body: [String: Any], _ key: String) throws(SimError) -> Double {
+        if let value = body[key] as? Double { return value }
+        if let value = body[key] as? Int { return Double(value) }
+        throw SimError(.invalidArgument, "\(key) required (a number)")
     }
 
     func string(_ body: [String: Any], _ key: String) throws(SimError) -> String {

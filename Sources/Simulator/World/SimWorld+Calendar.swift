@@ -41,6 +41,11 @@ public struct CalendarOccurrence: Sendable, Equatable, Codable {
     /// The recurring master's id; nil for a single appointment.
     public var masterId: String?
     public var uid: String
+
+    enum CodingKeys: String, CodingKey {
+        case itemId = "item_id", changeKey = "change_key", start, end, subject, location, organizer
+        case calendarItemType = "calendar_item_type", masterId = "master_id", uid
+    }
 }
 
 extension SimWorld {

@@ -37,6 +37,14 @@ public struct CalendarWindowSetting: Sendable, Equatable, CustomStringConvertibl
     /// The stored form (`tenants.calendar_window`).
     public var description: String { "\(daysBack)d,\(daysAhead)d" }
 
+    /// Seconds from `now` until the window next moves (the next 00:00 UTC), plus a second, so that
+    /// a sync started then computes the new window.
+    public static func secondsUntilItMoves(from now: Date) -> Double {
+        let day = 86_400.0
+        let sinceMidnight = now.timeIntervalSince1970.truncatingRemainder(dividingBy: day)
+        return day - sinceMidnight + 1
+    }
+
     /// The window at `now`, bounds at 00:00 UTC.
     public func window(at now: Date) -> (start: Date, end: Date) {
         var calendar = Calendar(identifier: .gregorian)
