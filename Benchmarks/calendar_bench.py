@@ -17,7 +17,8 @@ Only the Python standard library is used.
 import json, os, random, signal, subprocess, sys, time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from modes_bench import cpu_seconds, http, rss_mib  # noqa: E402  (the same helpers)
+# The same helpers (modes_bench reads BIN and DB from the same argv).
+from modes_bench import OPERATIONS, cpu_seconds, http, psql, requests, rss_mib  # noqa: E402
 
 BIN = sys.argv[1]
 DB = sys.argv[2]
@@ -25,21 +26,7 @@ MAILBOXES = int(os.environ.get("MAILBOXES", "200"))
 TENANTS = int(os.environ.get("TENANTS", "2"))
 RATE = float(os.environ.get("RATE", "10"))
 CHANGES = int(os.environ.get("CHANGES", "600"))
-OPERATIONS = ["SyncFolderItems", "GetItem", "FindItem", "Subscribe", "GetStreamingEvents", "GetFolder"]
 DAY = 86400
-
-
-def psql(sql):
-    out = subprocess.run(["psql", DB, "-tAq", "-F", "|", "-c", sql], capture_output=True, text=True, check=True)
-    return [line.split("|") for line in out.stdout.splitlines() if line]
-
-
-def requests(sim_url):
-    totals = {op: 0 for op in OPERATIONS}
-    for by_op in http(sim_url + "/_sim/stats")["requests_by_tenant"].values():
-        for op in OPERATIONS:
-            totals[op] += by_op.get(op, 0)
-    return totals
 
 
 def window():
