@@ -98,15 +98,20 @@ public struct FindItemRequest: EWSOperationRequest, Hashable {
         writer.additionalProperties(additionalProperties.map(\.rawValue))
         writer.close("m:ItemShape")
         if let calendarView {
+            // No Restriction and no SortOrder: EWS refuses them with a CalendarView.
             writer.empty("m:CalendarView", ["MaxEntriesReturned": String(maxEntries),
                                             "StartDate": calendarView.start.formatted(.iso8601),
                                             "EndDate": calendarView.end.formatted(.iso8601)])
-            writer.open("m:ParentFolderIds")
-            folder.write(to: &writer)
-            writer.close("m:ParentFolderIds")
-            writer.close("m:FindItem")
-            return
+        } else {
+            writeIndexedView(to: &writer)
         }
+        writer.open("m:ParentFolderIds")
+        folder.write(to: &writer)
+        writer.close("m:ParentFolderIds")
+        writer.close("m:FindItem")
+    }
+
+    private func writeIndexedView(to writer: inout XMLWriter) {
         writer.empty("m:IndexedPageItemView", ["MaxEntriesReturned": String(maxEntries), "Offset": String(offset),
                                                "BasePoint": "Beginning"])
         if let restriction {
@@ -125,10 +130,6 @@ public struct FindItemRequest: EWSOperationRequest, Hashable {
         }
         writer.close("t:FieldOrder")
         writer.close("m:SortOrder")
-        writer.open("m:ParentFolderIds")
-        folder.write(to: &writer)
-        writer.close("m:ParentFolderIds")
-        writer.close("m:FindItem")
     }
 }
 

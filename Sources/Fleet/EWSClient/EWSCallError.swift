@@ -57,8 +57,14 @@ struct EWSCallError: Error, CustomStringConvertible, Sendable, Equatable {
     }
 
     init(decoding error: EWSDecodingError) {
-        self.init(decision: EWSActionDecision(action: .retryBounded(maxAttempts: EWSActionTable.fewAttempts, then: .giveUp),
-                                              code: "MalformedResponse"),
-                  message: error.description)
+        self = .malformed(error.description)
+    }
+
+    /// A response that decodes but does not say what it must (no response message, a page without
+    /// IncludesLastItemInRange, paging that does not advance): a few retries, then give up.
+    static func malformed(_ what: String) -> EWSCallError {
+        EWSCallError(decision: EWSActionDecision(action: .retryBounded(maxAttempts: EWSActionTable.fewAttempts, then: .giveUp),
+                                                 code: "MalformedResponse"),
+                     message: what)
     }
 }

@@ -30,15 +30,15 @@ extension TenantEWS {
             let request = try FindFolderRequest(parent: parent, maxEntries: Self.folderPageSize, offset: offset)
             guard case .findFolder(let messages) = try await client.call(request, route: routeFor(mailbox)),
                   let page = messages.first
-            else { throw Self.malformed("FindFolder") }
+            else { throw EWSCallError.malformed("FindFolder") }
             guard page.status.isSuccess else { throw EWSCallError(status: page.status) }
             folders += page.folders
             guard let last = page.includesLastItemInRange else {
-                throw FolderSyncer.malformed("FindFolder page without IncludesLastItemInRange")
+                throw EWSCallError.malformed("FindFolder page without IncludesLastItemInRange")
             }
             if last || page.folders.isEmpty { return folders }
             let next = page.indexedPagingOffset ?? offset + page.folders.count
-            guard next > offset else { throw FolderSyncer.malformed("FindFolder paging that does not advance") }
+            guard next > offset else { throw EWSCallError.malformed("FindFolder paging that does not advance") }
             offset = next
         }
     }

@@ -184,8 +184,6 @@ struct TenantEWS<C: Clock<Duration>>: SyncService where C.Instant: Sendable {
     }
 
     static func malformed(_ operation: String) -> EWSCallError {
-        EWSCallError(decision: EWSActionDecision(action: .retryBounded(maxAttempts: EWSActionTable.fewAttempts, then: .giveUp),
-                                                 code: "MalformedResponse"),
-                     message: "\(operation) response has no response message")
+        .malformed("\(operation) response has no response message")
     }
 }

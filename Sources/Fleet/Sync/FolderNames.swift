@@ -1,4 +1,5 @@
 import EWS
+import Store
 
 /// Folder naming facts shared by the machine, the syncers and the EWS calls.
 enum FolderNames {
@@ -18,14 +19,11 @@ enum FolderNames {
     /// root are different sync states). msgfolderroot is the top of the user-visible folder tree.
     static let hierarchyRoot = "msgfolderroot"
 
-    /// A watched search folder's key: `search:` and its display name (or its EWS folder id). Its
-    /// mirror rows and outbox rows carry the whole key as their folder.
-    static let searchPrefix = "search:"
-
-    /// The display name (or id) a search folder key names; nil for any other folder key.
+    /// The display name (or id) a search folder key (`WatchMode.searchPrefix` and the name) names;
+    /// nil for any other folder key. Its mirror and outbox rows carry the whole key as their folder.
     static func searchFolderName(_ key: String) -> String? {
-        guard key.hasPrefix(searchPrefix) else { return nil }
-        return String(key.dropFirst(searchPrefix.count))
+        guard key.hasPrefix(WatchMode.searchPrefix) else { return nil }
+        return String(key.dropFirst(WatchMode.searchPrefix.count))
     }
 
     /// Whether a folder from SyncFolderHierarchy holds mail: a plain `Folder` whose class is a note

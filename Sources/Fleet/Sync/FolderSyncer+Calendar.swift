@@ -64,11 +64,11 @@ extension FolderSyncer {
     func listCalendar(_ target: Target, folder: String, window: CalendarWindow) async throws -> [EWSItem] {
         let page = try await service.calendarView(mailbox: target.mailbox, folder: folder, window: window, maxEntries: calendarPageSize)
         guard page.status.isSuccess else { throw EWSCallError(status: page.status) }
-        guard let last = page.includesLastItemInRange else { throw Self.malformed("FindItem page without IncludesLastItemInRange") }
+        guard let last = page.includesLastItemInRange else { throw EWSCallError.malformed("FindItem page without IncludesLastItemInRange") }
         if last { return page.items }
         let span = window.end.timeIntervalSince(window.start)
         guard span > 3600 else {
-            throw Self.malformed("more than \(calendarPageSize) calendar entries within one hour (\(window))")
+            throw EWSCallError.malformed("more than \(calendarPageSize) calendar entries within one hour (\(window))")
         }
         let middle = window.start.addingTimeInterval((span / 2).rounded(.down))
         let earlier = try await listCalendar(target, folder: folder, window: CalendarWindow(start: window.start, end: middle))

@@ -17,17 +17,16 @@ extension FolderSyncer {
     func syncScoped(_ target: Target, folder: String) async throws -> Summary {
         guard let filter = target.filter else { preconditionFailure("syncScoped without a filter") }
         let ignoredList = try await store.ignored(mailboxID: target.mailboxID)
-        let ignored = Set(ignoredList)
         var state: String?
         while true {
             let page = try await service.syncFolderItems(mailbox: target.mailbox, folder: folder, syncState: state,
                                                          maxChanges: pageSize, readState: false, ignore: ignoredList)
             guard page.status.isSuccess else { throw EWSCallError(status: page.status) }
-            guard let last = page.includesLastItemInRange else { throw Self.malformed("SyncFolderItems page without IncludesLastItemInRange") }
+            guard let last = page.includesLastItemInRange else { throw EWSCallError.malformed("SyncFolderItems page without IncludesLastItemInRange") }
             state = page.syncState
             if last { break }
         }
-        let scoped = try await listScope(target, folder: folder, filter: filter).filter { !ignored.contains($0.itemID.id) }
+        let scoped = try await listScope(target, folder: folder, filter: filter)
         return try await commitListing(scoped, target, folder: folder, ignored: ignoredList, step: SyncStep.fresh("scope")) {
             $0.syncState = state ?? ""
             $0.filterScope = filter.description
@@ -37,7 +36,8 @@ extension FolderSyncer {
     /// Makes the mirror of `folder` what `listed` (the folder's whole content now, as FindItem
     /// listed it) says: what is new or changed against the mirror (by ChangeKey, or by read state
     /// where a server keeps the ChangeKey on a read) is fetched with GetItem (10 per call) and
-    /// recorded, and mirror items not listed leave with a `deleted` row. Committed in chunks of
+    /// recorded, and mirror items not listed leave with a `deleted` row. Items on the ignore list
+    /// are neither recorded nor taken for deleted (a server may list them). Committed in chunks of
     /// `pageSize` items, each its own checkpoint; `finish` completes the last one. A baseline
     /// (`--start now`, nothing mirrored) mirrors what FindItem carried, with no GetItem and no row.
     func commitListing(_ listed: [EWSItem], _ target: Target, folder: String, ignored ignoredList: [String], step: String,
@@ -51,6 +51,7 @@ extension FolderSyncer {
         }
         var pass = Pass(scratch: true, baseline: baseline, mirror: mirror, ignored: ignoredList)
         pass.filter = target.filter
+        let listed = listed.filter { !ignored.contains($0.itemID.id) }
         let present = Set(listed.map(\.itemID.id))
         // Unchanged items (same ChangeKey and read state as mirrored) need nothing.
         let changed = listed.filter { item in
@@ -61,7 +62,8 @@ extension FolderSyncer {
         return try await commitInChunks(changed, gone: gone, target, folder: folder, step: step, baseline: baseline, fill: { chunk, cp in
             if baseline {
                 // FindItem carried the summary and IsRead: mirrored as listed, no GetItem, no row.
-                for item in chunk { record(item, into: &cp, known: false, before: nil, pass: &pass) }
+                let fields = fetchFields(filtered: pass.filter != nil)
+                for item in chunk { record(item, fields: fields, into: &cp, known: false, before: nil, pass: &pass) }
                 return 0
             }
             let known = chunk.map(\.itemID.id).filter { mirror[$0] != nil }
@@ -140,7 +142,7 @@ extension FolderSyncer {
                 let page = try await service.findItems(mailbox: target.mailbox, folder: folder, fields: fields,
                                                        restriction: restriction, order: order, offset: offset, maxEntries: size)
                 guard page.status.isSuccess else { throw EWSCallError(status: page.status) }
-                guard let last = page.includesLastItemInRange else { throw Self.malformed("FindItem page without IncludesLastItemInRange") }
+                guard let last = page.includesLastItemInRange else { throw EWSCallError.malformed("FindItem page without IncludesLastItemInRange") }
                 if let count = page.totalItemsInView {
                     if let total, count < total { moved = true; break }
                     total = count
@@ -152,17 +154,11 @@ extension FolderSyncer {
                 }
                 if last { break }
                 let next = page.indexedPagingOffset ?? offset + page.items.count
-                guard next > offset else { throw Self.malformed("FindItem paging that does not advance") }
+                guard next > offset else { throw EWSCallError.malformed("FindItem paging that does not advance") }
                 offset = next
             }
             if !moved { return listed.compactMap { found[$0] } }
         }
-        throw Self.malformed("FindItem: the folder changed under three listings")
-    }
-
-    static func malformed(_ what: String) -> EWSCallError {
-        EWSCallError(decision: EWSActionDecision(action: .retryBounded(maxAttempts: EWSActionTable.fewAttempts, then: .giveUp),
-                                                 code: "MalformedResponse"),
-                     message: what)
+        throw EWSCallError.malformed("FindItem: the folder changed under three listings")
     }
 }

@@ -15,11 +15,9 @@ extension FolderSyncer {
     /// search folder's key. There is no SyncState: every sync is a listing, and the diff against
     /// the mirror (committed with the rows) is what keeps a repeated one from recording twice.
     func syncSearch(_ target: Target, folder: String) async throws -> Summary {
-        let ignoredList = try await store.ignored(mailboxID: target.mailboxID)
-        let ignored = Set(ignoredList)
+        let ignored = try await store.ignored(mailboxID: target.mailboxID)
         let listed = try await list(target, folder: folder, filter: target.filter, restriction: nil, order: .modifiedDescending)
-            .filter { !ignored.contains($0.itemID.id) }
-        return try await commitListing(listed, target, folder: folder, ignored: ignoredList, step: SyncStep.fresh("search")) {
+        return try await commitListing(listed, target, folder: folder, ignored: ignored, step: SyncStep.fresh("search")) {
             $0.filterScope = target.filter?.description ?? ""
         }
     }

@@ -219,10 +219,10 @@ struct FolderSyncer: Sendable {
     func fetch(_ toFetch: [(id: EWSItemID, known: Bool)], before: [String: MirrorItem], into cp: inout Checkpoint,
                pass: inout Pass, target: Target) async throws -> Int {
         var fetched = 0
+        let fields = fetchFields(filtered: pass.filter != nil)
         for start in stride(from: 0, to: toFetch.count, by: getItemBatch) {
             let batch = toFetch[start..<min(start + getItemBatch, toFetch.count)]
-            let messages = try await service.getItems(mailbox: target.mailbox, ids: batch.map(\.id),
-                                                      fields: fetchFields(filtered: target.filter != nil))
+            let messages = try await service.getItems(mailbox: target.mailbox, ids: batch.map(\.id), fields: fields)
             for (message, wanted) in zip(messages, batch) {
                 guard message.status.isSuccess, let item = message.items.first else {
                     let failure = EWSCallError(status: message.status)
@@ -232,7 +232,7 @@ struct FolderSyncer: Sendable {
                 }
                 fetched += 1
                 let known = pass.filter == nil ? wanted.known : before[wanted.id.id] != nil
-                record(item, into: &cp, known: known, before: before[wanted.id.id], pass: &pass)
+                record(item, fields: fields, into: &cp, known: known, before: before[wanted.id.id], pass: &pass)
             }
         }
         return fetched
@@ -240,8 +240,10 @@ struct FolderSyncer: Sendable {
 
     /// Mirrors a fetched (or, in a baseline, listed) item and writes its outbox row. A baseline's
     /// item gets no row; an item outside the mailbox's filter is not mirrored, and leaves the
-    /// mirror with a `deleted` row if it was there.
-    func record(_ item: EWSItem, into cp: inout Checkpoint, known: Bool, before: MirrorItem?, pass: inout Pass) {
+    /// mirror with a `deleted` row if it was there. `fields`: what it was fetched with
+    /// (`fetchFields`, computed once per batch, not per item).
+    func record(_ item: EWSItem, fields: Set<ItemField>, into cp: inout Checkpoint, known: Bool, before: MirrorItem?,
+                pass: inout Pass) {
         let key = item.itemID.changeKey ?? ""
         if let filter = pass.filter, !filter.matches(FilterScope.subject(of: item)) {
             // Outside the scope: not mirrored; one that was leaves it.
@@ -255,7 +257,7 @@ struct FolderSyncer: Sendable {
             folderID: cp.folderID, itemID: item.itemID.id, changeKey: key, isRead: item.isRead, subject: item.subject,
             sender: item.sender?.address, receivedAt: item.dateTimeReceived.flatMap(Self.parseDate),
             size: item.size.map(Int64.init), hasAttachments: item.hasAttachments,
-            details: Self.details(of: item, fields: fetchFields(filtered: pass.filter != nil)))
+            details: Self.details(of: item, fields: fields))
         cp.upserts.append(mirrored)
         if pass.baseline { return }
         let kind: ChangeKind

@@ -38,7 +38,7 @@ struct GromoxFolderShape {
                 case .displayName:
                     w.element("t:DisplayName", folder.displayName)
                 case .totalCount:
-                    w.element("t:TotalCount", String(folder.search == nil ? folder.itemKeys.count : world.contents(mailbox, folder).count))
+                    w.element("t:TotalCount", String(world.totalCount(mailbox, folder)))
                 case .childFolderCount:
                     w.element("t:ChildFolderCount", String(mailbox.folders.count { $0.parentIndex == folder.index }))
                 case .unreadCount:

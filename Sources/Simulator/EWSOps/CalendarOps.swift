@@ -9,9 +9,6 @@ import Foundation
 /// for a series are its first occurrence's), nothing is expanded, a series is one
 /// RecurringMaster, and the bounds are inclusive (captured from its source, tCalendarView).
 enum CalendarOps {
-    static let properties = ["item:Subject", "calendar:UID", "calendar:Start", "calendar:End", "calendar:Location",
-                             "calendar:CalendarItemType", "calendar:Organizer"]
-
     static func findItem(_ context: EWSContext, _ operation: SimXMLNode, view: SimXMLNode) -> SimResponse {
         let world = context.world
         let shape = ItemXML.shape(operation.child(NS.messages, "ItemShape"))
@@ -62,15 +59,19 @@ enum CalendarOps {
                            calendarItemType: event.recurrence == nil ? "Single" : "RecurringMaster", masterId: nil, uid: event.uid)
     }
 
-    /// GetItem of a calendar id (`t:ItemId`) or of an occurrence's master (`t:RecurringMasterItemId`).
-    static func resolve(_ context: EWSContext, _ node: SimXMLNode) throws(EWSCodeError) -> CalendarOccurrence {
+    /// GetItem of a calendar id (`t:ItemId`) or of an occurrence's master (`t:RecurringMasterItemId`);
+    /// nil for a `t:ItemId` that names no calendar entry (a mail item's, resolved as such).
+    static func resolve(_ context: EWSContext, _ node: SimXMLNode) throws(EWSCodeError) -> CalendarOccurrence? {
         let world = context.world
-        let id = node.localName == "RecurringMasterItemId" ? node.attribute("OccurrenceId") : node.attribute("Id")
-        guard let id, SimIds.parseItem(id) != nil else { throw .malformedId }
-        guard let (mailbox, event, n) = world.resolveCalendarItem(id), mailbox.tenantIndex == context.tenant.index else {
-            throw .itemNotFound
+        let masterOf = node.localName == "RecurringMasterItemId"
+        guard masterOf || node.localName == "ItemId" else { return nil }
+        let id = masterOf ? node.attribute("OccurrenceId") : node.attribute("Id")
+        guard let id, let (mailbox, event, n) = world.resolveCalendarItem(id) else {
+            if masterOf { throw .itemNotFound }
+            return nil
         }
-        if node.localName == "RecurringMasterItemId" {
+        guard mailbox.tenantIndex == context.tenant.index else { throw .itemNotFound }
+        if masterOf {
             guard n != nil else { throw EWSCodeError(code: "ErrorItemIsNotAnOccurrence", message: "The item is not an occurrence.") }
             return master(world, mailbox, event)
         }

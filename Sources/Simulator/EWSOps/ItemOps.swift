@@ -10,9 +10,7 @@ enum ItemOps {
             EWSEnvelope.response("GetItem", for: context) { w in
                 for node in ids {
                     do throws(EWSCodeError) {
-                        if node.localName == "RecurringMasterItemId"
-                            || (node.localName == "ItemId" && world.resolveCalendarItem(node.attribute("Id") ?? "") != nil) {
-                            let entry = try CalendarOps.resolve(context, node)
+                        if let entry = try CalendarOps.resolve(context, node) {
                             EWSEnvelope.message(&w, "GetItem") { w in
                                 w.element("m:Items") { w in CalendarOps.write(&w, entry, shape: shape) }
                             }

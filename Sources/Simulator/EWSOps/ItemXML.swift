@@ -145,7 +145,7 @@ enum ItemXML {
             }
             if !folder.folderClass.isEmpty { w.element("t:FolderClass", folder.folderClass) }
             w.element("t:DisplayName", folder.displayName)
-            w.element("t:TotalCount", String(folder.search == nil ? folder.itemKeys.count : world.contents(mailbox, folder).count))
+            w.element("t:TotalCount", String(world.totalCount(mailbox, folder)))
             w.element("t:ChildFolderCount", String(mailbox.folders.filter { $0.parentIndex == folder.index }.count))
             if element != "t:CalendarFolder" { w.element("t:UnreadCount", String(world.unreadCount(mailbox, folder))) }
         }

@@ -1,15 +1,17 @@
 /// `m:Restriction` of a FindItem, as Exchange evaluates it, over the properties ews-sim's items
 /// have: And, Or, Not, IsEqualTo (with a constant), Contains (FullString, Prefixed or Substring;
 /// IgnoreCase or Exact) on item:Subject, item:Importance, item:Categories (any value),
-/// message:From / message:Sender (the address) and message:IsRead ("true" or "false"). Anything else is refused as Exchange refuses a
-/// path it cannot query.
-indirect enum SimRestriction {
+/// message:From / message:Sender (the address) and message:IsRead ("true" or "false"). Anything
+/// else is refused as Exchange refuses a path it cannot query.
+indirect enum SimRestriction: Sendable {
     case and([SimRestriction]), or([SimRestriction]), not(SimRestriction)
     case compare(field: String, value: String, mode: String, ignoreCase: Bool)
 
     static let unsupported = EWSCodeError(code: "ErrorUnsupportedPathForQuery",
                                           message: "The property path is not supported for a query restriction.")
     static let invalid = EWSCodeError(code: "ErrorInvalidRestriction", message: "The restriction is invalid.")
+    /// Unread items (Outlook's "Unread Mail").
+    static let unread = SimRestriction.compare(field: "message:IsRead", value: "false", mode: "FullString", ignoreCase: true)
 
     init(_ node: SimXMLNode) throws(EWSCodeError) {
         let operands = node.children.filter { $0.namespace == NS.types }

@@ -42,7 +42,7 @@ extension SimWorld {
                 if let name = config.unreadSearchFolder {
                     createSearchFolderLocked(mailbox, name: name, definition: SearchDefinition(
                         baseFolders: [mailbox.folder(distinguished: "inbox")!.index],
-                        restriction: .compare(field: "message:IsRead", value: "false", mode: "FullString", ignoreCase: true)))
+                        restriction: .unread))
                 }
                 tenant.mailboxes.append(mailbox)
                 mailboxBySmtp[smtp] = mailbox

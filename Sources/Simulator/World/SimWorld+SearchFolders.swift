@@ -21,9 +21,7 @@ extension SimWorld {
             let mailbox = try requireMailbox(smtp)
             var base: Set<UInt32> = []
             for folder in folders { base.insert(try requireFolder(mailbox, folder).index) }
-            let restriction: SimRestriction = unreadOnly
-                ? .compare(field: "message:IsRead", value: "false", mode: "FullString", ignoreCase: true)
-                : .and([])
+            let restriction: SimRestriction = unreadOnly ? .unread : .and([])
             return createSearchFolderLocked(mailbox, name: name, definition: SearchDefinition(baseFolders: base, restriction: restriction))
         }
     }
@@ -96,8 +94,13 @@ extension SimWorld {
         return events
     }
 
-    /// Unread items of a folder; a search folder counts its results.
+    /// Unread items of a search folder's results.
     func searchUnreadCount(_ mailbox: Mailbox, _ folder: Folder) -> Int {
         contents(mailbox, folder).filter { !$0.isRead }.count
+    }
+
+    /// Items of a folder; a search folder counts its results.
+    func totalCount(_ mailbox: Mailbox, _ folder: Folder) -> Int {
+        folder.search == nil ? folder.itemKeys.count : contents(mailbox, folder).count
     }
 }

@@ -37,20 +37,23 @@ public struct CalendarWindowSetting: Sendable, Equatable, CustomStringConvertibl
     /// The stored form (`tenants.calendar_window`).
     public var description: String { "\(daysBack)d,\(daysAhead)d" }
 
+    static let day: TimeInterval = 86_400
+
+    /// 00:00 UTC of `now`'s day. UTC has no daylight saving, and Unix time no leap seconds, so a
+    /// day is always 86,400 seconds.
+    static func startOfDay(_ now: Date) -> Date {
+        Date(timeIntervalSince1970: (now.timeIntervalSince1970 / day).rounded(.down) * day)
+    }
+
     /// Seconds from `now` until the window next moves (the next 00:00 UTC), plus a second, so that
     /// a sync started then computes the new window.
     public static func secondsUntilItMoves(from now: Date) -> Double {
-        let day = 86_400.0
-        let sinceMidnight = now.timeIntervalSince1970.truncatingRemainder(dividingBy: day)
-        return day - sinceMidnight + 1
+        startOfDay(now).addingTimeInterval(day).timeIntervalSince(now) + 1
     }
 
     /// The window at `now`, bounds at 00:00 UTC.
     public func window(at now: Date) -> (start: Date, end: Date) {
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(identifier: "UTC")!
-        let today = calendar.startOfDay(for: now)
-        return (calendar.date(byAdding: .day, value: -daysBack, to: today)!,
-                calendar.date(byAdding: .day, value: daysAhead + 1, to: today)!)
+        let today = Self.startOfDay(now)
+        return (today.addingTimeInterval(-Double(daysBack) * Self.day), today.addingTimeInterval(Double(daysAhead + 1) * Self.day))
     }
 }
