@@ -3,6 +3,7 @@ import PackageDescription
 
 // Module map (see README "Layout"):
 //   C edge:  CCurl, CLibXML2, CLibPQ  (system libraries found through pkg-config)
+//   Support   — neutral utilities both sides use (Secret, Backoff, SplitMix64, Duration units)
 //   EWS       — SOAP wire codec on libxml2 (requests, responses, streaming decoder, action table)
 //   HTTP      — libcurl multi-handle transport (one loop thread, async/await callers)
 //   Store     — PostgreSQL over libpq (pool, transactions, outbox follower, secrets, migrations)
@@ -52,6 +53,7 @@ let package = Package(
             providers: [.apt(["libpq-dev"])]),
 
         // MARK: libraries
+        .target(name: "Support", swiftSettings: swiftSettings),
         .target(
             name: "EWS",
             dependencies: [
@@ -62,7 +64,7 @@ let package = Package(
         .target(
             name: "HTTP",
             dependencies: [
-                "CCurl",
+                "CCurl", "Support",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
             ],
@@ -70,7 +72,7 @@ let package = Package(
         .target(
             name: "Store",
             dependencies: [
-                "CLibPQ",
+                "CLibPQ", "Support",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
@@ -81,7 +83,7 @@ let package = Package(
         .target(
             name: "Fleet",
             dependencies: [
-                "EWS", "HTTP", "Store",
+                "EWS", "HTTP", "Store", "Support",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -89,8 +91,10 @@ let package = Package(
             swiftSettings: swiftSettings),
         .target(
             name: "Simulator",
+            // Not "EWS": ews-sim reads and writes the protocol with its own code, so it cannot share
+            // a wrong reading with the client it tests.
             dependencies: [
-                "EWS", "CLibXML2",
+                "CLibXML2", "Support",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -103,7 +107,7 @@ let package = Package(
         .target(
             name: "EWSFleetCLI",
             dependencies: [
-                "EWS", "HTTP", "Store", "Fleet",
+                "EWS", "HTTP", "Store", "Fleet", "Support",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -129,7 +133,7 @@ let package = Package(
         // MARK: benchmarks (run through Benchmarks/*.sh; see Benchmarks/README.md)
         .executableTarget(
             name: "store-bench",
-            dependencies: ["Store", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["Store", "Support", .product(name: "Logging", package: "swift-log")],
             path: "Benchmarks/StoreBench", swiftSettings: swiftSettings),
         .executableTarget(
             name: "http-bench",
@@ -162,7 +166,7 @@ let package = Package(
         .target(name: "CSpawn", path: "Sources/CSpawn"),
         .target(
             name: "TestSupport",
-            dependencies: ["Store", "CSpawn", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["Store", "Support", "CSpawn", .product(name: "Logging", package: "swift-log")],
             path: "Sources/TestSupport", swiftSettings: swiftSettings),
         .testTarget(
             name: "EWSTests", dependencies: ["EWS", "TestSupport"], resources: [.copy("Fixtures")],
@@ -170,7 +174,7 @@ let package = Package(
         .testTarget(
             name: "HTTPTests",
             dependencies: [
-                "HTTP", "TestSupport",
+                "HTTP", "Support", "TestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -178,27 +182,27 @@ let package = Package(
                 .product(name: "MetricsTestKit", package: "swift-metrics"),
             ],
             swiftSettings: swiftSettings),
-        .testTarget(name: "StoreTests", dependencies: ["Store", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "StoreTests", dependencies: ["Store", "Support", "TestSupport"], swiftSettings: swiftSettings),
         // Tests that need the PostgreSQL server scripts/test starts.
         .testTarget(
-            name: "StoreIntegrationTests", dependencies: ["Store", "TestSupport"],
+            name: "StoreIntegrationTests", dependencies: ["Store", "Support", "TestSupport"],
             swiftSettings: swiftSettings),
         // Runs the built `ewsfleet` binary and tests the CLI's configuration loading; `tenant test`
         // runs against an in-process ews-sim.
         .testTarget(
-            name: "CLITests", dependencies: ["EWSFleetCLI", "ewsfleet", "Store", "Simulator", "TestSupport"],
+            name: "CLITests", dependencies: ["EWSFleetCLI", "ewsfleet", "Store", "Simulator", "Support", "TestSupport"],
             swiftSettings: swiftSettings),
         // The fleet against an in-process ews-sim and the PostgreSQL server scripts/test starts.
         .testTarget(
             name: "FleetIntegrationTests",
-            dependencies: ["Fleet", "Simulator", "Store", "HTTP", "TestSupport"],
+            dependencies: ["Fleet", "Simulator", "Store", "HTTP", "Support", "TestSupport"],
             swiftSettings: swiftSettings),
-        .testTarget(name: "FleetTests", dependencies: ["Fleet", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "FleetTests", dependencies: ["Fleet", "Support", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(
             name: "SimulatorTests",
             dependencies: [
                 // HTTP: the TLS and NTLM tests drive the simulator with the real libcurl transport.
-                "Simulator", "EWS", "HTTP", "TestSupport",
+                "Simulator", "EWS", "HTTP", "Support", "TestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

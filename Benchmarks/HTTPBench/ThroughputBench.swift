@@ -8,7 +8,7 @@ enum ThroughputBench {
         var configuration = HTTPClient.Configuration()
         configuration.loopMechanism = mechanism
         let client = HTTPClient(configuration: configuration)
-        let identity = HTTPIdentity(tenant: "bench", maxNormalConnections: concurrency)
+        let identity = HTTPIdentity(tenant: "bench")
         let request = HTTPRequest(method: "GET", url: url, identity: identity)
         // Warm-up: open the keep-alive connections.
         try await batch(client, request, count: concurrency * 20, concurrency: concurrency)

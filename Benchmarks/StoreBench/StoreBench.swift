@@ -9,6 +9,7 @@
 import Foundation
 import Logging
 import Store
+import Support
 
 struct Options: Sendable {
     var url = ProcessInfo.processInfo.environment["EWSFLEET_DATABASE_URL"] ?? ""
@@ -46,7 +47,7 @@ enum StoreBench {
         let tenant = try await TenantRepository(pool: pool).add(
             NewTenant(name: tenantName, ewsURL: "http://127.0.0.1/EWS/Exchange.asmx", authKind: .basic, identity: "svc",
                       allowPlainHTTP: true),
-            secret: TenantSecret("pw"), keyring: keyring)
+            secret: Secret("pw"), keyring: keyring)
         let lease = try await LeaseRepository(pool: pool).acquire(tenantID: tenant.id, instanceID: "bench", ttl: .seconds(600))!
         var mailboxList: [Mailbox] = []
         for w in 0...options.writers {

@@ -52,7 +52,6 @@ public final class HTTPClient: Sendable {
     let logger: Logger
     let loop: CurlLoop
     let metrics: HTTPMetrics
-    private let permits = Mutex<[HTTPIdentity: AsyncSemaphore]>([:])
     private let tokenProviders = Mutex<[OAuth2TokenProvider.Key: OAuth2TokenProvider]>([:])
     private let tokenClock: @Sendable () -> Duration
 
@@ -84,9 +83,6 @@ public final class HTTPClient: Sendable {
     /// Sends a request and returns the whole response, whatever its status. For an `oauth2`
     /// identity a 401 triggers exactly one token refresh and one retry.
     public func send(_ request: HTTPRequest) async throws -> HTTPResponse {
-        let semaphore = permits(for: request.identity)
-        try await semaphore.acquire()
-        defer { semaphore.release() }
         return try await withBearerRetry(request) { extra in
             let response = try await self.perform(request, extraHeaders: extra)
             return (response, response.status)
@@ -94,7 +90,8 @@ public final class HTTPClient: Sendable {
     }
 
     /// Opens a streaming request. Returns once the response head has arrived; iterate the result
-    /// for the body. Streaming calls never wait for the per-identity bound of normal calls.
+    /// for the body. How many calls of an identity run at once is bounded in one place, the fleet's
+    /// `IdentityBudget`.
     public func stream(_ request: HTTPRequest) async throws -> HTTPStream {
         try await withBearerRetry(request) { extra in
             let stream = try await self.openStream(request, extraHeaders: extra)
@@ -160,15 +157,6 @@ public final class HTTPClient: Sendable {
             kind: kind, request: request, extraHeaders: extra, loop: loop, limits: limits,
             maxBodyBytes: configuration.maxResponseBodyBytes, metrics: metrics,
             trace: configuration.traceHeaders ? logger : nil)
-    }
-
-    private func permits(for identity: HTTPIdentity) -> AsyncSemaphore {
-        permits.withLock { map in
-            if let s = map[identity] { return s }
-            let s = AsyncSemaphore(permits: identity.maxNormalConnections)
-            map[identity] = s
-            return s
-        }
     }
 
     func tokenProvider(for credentials: OAuth2ClientCredentials, endpoint: HTTPIdentity) -> OAuth2TokenProvider {

@@ -29,7 +29,7 @@ import Testing
             for tenant in tenants {
                 let sealed = try #require(tenant.sealedSecret)
                 #expect(sealed.keyID == newKey.id)
-                #expect(try keyring.open(sealed, tenant: tenant.name).reveal() == "pw-\(tenant.name)")
+                #expect(try keyring.open(sealed, tenant: tenant.name).unredactedValue == "pw-\(tenant.name)")
             }
         }
     }

@@ -73,7 +73,7 @@ import Testing
             #expect(tenant.throttling.maxConcurrentRequests == 4)
             #expect(tenant.impersonation == false)
             let keyring = SecretKeyring(current: try SecretKey(base64: fx.key))
-            #expect(try keyring.open(try #require(tenant.sealedSecret), tenant: "contoso").reveal() == "second-secret")
+            #expect(try keyring.open(try #require(tenant.sealedSecret), tenant: "contoso").unredactedValue == "second-secret")
 
             // Auth kind and TLS settings: the same names as `tenant add`; "" goes back to the system's CAs.
             let tls = try fx.run(["tenant", "update", "contoso", "--auth", "ntlm", "--ca-bundle", "/etc/ewsfleet/ca.pem",

@@ -3,6 +3,7 @@ import Simulator
 import Store
 import TestSupport
 import Testing
+import Support
 
 /// A watched calendar on a running fleet: every entry of ews-sim's CalendarView over the tenant's
 /// window (occurrences and exceptions of series, single appointments, a meeting request) is a
@@ -78,7 +79,7 @@ import Testing
             try world.createAppointment(mailbox: mailbox, subject: "Old", start: today.addingTimeInterval(-40 * Self.day), every: Self.day, count: 45)
             try await TenantRepository(pool: f.pool).add(
                 NewTenant(name: tenant, ewsURL: f.tenants[0].ewsURL, authKind: .basic, identity: f.tenants[0].username, allowPlainHTTP: true),
-                secret: TenantSecret(f.tenants[0].password), keyring: f.keyring)
+                secret: Secret(f.tenants[0].password), keyring: f.keyring)
             try await MailboxRepository(pool: f.pool).add(tenant: tenant, smtpAddress: mailbox, watch: .folders(["calendar"]))
             let fleet = f.startSupervisor(coalescing: .milliseconds(300))
             try await f.waitUntil("the calendar is mirrored") { try await Self.converged(f, mailbox) }

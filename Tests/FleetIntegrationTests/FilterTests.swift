@@ -3,6 +3,7 @@ import Simulator
 import Store
 import TestSupport
 import Testing
+import Support
 
 /// `--filter` on a running fleet: only items in the scope reach the mirror and the outbox; a change
 /// that moves an item into or out of the scope is `created` or `deleted`; a filter changed or
@@ -32,7 +33,7 @@ import Testing
             try await TenantRepository(pool: f.pool).add(
                 NewTenant(name: tenant, ewsURL: f.tenants[0].ewsURL, authKind: .basic, identity: f.tenants[0].username,
                           allowPlainHTTP: true),
-                secret: TenantSecret(f.tenants[0].password), keyring: f.keyring)
+                secret: Secret(f.tenants[0].password), keyring: f.keyring)
             try await MailboxRepository(pool: f.pool).add(tenant: tenant, smtpAddress: mailbox,
                                                           filter: try MailboxFilter(parsing: Self.text))
             let fleet = f.startSupervisor()

@@ -5,6 +5,7 @@ import Logging
 import Simulator
 import Store
 import TestSupport
+import Support
 
 /// An in-process ews-sim, a fresh migrated database holding the simulator's tenants and mailboxes,
 /// and supervisors started on demand (several can share the database, like several instances).
@@ -87,7 +88,7 @@ final class FleetFixture: @unchecked Sendable {  // set up once, then read-only 
                           authKind: .basic, identity: t.username, impersonation: impersonation,
                           throttling: ThrottlingPolicy(hangingConnections: hangingConnections), allowPlainHTTP: true,
                           syncMode: mode(t.name), pollIntervalSeconds: pollInterval),
-                secret: TenantSecret(t.password), keyring: keyring)
+                secret: Secret(t.password), keyring: keyring)
             for m in t.mailboxes {
                 try await MailboxRepository(pool: pool).add(tenant: t.name, smtpAddress: m, watch: watch(m), syncMode: mailboxMode(m),
                                                             start: start(m))

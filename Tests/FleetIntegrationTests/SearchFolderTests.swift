@@ -3,6 +3,7 @@ import Simulator
 import Store
 import TestSupport
 import Testing
+import Support
 
 /// `--folder search:NAME` on a running fleet: the search folder is found by its display name,
 /// never synced (ews-sim refuses SyncFolderItems on it, which would fail the folder), listed with
@@ -25,7 +26,7 @@ import Testing
             for id in first.prefix(8) { try f.sim.world.setRead(itemId: id, true) }
             try await TenantRepository(pool: f.pool).add(
                 NewTenant(name: tenant.name, ewsURL: tenant.ewsURL, authKind: .basic, identity: tenant.username, allowPlainHTTP: true),
-                secret: TenantSecret(tenant.password), keyring: f.keyring)
+                secret: Secret(tenant.password), keyring: f.keyring)
             let repository = MailboxRepository(pool: f.pool)
             try await repository.add(tenant: tenant.name, smtpAddress: mailbox, watch: .folders(["inbox", Self.key]))
             try await repository.add(tenant: tenant.name, smtpAddress: typo, watch: .folders(["inbox", "search:Unread Mial"]))

@@ -4,6 +4,7 @@ import Store
 import TestSupport
 import Testing
 @testable import Fleet
+import Support
 
 /// `tenant update` reaches a running tenant (the one reload path: see `Supervisor.reloadIfChanged`).
 /// Each test starts a fleet on settings the simulator refuses, sees the refusal, fixes the one setting
@@ -19,7 +20,7 @@ import Testing
     func update(_ f: FleetFixture, secret: String? = nil, _ change: (inout TenantUpdate) -> Void) async throws {
         var u = TenantUpdate()
         change(&u)
-        try await TenantRepository(pool: f.pool).update(name: f.tenants[0].name, u, secret: secret.map(TenantSecret.init),
+        try await TenantRepository(pool: f.pool).update(name: f.tenants[0].name, u, secret: secret.map { Secret($0) },
                                                        keyring: f.keyring)
     }
 
@@ -120,7 +121,7 @@ import Testing
             try await f.waitUntil("every mailbox streams") { try await f.streamingCount() == f.allMailboxes.count }
             let password = f.tenants[0].password
             let stranger = SecretKeyring(current: SecretKey.generate().key)
-            try await TenantRepository(pool: f.pool).update(name: f.tenants[0].name, TenantUpdate(), secret: TenantSecret(password),
+            try await TenantRepository(pool: f.pool).update(name: f.tenants[0].name, TenantUpdate(), secret: Secret(password),
                                                            keyring: stranger)
             try await f.waitUntil("every mailbox says the tenant cannot restart") {
                 try await f.count("""

@@ -5,6 +5,7 @@ import Synchronization
 import TestSupport
 import Testing
 @testable import Fleet
+import Support
 
 /// The status writer against a real database: a row it cannot write must not hold back the others.
 @Suite(.requiresDatabase) struct StatusBatcherTests {
@@ -16,7 +17,7 @@ import Testing
                 _ = try await TenantRepository(pool: pool).add(
                     NewTenant(name: "contoso", ewsURL: "https://ews.contoso.example/EWS/Exchange.asmx",
                               authKind: .basic, identity: "svc"),
-                    secret: TenantSecret("pw"), keyring: SecretKeyring(current: SecretKey.generate().key))
+                    secret: Secret("pw"), keyring: SecretKeyring(current: SecretKey.generate().key))
                 var mailboxes: [Mailbox] = []
                 for name in ["a", "b", "c"] {
                     mailboxes.append(try await MailboxRepository(pool: pool).add(tenant: "contoso",

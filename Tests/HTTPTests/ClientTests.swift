@@ -141,37 +141,6 @@ import Testing
         try await server.stop()
     }
 
-    @Test func normalCallsPerIdentityAreBoundedButStreamsAreNot() async throws {
-        let inFlight = AsyncCounter()
-        let release = Gate()
-        let server = try await TestServer.start { request, writer in
-            inFlight.increment()
-            if request.head.uri == "/stream" {
-                writer.head()
-                writer.chunk("s")
-            } else {
-                Task {
-                    await release.wait()
-                    writer.respond(body: "n")
-                }
-            }
-        }
-        try await makeClient().use { client in
-            let identity = HTTPIdentity(tenant: "t", maxNormalConnections: 2)
-            let normals = (0..<4).map { _ in Task { try await client.send(get(server.baseURL + "/n", identity: identity)) } }
-            await inFlight.wait(atLeast: 2)
-            // Two normal calls hold both permits; a stream of the same identity still gets through.
-            let stream = try await client.stream(get(server.baseURL + "/stream", identity: identity))
-            #expect(stream.status == 200)
-            #expect(server.requests.value == 3, "the other two normal calls wait for a permit")
-            stream.cancel()
-            release.open()
-            for t in normals { #expect(try await t.value.status == 200) }
-            #expect(server.requests.value == 5)
-        }
-        try await server.stop()
-    }
-
     @Test func affinityHeadersAndBackEndCookieAreCapturedAndReplayed() async throws {
         let seen = Mutex<[String]>([])
         let server = try await TestServer.start { request, writer in

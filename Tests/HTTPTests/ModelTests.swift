@@ -7,7 +7,7 @@ import Testing
         (Duration.milliseconds(150), 150), (.microseconds(1), 1), (.zero, 0), (.seconds(90), 90_000), (.microseconds(2500), 2),
     ] as [(Duration, Int)])
     func timeoutsConvertToWholeMillisecondsNeverRoundingToNoLimit(duration: Duration, ms: Int) {
-        #expect(duration.milliseconds == ms)
+        #expect(duration.curlMilliseconds == ms)
     }
 
     @Test func cookieStoreKeepsOnlyCapturedNamesAndLatestValue() {

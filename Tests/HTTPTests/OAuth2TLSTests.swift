@@ -4,6 +4,7 @@ import NIOHTTP1
 import Synchronization
 import Testing
 @testable import HTTP
+import Support
 
 /// The token request runs with the identity's TLS settings and proxy, exactly as its EWS calls do:
 /// an identity provider behind a private CA is trusted through the identity's CA bundle.

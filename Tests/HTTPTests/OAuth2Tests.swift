@@ -4,6 +4,7 @@ import NIOHTTP1
 import Synchronization
 import Testing
 @testable import HTTP
+import Support
 
 @Suite struct OAuth2Tests {
     static let secret = "Sup3r~Secret-Value_42"

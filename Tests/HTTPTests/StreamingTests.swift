@@ -5,6 +5,7 @@ import Synchronization
 import Testing
 import TestSupport
 @testable import HTTP
+import Support
 
 @Suite struct StreamingTests {
     /// Encodes `body` as HTTP/1.1 chunked framing with the given chunk sizes.
@@ -40,7 +41,7 @@ import TestSupport
 
     @Test(arguments: mechanisms, [1, 2, 3, 7, 42] as [UInt64])
     func chunkBoundariesAnywhereAreDeliveredAsTheyArrive(mechanism: Mechanism, seed: UInt64) async throws {
-        var rng = SplitMix(seed: seed)
+        var rng = SplitMix64(seed: seed)
         let body = (0..<3000).map { _ in UInt8.random(in: 32...126, using: &rng) }
         let framing = Self.chunked(body, sizes: (0..<8).map { _ in Int.random(in: 1...700, using: &rng) })
         // Split the whole response (head included) at random offsets, including inside size lines
@@ -80,7 +81,7 @@ import TestSupport
         try await server.stop()
     }
 
-    static func randomSplit(_ bytes: [UInt8], pieces: Int, rng: inout SplitMix) -> [ArraySlice<UInt8>] {
+    static func randomSplit(_ bytes: [UInt8], pieces: Int, rng: inout SplitMix64) -> [ArraySlice<UInt8>] {
         let cuts = Set((0..<pieces).map { _ in Int.random(in: 1..<bytes.count, using: &rng) }).sorted()
         var out: [ArraySlice<UInt8>] = []
         var start = 0
@@ -289,18 +290,5 @@ import TestSupport
         await server.closed.wait(atLeast: n)
         #expect(server.closed.value == n)
         try await server.stop()
-    }
-}
-
-/// Deterministic random numbers for reproducible splits.
-struct SplitMix: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

@@ -3,6 +3,7 @@ import HTTP
 import NIOHTTP1
 import Testing
 @testable import Simulator
+import Support
 
 /// NTLM tenants end to end: libcurl's real NTLM handshake (the project's HTTP module with
 /// CURLAUTH_NTLM) against the simulator's verifier, and the connection binding on raw sockets.

@@ -1,3 +1,4 @@
+import Support
 import TestSupport
 import Testing
 @testable import Simulator
@@ -159,7 +160,7 @@ import Testing
 
     @Test func unreadCountsAndFolderMembershipStayConsistentUnderRandomTraffic() throws {
         _ = try world.deliver(mailbox: smtp, count: 20)
-        var random = SeededRandom(seed: 9)
+        var random = SplitMix64(simSeed: 9)
         var mix = TrafficGenerator.Mix()
         mix.set("folder_create", 0.3)
         world.performRandomActions(2000, mix: mix, random: &random)

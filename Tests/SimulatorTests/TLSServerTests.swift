@@ -2,6 +2,7 @@ import Foundation
 import HTTP
 import Testing
 @testable import Simulator
+import Support
 
 /// `--tls`: the simulator serves HTTPS with a CA it generates at start and writes to a file.
 @Suite struct TLSServerTests {

@@ -2,6 +2,7 @@ import Foundation
 @testable import Store
 import TestSupport
 import Testing
+import Support
 
 @Suite(.requiresDatabase) struct CheckpointWriterTests {
     @Test func aPageLandsMirrorChangesAndStateTogether() async throws {
@@ -257,10 +258,10 @@ import Testing
                 let tenant = try await TenantRepository(pool: f.pool).add(
                     NewTenant(name: "t\(i)", ewsURL: "https://x.example/\(text)", authKind: .oauth2, identity: text,
                               tokenURL: "https://idp.example/\(text)", scope: text, caBundle: text),
-                    secret: TenantSecret(text), keyring: f.keyring)
+                    secret: Secret(text), keyring: f.keyring)
                 let back = try await TenantRepository(pool: f.pool).require(name: "t\(i)")
                 #expect(back.identity == text && back.scope == text && back.caBundle == text && back == tenant)
-                #expect(try f.keyring.open(#require(back.sealedSecret), tenant: back.name).reveal() == text)
+                #expect(try f.keyring.open(#require(back.sealedSecret), tenant: back.name).unredactedValue == text)
 
                 var cp = f.checkpoint(text, state: text)
                 let props = try JSONSerialization.data(withJSONObject: ["subject": text])

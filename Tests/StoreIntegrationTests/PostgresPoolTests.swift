@@ -5,6 +5,7 @@ import TestSupport
 import Testing
 
 @testable import Store
+import Support
 
 @Suite(.requiresDatabase) struct PostgresPoolTests {
     @Test func transactionCommitsOrRollsBack() async throws {

@@ -2,6 +2,7 @@ import Foundation
 @testable import Store
 import TestSupport
 import Testing
+import Support
 
 /// Every table round-trips through the repositories that own it.
 @Suite(.requiresDatabase) struct RepositoryRoundTripTests {
@@ -16,12 +17,12 @@ import Testing
                                 throttling: ThrottlingPolicy(maxConcurrentRequests: 7, requestRate: 3.5, subscriptionsPerConnection: 150,
                                                              hangingConnections: 3),
                                 caBundle: "/etc/ssl/fabrikam.pem", insecureTLS: false)
-            let added = try await repo.add(new, secret: TenantSecret("client-secret-value"), keyring: f.keyring)
+            let added = try await repo.add(new, secret: Secret("client-secret-value"), keyring: f.keyring)
             let found = try #require(try await repo.find(name: "fabrikam.eu-1"))
             #expect(found == added)
             #expect(found.authKind == .oauth2 && found.identity == new.identity && found.tokenURL == new.tokenURL)
             #expect(found.throttling == new.throttling && found.caBundle == new.caBundle && found.state == .active)
-            #expect(try f.keyring.open(#require(found.sealedSecret), tenant: found.name).reveal() == "client-secret-value")
+            #expect(try f.keyring.open(#require(found.sealedSecret), tenant: found.name).unredactedValue == "client-secret-value")
             // The clear text never reaches the database.
             let leaked: Bool = try await f.scalar(
                 "SELECT count(*) > 0 AS v FROM tenants WHERE position(convert_to('client-secret-value', 'UTF8') IN secret_ciphertext) > 0")

@@ -1,6 +1,7 @@
 import Foundation
 import Store
 import TestSupport
+import Support
 
 /// A migrated database with one tenant and mailbox, for repository tests.
 struct StoreFixture {
@@ -18,7 +19,7 @@ struct StoreFixture {
                 fixture.tenant = try await TenantRepository(pool: fixture.pool).add(
                     NewTenant(name: "contoso", ewsURL: "https://ews.contoso.example/EWS/Exchange.asmx",
                               authKind: .basic, identity: "svc-ewsfleet"),
-                    secret: TenantSecret("hunter2"), keyring: fixture.keyring)
+                    secret: Secret("hunter2"), keyring: fixture.keyring)
                 fixture.mailbox = try await MailboxRepository(pool: fixture.pool).add(
                     tenant: "contoso", smtpAddress: "Alice@Contoso.Example")
                 let result = try await body(fixture)

@@ -2,6 +2,7 @@ import Foundation
 @testable import Store
 import TestSupport
 import Testing
+import Support
 
 /// The store never writes a tenant that would send its credential over plain http without the
 /// tenant's permission, and migration 6 grants that permission to the tenants that use it today.
@@ -13,11 +14,11 @@ import Testing
             let repo = TenantRepository(pool: f.pool)
             var new = NewTenant(name: "lab", ewsURL: Self.plainURL, authKind: .basic, identity: "svc")
             await #expect(throws: PlainHTTPRefusal(tenant: "lab", authKind: .basic, endpoints: [.ews])) {
-                try await repo.add(new, secret: TenantSecret("pw"), keyring: f.keyring)
+                try await repo.add(new, secret: Secret("pw"), keyring: f.keyring)
             }
             #expect(try await repo.find(name: "lab") == nil)
             new.allowPlainHTTP = true
-            let added = try await repo.add(new, secret: TenantSecret("pw"), keyring: f.keyring)
+            let added = try await repo.add(new, secret: Secret("pw"), keyring: f.keyring)
             #expect(added.allowPlainHTTP)
             #expect(try await repo.require(name: "lab").allowPlainHTTP)
             #expect(try await repo.require(name: "contoso").allowPlainHTTP == false)

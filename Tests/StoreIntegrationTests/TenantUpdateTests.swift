@@ -2,6 +2,7 @@ import Foundation
 @testable import Store
 import TestSupport
 import Testing
+import Support
 
 /// `tenant update` writes the new settings and, in the same transaction, forgets what the old
 /// settings learnt from the server and the new ones cannot use (see `TenantReload`).
@@ -34,7 +35,7 @@ import Testing
             func update(secret: String? = nil, _ change: (inout TenantUpdate) -> Void) async throws -> Tenant {
                 var u = TenantUpdate()
                 change(&u)
-                return try await repo.update(name: "contoso", u, secret: secret.map(TenantSecret.init), keyring: f.keyring)
+                return try await repo.update(name: "contoso", u, secret: secret.map { Secret($0) }, keyring: f.keyring)
             }
             let lease = try await Self.lease(f)
             try await Self.seedServerState(f, lease)
@@ -72,7 +73,7 @@ import Testing
             #expect(try await Self.serverState(f) == [1, 1, 1], "a refused update forgets nothing")
             u.tokenURL = "https://login.example/tenant/oauth2/v2.0/token"
             u.identity = "client-id"
-            let row = try await repo.update(name: "contoso", u, secret: TenantSecret("client-secret"), keyring: f.keyring)
+            let row = try await repo.update(name: "contoso", u, secret: Secret("client-secret"), keyring: f.keyring)
             #expect(row.authKind == .oauth2 && row.scope == NewTenant.defaultOAuthScope && row.identity == "client-id")
             #expect(try await Self.serverState(f) == [0, 1, 1])
         }

@@ -1,13 +1,14 @@
 import Foundation
 import Testing
 @testable import Store
+import Support
 
 @Suite struct SecretKeyringTests {
     let key = SecretKey.generate().key
 
     @Test func sealAndOpenRoundTrips() throws {
         let ring = SecretKeyring(current: key)
-        let secret = TenantSecret("p@ss'word\"; DROP TABLE tenants; --\u{1F511}")
+        let secret = Secret("p@ss'word\"; DROP TABLE tenants; --\u{1F511}")
         let sealed = try ring.seal(secret, tenant: "contoso")
         #expect(sealed.keyID == key.id)
         #expect(!String(decoding: sealed.ciphertext, as: UTF8.self).contains("p@ss"))
@@ -16,13 +17,13 @@ import Testing
 
     @Test func sealingTwiceGivesDifferentCiphertexts() throws {
         let ring = SecretKeyring(current: key)
-        let a = try ring.seal(TenantSecret("same"), tenant: "t")
-        let b = try ring.seal(TenantSecret("same"), tenant: "t")
+        let a = try ring.seal(Secret("same"), tenant: "t")
+        let b = try ring.seal(Secret("same"), tenant: "t")
         #expect(a.ciphertext != b.ciphertext)  // fresh nonce every time
     }
 
     @Test func wrongKeyWithSameIDFailsCleanly() throws {
-        let sealed = try SecretKeyring(current: key).seal(TenantSecret("secret"), tenant: "t")
+        let sealed = try SecretKeyring(current: key).seal(Secret("secret"), tenant: "t")
         var forged = sealed
         forged.keyID = SecretKey.generate().key.id
         let other = SecretKeyring(current: SecretKey.generate().key)
@@ -37,7 +38,7 @@ import Testing
 
     @Test func tamperedCiphertextOrOtherTenantIsRejected() throws {
         let ring = SecretKeyring(current: key)
-        var sealed = try ring.seal(TenantSecret("secret"), tenant: "a")
+        var sealed = try ring.seal(Secret("secret"), tenant: "a")
         #expect(performing: { try ring.open(sealed, tenant: "b") },
                 throws: { ($0 as? SecretError)?.code == .decryptionFailed })
         sealed.ciphertext[sealed.ciphertext.count - 1] ^= 0x01
@@ -49,16 +50,16 @@ import Testing
 
     @Test func previousKeysStillOpenAfterRotation() throws {
         let old = SecretKey.generate().key
-        let sealed = try SecretKeyring(current: old).seal(TenantSecret("s"), tenant: "t")
+        let sealed = try SecretKeyring(current: old).seal(Secret("s"), tenant: "t")
         let rotated = SecretKeyring(current: key, previous: [old])
         #expect(rotated.needsRotation(sealed))
-        #expect(try rotated.open(sealed, tenant: "t").reveal() == "s")
+        #expect(try rotated.open(sealed, tenant: "t").unredactedValue == "s")
         let resealed = try rotated.seal(rotated.open(sealed, tenant: "t"), tenant: "t")
         #expect(!rotated.needsRotation(resealed))
     }
 
     @Test func noKeyConfiguredIsAClearError() {
-        #expect(performing: { try SecretKeyring(current: nil).seal(TenantSecret("s"), tenant: "t") },
+        #expect(performing: { try SecretKeyring(current: nil).seal(Secret("s"), tenant: "t") },
                 throws: { ($0 as? SecretError)?.code == .noKeyConfigured })
     }
 
@@ -70,9 +71,9 @@ import Testing
     @Test func keyAndSecretNeverPrintThemselves() throws {
         let (key, base64) = SecretKey.generate()
         #expect(!String(describing: key).contains(base64))
-        let secret = TenantSecret("hunter2")
+        let secret = Secret("hunter2")
         #expect("\(secret)" == "<redacted>")
-        #expect(String(reflecting: secret) == "<redacted>")
+        #expect(String(reflecting: secret) == "Secret(<redacted>)")
         #expect(!"\([secret])".contains("hunter2"))
         #expect(!String(describing: Mirror(reflecting: secret).children.map(\.value)).contains("hunter2"))
     }

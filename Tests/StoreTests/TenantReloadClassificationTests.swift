@@ -1,6 +1,7 @@
 import Foundation
 @testable import Store
 import Testing
+import Support
 
 /// Which changes of a tenant row restart a running tenant, and what each one forgets.
 struct TenantReloadClassificationTests {
@@ -10,7 +11,7 @@ struct TenantReloadClassificationTests {
         var t = Tenant(
             id: 7, name: "contoso", ewsURL: "https://ews.contoso.example/EWS/Exchange.asmx",
             autodiscoverURL: "https://ews.contoso.example/autodiscover/autodiscover.svc", authKind: .basic,
-            identity: "svc", tokenURL: nil, scope: nil, sealedSecret: try keyring.seal(TenantSecret("pw"), tenant: "contoso"),
+            identity: "svc", tokenURL: nil, scope: nil, sealedSecret: try keyring.seal(Secret("pw"), tenant: "contoso"),
             impersonation: true, throttling: ThrottlingPolicy(), caBundle: nil, insecureTLS: false, allowPlainHTTP: false,
             state: .active, stateReason: nil, grouping: .auto, groupingReason: nil,
             createdAt: Date(timeIntervalSince1970: 1), updatedAt: Date(timeIntervalSince1970: 2))
@@ -30,12 +31,12 @@ struct TenantReloadClassificationTests {
     }
 
     @Test func theSameSecretSealedAgainIsNoChangeAndANewOneKeepsWhatTheServerKnows() throws {
-        #expect(try Self.reload { $0.sealedSecret = try! Self.keyring.seal(TenantSecret("pw"), tenant: "contoso") } == nil)
-        let reload = try #require(try Self.reload { $0.sealedSecret = try! Self.keyring.seal(TenantSecret("new"), tenant: "contoso") })
+        #expect(try Self.reload { $0.sealedSecret = try! Self.keyring.seal(Secret("pw"), tenant: "contoso") } == nil)
+        let reload = try #require(try Self.reload { $0.sealedSecret = try! Self.keyring.seal(Secret("new"), tenant: "contoso") })
         #expect(reload.changed == [.secret])
         #expect(!reload.forgetsSubscriptions && !reload.forgetsSyncStates)
         // Without a keyring, two sealings of one secret differ: a restart, never a missed change.
-        let plain = TenantReload(from: try Self.row(), to: try Self.row { $0.sealedSecret = try! Self.keyring.seal(TenantSecret("pw"), tenant: "contoso") })
+        let plain = TenantReload(from: try Self.row(), to: try Self.row { $0.sealedSecret = try! Self.keyring.seal(Secret("pw"), tenant: "contoso") })
         #expect(plain?.changed == [.secret])
     }
 

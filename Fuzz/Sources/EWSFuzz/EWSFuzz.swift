@@ -28,7 +28,6 @@ public func fuzzOneInput(_ start: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
         _ = try? EWSResponseDecoder(limits: limits).decode(data, as: operation)
     }
     _ = try? EWSDecodeTool.jsonLines(data, limits: limits)
-    _ = try? EWSRequestParser.parse(data, limits: limits)
     if let root = try? EWSXMLDocument.parse(data, limits: limits) {
         _ = root.ewsChild("Body")?.children.first?.trimmedText
     }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Store
+import Support
 
 struct SecretsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Store
+import Support
 
 struct TenantCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -25,7 +26,7 @@ struct SecretSource: ParsableArguments {
     }
 
     /// The secret, trimmed of one trailing newline; nil when no source was given.
-    func read() throws -> TenantSecret? {
+    func read() throws -> Secret? {
         var text: String?
         if stdin {
             text = String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
@@ -44,7 +45,7 @@ struct SecretSource: ParsableArguments {
         if secret.hasSuffix("\n") { secret.removeLast() }
         if secret.hasSuffix("\r") { secret.removeLast() }
         guard !secret.isEmpty else { throw CLIError(.invalidInput, "the secret is empty") }
-        return TenantSecret(secret)
+        return Secret(secret)
     }
 }
 

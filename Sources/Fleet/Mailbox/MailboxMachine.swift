@@ -123,11 +123,12 @@ struct MailboxMachine<Instant: InstantProtocol<Duration>>: Sendable where Instan
     init(config: Config) {
         self.config = config
         let backoff = config.backoff
-        pacer = RetryPacer(.init(initial: backoff.initial, maximum: backoff.maximum, failedInitial: backoff.failedInitial,
-                                 failedMaximum: backoff.failedMaximum), seed: backoff.seed)
-        resubscribes = RetryPacer(.init(initial: backoff.initial, maximum: backoff.maximum, failedInitial: backoff.failedInitial,
-                                        failedMaximum: backoff.failedMaximum, maxAttempts: config.maxResubscribes),
-                                  seed: backoff.seed &+ 1)
+        let policy = RetryPacer.Policy(initial: backoff.retry.initial, maximum: backoff.retry.maximum,
+                                       failedInitial: backoff.failed.initial, failedMaximum: backoff.failed.maximum)
+        pacer = RetryPacer(policy, seed: backoff.seed)
+        var resubscribePolicy = policy
+        resubscribePolicy.maxAttempts = config.maxResubscribes
+        resubscribes = RetryPacer(resubscribePolicy, seed: backoff.seed &+ 1)
         tracker = FolderTracker(folders: config.folders, discovers: config.allFolders, knownIDs: config.knownFolderIDs)
     }
 

@@ -1,4 +1,5 @@
 import Metrics
+import Support
 
 /// Fleet-level counters, through whatever swift-metrics backend the process bootstrapped
 /// (`ewsfleet run`: Prometheus). Names are listed in README "Metrics". Handles are looked up per
@@ -60,8 +61,7 @@ extension FleetMetrics {
 
     /// An advised back-off is in force: `lag` from the advising response's arrival.
     static func adviceHonoured(lag: Duration) {
-        let (seconds, attoseconds) = lag.components
-        Timer(label: adviceLagLabel).recordNanoseconds(max(0, seconds * 1_000_000_000 + attoseconds / 1_000_000_000))
+        Timer(label: adviceLagLabel).recordNanoseconds(Int64(lag.wholeNanoseconds))
     }
 }
 

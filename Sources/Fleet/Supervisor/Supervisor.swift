@@ -1,5 +1,6 @@
 public import HTTP
 public import Logging
+import Support
 import Foundation
 public import ServiceLifecycle
 public import Store
@@ -224,7 +225,7 @@ public final class Supervisor<C: Clock<Duration>>: Service, Sendable where C.Ins
                         mailboxID: id, state: MailboxStatusState.backingOff.rawValue, errorCode: "tenant_reload",
                         errorMessage: "cannot restart the tenant with its changed settings: \(error)",
                         consecutiveFailures: pacer.failures,
-                        nextAttemptAt: Date().addingTimeInterval(TenantRuntime<C>.seconds(attempt.delay)),
+                        nextAttemptAt: Date().addingTimeInterval(attempt.delay.inSeconds),
                         instanceID: settings.instanceID, lease: old.lease))
                 }
                 try? await deps.clock.sleep(for: attempt.delay)

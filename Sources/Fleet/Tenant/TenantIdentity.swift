@@ -1,5 +1,6 @@
 import HTTP
 import Store
+import Support
 
 /// Turns a tenant row into the transport identity: the sealed secret is opened here, in memory,
 /// and wrapped in `Secret`, which never prints itself.
@@ -9,7 +10,7 @@ enum TenantIdentity {
     /// builds its identity here, so none can send it.
     static func http(for tenant: Tenant, keyring: SecretKeyring) throws -> HTTPIdentity {
         if let refusal = tenant.plainHTTPRefusal { throw refusal }
-        let secret = try tenant.sealedSecret.map { Secret(try keyring.open($0, tenant: tenant.name).reveal()) }
+        let secret = try tenant.sealedSecret.map { Secret(try keyring.open($0, tenant: tenant.name).unredactedValue) }
         let credentials: HTTPIdentity.Credentials
         switch tenant.authKind {
         case .basic:
@@ -27,8 +28,7 @@ enum TenantIdentity {
                 scope: tenant.scope ?? NewTenant.defaultOAuthScope))
         }
         return HTTPIdentity(tenant: tenant.name, credentials: credentials, caBundlePath: tenant.caBundle,
-                            insecureSkipVerify: tenant.insecureTLS,
-                            maxNormalConnections: tenant.throttling.maxConcurrentRequests)
+                            insecureSkipVerify: tenant.insecureTLS)
     }
 
     private static func require(_ secret: Secret?, _ tenant: Tenant) throws -> Secret {

@@ -2,6 +2,7 @@ import EWS
 import Foundation
 import HTTP
 import Store
+import Support
 
 /// What mailbox actors ask of their tenant.
 extension TenantRuntime {
@@ -90,7 +91,7 @@ extension TenantRuntime {
 
     nonisolated func status(_ mailbox: Mailbox, _ state: MailboxStatusState, failure: MailboxFailure?, failures: Int,
                             nextAttempt: C.Instant?) {
-        let next = nextAttempt.map { Date().addingTimeInterval(Self.seconds(clock.now.duration(to: $0))) }
+        let next = nextAttempt.map { Date().addingTimeInterval(clock.now.duration(to: $0).inSeconds) }
         batcher.record(.init(mailboxID: mailbox.id, state: state.rawValue, errorCode: failure?.code,
                              errorMessage: failure?.message, consecutiveFailures: failures, nextAttemptAt: next,
                              instanceID: settings.instanceID, lease: lease))
@@ -128,9 +129,5 @@ extension TenantRuntime {
             notifyBlocked(error)
             throw error
         }
-    }
-
-    static func seconds(_ d: Duration) -> Double {
-        Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
     }
 }

@@ -1,4 +1,4 @@
-public import EWS
+import EWS
 import Foundation
 import HTTP
 import Logging

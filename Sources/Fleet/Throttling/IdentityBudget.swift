@@ -1,3 +1,4 @@
+import Support
 /// The EWS throttling budget of one tenant identity, shared by all of that tenant's mailbox actors.
 /// It mirrors EWS's own limits so ewsfleet slows itself down before the server has to:
 ///
@@ -206,8 +207,7 @@ actor IdentityBudget<C: Clock<Duration>> where C.Instant: Sendable {
 
     private func refill(now: C.Instant) {
         let elapsed = refilledAt.duration(to: now)
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-        tokens = min(max(1, rate), tokens + seconds * rate)
+        tokens = min(max(1, rate), tokens + elapsed.inSeconds * rate)
         refilledAt = now
     }
 

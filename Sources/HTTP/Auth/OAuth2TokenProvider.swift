@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Support
 
 /// Client-credentials tokens for one tenant (EWS §9.1).
 ///

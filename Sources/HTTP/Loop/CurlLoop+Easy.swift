@@ -1,5 +1,6 @@
 import CCurl
 import Foundation
+import Support
 
 /// Building and tearing down easy handles; loop thread only.
 extension CurlLoop {
@@ -59,9 +60,9 @@ extension CurlLoop {
 
         // Timeouts: connect for everyone; total only for normal calls (streams use the idle
         // watchdog in the loop instead).
-        ewsf_easy_setopt_long(easy, CURLOPT_CONNECTTIMEOUT_MS, request.timeouts.connect.milliseconds)
+        ewsf_easy_setopt_long(easy, CURLOPT_CONNECTTIMEOUT_MS, request.timeouts.connect.curlMilliseconds)
         if t.kind == .normal {
-            ewsf_easy_setopt_long(easy, CURLOPT_TIMEOUT_MS, request.timeouts.total.milliseconds)
+            ewsf_easy_setopt_long(easy, CURLOPT_TIMEOUT_MS, request.timeouts.total.curlMilliseconds)
         }
 
         // Method and body. COPYPOSTFIELDS lets libcurl resend the body during an NTLM handshake.

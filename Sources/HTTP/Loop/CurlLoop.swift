@@ -2,6 +2,7 @@ import CCurl
 import Foundation
 import Logging
 import Synchronization
+import Support
 
 /// The one thread that owns the libcurl multi handle and drives every transfer.
 ///
@@ -196,7 +197,7 @@ final class CurlLoop: @unchecked Sendable {
             return
         }
         if t.kind == .stream {
-            nextIdleCheck = min(nextIdleCheck, now + t.request.timeouts.idleRead.nanoseconds)
+            nextIdleCheck = min(nextIdleCheck, now + t.request.timeouts.idleRead.wholeNanoseconds)
         }
     }
 
@@ -214,7 +215,7 @@ final class CurlLoop: @unchecked Sendable {
         t.paused = false
         t.lastActivity = idleTime.now()
         if t.kind == .stream {
-            nextIdleCheck = min(nextIdleCheck, t.lastActivity + t.request.timeouts.idleRead.nanoseconds)
+            nextIdleCheck = min(nextIdleCheck, t.lastActivity + t.request.timeouts.idleRead.wholeNanoseconds)
         }
         // May call the write callback synchronously with data libcurl held back.
         curl_easy_pause(t.easy, ewsf_pause_cont())
@@ -272,7 +273,7 @@ final class CurlLoop: @unchecked Sendable {
         var next = UInt64.max
         var expired: [Transfer] = []
         for t in active.values where t.kind == .stream && !t.paused {
-            let deadline = t.lastActivity + t.request.timeouts.idleRead.nanoseconds
+            let deadline = t.lastActivity + t.request.timeouts.idleRead.wholeNanoseconds
             if deadline <= now { expired.append(t) } else { next = min(next, deadline) }
         }
         nextIdleCheck = next

@@ -1,3 +1,4 @@
+import Support
 /// The time the stream idle watchdog measures silence with, in nanoseconds since the loop started.
 ///
 /// It is read on the loop thread, so it must be synchronous: a `Clock`'s `now` is. The real
@@ -8,6 +9,6 @@ struct IdleTime: Sendable {
 
     static func of<C: Clock<Duration>>(_ clock: C) -> IdleTime {
         let origin = clock.now
-        return IdleTime { origin.duration(to: clock.now).nanoseconds }
+        return IdleTime { origin.duration(to: clock.now).wholeNanoseconds }
     }
 }

@@ -1,3 +1,4 @@
+public import Support
 /// A tenant identity: credentials plus per-tenant TLS and proxy settings.
 ///
 /// Every distinct identity (the whole value: tenant, credentials, TLS and proxy settings) gets its
@@ -28,19 +29,16 @@ public struct HTTPIdentity: Sendable, Hashable {
     /// HTTP proxy URL such as `http://proxy:3128`; nil means a direct connection (environment
     /// proxy variables are ignored on purpose so behaviour follows configuration only).
     public var proxy: String?
-    /// How many normal (non-streaming) calls of this identity run at once.
-    public var maxNormalConnections: Int
 
     public init(
         tenant: String, credentials: Credentials = .none, caBundlePath: String? = nil,
-        insecureSkipVerify: Bool = false, proxy: String? = nil, maxNormalConnections: Int = 8
+        insecureSkipVerify: Bool = false, proxy: String? = nil
     ) {
         self.tenant = tenant
         self.credentials = credentials
         self.caBundlePath = caBundlePath
         self.insecureSkipVerify = insecureSkipVerify
         self.proxy = proxy
-        self.maxNormalConnections = maxNormalConnections
     }
 
     /// No credentials: for requests that need none, and tests.

@@ -1,4 +1,5 @@
 public import Foundation
+import Support
 
 /// One HTTP call. EWS calls are `POST` with a SOAP body; the token provider posts a form.
 public struct HTTPRequest: Sendable {
@@ -55,15 +56,9 @@ public struct HTTPTimeouts: Sendable, Hashable {
 
 extension Duration {
     /// Whole milliseconds, at least 1 for any positive duration (libcurl treats 0 as "no limit").
-    var milliseconds: Int {
-        let (seconds, attoseconds) = components
-        let ms = seconds * 1000 + attoseconds / 1_000_000_000_000_000
+    var curlMilliseconds: Int {
+        let ms = wholeMilliseconds
         if ms == 0 && self > .zero { return 1 }
         return Int(ms)
-    }
-
-    var nanoseconds: UInt64 {
-        let (seconds, attoseconds) = components
-        return UInt64(max(0, seconds)) * 1_000_000_000 + UInt64(max(0, attoseconds / 1_000_000_000))
     }
 }

@@ -1,3 +1,4 @@
+import Support
 import NIOConcurrencyHelpers
 
 /// Random user activity across all mailboxes at a given rate, reproducible from the seed.
@@ -52,7 +53,7 @@ public final class TrafficGenerator: Sendable {
             guard rate > 0 else { return }
             let seed = world.configuration.seed &+ UInt64(state.generation) &* 0x1000_0001
             state.task = Task {
-                var random = SeededRandom(seed: seed)
+                var random = SplitMix64(simSeed: seed)
                 let tick = Duration.milliseconds(50)
                 var next = world.clock.now()
                 var budget = 0.0
@@ -75,7 +76,7 @@ public final class TrafficGenerator: Sendable {
 
 extension SimWorld {
     /// `count` random user actions under one lock acquisition.
-    func performRandomActions(_ count: Int, mix: TrafficGenerator.Mix, random: inout SeededRandom) {
+    func performRandomActions(_ count: Int, mix: TrafficGenerator.Mix, random: inout SplitMix64) {
         let weights = mix.weights
         let total = weights.reduce(0, +)
         guard total > 0 else { return }
@@ -96,7 +97,7 @@ extension SimWorld {
         }
     }
 
-    private func performAction(_ action: Int, _ mailbox: Mailbox, _ random: inout SeededRandom) {
+    private func performAction(_ action: Int, _ mailbox: Mailbox, _ random: inout SplitMix64) {
         let inbox = mailbox.folder(distinguished: "inbox")!
         if action == 0 || mailbox.items.isEmpty {
             _ = deliverLocked(mailbox, inbox)

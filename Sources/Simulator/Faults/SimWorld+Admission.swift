@@ -59,7 +59,7 @@ extension SimWorld {
             if let burst = configuration.budgetBurst {
                 let rate = configuration.budgetRechargePerSecond
                 let previous = throttleBook.budget[chargedBudget] ?? (tokens: burst, at: now)
-                var tokens = min(burst, previous.tokens + (now - previous.at).seconds * rate)
+                var tokens = min(burst, previous.tokens + (now - previous.at).inSeconds * rate)
                 if tokens < 1 {
                     let length = Self.wholeMilliseconds(.milliseconds(Int64((1 - tokens) / rate * 1000)))
                     throttleBook.budget[chargedBudget] = (tokens, now)
@@ -201,10 +201,10 @@ extension SimWorld {
     }
 
     static func wholeMilliseconds(_ duration: Duration) -> Duration {
-        .milliseconds(Int64((duration.seconds * 1000).rounded(.up)))
+        .milliseconds(Int64((duration.inSeconds * 1000).rounded(.up)))
     }
 
-    static func milliseconds(_ duration: Duration) -> Int { Int((duration.seconds * 1000).rounded(.up)) }
+    static func milliseconds(_ duration: Duration) -> Int { Int((duration.inSeconds * 1000).rounded(.up)) }
 
     /// A throttling error message; GetItem's schema requires an (empty) m:Items even on error.
     static func errorMessage(_ w: inout XMLWriter, _ operation: String, _ code: String, _ text: String,
@@ -236,4 +236,5 @@ extension SimWorld {
     }
 }
 
+import Support
 import NIOHTTP1

@@ -1,3 +1,4 @@
+import Support
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOHTTP1
@@ -14,7 +15,7 @@ final class StreamDriver: StreamSink, @unchecked Sendable {
     private let lock = NIOLock()
     private var connection: StreamConnection?
     private var timer: Task<Void, Never>?
-    private var random: SeededRandom
+    private var random: SplitMix64
     private var ended = false
     /// Set by a stall fault (event loop only, like `ended`).
     private var stalled = false
@@ -23,7 +24,7 @@ final class StreamDriver: StreamSink, @unchecked Sendable {
         self.world = world
         self.channel = channel
         self.plan = plan
-        self.random = SeededRandom(seed: world.configuration.seed ^ UInt64(truncatingIfNeeded: ObjectIdentifier(channel).hashValue))
+        self.random = SplitMix64(simSeed: world.configuration.seed ^ UInt64(truncatingIfNeeded: ObjectIdentifier(channel).hashValue))
     }
 
     func start() {

@@ -1,4 +1,5 @@
 public import Foundation
+import Support
 
 /// The simulator's view of time: offsets from the moment the world was created, read from an
 /// injected `Clock<Duration>`, so tests drive heartbeats, TTLs and token expiry in virtual time.
@@ -24,17 +25,10 @@ public struct SimClock: Sendable {
     public func sleep(untilOffset offset: Duration) async throws { try await sleeper(offset) }
 
     public func date(at offset: Duration) -> Date {
-        epoch.addingTimeInterval(offset.seconds)
+        epoch.addingTimeInterval(offset.inSeconds)
     }
 
     public func date() -> Date { date(at: now()) }
-}
-
-extension Duration {
-    var seconds: Double {
-        let parts = components
-        return Double(parts.seconds) + Double(parts.attoseconds) / 1e18
-    }
 }
 
 /// ISO-8601 UTC with a `Z`, as EWS writes xs:dateTime values.

@@ -1,3 +1,4 @@
+import Support
 import Foundation
 
 /// Opaque EWS ids, base64 like Exchange's. They encode where the object lives so that the server
@@ -54,7 +55,7 @@ enum SimIds {
 
     /// Subscription ids mimic the observed layout: UInt16-LE length + server FQDN + UInt32-LE 16 +
     /// 16 random bytes + 8 bytes of ticks. The server reads the FQDN back to decide locality.
-    static func subscriptionId(server: String, random: inout SeededRandom, ticks: UInt64) -> String {
+    static func subscriptionId(server: String, random: inout SplitMix64, ticks: UInt64) -> String {
         let fqdn = Array(server.utf8)
         var bytes: [UInt8] = []
         append(&bytes, UInt16(fqdn.count))

@@ -1,3 +1,4 @@
+import Support
 import Crypto
 import Foundation
 import NIOConcurrencyHelpers
@@ -16,7 +17,7 @@ public final class SimWorld: @unchecked Sendable {
     var subscriptions: [Subscription.Key: Subscription] = [:]
     var connections: [Int: StreamConnection] = [:]
     var nextConnectionId = 1
-    var random: SeededRandom
+    var random: SplitMix64
     var tokens: [String: IssuedToken] = [:]
     var stats = SimStats()
     var faultBook = FaultBook()
@@ -30,7 +31,7 @@ public final class SimWorld: @unchecked Sendable {
     public init(configuration: SimConfiguration, clock: SimClock = .continuous) {
         self.configuration = configuration
         self.clock = clock
-        self.random = SeededRandom(seed: configuration.seed)
+        self.random = SplitMix64(simSeed: configuration.seed)
         self.syncStateKey = SymmetricKey(size: .bits256)
         lock.withLock { populate() }
     }

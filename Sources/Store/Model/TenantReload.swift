@@ -1,3 +1,4 @@
+import Support
 /// What a change to a tenant row means for a tenant that runs, and for the state it learnt from its
 /// server: the one reload path of a running tenant (see `Supervisor`) and `tenant update` both read
 /// it from here, so they agree.

@@ -1,5 +1,6 @@
 import Logging
 import Synchronization
+import Support
 
 /// The state behind one `OutboxFollower.records(after:)` stream: a buffer of fetched rows, the
 /// last position, and a NOTIFY watcher that wakes the poll loop early.

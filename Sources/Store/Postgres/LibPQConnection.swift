@@ -2,6 +2,7 @@ internal import CLibPQ
 import Foundation
 import Logging
 import Synchronization
+import Support
 
 /// One libpq connection (`PGconn`). Thread-confined: every method blocks and must only be
 /// called on the owning `WorkerThread`; async code reaches it through `ConnectionSlot`.
@@ -31,7 +32,7 @@ final class LibPQConnection: @unchecked Sendable {
 
     func connect(url: String, connectTimeout: Duration, applicationName: String) throws(PostgresError) {
         close()
-        let timeoutSeconds = max(2, Int(connectTimeout.seconds.rounded(.up)))
+        let timeoutSeconds = max(2, Int(connectTimeout.inSeconds.rounded(.up)))
         // Keywords are processed in order and later ones win, so the URL (expanded from
         // `dbname`) can still override our defaults.
         let keywords = ["connect_timeout", "application_name", "dbname"]

@@ -1,3 +1,4 @@
+public import Support
 /// How to reach PostgreSQL and how the pool behaves.
 public struct PostgresConfiguration: Sendable {
     /// A `postgres://` or `postgresql://` URL, or a libpq `key=value` conninfo string.

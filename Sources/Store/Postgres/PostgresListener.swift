@@ -1,4 +1,5 @@
 import Logging
+import Support
 
 /// Drives one LISTEN stream: a dedicated connection on its own thread, polling the socket with
 /// a short timeout, reconnecting with backoff and re-issuing LISTEN after any failure.

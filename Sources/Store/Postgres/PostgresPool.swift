@@ -1,5 +1,6 @@
 public import Logging
 import Synchronization
+import Support
 
 /// A fixed-capacity pool of libpq connections, each on its own dedicated thread.
 ///

@@ -1,3 +1,4 @@
+import Support
 /// Paces connection attempts after failures: attempt n+1 may start only `backoff.delay(n)`
 /// after failure n. A success resets it. Times are offsets on the pool's injected clock.
 struct ReconnectGate: Sendable {

@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 
 /// What the supervisor and mailbox actors persist besides checkpoints: subscriptions, sync states,
 /// mirror snapshots for full resyncs, mailbox status and instance heartbeats.

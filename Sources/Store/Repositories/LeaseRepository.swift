@@ -1,4 +1,5 @@
 import Foundation
+import Support
 
 /// Tenant leases: all mailboxes of a tenant run on one holder (one process run, see `LeaseHolder`).
 /// Taking over an expired or released lease bumps the epoch; every lease-dependent write checks the
@@ -81,7 +82,6 @@ public struct LeaseRepository: Sendable {
     }
 
     static func interval(_ d: Duration) -> String {
-        let ms = d.components.seconds * 1000 + d.components.attoseconds / 1_000_000_000_000_000
-        return "\(ms) milliseconds"
+        "\(d.wholeMilliseconds) milliseconds"
     }
 }

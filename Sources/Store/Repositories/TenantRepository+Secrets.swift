@@ -1,4 +1,5 @@
 import Foundation
+import Support
 
 /// Secret rotation and replacement.
 extension TenantRepository {

@@ -1,3 +1,4 @@
+public import Support
 /// What `tenant update` changes; nil fields stay as they are.
 public struct TenantUpdate: Sendable, Equatable {
     public var ewsURL: String?
@@ -39,7 +40,7 @@ extension TenantRepository {
     /// tenant next, now or after a restart, starts from what the new settings can use. A running
     /// tenant picks the change up within a reconcile pass (the row's trigger wakes the supervisor).
     @discardableResult
-    public func update(name: String, _ update: TenantUpdate, secret: TenantSecret?, keyring: SecretKeyring) async throws -> Tenant {
+    public func update(name: String, _ update: TenantUpdate, secret: Secret?, keyring: SecretKeyring) async throws -> Tenant {
         let sealed = try secret.map { try keyring.seal($0, tenant: name) }
         var parameters: [PostgresValue] = [
             PostgresValue(name), PostgresValue(update.ewsURL), PostgresValue(update.autodiscoverURL),

@@ -1,4 +1,5 @@
 public import Foundation
+public import Support
 
 /// Tenants: add, look up, list, change state, remove. Secrets are sealed before they reach SQL.
 public struct TenantRepository: Sendable {
@@ -16,7 +17,7 @@ public struct TenantRepository: Sendable {
     /// Adds a tenant. One whose credential would go to a URL that is not https:// without its
     /// permission is refused with a `PlainHTTPRefusal`.
     @discardableResult
-    public func add(_ new: NewTenant, secret: TenantSecret?, keyring: SecretKeyring) async throws -> Tenant {
+    public func add(_ new: NewTenant, secret: Secret?, keyring: SecretKeyring) async throws -> Tenant {
         if let refusal = new.plainHTTPRefusal { throw refusal }
         let sealed = try secret.map { try keyring.seal($0, tenant: new.name) }
         return try await StoreError.translating("tenant \(new.name)") {

@@ -1,5 +1,6 @@
 public import Foundation
 import Crypto
+public import Support
 
 /// Seals tenant secrets with AES-256-GCM under the current key and opens them with whichever
 /// configured key sealed them, so `ewsfleet secrets rotate` can re-seal while old rows stay readable.
@@ -27,13 +28,13 @@ public struct SecretKeyring: Sendable {
         }
     }
 
-    public func seal(_ secret: TenantSecret, tenant: String) throws(SecretError) -> Sealed {
+    public func seal(_ secret: Secret, tenant: String) throws(SecretError) -> Sealed {
         guard let key = current else {
             throw SecretError(.noKeyConfigured,
                 "no secret key configured: set EWSFLEET_SECRET_KEY or secret.keyFile in the configuration")
         }
         do {
-            let box = try AES.GCM.seal(Data(secret.reveal().utf8), using: key.symmetricKey,
+            let box = try AES.GCM.seal(Data(secret.unredactedValue.utf8), using: key.symmetricKey,
                                        authenticating: Self.associatedData(tenant))
             var out = Data([Self.formatVersion])
             out.append(contentsOf: box.nonce)
@@ -45,7 +46,7 @@ public struct SecretKeyring: Sendable {
         }
     }
 
-    public func open(_ sealed: Sealed, tenant: String) throws(SecretError) -> TenantSecret {
+    public func open(_ sealed: Sealed, tenant: String) throws(SecretError) -> Secret {
         guard let key = ([current].compactMap { $0 } + previous).first(where: { $0.id == sealed.keyID }) else {
             let configured = ([current].compactMap { $0 } + previous).map(\.id)
             throw SecretError(.unknownKey,
@@ -66,7 +67,7 @@ public struct SecretKeyring: Sendable {
             guard let text = String(data: plain, encoding: .utf8) else {
                 throw SecretError(.malformed, "the stored secret of tenant \(tenant) is not UTF-8")
             }
-            return TenantSecret(text)
+            return Secret(text)
         } catch let error as SecretError {
             throw error
         } catch {
