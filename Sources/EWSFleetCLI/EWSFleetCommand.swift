@@ -1,6 +1,7 @@
 public import ArgumentParser
 import Foundation
 import Store
+import Support
 
 /// `ewsfleet`: the admin CLI and the fleet service. One group command per noun; each leaf is thin
 /// over library code. Data goes to stdout, messages to stderr.
@@ -8,6 +9,7 @@ public struct EWSFleetCommand: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "ewsfleet",
         abstract: "Watches Exchange mailboxes through EWS and records every change in PostgreSQL.",
+        version: ProductVersion.current,
         subcommands: [DBCommand.self, TenantCommand.self, MailboxCommand.self, RunCommand.self, StatusCommand.self,
                       EWSCommand.self, SecretsCommand.self, ChangesCommand.self])
 

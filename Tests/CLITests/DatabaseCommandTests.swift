@@ -1,5 +1,6 @@
 import Foundation
 import Store
+import Support
 import TestSupport
 import Testing
 
@@ -14,6 +15,13 @@ import Testing
         #expect(result.stderr.lowercased().contains("connection refused"))
         #expect(!result.stderr.contains("topsecretpw"))
         #expect(result.stdout.isEmpty)
+    }
+
+    /// The release has one home (`ProductVersion`): `--version` prints it, heartbeats record it.
+    @Test func versionPrintsTheProductVersion() throws {
+        let result = try CommandRunner.run("ewsfleet", ["--version"])
+        #expect(result.status == 0)
+        #expect(result.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == ProductVersion.current)
     }
 
     @Test func aMalformedURLIsOneClearLine() throws {

@@ -1,6 +1,7 @@
 import Foundation
 import Simulator
 import Store
+import Support
 import TestSupport
 import Testing
 @testable import Fleet
@@ -190,6 +191,34 @@ import Testing
             #expect(try await f.count("SELECT count(*) AS n FROM tenant_leases WHERE tenant_id = $1 AND holder_run = 'intruder'",
                                       [PostgresValue(lost.id)]) == 1)
             #expect(try await newHolders() == f.tenants[0].mailboxes.count)
+        }
+    }
+
+    /// A tenant EWS refuses (HTTP 403) is marked blocked by the supervisor's own work: reported
+    /// and then shut down at once, the mark is written before `run()` returns, under the lease
+    /// (released after it). A fire-and-forget task could write after the lease was released (and
+    /// be refused), or not at all once the process exited.
+    @Test func aTenantReportedBlockedRightBeforeShutdownIsMarkedBeforeRunReturns() async throws {
+        try await FleetFixture.with("blockshut", dialect: .exchange) { f in
+            try await f.addAll()
+            let fleet = f.startSupervisor()
+            let tenant = f.tenants[0]
+            try await f.waitUntil("the tenant runs") {
+                fleet.supervisor.state.runtimes.contains { $0.tenant.name == tenant.name }
+            }
+            // The heartbeat names the release from its one home, as `ewsfleet --version` does.
+            let version = try await f.pool.withConnection {
+                try await $0.query("SELECT version FROM fleet_instances WHERE instance_id = 'test-a'", name: "t").rows[0]
+                    .decode("version", as: String.self)
+            }
+            #expect(version == ProductVersion.current)
+            let runtime = try #require(fleet.supervisor.state.runtimes.first { $0.tenant.name == tenant.name })
+            runtime.notifyBlocked(EWSCallError.malformed("HTTP 403"))
+            await fleet.stop()
+            #expect(try await f.count("SELECT count(*) AS n FROM tenants WHERE name = $1 AND state = 'blocked'",
+                                      [PostgresValue(tenant.name)]) == 1)
+            #expect(try await f.count("SELECT count(*) AS n FROM tenant_leases l JOIN tenants t ON t.id = l.tenant_id WHERE t.name = $1 AND l.instance_id IS NOT NULL",
+                                      [PostgresValue(tenant.name)]) == 0, "the lease is released after the mark")
         }
     }
 }

@@ -8,7 +8,8 @@ import Testing
 /// Scripted SyncFolderItems pages (state nil → page 0, "s1" → page 1, ...) and a GetItem over a
 /// dictionary of current items.
 final class ScriptedService: SyncService {
-    struct Page { var changes: [EWSItemChange]; var last: Bool }
+    /// `last` nil: a page that does not say whether it is the last (malformed).
+    struct Page { var changes: [EWSItemChange]; var last: Bool? }
     let pages: [Page]
     let items: Mutex<[String: EWSItem]>
     let getItemBatches = Mutex<[Int]>([])
@@ -335,6 +336,27 @@ let target = FolderSyncer.Target(tenant: "t", mailboxID: 1, mailbox: "a@t.exampl
         await #expect(performing: {
             try await FolderSyncer(service: Failing(), store: MemoryStore()).sync(target, folder: "inbox", fromScratch: false)
         }, throws: { ($0 as? EWSCallError)?.decision.action == .fullResync })
+    }
+
+    /// A page without IncludesLastItemInRange is malformed: a bounded retry, then the folder's sync
+    /// fails. Taken as the last page, a sync from scratch would record every mirrored item not yet
+    /// reported as deleted.
+    @Test func aPageWithoutIncludesLastItemInRangeIsMalformedAndRecordsNothing() async throws {
+        let store = MemoryStore()
+        store.state.withLock { $0.mirror = ["a": .init(changeKey: "k1", isRead: false), "b": .init(changeKey: "k1", isRead: false)] }
+        let service = ScriptedService(pages: [.init(changes: [change(.create, "a", "k1")], last: nil)], items: [item("a", "k1")])
+        await #expect(performing: {
+            try await FolderSyncer(service: service, store: store).sync(target, folder: "inbox", fromScratch: true)
+        }, throws: { error in
+            guard let error = error as? EWSCallError, error.decision.code == "MalformedResponse",
+                  case .retryBounded(_, then: .giveUp) = error.decision.action else { return false }
+            return true
+        })
+        store.state.withLock { s in
+            #expect(s.outbox.isEmpty)
+            #expect(Set(s.mirror.keys) == ["a", "b"])
+            #expect(s.syncStates["inbox"] == nil)
+        }
     }
 
     @Test func anUpdateThatOnlyFlipsIsReadIsAReadStateChange() async throws {

@@ -12,9 +12,12 @@ final class ScriptedHierarchy: HierarchyService {
     let changes: [EWSFolderChange]
     let distinguished: [String: String]
     let calls = Mutex<[String]>([])
+    /// The listing page's IncludesLastFolderInRange (nil: a page that does not say).
+    let listingIsLast: Bool?
 
-    init(listing: [EWSFolder], changes: [EWSFolderChange] = [], distinguished: [String: String]) {
+    init(listing: [EWSFolder], changes: [EWSFolderChange] = [], distinguished: [String: String], listingIsLast: Bool? = true) {
         self.listing = listing
+        self.listingIsLast = listingIsLast
         self.changes = changes
         self.distinguished = distinguished
     }
@@ -23,7 +26,7 @@ final class ScriptedHierarchy: HierarchyService {
         calls.withLock { $0.append("SyncFolderHierarchy(\(syncState ?? "nil"))") }
         switch syncState {
         case nil:
-            return SyncFolderHierarchyResponseMessage(status: .noError, syncState: "h1", includesLastFolderInRange: true,
+            return SyncFolderHierarchyResponseMessage(status: .noError, syncState: "h1", includesLastFolderInRange: listingIsLast,
                                                       changes: listing.map { EWSFolderChange(kind: .create, folder: $0) })
         case "h1"?:
             return SyncFolderHierarchyResponseMessage(status: .noError, syncState: "h2", includesLastFolderInRange: true,
@@ -113,5 +116,18 @@ func folder(_ id: String, _ name: String, type: String = "Folder", cls: String? 
         #expect(service.calls.withLock { $0 } == ["SyncFolderHierarchy(stale)",
                                                   "GetFolder(sentitems,drafts,deleteditems,junkemail,outbox)",
                                                   "SyncFolderHierarchy(nil)"])
+    }
+
+    /// A page that does not say whether it is the last is malformed, not the last: taken as the
+    /// last, a from-scratch listing would drop every folder it had not reported yet.
+    @Test func aPageWithoutIncludesLastFolderInRangeIsMalformedAndDropsNothing() async throws {
+        let service = ScriptedHierarchy(listing: [folder("I", "Inbox")], distinguished: ["inbox": "I"], listingIsLast: nil)
+        let store = MemoryHierarchyStore(.init(
+            syncState: nil, folders: [.init(key: "inbox", ewsID: "I"), .init(key: "P", ewsID: "P", displayName: "Projects")],
+            mirroredFolders: ["inbox", "P"]))
+        await #expect(performing: {
+            _ = try await HierarchySyncer(service: service, store: store).refresh(Self.target)
+        }, throws: { ($0 as? EWSCallError)?.decision.code == "MalformedResponse" })
+        #expect(store.commits.withLock { $0.isEmpty })
     }
 }

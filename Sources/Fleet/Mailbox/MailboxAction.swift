@@ -7,7 +7,7 @@ struct MailboxFailure: Equatable, Sendable {
     var message: String
 }
 
-enum MailboxStatusState: String, Sendable {
+enum MailboxStatusState: String, Sendable, CaseIterable {
     case idle, subscribing, streaming, polling, scheduled, syncing, backingOff = "backing_off", failed, paused
 }
 

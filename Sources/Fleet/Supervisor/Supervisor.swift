@@ -66,6 +66,7 @@ public final class Supervisor<C: Clock<Duration>>: Service, Sendable where C.Ins
                 // notification (tenant or mailbox added, paused, removed).
                 while !state.isShuttingDown && !Task.isCancelled {
                     try? await heartbeat()
+                    await markBlocked()
                     await reconcile(group: &group)
                     state.passCompleted()
                     await state.waitForWake(timeout: settings.leaseTTL / 3, clock: deps.clock)
@@ -243,31 +244,33 @@ public final class Supervisor<C: Clock<Duration>>: Service, Sendable where C.Ins
             url: tenant.ewsURL, identity: identity, serverVersion: settings.serverVersion, impersonation: tenant.impersonation,
             timeouts: HTTPTimeouts(connect: .seconds(10), total: .seconds(120), idleRead: settings.streamIdleTimeout))
         let client = EWSClient(endpoint: endpoint, http: deps.http, budget: budget, logger: deps.logger)
-        let pool = deps.pool
         let logger = deps.logger
         let state = self.state
         return TenantRuntime(
-            tenant: tenant, lease: lease, client: client, clock: deps.clock, settings: settings, pool: pool,
+            tenant: tenant, lease: lease, client: client, clock: deps.clock, settings: settings, pool: deps.pool,
             batcher: batcher, logger: deps.logger,
-            onBlocked: { error in
-                // EWS refused the tenant (HTTP 403): mark it blocked, stop it, retry rarely. Only
-                // while this run holds the lease: a stale holder must not block the new one.
-                Task {
-                    logger.error("EWS refused the tenant with HTTP 403; marking it blocked", metadata: ["tenant": "\(tenant.name)"])
-                    do {
-                        try await TenantRepository(pool: pool).setState(
-                            name: tenant.name, .blocked, reason: "EWS refused with HTTP 403 (\(error.message)); retried hourly",
-                            lease: lease)
-                    } catch is LeaseLostError {
-                        FleetMetrics.leaseFencedWrites("tenant_state")
-                        state.leaseLost(lease, cause: "fenced_write", logger: logger)
-                    } catch {
-                        logger.warning("could not mark the tenant blocked", metadata: ["tenant": "\(tenant.name)", "error": "\(error)"])
-                    }
-                    state.wake()
-                }
-            },
+            onBlocked: { state.reportBlocked(lease, .init(tenant: tenant.name, message: $0.message)) },
             onLeaseLost: { lease in state.leaseLost(lease, cause: "fenced_write", logger: logger) })
+    }
+
+    /// EWS refused a tenant (HTTP 403): mark it blocked, so the next pass stops it and it is retried
+    /// rarely. Only while this run holds the lease: a stale holder must not block the new one. Run by
+    /// the reconcile loop and by `shutdown` (before the leases are released), never in a task of its
+    /// own that could outlive the supervisor.
+    private func markBlocked() async {
+        for (lease, report) in state.takeBlockedReports() {
+            deps.logger.error("EWS refused the tenant with HTTP 403; marking it blocked", metadata: ["tenant": "\(report.tenant)"])
+            do {
+                try await TenantRepository(pool: deps.pool).setState(
+                    name: report.tenant, .blocked, reason: "EWS refused with HTTP 403 (\(report.message)); retried hourly",
+                    lease: lease)
+            } catch is LeaseLostError {
+                FleetMetrics.leaseFencedWrites("tenant_state")
+                state.leaseLost(lease, cause: "fenced_write", logger: deps.logger)
+            } catch {
+                deps.logger.warning("could not mark the tenant blocked", metadata: ["tenant": "\(report.tenant)", "error": "\(error)"])
+            }
+        }
     }
 
     private func followControlNotifications() async {
@@ -282,7 +285,7 @@ public final class Supervisor<C: Clock<Duration>>: Service, Sendable where C.Ins
         // Six missed heartbeats (one per reconcile, every third of the lease) make it stale.
         let shared = try await FleetStateRepository(pool: deps.pool).heartbeat(
             holder: holder, hostname: ProcessInfo.processInfo.hostName,
-            pid: Int(ProcessInfo.processInfo.processIdentifier), version: "0.1.0", staleAfter: settings.leaseTTL * 2)
+            pid: Int(ProcessInfo.processInfo.processIdentifier), version: ProductVersion.current, staleAfter: settings.leaseTTL * 2)
         // Harmless for the data (leases are per run), but both processes write one fleet_instances
         // row and one instance_id into status rows: say so, once per run.
         if shared, state.firstSharedInstanceWarning() {
@@ -293,6 +296,7 @@ public final class Supervisor<C: Clock<Duration>>: Service, Sendable where C.Ins
 
     private func shutdown() async {
         await batcher.flush()
+        await markBlocked()
         // Nothing watches these mailboxes any more: each lease still held is released with its
         // mailboxes marked `idle` (rather than left `streaming`), so a successor takes the tenant at
         // once. A lease already lost is not ours to release, nor are its mailboxes' rows.

@@ -11,6 +11,8 @@ final class SupervisorState<C: Clock<Duration>>: Sendable where C.Instant: Senda
         var reloads: [Int64: Tenant] = [:]
         var failures: [Int64: (pacer: RetryPacer, retryAt: C.Instant)] = [:]
         var blockedRetryAt: [Int64: C.Instant] = [:]
+        /// HTTP 403s reported by runtimes, by lease, not yet written (see `Supervisor.markBlocked`).
+        var blockedReports: [LeaseToken: BlockedReport] = [:]
         var waiter: CheckedContinuation<Void, Never>?
         var pendingWake = false
         var shuttingDown = false
@@ -131,6 +133,25 @@ final class SupervisorState<C: Clock<Duration>>: Sendable where C.Instant: Senda
     }
 
     /// True the first time only: another live run shares this instance id.
+    /// EWS refused a tenant with HTTP 403. Recorded here and written by the supervisor's own loop
+    /// (or its shutdown), so the write is part of its structured work and never outlives it.
+    struct BlockedReport: Sendable, Equatable {
+        var tenant: String
+        var message: String
+    }
+
+    func reportBlocked(_ lease: LeaseToken, _ report: BlockedReport) {
+        state.withLock { $0.blockedReports[lease] = report }
+        wake()
+    }
+
+    func takeBlockedReports() -> [(lease: LeaseToken, report: BlockedReport)] {
+        state.withLock { s in
+            defer { s.blockedReports = [:] }
+            return s.blockedReports.map { ($0.key, $0.value) }
+        }
+    }
+
     func firstSharedInstanceWarning() -> Bool {
         state.withLock { s in
             defer { s.sharedInstanceWarned = true }

@@ -118,7 +118,11 @@ struct FolderSyncer: Sendable {
                                                          maxChanges: pageSize, readState: baseline, ignore: ignored)
             let observed = now()
             guard page.status.isSuccess else { throw EWSCallError(status: page.status) }
-            let last = page.includesLastItemInRange ?? true
+            // A page that does not say whether it is the last is malformed: taken as the last, a
+            // sync from scratch would record every item not yet reported as deleted.
+            guard let last = page.includesLastItemInRange else {
+                throw EWSCallError.malformed("SyncFolderItems page without IncludesLastItemInRange")
+            }
             // From scratch, every page is diffed against the mirror; incrementally, the page is
             // named by the state it was asked with, so committing it twice inserts nothing twice.
             let step = scratch ? SyncStep.fresh("scratch") : SyncStep.incremental(from: state ?? "")

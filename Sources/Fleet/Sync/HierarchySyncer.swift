@@ -68,7 +68,12 @@ struct HierarchySyncer: Sendable {
                 }
             }
             state = page.syncState ?? state
-            if page.includesLastFolderInRange ?? true { break }
+            // Taken as the last, a page that does not say so would drop every folder of a
+            // from-scratch listing not yet reported.
+            guard let last = page.includesLastFolderInRange else {
+                throw EWSCallError.malformed("SyncFolderHierarchy page without IncludesLastFolderInRange")
+            }
+            if last { break }
         }
         let keys = Set(known.values.map(\.key))
         // Gone: folders the server deleted, and after a from-scratch listing every folder we had
