@@ -12,8 +12,8 @@ import Testing
             }
             let pool = fx.db.pool()
             // b's status comes from a live instance; c's from one whose heartbeats stopped.
-            try await FleetStateRepository(pool: pool).heartbeat(holder: LeaseHolder(instanceID: "live", run: "r1"), hostname: "h", pid: 1, version: "v")
-            try await FleetStateRepository(pool: pool).heartbeat(holder: LeaseHolder(instanceID: "gone", run: "r2"), hostname: "h", pid: 2, version: "v",
+            try await InstanceRepository(pool: pool).heartbeat(holder: LeaseHolder(instanceID: "live", run: "r1"), hostname: "h", pid: 1, version: "v")
+            try await InstanceRepository(pool: pool).heartbeat(holder: LeaseHolder(instanceID: "gone", run: "r2"), hostname: "h", pid: 2, version: "v",
                                                                  staleAfter: .seconds(1))
             _ = try await pool.withConnection { conn in
                 try await conn.query("""

@@ -65,7 +65,7 @@ final class ScriptedService: SyncService {
 final class MemoryStore: SyncStore {
     struct State {
         var syncStates: [String: String] = [:]
-        var mirror: [String: FleetStateRepository.MirrorEntry] = [:]
+        var mirror: [String: MirrorRepository.MirrorEntry] = [:]
         /// Full rows, for items whose properties a test cares about (else derived from `mirror`).
         var rows: [String: MirrorItem] = [:]
         var outbox: [ChangeRecord] = []
@@ -81,7 +81,7 @@ final class MemoryStore: SyncStore {
     func syncState(mailboxID: Int64, folder: String) async throws -> String? {
         state.withLock { $0.syncStates[folder].flatMap { $0.isEmpty ? nil : $0 } }
     }
-    func mirror(mailboxID: Int64, folder: String) async throws -> [String: FleetStateRepository.MirrorEntry] {
+    func mirror(mailboxID: Int64, folder: String) async throws -> [String: MirrorRepository.MirrorEntry] {
         state.withLock { $0.mirror }
     }
     func baselining(mailboxID: Int64, folder: String) async throws -> Bool {

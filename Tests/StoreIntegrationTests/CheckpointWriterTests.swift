@@ -24,9 +24,9 @@ import Support
             ]
             #expect(try await writer.commit(second).changesInserted == 2)
 
-            let mirror = try await FleetStateRepository(pool: f.pool).mirror(mailboxID: f.mailbox.id, folderID: "inbox")
+            let mirror = try await MirrorRepository(pool: f.pool).mirror(mailboxID: f.mailbox.id, folderID: "inbox")
             #expect(mirror == ["A": .init(changeKey: "ck2", isRead: true)])
-            #expect(try await FleetStateRepository(pool: f.pool).syncStates(mailboxID: f.mailbox.id) == ["inbox": "S2"])
+            #expect(try await SyncStateRepository(pool: f.pool).syncStates(mailboxID: f.mailbox.id) == ["inbox": "S2"])
             let kinds = try await f.pool.withConnection {
                 try await $0.query("SELECT kind FROM changes ORDER BY txid, id", name: "t").rows.map { try $0.decode("kind", as: String.self) }
             }
@@ -58,16 +58,16 @@ import Support
             read.readFlags = [ReadFlagUpdate(itemID: "A", changeKey: "ck2", isRead: true)]
             read.changes = [ChangeRecord(folderID: "inbox", itemID: "A", changeKey: "ck2", kind: .readFlag, isRead: true)]
             try await writer.commit(read)
-            let repository = FleetStateRepository(pool: f.pool)
-            #expect(try await repository.mirror(mailboxID: f.mailbox.id, folderID: search) == ["A": .init(changeKey: "ck1", isRead: false)])
-            #expect(try await repository.mirrorItems(mailboxID: f.mailbox.id, folderID: "inbox", itemIDs: ["A"])["A"]?.isRead == true)
+            let mirror = MirrorRepository(pool: f.pool)
+            #expect(try await mirror.mirror(mailboxID: f.mailbox.id, folderID: search) == ["A": .init(changeKey: "ck1", isRead: false)])
+            #expect(try await mirror.mirrorItems(mailboxID: f.mailbox.id, folderID: "inbox", itemIDs: ["A"])["A"]?.isRead == true)
             // The item leaves the search folder: only that row goes, with one deleted row.
             var left = f.checkpoint(search, state: "", step: "search:2")
             left.deletes = ["A"]
             left.changes = [ChangeRecord(folderID: search, itemID: "A", changeKey: "", kind: .deleted)]
             #expect(try await writer.commit(left).changesInserted == 1)
-            #expect(try await repository.mirror(mailboxID: f.mailbox.id, folderID: search).isEmpty)
-            #expect(try await repository.mirror(mailboxID: f.mailbox.id, folderID: "inbox") == ["A": .init(changeKey: "ck2", isRead: true)])
+            #expect(try await mirror.mirror(mailboxID: f.mailbox.id, folderID: search).isEmpty)
+            #expect(try await mirror.mirror(mailboxID: f.mailbox.id, folderID: "inbox") == ["A": .init(changeKey: "ck2", isRead: true)])
         }
     }
 
@@ -138,7 +138,7 @@ import Support
         try await StoreFixture.with("bigstate") { f in
             let state = String(repeating: "H4sIAAAAAAAEAO29B2AcSZYlJi9tynt", count: 40_000) + "=="  // ~1.3 MB
             try await CheckpointWriter(pool: f.pool).commit(f.checkpoint(state: state))
-            #expect(try await FleetStateRepository(pool: f.pool).syncStates(mailboxID: f.mailbox.id)["inbox"] == state)
+            #expect(try await SyncStateRepository(pool: f.pool).syncStates(mailboxID: f.mailbox.id)["inbox"] == state)
         }
     }
 
@@ -276,7 +276,7 @@ import Support
                 #expect(try row.decode("change_key", as: String.self) == text)
                 #expect(try row.decode("subject", as: String.self) == text)
                 #expect(try row.decode("sender", as: String.self) == text)
-                #expect(try await FleetStateRepository(pool: f.pool).syncStates(mailboxID: f.mailbox.id)[text] == text)
+                #expect(try await SyncStateRepository(pool: f.pool).syncStates(mailboxID: f.mailbox.id)[text] == text)
             }
             // Names with a fixed syntax reject such strings cleanly instead of storing them.
             await #expect(throws: StoreError.self) {

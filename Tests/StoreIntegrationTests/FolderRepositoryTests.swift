@@ -18,7 +18,7 @@ import Testing
                 tenantID: f.tenant.id, holder: LeaseHolder(instanceID: "i", run: "1"), ttl: .seconds(30)))
             try await folders.saveFolderIDs(mailboxID: f.mailbox.id, ["inbox": "AQMkInbox", "sentitems": "AQMkSent"], lease: lease)
             #expect(try await folders.folderIDs(tenantID: f.tenant.id) == [f.mailbox.id: ["AQMkInbox": "inbox", "AQMkSent": "sentitems"]])
-            let states = try await FleetStateRepository(pool: f.pool).syncStates(mailboxID: f.mailbox.id)
+            let states = try await SyncStateRepository(pool: f.pool).syncStates(mailboxID: f.mailbox.id)
             #expect(states == ["inbox": "S1", "sentitems": ""])
         }
     }

@@ -27,20 +27,20 @@ import Testing
     @Test func aStaleHolderCannotOverwriteOrDeleteTheNewHoldersSubscription() async throws {
         try await StoreFixture.with("fence_sub") { f in
             let (old, new) = try await Self.takenOver(f)
-            let state = FleetStateRepository(pool: f.pool)
-            func record(_ id: String) -> FleetStateRepository.SubscriptionRecord {
+            let subscriptions = SubscriptionRepository(pool: f.pool)
+            func record(_ id: String) -> SubscriptionRepository.SubscriptionRecord {
                 .init(mailboxID: f.mailbox.id, subscriptionID: id, groupKey: "g", anchorMailbox: f.mailbox.smtpAddress,
                       affinityCookie: nil)
             }
-            try await state.saveSubscription(record("new-id"), lease: new)
-            await #expect(throws: LeaseLostError.self) { try await state.saveSubscription(record("old-id"), lease: old) }
-            await #expect(throws: LeaseLostError.self) { try await state.deleteSubscription(mailboxID: f.mailbox.id, lease: old) }
-            #expect(try await state.subscriptions(tenantID: f.tenant.id) == [record("new-id")])
+            try await subscriptions.saveSubscription(record("new-id"), lease: new)
+            await #expect(throws: LeaseLostError.self) { try await subscriptions.saveSubscription(record("old-id"), lease: old) }
+            await #expect(throws: LeaseLostError.self) { try await subscriptions.deleteSubscription(mailboxID: f.mailbox.id, lease: old) }
+            #expect(try await subscriptions.subscriptions(tenantID: f.tenant.id) == [record("new-id")])
             // Nor does its stream liveness touch the new holder's row; the new holder's does.
-            let refused = try await state.touchSubscriptions([.init(lease: old, heartbeat: [f.mailbox.id], events: [f.mailbox.id])])
+            let refused = try await subscriptions.touchSubscriptions([.init(lease: old, heartbeat: [f.mailbox.id], events: [f.mailbox.id])])
             #expect(refused == [old])
             #expect(try await f.scalar("SELECT count(*) AS v FROM subscriptions WHERE last_heartbeat_at IS NOT NULL OR last_event_at IS NOT NULL") as Int == 0)
-            #expect(try await state.touchSubscriptions([.init(lease: new, heartbeat: [f.mailbox.id], events: [])]).isEmpty)
+            #expect(try await subscriptions.touchSubscriptions([.init(lease: new, heartbeat: [f.mailbox.id], events: [])]).isEmpty)
             #expect(try await f.scalar("SELECT count(*) AS v FROM subscriptions WHERE last_heartbeat_at IS NOT NULL") as Int == 1)
         }
     }
@@ -49,10 +49,10 @@ import Testing
         try await StoreFixture.with("fence_status") { f in
             let bob = try await MailboxRepository(pool: f.pool).add(tenant: "contoso", smtpAddress: "bob@contoso.example")
             let (old, new) = try await Self.takenOver(f)
-            let state = FleetStateRepository(pool: f.pool)
-            try await state.saveStatus([.init(mailboxID: f.mailbox.id, state: "streaming", instanceID: "host-b", lease: new)])
+            let statuses = StatusRepository(pool: f.pool)
+            try await statuses.saveStatus([.init(mailboxID: f.mailbox.id, state: "streaming", instanceID: "host-b", lease: new)])
             // One batch: the stale holder's entry for alice, the new holder's for bob.
-            let result = try await state.saveStatus([
+            let result = try await statuses.saveStatus([
                 .init(mailboxID: f.mailbox.id, state: "failed", errorCode: "LeaseLost", instanceID: "host-a", lease: old),
                 .init(mailboxID: bob.id, state: "syncing", instanceID: "host-b", lease: new),
             ])
@@ -72,13 +72,13 @@ import Testing
         try await StoreFixture.with("fence_reset") { f in
             let (old, new) = try await Self.takenOver(f)
             try await CheckpointWriter(pool: f.pool).commit(f.checkpoint(state: "S-new", lease: new))
-            let state = FleetStateRepository(pool: f.pool)
+            let syncStates = SyncStateRepository(pool: f.pool)
             await #expect(throws: LeaseLostError.self) {
-                try await state.resetSyncState(mailboxID: f.mailbox.id, folderID: "inbox", lease: old)
+                try await syncStates.resetSyncState(mailboxID: f.mailbox.id, folderID: "inbox", lease: old)
             }
-            #expect(try await state.syncStates(mailboxID: f.mailbox.id) == ["inbox": "S-new"])
-            try await state.resetSyncState(mailboxID: f.mailbox.id, folderID: "inbox", lease: new)
-            #expect(try await state.syncStates(mailboxID: f.mailbox.id) == ["inbox": ""])
+            #expect(try await syncStates.syncStates(mailboxID: f.mailbox.id) == ["inbox": "S-new"])
+            try await syncStates.resetSyncState(mailboxID: f.mailbox.id, folderID: "inbox", lease: new)
+            #expect(try await syncStates.syncStates(mailboxID: f.mailbox.id) == ["inbox": ""])
         }
     }
 
@@ -122,7 +122,7 @@ import Testing
             let stored = try await tenants.require(name: f.tenant.name)
             #expect(stored.state == .active && stored.grouping == .auto)
             // Releasing a lease it lost changes nothing: the new holder's mailboxes stay as it wrote them.
-            try await FleetStateRepository(pool: f.pool).saveStatus([.init(mailboxID: f.mailbox.id, state: "streaming", lease: new)])
+            try await StatusRepository(pool: f.pool).saveStatus([.init(mailboxID: f.mailbox.id, state: "streaming", lease: new)])
             #expect(try await LeaseRepository(pool: f.pool).release(old) == false)
             #expect(try await f.scalar("SELECT state AS v FROM mailbox_status") as String == "streaming")
             #expect(try await f.scalar("SELECT holder_run AS v FROM tenant_leases") as String == new.holder.run)
@@ -145,7 +145,7 @@ import Testing
             let forged = LeaseToken(tenantID: f.tenant.id, holder: second, epoch: held.epoch)
             #expect(try await leases.renew(forged, ttl: .seconds(30)) == false)
             await #expect(throws: LeaseLostError.self) {
-                try await FleetStateRepository(pool: f.pool).resetSyncState(mailboxID: f.mailbox.id, folderID: "inbox", lease: forged)
+                try await SyncStateRepository(pool: f.pool).resetSyncState(mailboxID: f.mailbox.id, folderID: "inbox", lease: forged)
             }
             #expect(try await leases.release(forged) == false)
             #expect(try await leases.renew(held, ttl: .seconds(30)))
@@ -162,17 +162,17 @@ import Testing
 
     @Test func heartbeatsOfTwoLiveRunsWithOneInstanceIDAreNoticedAndAStopLeavesTheOtherAlive() async throws {
         try await StoreFixture.with("fence_heartbeat") { f in
-            let state = FleetStateRepository(pool: f.pool)
+            let instances = InstanceRepository(pool: f.pool)
             let first = LeaseHolder(instanceID: "ewsfleet-a", run: "1"), second = LeaseHolder(instanceID: "ewsfleet-a", run: "2")
-            #expect(try await state.heartbeat(holder: first, hostname: "h", pid: 1, version: "v") == false)
-            #expect(try await state.heartbeat(holder: first, hostname: "h", pid: 1, version: "v") == false)
-            #expect(try await state.heartbeat(holder: second, hostname: "h", pid: 2, version: "v"))
-            try await state.markStopped(holder: first)  // the row is the second run's now
+            #expect(try await instances.heartbeat(holder: first, hostname: "h", pid: 1, version: "v") == false)
+            #expect(try await instances.heartbeat(holder: first, hostname: "h", pid: 1, version: "v") == false)
+            #expect(try await instances.heartbeat(holder: second, hostname: "h", pid: 2, version: "v"))
+            try await instances.markStopped(holder: first)  // the row is the second run's now
             #expect(try await f.scalar("SELECT stopped_at IS NULL AS v FROM fleet_instances") as Bool)
-            try await state.markStopped(holder: second)
+            try await instances.markStopped(holder: second)
             #expect(try await f.scalar("SELECT stopped_at IS NOT NULL AS v FROM fleet_instances") as Bool)
             // A run after a clean stop is no second live run.
-            #expect(try await state.heartbeat(holder: first, hostname: "h", pid: 3, version: "v") == false)
+            #expect(try await instances.heartbeat(holder: first, hostname: "h", pid: 3, version: "v") == false)
         }
     }
 }

@@ -87,22 +87,24 @@ import Support
 
     @Test func subscriptionsStatusInstancesAndConsumersRoundTrip() async throws {
         try await StoreFixture.with("fleetstate") { f in
-            let state = FleetStateRepository(pool: f.pool)
+            let instances = InstanceRepository(pool: f.pool)
+            let statuses = StatusRepository(pool: f.pool)
+            let subscriptions = SubscriptionRepository(pool: f.pool)
             let lease = try #require(try await LeaseRepository(pool: f.pool).acquire(
                 tenantID: f.tenant.id, holder: LeaseHolder(instanceID: "i-1", run: "r1"), ttl: .seconds(30)))
-            let sub = FleetStateRepository.SubscriptionRecord(
+            let sub = SubscriptionRepository.SubscriptionRecord(
                 mailboxID: f.mailbox.id, subscriptionID: "JgBibjFwcjAzbWIy==", groupKey: "https://ews/|server1",
                 anchorMailbox: "alice@contoso.example", affinityCookie: "MB1.example~1941996295")
-            try await state.saveSubscription(sub, lease: lease)
-            #expect(try await state.subscriptions(tenantID: f.tenant.id) == [sub])
-            try await state.touchSubscriptions([.init(lease: lease, heartbeat: [f.mailbox.id], events: [])])
+            try await subscriptions.saveSubscription(sub, lease: lease)
+            #expect(try await subscriptions.subscriptions(tenantID: f.tenant.id) == [sub])
+            try await subscriptions.touchSubscriptions([.init(lease: lease, heartbeat: [f.mailbox.id], events: [])])
             let beat: Bool = try await f.scalar("SELECT last_heartbeat_at IS NOT NULL AS v FROM subscriptions")
             #expect(beat)
-            try await state.deleteSubscription(mailboxID: f.mailbox.id, lease: lease)
-            #expect(try await state.subscriptions(tenantID: f.tenant.id).isEmpty)
+            try await subscriptions.deleteSubscription(mailboxID: f.mailbox.id, lease: lease)
+            #expect(try await subscriptions.subscriptions(tenantID: f.tenant.id).isEmpty)
 
             let next = Date(timeIntervalSince1970: 1_800_000_000)
-            try await state.saveStatus([.init(mailboxID: f.mailbox.id, state: "backing_off", errorCode: "ErrorServerBusy",
+            try await statuses.saveStatus([.init(mailboxID: f.mailbox.id, state: "backing_off", errorCode: "ErrorServerBusy",
                                               errorMessage: "slow down", consecutiveFailures: 2, nextAttemptAt: next,
                                               instanceID: "i-1")])
             let row = try await f.pool.withConnection {
@@ -113,8 +115,8 @@ import Support
             #expect(try row.decode("consecutive_failures", as: Int.self) == 2)
             #expect(try row.decode("next_attempt_at", as: Date.self) == next)
 
-            try await state.heartbeat(holder: lease.holder, hostname: "h", pid: 42, version: "0.1")
-            try await state.markStopped(holder: lease.holder)
+            try await instances.heartbeat(holder: lease.holder, hostname: "h", pid: 42, version: "0.1")
+            try await instances.markStopped(holder: lease.holder)
             let stopped: Bool = try await f.scalar("SELECT stopped_at IS NOT NULL AS v FROM fleet_instances WHERE instance_id = 'i-1'")
             #expect(stopped)
 
@@ -154,10 +156,11 @@ import Support
             cp.upserts = [item]
             cp.changes = [change]
             try await CheckpointWriter(pool: f.pool).commit(cp)
-            let state = FleetStateRepository(pool: f.pool)
+            let instances = InstanceRepository(pool: f.pool)
+            let statuses = StatusRepository(pool: f.pool)
             let holder = LeaseHolder(instanceID: "i1", run: "r1")
-            try await state.heartbeat(holder: holder, hostname: "h", pid: 1, version: "v")
-            try await state.saveStatus([.init(mailboxID: f.mailbox.id, state: "streaming", instanceID: "i1")])
+            try await instances.heartbeat(holder: holder, hostname: "h", pid: 1, version: "v")
+            try await statuses.saveStatus([.init(mailboxID: f.mailbox.id, state: "streaming", instanceID: "i1")])
             let row = try await f.pool.withConnection {
                 try await $0.query("SELECT * FROM tenant_summary WHERE tenant = 'contoso'", name: "t").rows[0]
             }
@@ -166,16 +169,16 @@ import Support
             #expect(try row.decode("changes_last_hour", as: Int.self) == 1)
             let lagging: Int = try await f.scalar("SELECT count(*) AS v FROM lagging_mailboxes")
             #expect(lagging == 0)  // streaming and freshly synced
-            try await state.saveStatus([.init(mailboxID: f.mailbox.id, state: "failed", instanceID: "i1")])
+            try await statuses.saveStatus([.init(mailboxID: f.mailbox.id, state: "failed", instanceID: "i1")])
             let nowLagging: Int = try await f.scalar("SELECT count(*) AS v FROM lagging_mailboxes")
             #expect(nowLagging == 1)
             // An instance that stopped: its rows read 'stale' (a crash) or, after a clean stop, 'idle'.
-            try await state.saveStatus([.init(mailboxID: f.mailbox.id, state: "streaming", instanceID: "i1")])
-            try await state.markStopped(holder: holder)
+            try await statuses.saveStatus([.init(mailboxID: f.mailbox.id, state: "streaming", instanceID: "i1")])
+            try await instances.markStopped(holder: holder)
             let stale: String = try await f.scalar("SELECT state AS v FROM mailbox_status_now")
             #expect(stale == "stale")
             #expect(try await f.scalar("SELECT count(*) AS v FROM lagging_mailboxes") as Int == 1)
-            try await state.markIdle(instanceID: "i1")
+            try await statuses.markIdle(instanceID: "i1")
             let idle: String = try await f.scalar("SELECT state AS v FROM mailbox_status_now")
             #expect(idle == "idle")
         }
@@ -188,8 +191,9 @@ import Support
             var cp = f.checkpoint(state: "S1")
             cp.upserts = [created("i1").0]
             try await CheckpointWriter(pool: f.pool).commit(cp)
-            let state = FleetStateRepository(pool: f.pool)
-            try await state.heartbeat(holder: LeaseHolder(instanceID: "i1", run: "r1"), hostname: "h", pid: 1, version: "v")
+            let instances = InstanceRepository(pool: f.pool)
+            let statuses = StatusRepository(pool: f.pool)
+            try await instances.heartbeat(holder: LeaseHolder(instanceID: "i1", run: "r1"), hostname: "h", pid: 1, version: "v")
             func lagging() async throws -> Int { try await f.scalar("SELECT count(*) AS v FROM lagging_mailboxes") }
             func synced(secondsAgo: Int) async throws {
                 try await f.pool.withConnection {
@@ -201,7 +205,7 @@ import Support
                 name: "contoso", { var u = TenantUpdate(); u.syncMode = .syncOnly; u.pollIntervalSeconds = 60; return u }(),
                 secret: nil, keyring: f.keyring)
             for stateName in ["scheduled", "syncing"] {
-                try await state.saveStatus([.init(mailboxID: f.mailbox.id, state: stateName, instanceID: "i1")])
+                try await statuses.saveStatus([.init(mailboxID: f.mailbox.id, state: stateName, instanceID: "i1")])
                 try await synced(secondsAgo: 170)
                 #expect(try await lagging() == 0, "\(stateName), last synced within 2 × 60 s + 60 s")
                 try await synced(secondsAgo: 190)

@@ -9,7 +9,7 @@ import Support
 @Suite(.requiresDatabase) struct TenantUpdateTests {
     /// A subscription row and a synced folder with its EWS id, as a running tenant leaves them.
     static func seedServerState(_ f: StoreFixture, _ lease: LeaseToken) async throws {
-        try await FleetStateRepository(pool: f.pool).saveSubscription(
+        try await SubscriptionRepository(pool: f.pool).saveSubscription(
             .init(mailboxID: f.mailbox.id, subscriptionID: "sub-1", groupKey: "srv1", anchorMailbox: f.mailbox.smtpAddress,
                   affinityCookie: nil), lease: lease)
         try await FolderRepository(pool: f.pool).saveFolderIDs(mailboxID: f.mailbox.id, ["inbox": "ews-inbox-id"], lease: lease)

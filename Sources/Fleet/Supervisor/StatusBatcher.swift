@@ -8,27 +8,29 @@ import Synchronization
 /// Only the newest state of each mailbox is kept between flushes.
 ///
 /// Every entry carries the tenant lease it was recorded under, and is written only while that lease
-/// is still held (see `FleetStateRepository.saveStatus`): the entries of a tenant whose lease moved
+/// is still held (see `StatusRepository.saveStatus`): the entries of a tenant whose lease moved
 /// are dropped (counted, logged, and reported through `onLeaseLost`, which stops the tenant), never
 /// retried, and never hold back the other tenants' entries.
 final class StatusBatcher: Sendable {
     private struct Pending {
-        var status: [Int64: FleetStateRepository.StatusUpdate] = [:]
+        var status: [Int64: StatusRepository.StatusUpdate] = [:]
         var activity: [LeaseToken?: (heartbeats: Set<Int64>, events: Set<Int64>)] = [:]
     }
 
     private let pending = Mutex(Pending())
-    private let repository: FleetStateRepository
+    private let statuses: StatusRepository
+    private let subscriptions: SubscriptionRepository
     private let logger: Logger
     private let onLeaseLost: @Sendable (LeaseToken) -> Void
 
     init(pool: PostgresPool, logger: Logger, onLeaseLost: @escaping @Sendable (LeaseToken) -> Void = { _ in }) {
-        repository = FleetStateRepository(pool: pool)
+        statuses = StatusRepository(pool: pool)
+        subscriptions = SubscriptionRepository(pool: pool)
         self.logger = logger
         self.onLeaseLost = onLeaseLost
     }
 
-    func record(_ update: FleetStateRepository.StatusUpdate) {
+    func record(_ update: StatusRepository.StatusUpdate) {
         pending.withLock { $0.status[update.mailboxID] = update }
     }
 
@@ -50,18 +52,18 @@ final class StatusBatcher: Sendable {
         }
         let updates = batch.status.values.sorted { $0.mailboxID < $1.mailboxID }
         do {
-            dropStale(try await repository.saveStatus(updates).refused)
+            dropStale(try await statuses.saveStatus(updates).refused)
         } catch let error as PostgresError where error.isRetryable {
             requeue(status: updates, error: error)
         } catch {
             await saveOneByOne(updates, after: error)
         }
         let activity = batch.activity.map {
-            FleetStateRepository.SubscriptionActivity(lease: $0.key, heartbeat: Array($0.value.heartbeats),
+            SubscriptionRepository.SubscriptionActivity(lease: $0.key, heartbeat: Array($0.value.heartbeats),
                                                       events: Array($0.value.events))
         }
         do {
-            for lease in try await repository.touchSubscriptions(activity) {
+            for lease in try await subscriptions.touchSubscriptions(activity) {
                 // Counted here; the supervisor logs the tenant's stop (once, whatever reported it).
                 FleetMetrics.leaseFencedWrites("liveness")
                 onLeaseLost(lease)
@@ -91,11 +93,11 @@ final class StatusBatcher: Sendable {
         }
     }
 
-    private func saveOneByOne(_ updates: [FleetStateRepository.StatusUpdate], after error: any Error) async {
+    private func saveOneByOne(_ updates: [StatusRepository.StatusUpdate], after error: any Error) async {
         logger.warning("status batch failed; writing its rows one by one", metadata: ["error": "\(error)"])
         for (index, update) in updates.enumerated() {
             do {
-                dropStale(try await repository.saveStatus([update]).refused)
+                dropStale(try await statuses.saveStatus([update]).refused)
             } catch let error as PostgresError where error.isRetryable {
                 requeue(status: Array(updates[index...]), error: error)
                 return
@@ -106,7 +108,7 @@ final class StatusBatcher: Sendable {
         }
     }
 
-    private func requeue(status updates: [FleetStateRepository.StatusUpdate], error: any Error) {
+    private func requeue(status updates: [StatusRepository.StatusUpdate], error: any Error) {
         logger.warning("status flush failed; will retry", metadata: ["error": "\(error)"])
         pending.withLock { p in
             for update in updates where p.status[update.mailboxID] == nil { p.status[update.mailboxID] = update }

@@ -194,7 +194,7 @@ public final class Supervisor<C: Clock<Duration>>: Service, Sendable where C.Ins
             let change = TenantReload(from: old.tenant, to: row, sameSecret: { keyring.sameSecret($0, $1, tenant: row.name) })
             do {
                 if let change, change.forgetsSubscriptions {
-                    try await FleetStateRepository(pool: deps.pool).forgetServerState(
+                    try await SubscriptionRepository(pool: deps.pool).forgetServerState(
                         tenantID: row.id, syncStates: change.forgetsSyncStates, lease: old.lease)
                 }
                 let mailboxes = try await MailboxRepository(pool: deps.pool).list(tenant: row.name)
@@ -283,7 +283,7 @@ public final class Supervisor<C: Clock<Duration>>: Service, Sendable where C.Ins
 
     private func heartbeat() async throws {
         // Six missed heartbeats (one per reconcile, every third of the lease) make it stale.
-        let shared = try await FleetStateRepository(pool: deps.pool).heartbeat(
+        let shared = try await InstanceRepository(pool: deps.pool).heartbeat(
             holder: holder, hostname: ProcessInfo.processInfo.hostName,
             pid: Int(ProcessInfo.processInfo.processIdentifier), version: ProductVersion.current, staleAfter: settings.leaseTTL * 2)
         // Harmless for the data (leases are per run), but both processes write one fleet_instances
@@ -309,7 +309,7 @@ public final class Supervisor<C: Clock<Duration>>: Service, Sendable where C.Ins
                                     metadata: ["tenant": "\(runtime.tenant.name)", "error": "\(error)"])
             }
         }
-        try? await FleetStateRepository(pool: deps.pool).markStopped(holder: holder)
+        try? await InstanceRepository(pool: deps.pool).markStopped(holder: holder)
         deps.logger.info("fleet instance stopped", metadata: ["instance": "\(settings.instanceID)"])
     }
 }

@@ -62,9 +62,9 @@ struct FolderSyncer: Sendable {
         let scratch: Bool
         let baseline: Bool
         /// From scratch: the folder's mirror as the sync found it.
-        let mirror: [String: FleetStateRepository.MirrorEntry]
+        let mirror: [String: MirrorRepository.MirrorEntry]
         /// From scratch: mirrored items not reported yet; what is left after the last page is gone.
-        var unreported: [String: FleetStateRepository.MirrorEntry]
+        var unreported: [String: MirrorRepository.MirrorEntry]
         /// From scratch: items whose read-state change this sync already recorded (by a fetch or
         /// a ReadFlagChange), so the other kind of report of it records nothing more.
         var readRecorded: Set<String> = []
@@ -75,7 +75,7 @@ struct FolderSyncer: Sendable {
         /// leaves the mirror (a `deleted` row) if it was there.
         var filter: MailboxFilter? = nil
 
-        init(scratch: Bool, baseline: Bool, mirror: [String: FleetStateRepository.MirrorEntry], ignored: [String]) {
+        init(scratch: Bool, baseline: Bool, mirror: [String: MirrorRepository.MirrorEntry], ignored: [String]) {
             self.scratch = scratch
             self.baseline = baseline
             self.mirror = mirror

@@ -26,7 +26,7 @@ protocol SyncService: Sendable {
 /// What the change pipeline reads and writes in PostgreSQL. `PostgresSyncStore` implements it.
 protocol SyncStore: Sendable {
     func syncState(mailboxID: Int64, folder: String) async throws -> String?
-    func mirror(mailboxID: Int64, folder: String) async throws -> [String: FleetStateRepository.MirrorEntry]
+    func mirror(mailboxID: Int64, folder: String) async throws -> [String: MirrorRepository.MirrorEntry]
     /// Whether a baseline of the folder was interrupted before its last page.
     func baselining(mailboxID: Int64, folder: String) async throws -> Bool
     /// The filter the folder's mirror was last scoped under ('' = none).
@@ -43,20 +43,20 @@ struct PostgresSyncStore: SyncStore {
     let pool: PostgresPool
 
     func syncState(mailboxID: Int64, folder: String) async throws -> String? {
-        let state = try await FleetStateRepository(pool: pool).syncStates(mailboxID: mailboxID)[folder]
+        let state = try await SyncStateRepository(pool: pool).syncStates(mailboxID: mailboxID)[folder]
         return state.flatMap { $0.isEmpty ? nil : $0 }
     }
 
-    func mirror(mailboxID: Int64, folder: String) async throws -> [String: FleetStateRepository.MirrorEntry] {
-        try await FleetStateRepository(pool: pool).mirror(mailboxID: mailboxID, folderID: folder)
+    func mirror(mailboxID: Int64, folder: String) async throws -> [String: MirrorRepository.MirrorEntry] {
+        try await MirrorRepository(pool: pool).mirror(mailboxID: mailboxID, folderID: folder)
     }
 
     func mirrorItems(mailboxID: Int64, folder: String, itemIDs: [String]) async throws -> [String: MirrorItem] {
-        try await FleetStateRepository(pool: pool).mirrorItems(mailboxID: mailboxID, folderID: folder, itemIDs: itemIDs)
+        try await MirrorRepository(pool: pool).mirrorItems(mailboxID: mailboxID, folderID: folder, itemIDs: itemIDs)
     }
 
     func baselining(mailboxID: Int64, folder: String) async throws -> Bool {
-        try await FleetStateRepository(pool: pool).baselining(mailboxID: mailboxID, folderID: folder)
+        try await SyncStateRepository(pool: pool).baselining(mailboxID: mailboxID, folderID: folder)
     }
 
     func ignored(mailboxID: Int64) async throws -> [String] {
@@ -64,7 +64,7 @@ struct PostgresSyncStore: SyncStore {
     }
 
     func filterScope(mailboxID: Int64, folder: String) async throws -> String {
-        try await FleetStateRepository(pool: pool).filterScope(mailboxID: mailboxID, folderID: folder)
+        try await SyncStateRepository(pool: pool).filterScope(mailboxID: mailboxID, folderID: folder)
     }
 
     func commit(_ checkpoint: Checkpoint) async throws -> Int {

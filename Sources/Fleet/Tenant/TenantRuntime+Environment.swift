@@ -51,15 +51,15 @@ extension TenantRuntime {
 
     func resetSyncState(_ mailbox: Mailbox, folder: String) async throws {
         try await fenced("sync_state_reset") {
-            try await FleetStateRepository(pool: pool).resetSyncState(mailboxID: mailbox.id, folderID: folder, lease: lease)
+            try await SyncStateRepository(pool: pool).resetSyncState(mailboxID: mailbox.id, folderID: folder, lease: lease)
         }
     }
 
     func persistSubscription(_ mailbox: Mailbox, subscriptionID: String?) async throws {
-        let state = FleetStateRepository(pool: pool)
+        let subscriptions = SubscriptionRepository(pool: pool)
         guard let subscriptionID else {
             trust.drop(mailbox.id)
-            try await fenced("subscription") { try await state.deleteSubscription(mailboxID: mailbox.id, lease: lease) }
+            try await fenced("subscription") { try await subscriptions.deleteSubscription(mailboxID: mailbox.id, lease: lease) }
             return
         }
         let name = groupKey(of: mailbox) ?? "default#0"
@@ -67,10 +67,10 @@ extension TenantRuntime {
         // the mailbox's own, and a warm restart must know which server the id lives on.
         let key = server(ofGroup: name)
         let cookie = groups[name]?.cookies.value(of: Self.cookieName)
-        let record = FleetStateRepository.SubscriptionRecord(
+        let record = SubscriptionRepository.SubscriptionRecord(
             mailboxID: mailbox.id, subscriptionID: subscriptionID, groupKey: key, anchorMailbox: mailbox.smtpAddress,
             affinityCookie: cookie)
-        try await fenced("subscription") { try await state.saveSubscription(record, lease: lease) }
+        try await fenced("subscription") { try await subscriptions.saveSubscription(record, lease: lease) }
     }
 
     /// False when the mailbox has no group and none can be opened (the identity's connection cap).

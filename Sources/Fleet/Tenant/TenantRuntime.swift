@@ -45,7 +45,7 @@ actor TenantRuntime<C: Clock<Duration>>: MailboxEnvironment where C.Instant: Sen
     private(set) var affinityKeysByAddress: [String: String] = [:]
     /// Affinity keys of mailboxes that found no group (connection cap reached), for their next try.
     var ungroupedKeys: [Int64: String] = [:]
-    private var persisted: [Int64: FleetStateRepository.SubscriptionRecord] = [:]
+    private var persisted: [Int64: SubscriptionRepository.SubscriptionRecord] = [:]
     /// Persisted EWS folder ids by mailbox (EWS id → folder key), loaded once per tenant start.
     var persistedFolderIDs: [Int64: [String: String]] = [:]
     /// Which subscription ids can be trusted; what refusals say about the server.
@@ -233,7 +233,7 @@ actor TenantRuntime<C: Clock<Duration>>: MailboxEnvironment where C.Instant: Sen
 
     private func loadPersistedSubscriptions() async {
         do {
-            for record in try await FleetStateRepository(pool: pool).subscriptions(tenantID: tenant.id) {
+            for record in try await SubscriptionRepository(pool: pool).subscriptions(tenantID: tenant.id) {
                 persisted[record.mailboxID] = record
                 trust.loaded(mailboxID: record.mailboxID, id: record.subscriptionID, server: record.groupKey)
             }

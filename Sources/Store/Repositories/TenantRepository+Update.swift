@@ -108,7 +108,7 @@ extension TenantRepository {
                 // Thrown inside the transaction: the update rolls back.
                 if tenant.state != .disabled, let refusal = tenant.plainHTTPRefusal { throw refusal }
                 if let reload = TenantReload(from: before, to: tenant), reload.forgetsSubscriptions {
-                    try await FleetStateRepository.forgetServerState(tenantID: tenant.id, syncStates: reload.forgetsSyncStates, on: conn)
+                    try await SubscriptionRepository.forgetServerState(tenantID: tenant.id, syncStates: reload.forgetsSyncStates, on: conn)
                 }
                 return tenant
             }

@@ -1,13 +1,10 @@
-import Foundation
-
-/// What the supervisor and mailbox actors persist besides checkpoints: subscriptions, sync states,
-/// mirror snapshots for full resyncs, mailbox status and instance heartbeats.
-public struct FleetStateRepository: Sendable {
+/// Streaming subscriptions: the id each mailbox holds, on which server, with which affinity cookie,
+/// and when its stream last brought a heartbeat or an event. Writes are fenced by the tenant's
+/// lease (`LeaseFence`), so a warm restart (or the next holder) finds the ids the last holder kept.
+public struct SubscriptionRepository: Sendable {
     let pool: PostgresPool
 
     public init(pool: PostgresPool) { self.pool = pool }
-
-    // MARK: subscriptions
 
     public struct SubscriptionRecord: Sendable, Equatable {
         public var mailboxID: Int64
@@ -131,97 +128,6 @@ public struct FleetStateRepository: Sendable {
                     name: "subscription.touch")
             }
             return leases.subtracting(held)
-        }
-    }
-
-    // MARK: folder sync state
-
-    /// Stored SyncStates of a mailbox, by folder ('' when a folder was never synced or was reset).
-    public func syncStates(mailboxID: Int64) async throws -> [String: String] {
-        try await pool.withConnection { conn in
-            var states: [String: String] = [:]
-            for row in try await conn.query("SELECT folder_id, sync_state FROM folder_sync WHERE mailbox_id = $1",
-                                            [PostgresValue(mailboxID)], name: "folder_sync.load") {
-                states[try row.decode("folder_id")] = try row.decode("sync_state")
-            }
-            return states
-        }
-    }
-
-    /// The filter the folder's mirror was last scoped under ('' = none, or a folder never synced).
-    public func filterScope(mailboxID: Int64, folderID: String) async throws -> String {
-        try await pool.withConnection { conn in
-            try await conn.query("SELECT filter_scope FROM folder_sync WHERE mailbox_id = $1 AND folder_id = $2",
-                                 [PostgresValue(mailboxID), PostgresValue(folderID)], name: "folder_sync.filter_scope")
-                .rows.first?.decode("filter_scope", as: String.self) ?? ""
-        }
-    }
-
-    /// Whether a baseline of the folder was interrupted before its last page (`folder_sync.baselining`).
-    public func baselining(mailboxID: Int64, folderID: String) async throws -> Bool {
-        try await pool.withConnection { conn in
-            try await conn.query("SELECT baselining FROM folder_sync WHERE mailbox_id = $1 AND folder_id = $2",
-                                 [PostgresValue(mailboxID), PostgresValue(folderID)], name: "folder_sync.baselining")
-                .rows.first?.decode("baselining", as: Bool.self) ?? false
-        }
-    }
-
-    /// Forgets a folder's SyncState (ErrorInvalidSyncStateData): the next sync starts from scratch.
-    /// Fenced by the tenant's lease: a stale holder must not wipe the state the new holder synced to.
-    public func resetSyncState(mailboxID: Int64, folderID: String, lease: LeaseToken) async throws {
-        try await LeaseFence.write(lease, on: pool) { conn in
-            try await conn.query("""
-                UPDATE folder_sync f SET sync_state = '' FROM mailboxes m
-                 WHERE f.mailbox_id = $1 AND f.folder_id = $2 AND m.id = f.mailbox_id AND m.tenant_id = $3
-                """, [PostgresValue(mailboxID), PostgresValue(folderID), PostgresValue(lease.tenantID)],
-                name: "folder_sync.reset")
-        }
-    }
-
-    /// The mirror of one folder (id → change key, read state), which a full resync diffs against.
-    public func mirror(mailboxID: Int64, folderID: String) async throws -> [String: MirrorEntry] {
-        try await pool.withConnection { conn in
-            var entries: [String: MirrorEntry] = [:]
-            for row in try await conn.query(
-                "SELECT item_id, change_key, is_read FROM items WHERE mailbox_id = $1 AND folder_id = $2",
-                [PostgresValue(mailboxID), PostgresValue(folderID)], name: "items.mirror") {
-                entries[try row.decode("item_id")] = MirrorEntry(changeKey: try row.decode("change_key"),
-                                                                 isRead: try row.decode("is_read"))
-            }
-            return entries
-        }
-    }
-
-    /// The mirror's rows of some items of one folder (a search folder's rows are apart from those
-    /// of the items' real folders).
-    public func mirrorItems(mailboxID: Int64, folderID: String, itemIDs: [String]) async throws -> [String: MirrorItem] {
-        try await pool.withConnection { conn in
-            var items: [String: MirrorItem] = [:]
-            for row in try await conn.query("""
-                SELECT folder_id, item_id, change_key, is_read, subject, sender, received_at, size_bytes, has_attachments,
-                       properties::text AS properties
-                  FROM items WHERE mailbox_id = $1 AND folder_id = $2 AND item_id = ANY($3::text[])
-                """, [PostgresValue(mailboxID), PostgresValue(folderID), .array(itemIDs)], name: "items.by_id") {
-                let item = MirrorItem(
-                    folderID: try row.decode("folder_id"), itemID: try row.decode("item_id"),
-                    changeKey: try row.decode("change_key"), isRead: try row.decode("is_read"),
-                    subject: try row.decode("subject"), sender: try row.decode("sender"),
-                    receivedAt: try row.decode("received_at"), size: try row.decode("size_bytes"),
-                    hasAttachments: try row.decode("has_attachments"),
-                    details: ItemDetails(json: try row.decode("properties")))
-                items[item.itemID] = item
-            }
-            return items
-        }
-    }
-
-    public struct MirrorEntry: Sendable, Equatable {
-        public var changeKey: String
-        public var isRead: Bool?
-
-        public init(changeKey: String, isRead: Bool?) {
-            self.changeKey = changeKey
-            self.isRead = isRead
         }
     }
 }
