@@ -62,11 +62,11 @@ extension TenantRuntime {
             try await fenced("subscription") { try await subscriptions.deleteSubscription(mailboxID: mailbox.id, lease: lease) }
             return
         }
-        let name = groupKey(of: mailbox) ?? "default#0"
+        let name = registry.name(of: mailbox.id) ?? "default#0"
         // The server's affinity key, not the group's name: with per-mailbox grouping the name is
         // the mailbox's own, and a warm restart must know which server the id lives on.
-        let key = server(ofGroup: name)
-        let cookie = groups[name]?.cookies.value(of: Self.cookieName)
+        let key = registry.server(ofGroup: name)
+        let cookie = registry.groups[name]?.cookies.value(of: Self.cookieName)
         let record = SubscriptionRepository.SubscriptionRecord(
             mailboxID: mailbox.id, subscriptionID: subscriptionID, groupKey: key, anchorMailbox: mailbox.smtpAddress,
             affinityCookie: cookie)
@@ -76,16 +76,16 @@ extension TenantRuntime {
     /// False when the mailbox has no group and none can be opened (the identity's connection cap).
     func join(_ mailbox: Mailbox, subscriptionID: String, established: Bool, owner: MailboxActor<C>) async -> Bool {
         defer { arrived(mailbox.id) }
-        let group = groupKey(of: mailbox).flatMap { groups[$0] }
-            ?? streamGroup(for: mailbox, key: ungroupedKey(of: mailbox) ?? affinityKeysByAddress[mailbox.smtpAddress] ?? "default")
+        let group = registry.group(of: mailbox.id)
+            ?? streamGroup(for: mailbox, key: registry.ungroupedKey(of: mailbox.id) ?? affinityKeysByAddress[mailbox.smtpAddress] ?? "default")
         guard let group else { return false }
-        trust.joined(mailboxID: mailbox.id, server: server(ofGroup: group.key))
+        trust.joined(mailboxID: mailbox.id, server: registry.server(ofGroup: group.key))
         group.join(subscriptionID: subscriptionID, mailbox: mailbox, owner: owner, established: established)
         return true
     }
 
     func leave(_ mailbox: Mailbox, owner: MailboxActor<C>) async {
-        guard let name = groupKey(of: mailbox), let group = groups[name] else { return }
+        guard let group = registry.group(of: mailbox.id) else { return }
         group.leave(mailboxID: mailbox.id, owner: owner)
     }
 

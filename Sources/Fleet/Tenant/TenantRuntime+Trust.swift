@@ -39,16 +39,16 @@ extension TenantRuntime {
         guard !gateOpen else { return }
         gateOpen = true
         startupPending = []
-        for group in groups.values { group.openGate() }
+        for group in registry.groups.values { group.openGate() }
     }
 
     // MARK: refusals and reused ids
 
     func handle(_ refusals: StreamGroupMachine<C.Instant>.Refusals, group name: String) async {
-        let server = server(ofGroup: name)
+        let server = registry.server(ofGroup: name)
         let refused = refusals.refused.keys.map { (id: $0, established: refusals.sent[$0]?.established ?? false) }
         if let suspects = trust.refused(refused, server: server, now: clock.now) { replace(suspects) }
-        if tenant.impersonation, grouping == .auto,
+        if tenant.impersonation, registry.grouping == .auto,
            trust.groupingRefused(sent: refusals.sent, refused: refusals.refused, anchorID: refusals.anchorID) {
             await regroup(.perMailbox, reason: "the server refused the other members' subscriptions on a grouped "
                 + "connection (it binds a subscription to the impersonated user)")
@@ -56,7 +56,7 @@ extension TenantRuntime {
     }
 
     func handleReachability(group name: String, reachable: Bool) {
-        let server = server(ofGroup: name)
+        let server = registry.server(ofGroup: name)
         if !reachable {
             trust.unreachable(server: server, now: clock.now)
         } else if let suspects = trust.reachable(server: server) {
@@ -84,19 +84,13 @@ extension TenantRuntime {
         if let stale = trust.subscribed(mailboxID: mailbox.id, id: id) { replace(stale) }
     }
 
-    /// The server a group's connections reach: its affinity key. With per-mailbox grouping every
-    /// mailbox has a group of its own, yet they share the server whose restart they all see.
-    func server(ofGroup name: String) -> String {
-        groupServers[name] ?? String(name[..<(name.lastIndex(of: "#") ?? name.endIndex)])
-    }
-
     // MARK: grouping
 
     /// Switches how mailboxes share connections: every group closes and every subscribed mailbox
     /// joins again under the new rule. `reason` nil: an operator's choice (nothing to persist).
     func regroup(_ mode: StreamGrouping, reason: String?) async {
-        guard mode != grouping else { return }
-        grouping = mode
+        guard mode != registry.grouping else { return }
+        let closing = registry.regroup(mode)
         if let reason {
             logger.notice("streaming grouping changed", metadata: ["grouping": "\(mode.rawValue)", "reason": "\(reason)"])
             do {
@@ -110,11 +104,7 @@ extension TenantRuntime {
         } else {
             logger.notice("streaming grouping changed by an operator", metadata: ["grouping": "\(mode.rawValue)"])
         }
-        for (id, _) in actors { planner.remove(id) }
-        for group in groups.values { group.close() }
-        groups = [:]
-        groupServers = [:]
-        ungroupedKeys = [:]
+        for group in closing { group.close() }
         for actor in actors.values { actor.send(.regroup) }
     }
 }

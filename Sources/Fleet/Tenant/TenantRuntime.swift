@@ -3,7 +3,6 @@ import Foundation
 import HTTP
 import Logging
 import Store
-import Synchronization
 
 /// All mailboxes of one tenant on this instance, under the tenant's lease: one `EWSClient` and
 /// throttling budget for the tenant identity, stream groups by affinity, one actor per mailbox.
@@ -35,23 +34,18 @@ actor TenantRuntime<C: Clock<Duration>>: MailboxEnvironment where C.Instant: Sen
     let onBlocked: @Sendable (EWSCallError) -> Void
     /// A write was refused because the tenant's lease moved: the supervisor stops this runtime.
     let onLeaseLost: @Sendable (LeaseToken) -> Void
-    var planner: GroupPlanner
-    var groups: [String: StreamGroup<C>] = [:]
-    /// Group name → the affinity key (server) it was made for.
-    var groupServers: [String: String] = [:]
+    /// Stream groups and their members.
+    var registry: StreamGroupRegistry<C>
+    /// The mailboxes that have an actor here, and what a new list from the database asks of them.
+    private var roster: MailboxRoster
     private(set) var actors: [Int64: MailboxActor<C>] = [:]
-    private var mailboxes: [Int64: Mailbox] = [:]
     /// Affinity keys from Autodiscover, by SMTP address.
     private(set) var affinityKeysByAddress: [String: String] = [:]
-    /// Affinity keys of mailboxes that found no group (connection cap reached), for their next try.
-    var ungroupedKeys: [Int64: String] = [:]
     private var persisted: [Int64: SubscriptionRepository.SubscriptionRecord] = [:]
     /// Persisted EWS folder ids by mailbox (EWS id → folder key), loaded once per tenant start.
     var persistedFolderIDs: [Int64: [String: String]] = [:]
     /// Which subscription ids can be trusted; what refusals say about the server.
     var trust = SubscriptionTrust<C.Instant>()
-    /// How mailboxes share streaming connections (the tenant row's, or what the server forced).
-    var grouping: StreamGrouping
     /// `updated_at` of the newest tenant row applied or written here: an older row the
     /// supervisor read before our own write must not undo it.
     var tenantRowVersion: Date
@@ -77,9 +71,11 @@ actor TenantRuntime<C: Clock<Duration>>: MailboxEnvironment where C.Instant: Sen
         var logger = logger
         logger[metadataKey: "tenant"] = "\(tenant.name)"
         self.logger = logger
-        planner = GroupPlanner(capacity: tenant.throttling.subscriptionsPerConnection,
-                               maxGroups: tenant.impersonation ? nil : tenant.throttling.hangingConnections)
-        grouping = tenant.grouping
+        registry = StreamGroupRegistry(
+            grouping: tenant.grouping,
+            planner: GroupPlanner(capacity: tenant.throttling.subscriptionsPerConnection,
+                                  maxGroups: tenant.impersonation ? nil : tenant.throttling.hangingConnections))
+        roster = MailboxRoster(tenant: tenant)
         tenantRowVersion = tenant.updatedAt
         let routes = RouteTable<C>()
         self.routes = routes
@@ -101,7 +97,7 @@ actor TenantRuntime<C: Clock<Duration>>: MailboxEnvironment where C.Instant: Sen
             for await command in commands {
                 switch command {
                 case .reconcile(let list):
-                    let added = list.filter { mailboxes[$0.id] == nil && $0.enabled }.map(\.smtpAddress)
+                    let added = list.filter { roster.mailboxes[$0.id] == nil && $0.enabled }.map(\.smtpAddress)
                     if !added.isEmpty { await discoverAffinity(added) }
                     reconcile(list)
                 case .startGroup(let streamGroup):
@@ -111,7 +107,7 @@ actor TenantRuntime<C: Clock<Duration>>: MailboxEnvironment where C.Instant: Sen
                 case .tenantChanged(let row):
                     guard row.updatedAt > tenantRowVersion else { continue }
                     tenantRowVersion = row.updatedAt
-                    if row.grouping != grouping { await regroup(row.grouping, reason: nil) }
+                    if row.grouping != registry.grouping { await regroup(row.grouping, reason: nil) }
                 case .refusals(let key, let refusals):
                     await handle(refusals, group: key)
                 case .established(let ids):
@@ -126,7 +122,7 @@ actor TenantRuntime<C: Clock<Duration>>: MailboxEnvironment where C.Instant: Sen
             // their subscriptions persisted; stream groups close. A commit already running completes
             // or rolls back as a whole.
             for actor in actors.values { actor.send(.stop) }
-            for streamGroup in groups.values { streamGroup.close() }
+            for streamGroup in registry.groups.values { streamGroup.close() }
             group.cancelAll()
         }
     }
@@ -136,50 +132,33 @@ actor TenantRuntime<C: Clock<Duration>>: MailboxEnvironment where C.Instant: Sen
 
     var mailboxCount: Int { actors.count }
     /// The mailboxes this runtime ran, for the status a failed reload writes on their behalf.
-    var mailboxIDs: [Int64] { Array(mailboxes.keys) }
-    var groupCount: Int { groups.count }
+    var mailboxIDs: [Int64] { Array(roster.mailboxes.keys) }
+    var groupCount: Int { registry.groups.count }
 
-    /// Starts, pauses, resumes, restarts and stops actors to match the database.
+    /// Carries out what the roster asks to match the database.
     private func reconcile(_ list: [Mailbox]) {
-        let wanted = Dictionary(uniqueKeysWithValues: list.map { ($0.id, $0) })
-        for id in actors.keys where wanted[id] == nil { retire(id) }
-        for mailbox in list {
-            if let was = mailboxes[mailbox.id], needsRestart(was, mailbox) {
-                // `mailbox update` changed what it watches or how: a new actor with the new
-                // settings, starting without a subscription (a changed folder set forgot it; a
-                // mode change needs none or a new one). A sync of the old actor still running
-                // commits as a whole, or is refused for a folder no longer watched.
-                retire(mailbox.id)
-                launch(mailbox, persistedSubscription: nil)
-                continue
+        for step in roster.reconcile(list) {
+            switch step {
+            case .launch(let mailbox, let warm):
+                launch(mailbox, persistedSubscription: warm ? persisted[mailbox.id]?.subscriptionID : nil)
+            case .retire(let id):
+                retire(id)
+            case .pause(let id):
+                trust.drop(id)
+                actors[id]?.send(.pause)
+            case .resume(let id):
+                actors[id]?.send(.resume)
+            case .resync(let id):
+                actors[id]?.send(.resync)
             }
-            if let actor = actors[mailbox.id] {
-                let was = mailboxes[mailbox.id]
-                mailboxes[mailbox.id] = mailbox
-                if was?.enabled == true, !mailbox.enabled {
-                    trust.drop(mailbox.id)
-                    actor.send(.pause)
-                }
-                if was?.enabled == false, mailbox.enabled { actor.send(.resume) }
-                if let requested = mailbox.resyncRequestedAt, requested != was?.resyncRequestedAt { actor.send(.resync) }
-                continue
-            }
-            launch(mailbox, persistedSubscription: persisted[mailbox.id]?.subscriptionID)
         }
     }
 
-    /// Whether a change of the mailbox row needs a new actor: what it watches, its mode, or (in
-    /// sync-only mode) its interval. Pause, resume and resync are told to the running actor.
-    private func needsRestart(_ old: Mailbox, _ new: Mailbox) -> Bool {
-        let mode = new.effectiveMode(in: tenant)
-        return old.watch != new.watch || old.effectiveMode(in: tenant) != mode || old.filter != new.filter
-            || mode == .syncOnly && old.effectivePollInterval(in: tenant) != new.effectivePollInterval(in: tenant)
-    }
-
     private func launch(_ mailbox: Mailbox, persistedSubscription: String?) {
-        mailboxes[mailbox.id] = mailbox
         routes.set(mailbox.smtpAddress, initialRoute(for: mailbox))
-        let actor = MailboxActor(mailbox: mailbox, config: machineConfig(for: mailbox), environment: self, logger: logger)
+        let config = MailboxMachine<C.Instant>.Config(for: mailbox, in: tenant, settings: settings,
+                                                      knownFolderIDs: persistedFolderIDs[mailbox.id] ?? [:])
+        let actor = MailboxActor(mailbox: mailbox, config: config, environment: self, logger: logger)
         actors[mailbox.id] = actor
         input.yield(.startMailbox(actor))
         if mailbox.enabled {
@@ -190,43 +169,13 @@ actor TenantRuntime<C: Clock<Duration>>: MailboxEnvironment where C.Instant: Sen
         }
     }
 
-    /// Stops a mailbox's actor (it keeps its subscription persisted) and frees its place.
+    /// Stops a mailbox's actor (it keeps its subscription persisted) and frees its place; a group
+    /// left empty is dropped, which closes its connection and frees one of the identity's.
     private func retire(_ id: Int64) {
         actors.removeValue(forKey: id)?.send(.stop)
-        mailboxes[id] = nil
-        ungroupedKeys[id] = nil
         trust.drop(id)
-        releaseGroup(of: id)
+        registry.remove(id)?.close()
         arrived(id)
-    }
-
-    private func machineConfig(for mailbox: Mailbox) -> MailboxMachine<C.Instant>.Config {
-        // All-folders mode discovers its folders with SyncFolderHierarchy (see HierarchySyncer).
-        let folders: [String] =
-            switch mailbox.watch {
-            case .folders(let list): list
-            case .allFolders: []
-            }
-        var config = MailboxMachine<C.Instant>.Config(
-            folders: folders, coalescingWindow: settings.coalescingWindow,
-            safetySyncInterval: settings.safetySyncInterval, pollInterval: settings.pollInterval,
-            backoff: RetryBackoff(initial: settings.backoffInitial, maximum: settings.backoffMax,
-                                  seed: UInt64(bitPattern: mailbox.id) &* 0x9E37_79B9),
-            allFolders: mailbox.watch == .allFolders,
-            // Ids of folders no longer watched (kept after `mailbox update`) must not map events.
-            knownFolderIDs: (persistedFolderIDs[mailbox.id] ?? [:]).filter { mailbox.watch == .allFolders || folders.contains($0.value) })
-        config.maxResubscribes = settings.maxResubscribes
-        config.deleteOnNotification = settings.deleteOnNotification
-        if folders.contains(FolderSyncer.calendarFolder) {
-            config.windowMoves = { .seconds(CalendarWindowSetting.secondsUntilItMoves(from: Date())) }
-        }
-        if mailbox.effectiveMode(in: tenant) == .syncOnly {
-            let interval = Duration.seconds(mailbox.effectivePollInterval(in: tenant))
-            config.syncOnly = true
-            config.pollInterval = interval
-            config.scheduleOffset = SyncSchedule.offset(mailboxID: mailbox.id, interval: interval)
-        }
-        return config
     }
 
     // MARK: affinity
@@ -276,23 +225,25 @@ actor TenantRuntime<C: Clock<Duration>>: MailboxEnvironment where C.Instant: Sen
 
     static var cookieName: String { "X-BackEndOverrideCookie" }
 
-    /// The mailbox's stream group for this affinity key, created when new; nil when the tenant's
-    /// connection cap allows no new group (the key is kept for the mailbox's next try). With
-    /// per-mailbox grouping every mailbox is a group of its own.
+    /// The mailbox's stream group for this affinity key, made and started when new; nil when the
+    /// tenant's connection cap allows no new group (the key is kept for the mailbox's next try).
     func streamGroup(for mailbox: Mailbox, key server: String) -> StreamGroup<C>? {
-        let key = grouping == .perMailbox ? "mailbox:\(mailbox.smtpAddress)" : server
-        guard let name = planner.group(for: mailbox.id, key: key) else {
-            ungroupedKeys[mailbox.id] = server
-            return nil
+        switch registry.place(mailbox, key: server) {
+        case .existing(let group): return group
+        case .none: return nil
+        case .new(let name):
+            let group = makeGroup(name)
+            registry.add(group)
+            input.yield(.startGroup(group))
+            return group
         }
-        ungroupedKeys[mailbox.id] = nil
-        if let existing = groups[name] { return existing }
-        groupServers[name] = server
+    }
+
+    private func makeGroup(_ name: String) -> StreamGroup<C> {
         let batcher = self.batcher
-        let onBlocked = self.onBlocked
         let input = self.input
         let lease = self.lease
-        let group = StreamGroup(
+        return StreamGroup(
             key: name, client: client, clock: clock, connectionTimeoutMinutes: settings.connectionTimeoutMinutes,
             config: settings.streamGroupConfig(C.Instant.self), gateOpen: gateOpen,
             seed: UInt64(truncatingIfNeeded: name.utf8.reduce(5381) { ($0 &* 33) &+ Int($1) }) ^ UInt64(bitPattern: tenant.id),
@@ -303,38 +254,9 @@ actor TenantRuntime<C: Clock<Duration>>: MailboxEnvironment where C.Instant: Sen
                 refusals: { input.yield(.refusals(group: $0, $1)) },
                 established: { input.yield(.established($0)) },
                 reachability: { input.yield(.reachability(group: $0, reachable: $1)) }))
-        groups[name] = group
-        input.yield(.startGroup(group))
-        return group
     }
-
-    func groupKey(of mailbox: Mailbox) -> String? { planner.assignment[mailbox.id] }
 
     func persistedSubscriptionID(_ mailboxID: Int64) -> String? { persisted[mailboxID]?.subscriptionID }
 
-    /// The affinity key a mailbox without a group should try again with.
-    func ungroupedKey(of mailbox: Mailbox) -> String? { ungroupedKeys[mailbox.id] }
-
-    /// A removed mailbox frees its place; a group left empty is dropped, which closes its
-    /// connection and so frees a streaming connection of the identity for another group.
-    private func releaseGroup(of mailboxID: Int64) {
-        guard let name = planner.assignment[mailboxID] else { return }
-        planner.remove(mailboxID)
-        if planner.size(of: name) == 0, let group = groups.removeValue(forKey: name) { group.close() }
-    }
-
     nonisolated func notifyBlocked(_ error: EWSCallError) { onBlocked(error) }
-}
-
-/// SMTP address → route, readable without hopping onto the tenant actor (EWS calls look it up).
-final class RouteTable<C: Clock<Duration>>: Sendable where C.Instant: Sendable {
-    private let routes = Mutex<[String: EWSClient<C>.Route]>([:])
-
-    func route(for mailbox: String) -> EWSClient<C>.Route {
-        routes.withLock { $0[mailbox] } ?? EWSClient<C>.Route(mailbox: mailbox)
-    }
-
-    func set(_ mailbox: String, _ route: EWSClient<C>.Route) {
-        routes.withLock { $0[mailbox] = route }
-    }
 }
