@@ -268,7 +268,10 @@ public final class Supervisor<C: Clock<Duration>>: Service, Sendable where C.Ins
                 FleetMetrics.leaseFencedWrites("tenant_state")
                 state.leaseLost(lease, cause: "fenced_write", logger: deps.logger)
             } catch {
-                deps.logger.warning("could not mark the tenant blocked", metadata: ["tenant": "\(report.tenant)", "error": "\(error)"])
+                deps.logger.warning("could not mark the tenant blocked; trying again", metadata: [
+                    "tenant": "\(report.tenant)", "error": "\(error)",
+                ])
+                state.requeueBlocked(lease, report)
             }
         }
     }

@@ -145,6 +145,15 @@ final class SupervisorState<C: Clock<Duration>>: Sendable where C.Instant: Senda
         wake()
     }
 
+    /// A report whose write failed (database down, or the loop's task cancelled by a shutdown):
+    /// kept for the next pass or the shutdown, without a wake-up, so a failing write is retried
+    /// at the pace of the passes, never in a loop.
+    func requeueBlocked(_ lease: LeaseToken, _ report: BlockedReport) {
+        state.withLock { s in
+            if s.blockedReports[lease] == nil { s.blockedReports[lease] = report }
+        }
+    }
+
     func takeBlockedReports() -> [(lease: LeaseToken, report: BlockedReport)] {
         state.withLock { s in
             defer { s.blockedReports = [:] }

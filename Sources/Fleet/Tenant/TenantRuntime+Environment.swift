@@ -35,31 +35,23 @@ extension TenantRuntime {
         syncer.profile = tenant.itemProperties
         syncer.calendarWindow = tenant.calendarWindow
         let target = self.target(mailbox)
-        _ = try await fenced("checkpoint") {
+        _ = try await writer.fenced("checkpoint") {
             try await blockedAware { try await syncer.sync(target, folder: folder, fromScratch: fromScratch) }
         }
     }
 
     func deleteLocally(_ mailbox: Mailbox, folder: String, items: [String]) async throws -> Int {
-        var cp = Checkpoint(lease: lease, tenant: tenant.name, mailboxID: mailbox.id, mailbox: mailbox.smtpAddress,
-                            folderID: folder, syncState: "", syncStep: SyncStep.fresh("event"), observedAt: Date())
-        cp.keepsSyncState = true
-        cp.deletes = items
-        cp.changes = items.map { ChangeRecord(folderID: folder, itemID: $0, changeKey: "", kind: .deleted) }
-        return try await fenced("checkpoint") { try await CheckpointWriter(pool: pool).commit(cp).changesInserted }
+        try await writer.deleteLocally(mailbox, folder: folder, items: items)
     }
 
     func resetSyncState(_ mailbox: Mailbox, folder: String) async throws {
-        try await fenced("sync_state_reset") {
-            try await SyncStateRepository(pool: pool).resetSyncState(mailboxID: mailbox.id, folderID: folder, lease: lease)
-        }
+        try await writer.resetSyncState(mailboxID: mailbox.id, folder: folder)
     }
 
     func persistSubscription(_ mailbox: Mailbox, subscriptionID: String?) async throws {
-        let subscriptions = SubscriptionRepository(pool: pool)
         guard let subscriptionID else {
             trust.drop(mailbox.id)
-            try await fenced("subscription") { try await subscriptions.deleteSubscription(mailboxID: mailbox.id, lease: lease) }
+            try await writer.deleteSubscription(mailboxID: mailbox.id)
             return
         }
         let name = registry.name(of: mailbox.id) ?? "default#0"
@@ -70,7 +62,7 @@ extension TenantRuntime {
         let record = SubscriptionRepository.SubscriptionRecord(
             mailboxID: mailbox.id, subscriptionID: subscriptionID, groupKey: key, anchorMailbox: mailbox.smtpAddress,
             affinityCookie: cookie)
-        try await fenced("subscription") { try await subscriptions.saveSubscription(record, lease: lease) }
+        try await writer.saveSubscription(record)
     }
 
     /// False when the mailbox has no group and none can be opened (the identity's connection cap).
@@ -95,26 +87,6 @@ extension TenantRuntime {
         batcher.record(.init(mailboxID: mailbox.id, state: state.rawValue, errorCode: failure?.code,
                              errorMessage: failure?.message, consecutiveFailures: failures, nextAttemptAt: next,
                              instanceID: settings.instanceID, lease: lease))
-    }
-
-    /// Runs a write that depends on the tenant's lease. When the database refused it because the
-    /// lease moved to another holder, nothing of it was written and no retry can succeed: it is
-    /// counted and logged, the supervisor stops this runtime, and the error goes back to the
-    /// caller (a mailbox actor stops on it, see `MailboxActor.stopIfLeaseLost`).
-    func fenced<T>(_ write: String, _ body: () async throws -> T) async throws -> T {
-        do {
-            return try await body()
-        } catch let error as LeaseLostError {
-            leaseLost(error, write: write)
-            throw error
-        }
-    }
-
-    nonisolated func leaseLost(_ error: LeaseLostError, write: String) {
-        FleetMetrics.leaseFencedWrites(write)
-        logger.notice("write refused: the tenant's lease moved to another holder",
-                      metadata: ["write": "\(write)", "epoch": "\(error.epoch)"])
-        onLeaseLost(error.lease)
     }
 
     private func affinityKeys(for mailbox: Mailbox) -> String? {

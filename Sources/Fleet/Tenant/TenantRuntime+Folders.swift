@@ -16,23 +16,17 @@ extension TenantRuntime {
 
     func refreshHierarchy(_ mailbox: Mailbox) async throws -> FolderDirectory {
         let syncer = HierarchySyncer(service: ews, store: FolderRepository(pool: pool))
-        return try await fenced("hierarchy") { try await blockedAware { try await syncer.refresh(target(mailbox)) } }
+        return try await writer.fenced("hierarchy") { try await blockedAware { try await syncer.refresh(target(mailbox)) } }
     }
 
     func resolveFolderIDs(_ mailbox: Mailbox, folders: [String]) async throws -> [String: String] {
         let byName = try await blockedAware { try await ews.folderIDs(mailbox: mailbox.smtpAddress, distinguished: folders) }
-        try await fenced("folder_ids") {
-            try await FolderRepository(pool: pool).saveFolderIDs(mailboxID: mailbox.id, byName, lease: lease)
-        }
+        try await writer.saveFolderIDs(mailboxID: mailbox.id, byName)
         return Dictionary(byName.map { ($0.value, $0.key) }, uniquingKeysWith: { first, _ in first })
     }
 
     func dropFolder(_ mailbox: Mailbox, folder: String) async throws {
-        var checkpoint = FolderRepository.HierarchyCheckpoint(
-            lease: lease, tenant: tenant.name, mailboxID: mailbox.id, mailbox: mailbox.smtpAddress, syncState: nil,
-            observedAt: Date())
-        checkpoint.drops = [folder]
-        _ = try await fenced("folder_drop") { try await FolderRepository(pool: pool).commit(checkpoint) }
+        try await writer.dropFolder(mailbox, folder: folder)
     }
 
     func target(_ mailbox: Mailbox) -> FolderSyncer.Target {

@@ -94,10 +94,9 @@ extension TenantRuntime {
         if let reason {
             logger.notice("streaming grouping changed", metadata: ["grouping": "\(mode.rawValue)", "reason": "\(reason)"])
             do {
-                tenantRowVersion = try await TenantRepository(pool: pool).setGrouping(name: tenant.name, mode, reason: reason,
-                                                                                       lease: lease)
-            } catch let error as LeaseLostError {
-                leaseLost(error, write: "grouping")
+                tenantRowVersion = try await writer.setGrouping(mode, reason: reason)
+            } catch is LeaseLostError {
+                // Counted and reported by the writer: the supervisor stops this runtime.
             } catch {
                 logger.warning("could not persist the grouping mode", metadata: ["error": "\(error)"])
             }

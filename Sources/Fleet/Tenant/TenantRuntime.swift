@@ -32,8 +32,8 @@ actor TenantRuntime<C: Clock<Duration>>: MailboxEnvironment where C.Instant: Sen
     let logger: Logger
     nonisolated let routes: RouteTable<C>
     let onBlocked: @Sendable (EWSCallError) -> Void
-    /// A write was refused because the tenant's lease moved: the supervisor stops this runtime.
-    let onLeaseLost: @Sendable (LeaseToken) -> Void
+    /// Every write under the tenant's lease; a refused one makes the supervisor stop this runtime.
+    let writer: TenantWriter
     /// Stream groups and their members.
     var registry: StreamGroupRegistry<C>
     /// The mailboxes that have an actor here, and what a new list from the database asks of them.
@@ -67,10 +67,10 @@ actor TenantRuntime<C: Clock<Duration>>: MailboxEnvironment where C.Instant: Sen
         self.pool = pool
         self.batcher = batcher
         self.onBlocked = onBlocked
-        self.onLeaseLost = onLeaseLost
         var logger = logger
         logger[metadataKey: "tenant"] = "\(tenant.name)"
         self.logger = logger
+        writer = TenantWriter(pool: pool, lease: lease, tenant: tenant, logger: logger, onLeaseLost: onLeaseLost)
         registry = StreamGroupRegistry(
             grouping: tenant.grouping,
             planner: GroupPlanner(capacity: tenant.throttling.subscriptionsPerConnection,
