@@ -3,7 +3,7 @@ import PackageDescription
 
 // Module map (see README "Layout"):
 //   C edge:  CCurl, CLibXML2, CLibPQ  (system libraries found through pkg-config)
-//   Support   — neutral utilities both sides use (Secret, Backoff, SplitMix64, Duration units)
+//   Support   — neutral utilities both sides use (Secret, Backoff, SplitMix64, Duration units, Signal)
 //   EWS       — SOAP wire codec on libxml2 (requests, responses, streaming decoder, action table)
 //   HTTP      — libcurl multi-handle transport (one loop thread, async/await callers)
 //   Store     — PostgreSQL over libpq (pool, transactions, outbox follower, secrets, migrations)

@@ -6,9 +6,8 @@ import Testing
 /// What a new mailbox list from the database asks of the actors a tenant runs.
 @Suite struct MailboxRosterTests {
     static let tenant = Tenant(
-        id: 1, name: "t", ewsURL: "https://ews.t.example/EWS/Exchange.asmx", autodiscoverURL: nil, authKind: .basic,
-        identity: "svc", tokenURL: nil, scope: nil, sealedSecret: nil, impersonation: true, throttling: ThrottlingPolicy(),
-        caBundle: nil, insecureTLS: false, allowPlainHTTP: false, state: .active, stateReason: nil, groupingReason: nil,
+        id: 1, settings: NewTenant(name: "t", ewsURL: "https://ews.t.example/EWS/Exchange.asmx", authKind: .basic,
+                                   identity: "svc"),
         createdAt: Date(timeIntervalSince1970: 0), updatedAt: Date(timeIntervalSince1970: 0))
 
     static func mailbox(_ id: Int64, enabled: Bool = true, watch: WatchMode = .folders(["inbox"])) -> Mailbox {

@@ -1,5 +1,6 @@
 import Foundation
 import TestSupport
+import Support
 import Testing
 
 @testable import Store

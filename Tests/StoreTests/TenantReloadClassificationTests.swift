@@ -9,11 +9,11 @@ struct TenantReloadClassificationTests {
 
     static func row(_ change: (inout Tenant) -> Void = { _ in }) throws -> Tenant {
         var t = Tenant(
-            id: 7, name: "contoso", ewsURL: "https://ews.contoso.example/EWS/Exchange.asmx",
-            autodiscoverURL: "https://ews.contoso.example/autodiscover/autodiscover.svc", authKind: .basic,
-            identity: "svc", tokenURL: nil, scope: nil, sealedSecret: try keyring.seal(Secret("pw"), tenant: "contoso"),
-            impersonation: true, throttling: ThrottlingPolicy(), caBundle: nil, insecureTLS: false, allowPlainHTTP: false,
-            state: .active, stateReason: nil, grouping: .auto, groupingReason: nil,
+            id: 7, settings: NewTenant(
+                name: "contoso", ewsURL: "https://ews.contoso.example/EWS/Exchange.asmx",
+                autodiscoverURL: "https://ews.contoso.example/autodiscover/autodiscover.svc", authKind: .basic,
+                identity: "svc"),
+            sealedSecret: try keyring.seal(Secret("pw"), tenant: "contoso"),
             createdAt: Date(timeIntervalSince1970: 1), updatedAt: Date(timeIntervalSince1970: 2))
         change(&t)
         return t

@@ -151,11 +151,6 @@ public struct EWSRequestError: Error, Hashable, Sendable, CustomStringConvertibl
     public var code: String
     public var detail: String
 
-    public init(code: String, detail: String) {
-        self.code = code
-        self.detail = detail
-    }
-
     public var description: String { "EWSRequestError(\(code): \(detail))" }
 
     static func outOfRange(_ what: String, _ value: Int, _ range: ClosedRange<Int>) -> EWSRequestError {
@@ -168,12 +163,47 @@ public struct EWSRequestError: Error, Hashable, Sendable, CustomStringConvertibl
 }
 
 extension XMLWriter {
+    /// `<name>`, what `body` writes, `</name>`.
+    mutating func within(_ name: String, _ attributes: KeyValuePairs<String, String?> = [:],
+                         _ body: (inout XMLWriter) -> Void) {
+        open(name, attributes)
+        body(&self)
+        close(name)
+    }
+
+    /// A response shape (`m:ItemShape`, `m:FolderShape`): the base shape, what `options` adds (the
+    /// schema puts BodyType and MaximumBodySize between them), then the additional properties.
+    mutating func shape(_ name: String, _ base: EWSBaseShape, additionalProperties: [String] = [],
+                        options: (inout XMLWriter) -> Void = { _ in }) {
+        within(name) { writer in
+            writer.element("t:BaseShape", base.rawValue)
+            options(&writer)
+            writer.additionalProperties(additionalProperties)
+        }
+    }
+
     /// `t:AdditionalProperties` of a shape, one `t:FieldURI` per path; nothing when there is none
     /// (the schema refuses an empty list).
     mutating func additionalProperties(_ paths: [String]) {
         guard !paths.isEmpty else { return }
-        open("t:AdditionalProperties")
-        for path in paths { empty("t:FieldURI", ["FieldURI": path]) }
-        close("t:AdditionalProperties")
+        within("t:AdditionalProperties") { writer in
+            for path in paths { writer.empty("t:FieldURI", ["FieldURI": path]) }
+        }
     }
+
+    /// One `t:ItemId` per id, each with its ChangeKey when it has one.
+    mutating func itemIDs(_ items: [EWSItemID]) {
+        for item in items { empty("t:ItemId", ["Id": item.id, "ChangeKey": item.changeKey]) }
+    }
+
+    /// The paging view of FindItem and FindFolder (`m:IndexedPageItemView`, `m:IndexedPageFolderView`).
+    mutating func indexedPageView(_ name: String, maxEntries: Int, offset: Int) {
+        empty(name, ["MaxEntriesReturned": String(maxEntries), "Offset": String(offset), "BasePoint": "Beginning"])
+    }
+}
+
+/// Paging arguments of FindItem and FindFolder, checked against the schema's and the server's limits.
+func checkPaging(maxEntries: Int, limit: Int, offset: Int) throws(EWSRequestError) {
+    guard (1...limit).contains(maxEntries) else { throw .outOfRange("MaxEntriesReturned", maxEntries, 1...limit) }
+    guard offset >= 0 else { throw .outOfRange("Offset", offset, 0...Int(Int32.max)) }
 }

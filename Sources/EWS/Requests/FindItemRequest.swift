@@ -79,9 +79,8 @@ public struct FindItemRequest: EWSOperationRequest, Hashable {
 
     public init(folder: EWSFolderID, additionalProperties: [EWSItemProperty], restriction: EWSRestriction? = nil,
                 order: Order = .receivedAscending, maxEntries: Int, offset: Int = 0) throws(EWSRequestError) {
-        let limit = restriction == nil ? Self.pageLimit : Self.restrictedPageLimit
-        guard (1...limit).contains(maxEntries) else { throw .outOfRange("MaxEntriesReturned", maxEntries, 1...limit) }
-        guard offset >= 0 else { throw .outOfRange("Offset", offset, 0...Int(Int32.max)) }
+        try checkPaging(maxEntries: maxEntries, limit: restriction == nil ? Self.pageLimit : Self.restrictedPageLimit,
+                        offset: offset)
         self.folder = folder
         self.additionalProperties = additionalProperties
         self.restriction = restriction
@@ -92,44 +91,30 @@ public struct FindItemRequest: EWSOperationRequest, Hashable {
 
     public func writeBody(to writer: inout XMLWriter) {
         // FindItemType's order: ItemShape, the paging view, Restriction, SortOrder, ParentFolderIds.
-        writer.open("m:FindItem", ["Traversal": "Shallow"])
-        writer.open("m:ItemShape")
-        writer.element("t:BaseShape", EWSBaseShape.idOnly.rawValue)
-        writer.additionalProperties(additionalProperties.map(\.rawValue))
-        writer.close("m:ItemShape")
-        if let calendarView {
-            // No Restriction and no SortOrder: EWS refuses them with a CalendarView.
-            writer.empty("m:CalendarView", ["MaxEntriesReturned": String(maxEntries),
-                                            "StartDate": calendarView.start.formatted(.iso8601),
-                                            "EndDate": calendarView.end.formatted(.iso8601)])
-        } else {
-            writeIndexedView(to: &writer)
+        writer.within("m:FindItem", ["Traversal": "Shallow"]) { writer in
+            writer.shape("m:ItemShape", .idOnly, additionalProperties: additionalProperties.map(\.rawValue))
+            if let calendarView {
+                // No Restriction and no SortOrder: EWS refuses them with a CalendarView.
+                writer.empty("m:CalendarView", ["MaxEntriesReturned": String(maxEntries),
+                                                "StartDate": calendarView.start.formatted(.iso8601),
+                                                "EndDate": calendarView.end.formatted(.iso8601)])
+            } else {
+                writeIndexedView(to: &writer)
+            }
+            writer.within("m:ParentFolderIds") { folder.write(to: &$0) }
         }
-        writer.open("m:ParentFolderIds")
-        folder.write(to: &writer)
-        writer.close("m:ParentFolderIds")
-        writer.close("m:FindItem")
     }
 
     private func writeIndexedView(to writer: inout XMLWriter) {
-        writer.empty("m:IndexedPageItemView", ["MaxEntriesReturned": String(maxEntries), "Offset": String(offset),
-                                               "BasePoint": "Beginning"])
-        if let restriction {
-            writer.open("m:Restriction")
-            restriction.write(to: &writer)
-            writer.close("m:Restriction")
+        writer.indexedPageView("m:IndexedPageItemView", maxEntries: maxEntries, offset: offset)
+        if let restriction { writer.within("m:Restriction") { restriction.write(to: &$0) } }
+        let (direction, field): (String, EWSItemProperty) = switch order {
+        case .receivedAscending: ("Ascending", .dateTimeReceived)
+        case .modifiedDescending: ("Descending", .lastModifiedTime)
         }
-        writer.open("m:SortOrder")
-        switch order {
-        case .receivedAscending:
-            writer.open("t:FieldOrder", ["Order": "Ascending"])
-            writer.empty("t:FieldURI", ["FieldURI": EWSItemProperty.dateTimeReceived.rawValue])
-        case .modifiedDescending:
-            writer.open("t:FieldOrder", ["Order": "Descending"])
-            writer.empty("t:FieldURI", ["FieldURI": EWSItemProperty.lastModifiedTime.rawValue])
+        writer.within("m:SortOrder") { writer in
+            writer.within("t:FieldOrder", ["Order": direction]) { $0.empty("t:FieldURI", ["FieldURI": field.rawValue]) }
         }
-        writer.close("t:FieldOrder")
-        writer.close("m:SortOrder")
     }
 }
 
@@ -143,10 +128,7 @@ public struct FindFolderRequest: EWSOperationRequest, Hashable {
     public var operation: EWSOperation { .findFolder }
 
     public init(parent: EWSFolderID, maxEntries: Int = FindItemRequest.pageLimit, offset: Int = 0) throws(EWSRequestError) {
-        guard (1...FindItemRequest.pageLimit).contains(maxEntries) else {
-            throw .outOfRange("MaxEntriesReturned", maxEntries, 1...FindItemRequest.pageLimit)
-        }
-        guard offset >= 0 else { throw .outOfRange("Offset", offset, 0...Int(Int32.max)) }
+        try checkPaging(maxEntries: maxEntries, limit: FindItemRequest.pageLimit, offset: offset)
         self.parent = parent
         self.maxEntries = maxEntries
         self.offset = offset
@@ -154,16 +136,11 @@ public struct FindFolderRequest: EWSOperationRequest, Hashable {
 
     public func writeBody(to writer: inout XMLWriter) {
         // FindFolderType's order: FolderShape, the paging view, Restriction, ParentFolderIds.
-        writer.open("m:FindFolder", ["Traversal": "Shallow"])
-        writer.open("m:FolderShape")
-        writer.element("t:BaseShape", EWSBaseShape.default.rawValue)
-        writer.close("m:FolderShape")
-        writer.empty("m:IndexedPageFolderView", ["MaxEntriesReturned": String(maxEntries), "Offset": String(offset),
-                                                 "BasePoint": "Beginning"])
-        writer.open("m:ParentFolderIds")
-        parent.write(to: &writer)
-        writer.close("m:ParentFolderIds")
-        writer.close("m:FindFolder")
+        writer.within("m:FindFolder", ["Traversal": "Shallow"]) { writer in
+            writer.shape("m:FolderShape", .default)
+            writer.indexedPageView("m:IndexedPageFolderView", maxEntries: maxEntries, offset: offset)
+            writer.within("m:ParentFolderIds") { parent.write(to: &$0) }
+        }
     }
 }
 

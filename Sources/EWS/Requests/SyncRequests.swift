@@ -31,23 +31,14 @@ public struct SyncFolderItemsRequest: EWSOperationRequest, Hashable {
     }
 
     public func writeBody(to writer: inout XMLWriter) {
-        writer.open("m:SyncFolderItems")
-        writer.open("m:ItemShape")
-        writer.element("t:BaseShape", shape.rawValue)
-        writer.additionalProperties(additionalProperties.map(\.rawValue))
-        writer.close("m:ItemShape")
-        writer.open("m:SyncFolderId")
-        folder.write(to: &writer)
-        writer.close("m:SyncFolderId")
-        if let syncState, !syncState.isEmpty { writer.element("m:SyncState", syncState) }
-        if !ignore.isEmpty {
-            writer.open("m:Ignore")
-            for item in ignore { writer.empty("t:ItemId", ["Id": item.id, "ChangeKey": item.changeKey]) }
-            writer.close("m:Ignore")
+        writer.within("m:SyncFolderItems") { writer in
+            writer.shape("m:ItemShape", shape, additionalProperties: additionalProperties.map(\.rawValue))
+            writer.within("m:SyncFolderId") { folder.write(to: &$0) }
+            if let syncState, !syncState.isEmpty { writer.element("m:SyncState", syncState) }
+            if !ignore.isEmpty { writer.within("m:Ignore") { $0.itemIDs(ignore) } }
+            writer.element("m:MaxChangesReturned", String(maxChangesReturned))
+            if let scope { writer.element("m:SyncScope", scope.rawValue) }
         }
-        writer.element("m:MaxChangesReturned", String(maxChangesReturned))
-        if let scope { writer.element("m:SyncScope", scope.rawValue) }
-        writer.close("m:SyncFolderItems")
     }
 }
 
@@ -70,18 +61,11 @@ public struct SyncFolderHierarchyRequest: EWSOperationRequest, Hashable {
     }
 
     public func writeBody(to writer: inout XMLWriter) {
-        writer.open("m:SyncFolderHierarchy")
-        writer.open("m:FolderShape")
-        writer.element("t:BaseShape", shape.rawValue)
-        writer.additionalProperties(additionalProperties)
-        writer.close("m:FolderShape")
-        if let folder {
-            writer.open("m:SyncFolderId")
-            folder.write(to: &writer)
-            writer.close("m:SyncFolderId")
+        writer.within("m:SyncFolderHierarchy") { writer in
+            writer.shape("m:FolderShape", shape, additionalProperties: additionalProperties)
+            if let folder { writer.within("m:SyncFolderId") { folder.write(to: &$0) } }
+            if let syncState, !syncState.isEmpty { writer.element("m:SyncState", syncState) }
         }
-        if let syncState, !syncState.isEmpty { writer.element("m:SyncState", syncState) }
-        writer.close("m:SyncFolderHierarchy")
     }
 }
 
@@ -116,19 +100,17 @@ public struct GetItemRequest: EWSOperationRequest, Hashable {
     }
 
     public func writeBody(to writer: inout XMLWriter) {
-        writer.open("m:GetItem")
-        writer.open("m:ItemShape")
-        // ItemResponseShapeType's order: BaseShape, BodyType, ..., MaximumBodySize, AdditionalProperties.
-        writer.element("t:BaseShape", shape.rawValue)
-        if let bodyType { writer.element("t:BodyType", bodyType.rawValue) }
-        if let maximumBodySizeKB { writer.element("t:MaximumBodySize", String(maximumBodySizeKB)) }
-        writer.additionalProperties(additionalProperties.map(\.rawValue))
-        writer.close("m:ItemShape")
-        writer.open("m:ItemIds")
-        for item in itemIDs { writer.empty("t:ItemId", ["Id": item.id, "ChangeKey": item.changeKey]) }
-        for occurrence in mastersOf { writer.empty("t:RecurringMasterItemId", ["OccurrenceId": occurrence]) }
-        writer.close("m:ItemIds")
-        writer.close("m:GetItem")
+        writer.within("m:GetItem") { writer in
+            // ItemResponseShapeType's order: BaseShape, BodyType, ..., MaximumBodySize, AdditionalProperties.
+            writer.shape("m:ItemShape", shape, additionalProperties: additionalProperties.map(\.rawValue)) { writer in
+                if let bodyType { writer.element("t:BodyType", bodyType.rawValue) }
+                if let maximumBodySizeKB { writer.element("t:MaximumBodySize", String(maximumBodySizeKB)) }
+            }
+            writer.within("m:ItemIds") { writer in
+                writer.itemIDs(itemIDs)
+                for occurrence in mastersOf { writer.empty("t:RecurringMasterItemId", ["OccurrenceId": occurrence]) }
+            }
+        }
     }
 }
 
@@ -145,13 +127,11 @@ public struct GetFolderRequest: EWSOperationRequest, Hashable {
     }
 
     public func writeBody(to writer: inout XMLWriter) {
-        writer.open("m:GetFolder")
-        writer.open("m:FolderShape")
-        writer.element("t:BaseShape", shape.rawValue)
-        writer.close("m:FolderShape")
-        writer.open("m:FolderIds")
-        for folder in folders { folder.write(to: &writer) }
-        writer.close("m:FolderIds")
-        writer.close("m:GetFolder")
+        writer.within("m:GetFolder") { writer in
+            writer.shape("m:FolderShape", shape)
+            writer.within("m:FolderIds") { writer in
+                for folder in folders { folder.write(to: &writer) }
+            }
+        }
     }
 }

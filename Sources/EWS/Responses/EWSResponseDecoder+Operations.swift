@@ -58,12 +58,10 @@ extension EWSResponseDecoder {
     }
 
     static func decodeFindFolder(_ element: EWSXMLElement) throws(EWSDecodingError) -> FindFolderResponseMessage {
-        let root = element.ewsChild("RootFolder")
+        let page = FindPage(element, listing: "Folders")
         return FindFolderResponseMessage(
-            status: try EWSResponseStatus(element: element),
-            folders: (root?.ewsChild("Folders")?.children ?? []).compactMap(decodeFolder),
-            includesLastItemInRange: root?.attribute("IncludesLastItemInRange").flatMap(EWSValue.bool),
-            indexedPagingOffset: root?.attribute("IndexedPagingOffset").flatMap { Int($0) })
+            status: try EWSResponseStatus(element: element), folders: page.entries.compactMap(decodeFolder),
+            includesLastItemInRange: page.includesLastItemInRange, indexedPagingOffset: page.indexedPagingOffset)
     }
 
     static func decodeGetItem(_ element: EWSXMLElement) throws(EWSDecodingError) -> GetItemResponseMessage {
@@ -73,13 +71,28 @@ extension EWSResponseDecoder {
     }
 
     static func decodeFindItem(_ element: EWSXMLElement) throws(EWSDecodingError) -> FindItemResponseMessage {
-        let root = element.ewsChild("RootFolder")
+        let page = FindPage(element, listing: "Items")
         return FindItemResponseMessage(
-            status: try EWSResponseStatus(element: element),
-            items: (root?.ewsChild("Items")?.children ?? []).compactMap(decodeItem),
-            includesLastItemInRange: root?.attribute("IncludesLastItemInRange").flatMap(EWSValue.bool),
-            indexedPagingOffset: root?.attribute("IndexedPagingOffset").flatMap { Int($0) },
-            totalItemsInView: root?.attribute("TotalItemsInView").flatMap { Int($0) })
+            status: try EWSResponseStatus(element: element), items: page.entries.compactMap(decodeItem),
+            includesLastItemInRange: page.includesLastItemInRange, indexedPagingOffset: page.indexedPagingOffset,
+            totalItemsInView: page.totalItemsInView)
+    }
+
+    /// The `m:RootFolder` of a FindItem or FindFolder answer: its entries and where the page ends
+    /// (all absent on an error answer, which has no RootFolder).
+    private struct FindPage {
+        var entries: [EWSXMLElement]
+        var includesLastItemInRange: Bool?
+        var indexedPagingOffset: Int?
+        var totalItemsInView: Int?
+
+        init(_ message: EWSXMLElement, listing: String) {
+            let root = message.ewsChild("RootFolder")
+            entries = root?.ewsChild(listing)?.children ?? []
+            includesLastItemInRange = root?.attribute("IncludesLastItemInRange").flatMap(EWSValue.bool)
+            indexedPagingOffset = root?.attribute("IndexedPagingOffset").flatMap { Int($0) }
+            totalItemsInView = root?.attribute("TotalItemsInView").flatMap { Int($0) }
+        }
     }
 
     static func decodeFolder(_ element: EWSXMLElement) -> EWSFolder? {

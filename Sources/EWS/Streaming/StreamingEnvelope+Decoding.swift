@@ -31,6 +31,14 @@ extension StreamingEnvelope {
                 continue  // ResponseCode etc. were read by EWSResponseStatus; unknown ones are skipped.
             }
         }
+        try appendMessage(status: status, notifications: notifications, errorIDs: errorIDs,
+                          connectionStatus: connectionStatus, to: &result)
+    }
+
+    /// What one `m:GetStreamingEventsResponseMessage` adds to the stream, in order: its
+    /// notifications, its error, its connection status. Both decoders (tree and flat) end here.
+    static func appendMessage(status: EWSResponseStatus, notifications: [SubscriptionNotification], errorIDs: [String],
+                              connectionStatus: String?, to result: inout [StreamingEnvelope]) throws(EWSDecodingError) {
         if !notifications.isEmpty { result.append(.notifications(notifications)) }
         // What the server says makes a message an error, never which elements are present: gromox
         // sends an empty ErrorSubscriptionIds in every successful message (fact sheet §3.3).

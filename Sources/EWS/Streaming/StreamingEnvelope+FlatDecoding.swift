@@ -70,19 +70,8 @@ struct FlatStreamingDecoder {
         let code = responseCode.flatMap { $0.isEmpty ? nil : $0 } ?? (responseClass == .error ? "ErrorUnknown" : "NoError")
         let status = EWSResponseStatus(responseClass: responseClass, responseCode: code, messageText: messageText,
             messageXML: messageXML)
-        if !notifications.isEmpty { output.append(.notifications(notifications)) }
-        // An error only when ResponseClass/ResponseCode say so (see StreamingEnvelope.decode(message:)).
-        if !status.isSuccess {
-            output.append(.error(StreamingSubscriptionError(status: status, subscriptionIDs: errorIDs)))
-        }
-        switch connectionStatus {
-        case "OK": output.append(.heartbeat)
-        case "Closed": output.append(.closed)
-        case nil: break
-        case let other?:
-            throw EWSDecodingError(code: .invalidValue, offset: 0, expected: "ConnectionStatus OK or Closed",
-                detail: "got '\(other)'")
-        }
+        try StreamingEnvelope.appendMessage(status: status, notifications: notifications, errorIDs: errorIDs,
+                                            connectionStatus: connectionStatus, to: &output)
     }
 
     private func decode(notification: Int32) throws(EWSDecodingError) -> SubscriptionNotification {

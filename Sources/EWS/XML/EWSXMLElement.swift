@@ -15,11 +15,6 @@ public struct XMLName: Hashable, Sendable, CustomStringConvertible {
 public struct XMLAttribute: Hashable, Sendable {
     public var name: XMLName
     public var value: String
-
-    public init(name: XMLName, value: String) {
-        self.name = name
-        self.value = value
-    }
 }
 
 /// A small, immutable-by-convention element tree produced by the hardened libxml2 parser.

@@ -55,8 +55,7 @@ struct MailboxImportCommand: AsyncParsableCommand {
                 report.imported += inserted.count
                 var seen = Set<MailboxRepository.ImportKey>()
                 for row in batch {
-                    let key = MailboxRepository.ImportKey(tenant: row.row.tenant, smtpAddress: row.row.smtpAddress)
-                    if !inserted.contains(key) || !seen.insert(key).inserted { report.duplicates.append(row.line) }
+                    if !inserted.contains(row.row.key) || !seen.insert(row.row.key).inserted { report.duplicates.append(row.line) }
                 }
                 offset += batch.count
                 progress.update(offset)

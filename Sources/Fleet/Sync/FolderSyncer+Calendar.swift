@@ -37,23 +37,12 @@ extension FolderSyncer {
         let masters = try await recurringMasters(of: changed, target: target)
         return try await commitInChunks(changed, gone: gone, target, folder: folder, step: SyncStep.fresh("calendar"),
                                         baseline: baseline, fill: { chunk, cp in
-            var fetched = 0
-            for batchStart in stride(from: 0, to: chunk.count, by: getItemBatch) {
-                let batch = Array(chunk[batchStart..<min(batchStart + getItemBatch, chunk.count)])
-                let messages = try await service.getCalendarItems(mailbox: target.mailbox, ids: batch.map(\.itemID), mastersOf: [])
-                for (message, wanted) in zip(messages, batch) {
-                    guard message.status.isSuccess, let entry = message.items.first else {
-                        let failure = EWSCallError(status: message.status)
-                        // Gone since the view (deleted, or the series changed): the next sync knows.
-                        if failure.decision.action == .skipItem { continue }
-                        throw failure
-                    }
-                    fetched += 1
-                    recordCalendar(entry, master: entry.uid.flatMap { masters[$0] }, known: mirror[wanted.itemID.id] != nil,
-                                   baseline: baseline, into: &cp)
-                }
-            }
-            return fetched
+            try await fetchInBatches(chunk, get: { batch in
+                try await service.getCalendarItems(mailbox: target.mailbox, ids: batch.map(\.itemID), mastersOf: [])
+            }, record: { entry, wanted in
+                recordCalendar(entry, master: entry.uid.flatMap { masters[$0] }, known: mirror[wanted.itemID.id] != nil,
+                               baseline: baseline, into: &cp)
+            })
         }, finish: { _ in })
     }
 

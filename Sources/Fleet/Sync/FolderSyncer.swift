@@ -222,21 +222,31 @@ struct FolderSyncer: Sendable {
     /// GetItem in batches of `getItemBatch`, each item recorded. Returns items fetched.
     func fetch(_ toFetch: [(id: EWSItemID, known: Bool)], before: [String: MirrorItem], into cp: inout Checkpoint,
                pass: inout Pass, target: Target) async throws -> Int {
-        var fetched = 0
         let fields = fetchFields(filtered: pass.filter != nil)
-        for start in stride(from: 0, to: toFetch.count, by: getItemBatch) {
-            let batch = toFetch[start..<min(start + getItemBatch, toFetch.count)]
-            let messages = try await service.getItems(mailbox: target.mailbox, ids: batch.map(\.id), fields: fields)
-            for (message, wanted) in zip(messages, batch) {
+        return try await fetchInBatches(toFetch, get: { batch in
+            try await service.getItems(mailbox: target.mailbox, ids: batch.map(\.id), fields: fields)
+        }, record: { item, wanted in
+            let known = pass.filter == nil ? wanted.known : before[wanted.id.id] != nil
+            record(item, fields: fields, into: &cp, known: known, before: before[wanted.id.id], pass: &pass)
+        })
+    }
+
+    /// GetItem over `wanted` in batches of `getItemBatch`: `get` makes one call, `record` takes
+    /// each item it answered. An item gone since it was listed (deleted or moved; a calendar
+    /// series changed) is skipped: the folder's next sync reconciles it. Returns items recorded.
+    func fetchInBatches<Wanted>(_ wanted: [Wanted], get: ([Wanted]) async throws -> [GetItemResponseMessage],
+                                record: (EWSItem, Wanted) throws -> Void) async throws -> Int {
+        var fetched = 0
+        for start in stride(from: 0, to: wanted.count, by: getItemBatch) {
+            let batch = Array(wanted[start..<min(start + getItemBatch, wanted.count)])
+            for (message, wanted) in zip(try await get(batch), batch) {
                 guard message.status.isSuccess, let item = message.items.first else {
                     let failure = EWSCallError(status: message.status)
-                    // Gone since the sync page (deleted or moved): a later sync reconciles it.
                     if failure.decision.action == .skipItem { continue }
                     throw failure
                 }
                 fetched += 1
-                let known = pass.filter == nil ? wanted.known : before[wanted.id.id] != nil
-                record(item, fields: fields, into: &cp, known: known, before: before[wanted.id.id], pass: &pass)
+                try record(item, wanted)
             }
         }
         return fetched

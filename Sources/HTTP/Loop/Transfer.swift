@@ -83,25 +83,19 @@ final class Transfer: @unchecked Sendable {
 
     // MARK: caller side
 
-    /// Installs the caller's continuation; fails it at once if the call was already cancelled.
-    func register(_ c: CheckedContinuation<HTTPResponse, any Error>) -> Bool {
-        let ok = shared.withLock { s -> Bool in
-            if s.cancelled { return false }
-            s.slot = .normal(c)
-            return true
-        }
-        if !ok { c.resume(throwing: HTTPError.cancelledCall) }
-        return ok
-    }
+    func register(_ c: CheckedContinuation<HTTPResponse, any Error>) -> Bool { install(.normal(c)) }
 
-    func register(_ c: CheckedContinuation<HTTPResponseHead, any Error>) -> Bool {
-        let ok = shared.withLock { s -> Bool in
-            if s.cancelled { return false }
-            s.slot = .head(c)
-            return true
+    func register(_ c: CheckedContinuation<HTTPResponseHead, any Error>) -> Bool { install(.head(c)) }
+
+    /// Installs the caller's continuation; fails it at once (through `fail`, so it is resumed
+    /// exactly once) if the call was already cancelled.
+    private func install(_ waiter: Slot) -> Bool {
+        let cancelled = shared.withLock { s -> Bool in
+            s.slot = waiter
+            return s.cancelled
         }
-        if !ok { c.resume(throwing: HTTPError.cancelledCall) }
-        return ok
+        if cancelled { fail(HTTPError.cancelledCall) }
+        return !cancelled
     }
 
     /// Any thread. Fails the caller at once and asks the loop to remove the transfer.
@@ -118,31 +112,27 @@ final class Transfer: @unchecked Sendable {
     // MARK: completion (exactly once)
 
     func deliverHead(_ head: HTTPResponseHead) {
-        let c = shared.withLock { s -> CheckedContinuation<HTTPResponseHead, any Error>? in
-            guard case .head(let c) = s.slot else { return nil }
-            s.slot = .streaming
-            return c
-        }
-        c?.resume(returning: head)
+        take(then: .streaming) { if case .head(let c) = $0 { c } else { nil } }?.resume(returning: head)
     }
 
     func complete(_ response: HTTPResponse) {
-        let c = shared.withLock { s -> CheckedContinuation<HTTPResponse, any Error>? in
-            guard case .normal(let c) = s.slot else { return nil }
-            s.slot = .finished
-            return c
-        }
-        c?.resume(returning: response)
+        take(then: .finished) { if case .normal(let c) = $0 { c } else { nil } }?.resume(returning: response)
     }
 
     /// Ends a stream body cleanly.
     func finishBody() {
-        let streaming = shared.withLock { s -> Bool in
-            guard case .streaming = s.slot else { return false }
-            s.slot = .finished
-            return true
+        let streaming = take(then: .finished) { if case .streaming = $0 { true } else { nil } }
+        if streaming != nil { streamBuffer?.finish(error: nil) }
+    }
+
+    /// What `match` finds in the slot, which then becomes `next`; nil (and the slot unchanged)
+    /// when it holds something else: so each waiter is taken, and resumed, once.
+    private func take<Waiter>(then next: Slot, _ match: (Slot) -> Waiter?) -> Waiter? {
+        shared.withLock { s in
+            guard let waiter = match(s.slot) else { return nil }
+            s.slot = next
+            return waiter
         }
-        if streaming { streamBuffer?.finish(error: nil) }
     }
 
     /// Fails whichever side is still waiting. Buffered body chunks are still delivered before the

@@ -61,16 +61,9 @@ public struct PlainHTTPRefusal: Error, Sendable, Equatable, CustomStringConverti
     }
 }
 
-extension Tenant {
-    /// Why this tenant's credential must not be sent as the row stands; nil when it may.
-    public var plainHTTPRefusal: PlainHTTPRefusal? {
-        PlainHTTPRefusal.check(tenant: name, authKind: authKind, ewsURL: ewsURL, autodiscoverURL: autodiscoverURL,
-                               tokenURL: tokenURL, allowPlainHTTP: allowPlainHTTP)
-    }
-}
-
 extension NewTenant {
-    /// Why this tenant must not be added as it is; nil when it may.
+    /// Why this tenant must not be added as it is, or its credential sent as its row stands
+    /// (`tenant.plainHTTPRefusal`); nil when it may.
     public var plainHTTPRefusal: PlainHTTPRefusal? {
         PlainHTTPRefusal.check(tenant: name, authKind: authKind, ewsURL: ewsURL, autodiscoverURL: autodiscoverURL,
                                tokenURL: tokenURL, allowPlainHTTP: allowPlainHTTP)

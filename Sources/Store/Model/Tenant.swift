@@ -52,39 +52,42 @@ public struct ThrottlingPolicy: Sendable, Equatable, Codable {
     }
 }
 
-/// A tenant row. The secret stays sealed here; `SecretKeyring.open` reveals it where needed.
+/// A tenant row: the settings `tenant add|update` gave it (read through as `tenant.ewsURL`, ...)
+/// and what the store and the fleet keep beside them. The secret stays sealed here;
+/// `SecretKeyring.open` reveals it where needed.
+@dynamicMemberLookup
 public struct Tenant: Sendable, Equatable {
     public var id: Int64
-    public var name: String
-    public var ewsURL: String
-    public var autodiscoverURL: String?
-    public var authKind: AuthKind
-    /// Username (basic, ntlm, negotiate) or client id (oauth2).
-    public var identity: String
-    public var tokenURL: String?
-    public var scope: String?
+    public var settings: NewTenant
     public var sealedSecret: SecretKeyring.Sealed?
-    public var impersonation: Bool
-    public var throttling: ThrottlingPolicy
-    public var caBundle: String?
-    public var insecureTLS: Bool
-    /// Whether its credential may go to a URL that is not https:// (`PlainHTTPRefusal`).
-    public var allowPlainHTTP: Bool
     public var state: TenantState
     public var stateReason: String?
     public var grouping: StreamGrouping = .auto
     /// Why ewsfleet chose `per_mailbox` grouping.
     public var groupingReason: String?
-    /// The mode of its mailboxes that name none.
-    public var syncMode: SyncMode = .notify
-    /// Sync-only mode: seconds between two syncs of a mailbox (mailboxes may override it).
-    public var pollIntervalSeconds: Int = 60
-    /// What its changes carry in `changes.properties` (`--properties`).
-    public var itemProperties: PropertyProfile = .default
-    /// How far its mailboxes' calendar folders are watched (`--calendar-window`).
-    public var calendarWindow: CalendarWindowSetting = .default
     public var createdAt: Date
     public var updatedAt: Date
+
+    public init(id: Int64, settings: NewTenant, sealedSecret: SecretKeyring.Sealed? = nil, state: TenantState = .active,
+                stateReason: String? = nil, grouping: StreamGrouping = .auto, groupingReason: String? = nil,
+                createdAt: Date, updatedAt: Date) {
+        self.id = id
+        self.settings = settings
+        self.sealedSecret = sealedSecret
+        self.state = state
+        self.stateReason = stateReason
+        self.grouping = grouping
+        self.groupingReason = groupingReason
+        self.createdAt = createdAt
+        self.updatedAt = updatedAt
+    }
+
+    public subscript<Value>(dynamicMember property: KeyPath<NewTenant, Value>) -> Value { settings[keyPath: property] }
+
+    public subscript<Value>(dynamicMember setting: WritableKeyPath<NewTenant, Value>) -> Value {
+        get { settings[keyPath: setting] }
+        set { settings[keyPath: setting] = newValue }
+    }
 }
 
 /// What `tenant add` supplies; the store assigns id and timestamps.
@@ -93,6 +96,7 @@ public struct NewTenant: Sendable, Equatable {
     public var ewsURL: String
     public var autodiscoverURL: String?
     public var authKind: AuthKind
+    /// Username (basic, ntlm, negotiate) or client id (oauth2).
     public var identity: String
     public var tokenURL: String?
     public var scope: String?
@@ -100,10 +104,15 @@ public struct NewTenant: Sendable, Equatable {
     public var throttling: ThrottlingPolicy
     public var caBundle: String?
     public var insecureTLS: Bool
+    /// Whether its credential may go to a URL that is not https:// (`PlainHTTPRefusal`).
     public var allowPlainHTTP: Bool
+    /// The mode of its mailboxes that name none.
     public var syncMode: SyncMode = .notify
+    /// Sync-only mode: seconds between two syncs of a mailbox (mailboxes may override it).
     public var pollIntervalSeconds: Int = 60
+    /// What its changes carry in `changes.properties` (`--properties`).
     public var itemProperties: PropertyProfile = .default
+    /// How far its mailboxes' calendar folders are watched (`--calendar-window`).
     public var calendarWindow: CalendarWindowSetting = .default
 
     /// Poll intervals `tenant add|update` and `mailbox add` accept, in seconds (the schema's CHECK).

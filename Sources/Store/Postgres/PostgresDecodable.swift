@@ -30,34 +30,21 @@ extension String: PostgresDecodable {
     public init(postgresText: String) { self = postgresText }
 }
 
-extension Int: PostgresDecodable {
+/// Every integer column decodes the same way: the text must be the whole number, in range
+/// (`xid8` values are `UInt64`).
+extension PostgresDecodable where Self: FixedWidthInteger {
     public init(postgresText: String) throws {
-        guard let value = Int(postgresText) else { throw PostgresDecodingFailure("not an integer") }
+        guard let value = Self(postgresText) else {
+            throw PostgresDecodingFailure("not a\(Self.isSigned ? "" : "n unsigned") \(Self.bitWidth)-bit integer")
+        }
         self = value
     }
 }
 
-extension Int64: PostgresDecodable {
-    public init(postgresText: String) throws {
-        guard let value = Int64(postgresText) else { throw PostgresDecodingFailure("not an integer") }
-        self = value
-    }
-}
-
-extension Int32: PostgresDecodable {
-    public init(postgresText: String) throws {
-        guard let value = Int32(postgresText) else { throw PostgresDecodingFailure("not a 32-bit integer") }
-        self = value
-    }
-}
-
-extension UInt64: PostgresDecodable {
-    /// Also `xid8` values.
-    public init(postgresText: String) throws {
-        guard let value = UInt64(postgresText) else { throw PostgresDecodingFailure("not an unsigned integer") }
-        self = value
-    }
-}
+extension Int: PostgresDecodable {}
+extension Int64: PostgresDecodable {}
+extension Int32: PostgresDecodable {}
+extension UInt64: PostgresDecodable {}
 
 extension Bool: PostgresDecodable {
     public init(postgresText: String) throws {

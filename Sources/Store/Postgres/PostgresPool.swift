@@ -16,6 +16,8 @@ public final class PostgresPool: Sendable {
     public let target: String
     let connInfo: Result<ConnInfo, PostgresError>
     let state: Mutex<State>
+    /// Fired once every lent connection has come back and been closed after `shutdown`.
+    let drained = Signal()
 
     struct State: ~Copyable {
         var machine: PoolStateMachine
@@ -24,8 +26,6 @@ public final class PostgresPool: Sendable {
         var nextWaiterID = 0
         var gate = ReconnectGate()
         var random = SystemRandomNumberGenerator()
-        var isDrained = false
-        var drainWaiters: [CheckedContinuation<Void, Never>] = []
         var listeners: [Int: Task<Void, Never>] = [:]
         var nextListenerID = 0
     }
@@ -126,7 +126,6 @@ public final class PostgresPool: Sendable {
             let action = state.machine.shutdown()
             let waiters = action.failWaiters.compactMap { state.waiters.removeValue(forKey: $0) }
             let slots = action.closeSlots.compactMap { state.slots.removeValue(forKey: $0) }
-            if action.drained { state.isDrained = true }
             let listeners = Array(state.listeners.values)
             state.listeners = [:]
             return (waiters, slots, action.drained, listeners)
@@ -135,16 +134,8 @@ public final class PostgresPool: Sendable {
         for slot in slots { slot.close() }
         for listener in listeners { listener.cancel() }
         for listener in listeners { await listener.value }
-        if !drained {
-            await withCheckedContinuation { continuation in
-                let done = state.withLock { state in
-                    if state.isDrained { return true }
-                    state.drainWaiters.append(continuation)
-                    return false
-                }
-                if done { continuation.resume() }
-            }
-        }
+        if drained { self.drained.fire() }
+        await self.drained.wait()
         logger.debug("postgres pool shut down")
     }
 
@@ -184,28 +175,22 @@ public final class PostgresPool: Sendable {
     }
 
     private func release(_ slot: ConnectionSlot) {
-        let (action, next, drainWaiters) = state.withLock { state in
+        let (action, next) = state.withLock { state in
             let action = state.machine.release(slot.id)
             var next: CheckedContinuation<ConnectionSlot, any Error>?
-            var drainWaiters: [CheckedContinuation<Void, Never>] = []
             switch action {
             case .lend(_, let waiter):
                 next = state.waiters.removeValue(forKey: waiter)
             case .idle:
                 break
-            case .close(let id, let drained):
+            case .close(let id, _):
                 state.slots[id] = nil
-                if drained {
-                    state.isDrained = true
-                    drainWaiters = state.drainWaiters
-                    state.drainWaiters = []
-                }
             }
-            return (action, next, drainWaiters)
+            return (action, next)
         }
         if case .close = action { slot.close() }
         next?.resume(returning: slot)
-        for waiter in drainWaiters { waiter.resume() }
+        if case .close(_, drained: true) = action { drained.fire() }
     }
 
     /// Makes sure the slot holds a live connection, (re)connecting if needed.

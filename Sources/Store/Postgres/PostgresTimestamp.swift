@@ -1,14 +1,16 @@
 import Foundation
+import Support
 
 /// Timestamp text without Foundation formatters: they are slow, allocate, and stop at
 /// milliseconds while PostgreSQL keeps microseconds.
 enum PostgresTimestamp {
     static func format(_ date: Date) -> String {
         let micros = Int64((date.timeIntervalSince1970 * 1_000_000).rounded())
-        let (days, dayMicros) = floorDivide(micros, 86_400_000_000)
-        var (year, month, day) = civil(fromDays: days)
+        let (days, dayMicros) = CivilCalendar.floorDivide(micros, 86_400_000_000)
+        var (year, month, day) = CivilCalendar.civil(fromDays: days)
         let seconds = dayMicros / 1_000_000
         let fraction = dayMicros % 1_000_000
+        let pad = CivilCalendar.pad
         var isBC = false
         if year <= 0 {  // astronomical year 0 is 1 BC
             isBC = true
@@ -63,46 +65,9 @@ enum PostgresTimestamp {
         var astronomicalYear = year
         if scanner.take(" BC") { astronomicalYear = 1 - year }
         guard scanner.isAtEnd else { throw PostgresDecodingFailure("trailing text in timestamp") }
-        let days = days(fromCivil: astronomicalYear, month, day)
+        let days = CivilCalendar.days(fromCivil: astronomicalYear, month, day)
         let whole = days * 86_400 + seconds
         return Date(timeIntervalSince1970: Double(whole) + Double(micros) / 1_000_000)
-    }
-
-    // Howard Hinnant's civil-from-days algorithms (proleptic Gregorian).
-    static func civil(fromDays daysSinceEpoch: Int64) -> (Int64, Int64, Int64) {
-        let z = daysSinceEpoch + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let doe = z - era * 146_097
-        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let day = doy - (153 * mp + 2) / 5 + 1
-        let month = mp < 10 ? mp + 3 : mp - 9
-        return (yoe + era * 400 + (month <= 2 ? 1 : 0), month, day)
-    }
-
-    static func days(fromCivil year: Int64, _ month: Int64, _ day: Int64) -> Int64 {
-        let y = month <= 2 ? year - 1 : year
-        let era = (y >= 0 ? y : y - 399) / 400
-        let yoe = y - era * 400
-        let doy = (153 * (month > 2 ? month - 3 : month + 9) + 2) / 5 + day - 1
-        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
-        return era * 146_097 + doe - 719_468
-    }
-
-    private static func floorDivide(_ a: Int64, _ b: Int64) -> (Int64, Int64) {
-        var quotient = a / b
-        var remainder = a % b
-        if remainder < 0 {
-            quotient -= 1
-            remainder += b
-        }
-        return (quotient, remainder)
-    }
-
-    private static func pad(_ value: Int64, _ width: Int) -> String {
-        let digits = String(value)
-        return digits.count >= width ? digits : String(repeating: "0", count: width - digits.count) + digits
     }
 }
 

@@ -1,16 +1,17 @@
 /// Bulk import: one multi-row INSERT per batch.
 extension MailboxRepository {
     public struct ImportRow: Sendable, Equatable {
-        public var tenant: String
-        /// Already normalised (`SMTPAddress.normalize`).
-        public var smtpAddress: String
+        /// The address is already normalised (`SMTPAddress.normalize`).
+        public var key: ImportKey
         public var watch: WatchMode
 
         public init(tenant: String, smtpAddress: String, watch: WatchMode) {
-            self.tenant = tenant
-            self.smtpAddress = smtpAddress
+            key = ImportKey(tenant: tenant, smtpAddress: smtpAddress)
             self.watch = watch
         }
+
+        public var tenant: String { key.tenant }
+        public var smtpAddress: String { key.smtpAddress }
     }
 
     /// Inserts `rows` in one statement; rows that already exist (or repeat within the batch) and

@@ -1,19 +1,11 @@
-/// A domain-level failure of a store operation, phrased for an operator (the CLI prints it as is).
-public struct StoreError: Error, CustomStringConvertible, Sendable, Equatable {
-    public enum Code: String, Sendable {
-        case notFound, duplicate, invalidInput
-    }
+/// A domain-level failure of a store operation.
+public typealias StoreError = CodedError<StoreErrorCode>
 
-    public var code: Code
-    public var message: String
+public enum StoreErrorCode: String, Sendable {
+    case notFound, duplicate, invalidInput
+}
 
-    public init(_ code: Code, _ message: String) {
-        self.code = code
-        self.message = message
-    }
-
-    public var description: String { message }
-
+extension CodedError where Code == StoreErrorCode {
     /// Maps constraint violations to a clear domain error; anything else is rethrown unchanged.
     static func translating<T>(_ what: String, _ body: () async throws -> T) async throws -> T {
         do {

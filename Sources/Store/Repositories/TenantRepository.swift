@@ -113,11 +113,10 @@ extension Tenant {
               let grouping = StreamGrouping(rawValue: try row.decode("grouping")),
               let syncMode = SyncMode(rawValue: try row.decode("sync_mode"))
         else { throw StoreError(.invalidInput, "tenant row has an unknown auth kind, state, grouping or sync mode") }
-        self.init(
-            id: try row.decode("id"), name: try row.decode("name"), ewsURL: try row.decode("ews_url"),
+        let settings = NewTenant(
+            name: try row.decode("name"), ewsURL: try row.decode("ews_url"),
             autodiscoverURL: try row.decode("autodiscover_url"), authKind: authKind,
             identity: try row.decode("identity"), tokenURL: try row.decode("token_url"), scope: try row.decode("scope"),
-            sealedSecret: ciphertext.flatMap { c in keyID.map { SecretKeyring.Sealed(ciphertext: c, keyID: $0) } },
             impersonation: try row.decode("impersonation"),
             throttling: ThrottlingPolicy(
                 maxConcurrentRequests: try row.decode("max_concurrent_requests"),
@@ -125,13 +124,15 @@ extension Tenant {
                 subscriptionsPerConnection: try row.decode("subscriptions_per_connection"),
                 hangingConnections: try row.decode("hanging_connections")),
             caBundle: try row.decode("ca_bundle"), insecureTLS: try row.decode("insecure_tls"),
-            allowPlainHTTP: try row.decode("allow_plain_http"), state: state,
-            stateReason: try row.decode("state_reason"), grouping: grouping,
-            groupingReason: try row.decode("grouping_reason"), syncMode: syncMode,
+            allowPlainHTTP: try row.decode("allow_plain_http"), syncMode: syncMode,
             pollIntervalSeconds: try row.decode("poll_interval_seconds"),
             itemProperties: try PropertyProfile(parsing: try row.decode("item_properties", as: String.self)),
-            calendarWindow: try CalendarWindowSetting(parsing: try row.decode("calendar_window", as: String.self)),
-            createdAt: try row.decode("created_at"),
+            calendarWindow: try CalendarWindowSetting(parsing: try row.decode("calendar_window", as: String.self)))
+        self.init(
+            id: try row.decode("id"), settings: settings,
+            sealedSecret: ciphertext.flatMap { c in keyID.map { SecretKeyring.Sealed(ciphertext: c, keyID: $0) } },
+            state: state, stateReason: try row.decode("state_reason"), grouping: grouping,
+            groupingReason: try row.decode("grouping_reason"), createdAt: try row.decode("created_at"),
             updatedAt: try row.decode("updated_at"))
     }
 }

@@ -21,11 +21,6 @@ public struct SecretKeyring: Sendable {
     public struct Sealed: Sendable, Equatable {
         public var ciphertext: Data
         public var keyID: String
-
-        public init(ciphertext: Data, keyID: String) {
-            self.ciphertext = ciphertext
-            self.keyID = keyID
-        }
     }
 
     public func seal(_ secret: Secret, tenant: String) throws(SecretError) -> Sealed {
