@@ -10,7 +10,7 @@ extension EWSResponseDecoder {
         -> SyncFolderItemsResponseMessage
     {
         var changes: [EWSItemChange] = []
-        for change in element.ewsChild("Changes")?.children ?? [] {
+        for change in element.ewsList("Changes") {
             guard let kind = EWSItemChange.Kind(rawValue: change.localName) else { continue }
             switch kind {
             case .delete, .readFlagChange:
@@ -36,7 +36,7 @@ extension EWSResponseDecoder {
         -> SyncFolderHierarchyResponseMessage
     {
         var changes: [EWSFolderChange] = []
-        for change in element.ewsChild("Changes")?.children ?? [] {
+        for change in element.ewsList("Changes") {
             guard let kind = EWSFolderChange.Kind(rawValue: change.localName) else { continue }
             if kind == .delete {
                 guard let id = change.ewsChild("FolderId").flatMap(EWSItemID.init(element:)) else { continue }
@@ -52,9 +52,8 @@ extension EWSResponseDecoder {
     }
 
     static func decodeGetFolder(_ element: EWSXMLElement) throws(EWSDecodingError) -> GetFolderResponseMessage {
-        GetFolderResponseMessage(
-            status: try EWSResponseStatus(element: element),
-            folders: (element.ewsChild("Folders")?.children ?? []).compactMap(decodeFolder))
+        GetFolderResponseMessage(status: try EWSResponseStatus(element: element),
+                                 folders: element.ewsList("Folders").compactMap(decodeFolder))
     }
 
     static func decodeFindFolder(_ element: EWSXMLElement) throws(EWSDecodingError) -> FindFolderResponseMessage {
@@ -65,9 +64,8 @@ extension EWSResponseDecoder {
     }
 
     static func decodeGetItem(_ element: EWSXMLElement) throws(EWSDecodingError) -> GetItemResponseMessage {
-        GetItemResponseMessage(
-            status: try EWSResponseStatus(element: element),
-            items: (element.ewsChild("Items")?.children ?? []).compactMap(decodeItem))
+        GetItemResponseMessage(status: try EWSResponseStatus(element: element),
+                               items: element.ewsList("Items").compactMap(decodeItem))
     }
 
     static func decodeFindItem(_ element: EWSXMLElement) throws(EWSDecodingError) -> FindItemResponseMessage {
@@ -88,7 +86,7 @@ extension EWSResponseDecoder {
 
         init(_ message: EWSXMLElement, listing: String) {
             let root = message.ewsChild("RootFolder")
-            entries = root?.ewsChild(listing)?.children ?? []
+            entries = root?.ewsList(listing) ?? []
             includesLastItemInRange = root?.attribute("IncludesLastItemInRange").flatMap(EWSValue.bool)
             indexedPagingOffset = root?.attribute("IndexedPagingOffset").flatMap { Int($0) }
             totalItemsInView = root?.attribute("TotalItemsInView").flatMap { Int($0) }

@@ -6,15 +6,10 @@ public struct EWSServerVersionInfo: Hashable, Sendable, Codable {
     /// Schema version string (`V2018_01_08`, `Exchange2010_SP1`; absent on Exchange 2007).
     public var version: String
 
-    public init(major: Int = 15, minor: Int = 20, majorBuild: Int = 7452, minorBuild: Int = 50,
-        version: String = "V2018_01_08")
-    {
+    public init(major: Int, minor: Int, majorBuild: Int, minorBuild: Int, version: String) {
         (self.major, self.minor, self.majorBuild, self.minorBuild, self.version) =
             (major, minor, majorBuild, minorBuild, version)
     }
-
-    /// What Exchange Online sends today.
-    public static let exchangeOnline = EWSServerVersionInfo()
 
     init?(element: EWSXMLElement) {
         func number(_ name: String) -> Int { element.attribute(name).flatMap { Int($0) } ?? 0 }

@@ -73,6 +73,10 @@ public struct EWSXMLElement: Hashable, Sendable {
     /// All tolerant matches (see ``ewsChild(_:)``).
     public func ewsChildren(_ local: String) -> [EWSXMLElement] { children.filter { $0.name.local == local } }
 
+    /// The children of a tolerant child (a list such as `m:Items` or `m:Changes`); empty when
+    /// the list is absent.
+    public func ewsList(_ local: String) -> [EWSXMLElement] { ewsChild(local)?.children ?? [] }
+
     /// Text of a tolerant child, trimmed of surrounding XML whitespace.
     public func ewsText(_ local: String) -> String? { ewsChild(local)?.trimmedText }
 
